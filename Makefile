@@ -1,0 +1,176 @@
+# One non-recursive Makefile: the only entry point a user needs.
+#
+#   make deps    install missing Debian packages (idempotent)
+#   make         build every binary into build/bin
+#   make test    unit tests, then integration tests against a real stack
+#   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make run     start the local stack (PostgreSQL, Redis, services) in .run/
+#   make clean   remove build folders
+#
+# V=1 shows the commands.
+
+BUILD ?= build
+SAN ?=
+V ?= 0
+
+CC := gcc
+PKGS := grpc libprotobuf-c hiredis jansson libjwt libargon2 libpq
+TEST_PKGS := cmocka
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# pkg-config runs once, on first use (after `deps` installed the packages).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
+TEST_CFLAGS = $(eval TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS)))$(TEST_CFLAGS)
+TEST_LIBS = $(eval TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS)))$(TEST_LIBS)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter -Wformat=2 -Wvla
+CFLAGS := -std=gnu11 -O2 -g -pthread -D_GNU_SOURCE $(WARN) -MMD -MP
+LDFLAGS := -pthread
+ifeq ($(SAN),1)
+CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+GEN := $(BUILD)/gen
+OBJ := $(BUILD)/obj
+LIB := $(BUILD)/lib
+BIN := $(BUILD)/bin
+TBIN := $(BUILD)/tests
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+INCLUDES := -Ishared -I$(GEN)
+
+# ---- protos: protoc-c output lives only in $(GEN) ---------------------------
+PROTOS := $(shell find proto -name '*.proto' | sort)
+PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_O := $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(PROTO_C))
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto | $(DEPS_STAMP)
+	@mkdir -p $(GEN)
+	@echo "  PROTOC  $<"
+	$(Q)protoc-c -Iproto --c_out=$(GEN) $<
+
+# ---- shared library ----------------------------------------------------------
+SHARED_SRC := $(sort $(wildcard shared/*.c))
+SHARED_O := $(patsubst %.c,$(OBJ)/%.o,$(SHARED_SRC))
+
+$(LIB)/libproto.a: $(PROTO_O)
+$(LIB)/libshared.a: $(SHARED_O)
+$(LIB)/%.a:
+	@mkdir -p $(@D)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+LIBS_OWN := $(LIB)/libshared.a $(LIB)/libproto.a
+
+# ---- services ------------------------------------------------------------------
+# Each service: services/<name>/*.c plus its migrations, embedded at build time.
+define service_rules
+$(1)_SRC := $$(sort $$(wildcard services/$(1)/*.c))
+$(1)_SQL := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
+$(1)_O := $$(patsubst %.c,$(OBJ)/%.o,$$($(1)_SRC)) $(OBJ)/gen/$(1)_migrations.o
+
+$(GEN)/$(1)_migrations.c: $$($(1)_SQL) deploy/embed_sql.sh
+	@mkdir -p $$(@D)
+	@echo "  EMBED   $$@"
+	$(Q)sh deploy/embed_sql.sh $(1) $$($(1)_SQL) > $$@.tmp && mv $$@.tmp $$@
+
+$(BIN)/$(1)-service: $$($(1)_O) $(LIBS_OWN)
+	@mkdir -p $$(@D)
+	@echo "  LINK    $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$($(1)_O) $(LIBS_OWN) $$(PKG_LIBS)
+
+BINS += $(BIN)/$(1)-service
+endef
+
+SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/main.c))))
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+# ---- tools ----------------------------------------------------------------------
+$(BIN)/grpc-health-probe: $(OBJ)/deploy/probe/grpc_health_probe.o $(LIBS_OWN)
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBS_OWN) $(PKG_LIBS)
+
+BINS += $(BIN)/grpc-health-probe
+
+# ---- tests ---------------------------------------------------------------------
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(TBIN)/unit/%,$(UNIT_SRC))
+IT_SUPPORT_SRC := $(sort $(wildcard tests/integration/support/*.c))
+IT_SUPPORT_O := $(patsubst %.c,$(OBJ)/%.o,$(IT_SUPPORT_SRC))
+IT_SRC := $(sort $(wildcard tests/integration/*_it.c))
+IT_BINS := $(patsubst tests/integration/%.c,$(TBIN)/integration/%,$(IT_SRC))
+
+$(TBIN)/unit/%: $(OBJ)/tests/unit/%.o $(LIBS_OWN)
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBS_OWN) $(PKG_LIBS) $(TEST_LIBS)
+
+$(TBIN)/integration/%: $(OBJ)/tests/integration/%.o $(IT_SUPPORT_O) $(LIBS_OWN)
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(IT_SUPPORT_O) $(LIBS_OWN) $(PKG_LIBS) $(TEST_LIBS)
+
+# ---- compilation ---------------------------------------------------------------
+# Every object waits for the generated headers (order-only).
+$(OBJ)/gen/%.o: $(GEN)/%.c | $(PROTO_H)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $(PKG_CFLAGS) -c -o $@ $<
+
+$(OBJ)/tests/%.o: tests/%.c | $(PROTO_H)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) -Itests/integration/support $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(OBJ)/%.o: %.c | $(PROTO_H)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c -o $@ $<
+
+# ---- top-level targets -----------------------------------------------------------
+.DEFAULT_GOAL := all
+# Keep generated sources (protoc-c output, embedded SQL) instead of deleting them as intermediates.
+.SECONDARY:
+.PHONY: all deps test unit integration asan run clean
+
+all: $(BINS) $(UNIT_BINS) $(IT_BINS)
+
+deps:
+	$(Q)sh deploy/deps.sh
+
+$(DEPS_STAMP): deploy/deps.sh
+	$(Q)sh deploy/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+# Tests run in order: every unit binary, then every integration binary.
+test: all
+	$(Q)sh tests/run.sh $(BUILD) $(UNIT_BINS) $(IT_BINS)
+
+unit: $(UNIT_BINS)
+	$(Q)sh tests/run.sh $(BUILD) $(UNIT_BINS)
+
+integration: all
+	$(Q)sh tests/run.sh $(BUILD) $(IT_BINS)
+
+asan: $(DEPS_STAMP)
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
+
+run: all
+	$(Q)sh deploy/local/run.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+ALL_O := $(PROTO_O) $(SHARED_O) $(OBJ)/deploy/probe/grpc_health_probe.o $(foreach s,$(SERVICES),$($(s)_O)) \
+	$(patsubst tests/%.c,$(OBJ)/tests/%.o,$(UNIT_SRC) $(IT_SRC)) $(IT_SUPPORT_O)
+-include $(ALL_O:.o=.d)

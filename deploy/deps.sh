@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian packages the project needs, only those missing.
+# Idempotent: a second run installs nothing and takes a fraction of a second.
+set -eu
+
+PKGS="build-essential pkg-config
+libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
+libmicrohttpd-dev libjansson-dev libhiredis-dev libjwt-dev libargon2-dev libpq-dev
+libcmocka-dev libcurl4-openssl-dev
+postgresql redis-server util-linux"
+
+missing=""
+for p in $PKGS; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || { echo "deps: need root or sudo to install:$missing" >&2; exit 1; }
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# The package index may be stale or absent on a fresh machine.
+$SUDO apt-get update -qq || true
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

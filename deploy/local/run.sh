@@ -1,0 +1,64 @@
+#!/bin/sh
+# `make run`: the local stack without Docker. A PostgreSQL cluster and a Redis
+# live under .run/ (kept between runs, ignored by git); the services run in the
+# foreground of this script, and Ctrl-C stops everything it started.
+#
+#   sh deploy/local/run.sh <build dir>
+#
+# Ports (override in the environment): PG_PORT 55432, REDIS_PORT 56379,
+# USERS_PORT 50051. Any variable of the services (API.md §4) may be set too.
+set -eu
+
+build=$1
+root=$(pwd)
+dir=${RUN_DIR:-$root/.run}
+pg_port=${PG_PORT:-55432}
+redis_port=${REDIS_PORT:-56379}
+users_port=${USERS_PORT:-50051}
+stack="sh $root/deploy/local/stack.sh"
+pids=""
+
+stop_all() {
+	trap - INT TERM EXIT
+	echo
+	echo "run: stopping..."
+	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	$stack redis-stop "$dir" || true
+	$stack pg-stop "$dir" || true
+	echo "run: stopped"
+}
+
+mkdir -p "$dir"
+$stack pg-init "$dir"
+$stack pg-start "$dir" "$pg_port"
+trap stop_all INT TERM EXIT
+$stack redis-start "$dir" "$redis_port"
+
+export DATABASE_URL="${DATABASE_URL:-postgresql://app@127.0.0.1:$pg_port/app}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$redis_port}"
+export LOG_FORMAT="${LOG_FORMAT:-pretty}"
+
+GRPC_PORT=$users_port "$build/bin/users-service" &
+pids="$pids $!"
+
+i=0
+until "$build/bin/grpc-health-probe" "127.0.0.1:$users_port" "" 500 >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 60 ]; then
+		echo "run: users service did not become healthy" >&2
+		exit 1
+	fi
+	sleep 0.5
+done
+
+cat <<MSG
+
+run: the stack is up (data in $dir)
+  users service (gRPC)  127.0.0.1:$users_port   health: $build/bin/grpc-health-probe 127.0.0.1:$users_port
+  PostgreSQL            $DATABASE_URL
+  Redis                 $REDIS_URL
+Press Ctrl-C to stop.
+
+MSG
+wait

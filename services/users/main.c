@@ -1,0 +1,144 @@
+/* users-service: configuration and wiring (API.md §4; ARCHITECTURE.md
+ * "Runtime model"). Reads the environment, applies the users schema's
+ * migrations, bootstraps the admin account, then serves UsersService and
+ * grpc.health.v1 until SIGTERM/SIGINT. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "config.h"
+#include "db.h"
+#include "kv.h"
+#include "log.h"
+#include "rpc.h"
+#include "svc.h"
+#include "users_repo.h"
+#include "users_rpc.h"
+#include "util.h"
+#include "users_service.h"
+
+struct users_settings {
+	struct svc_config svc;
+	int hash_concurrency;
+	int startup_timeout_s;
+	const char *admin_email;
+	const char *admin_password;
+};
+
+static int read_settings(struct users_settings *s)
+{
+	struct config_reader r;
+
+	config_reader_init(&r);
+	svc_config_read(&r, &s->svc, "users", 50051);
+	s->hash_concurrency = (int)config_int(&r, "PASSWORD_HASH_CONCURRENCY", 2, 1, 64);
+	s->startup_timeout_s = (int)config_int(&r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);
+	s->admin_email = config_str(&r, "ADMIN_EMAIL", NULL);
+	s->admin_password = config_str(&r, "ADMIN_PASSWORD", NULL);
+	if (!s->admin_email != !s->admin_password)
+		config_error(&r, "ADMIN_EMAIL and ADMIN_PASSWORD must be set together");
+	return config_reader_finish(&r, stderr);
+}
+
+/* Sleeps ms unless SIGTERM/SIGINT arrives (they are blocked: see rpc.h);
+ * true when asked to stop. */
+static bool wait_or_stop(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	return sigtimedwait(&set, NULL, &ts) > 0;
+}
+
+/* Migrations, retried while the database is still starting (compose, k8s). */
+static int migrate(struct db_pool *db, int timeout_s)
+{
+	int64_t give_up = mono_ms() + (int64_t)timeout_s * 1000;
+	struct app_error err;
+
+	for (;;) {
+		app_error_init(&err);
+		if (db_migrate(db, "users", users_migrations, users_migrations_count, &err) == 0)
+			return 0;
+		if (err.code != ERR_SERVICE_UNAVAILABLE || mono_ms() >= give_up) {
+			log_fatal("cannot apply migrations", LOG_S("code", err_name(err.code)),
+				  LOG_S("error", err.message));
+			return -1;
+		}
+		log_warn("database not reachable yet, retrying", LOG_S("error", err.message));
+		if (wait_or_stop(1000))
+			return -1;
+	}
+}
+
+static bool health(void *p)
+{
+	struct users_app *app = p;
+
+	return db_pool_ping(app->svc.db);
+}
+
+static int serve(struct users_settings *s, struct users_app *app)
+{
+	static const char *const names[] = { USERS_SERVICE_NAME, NULL };
+	struct rpc_server_config cfg = {
+		.listen_addr = s->svc.listen_addr, .workers = s->svc.workers,
+		.shutdown_grace_ms = s->svc.shutdown_grace_ms, .domain = "users",
+		.health_services = names, .health_check = health, .app = app,
+	};
+	struct rpc_server *srv = rpc_server_new(&cfg, users_rpc_methods, users_rpc_methods_count);
+	int rc;
+
+	if (!srv)
+		return -1;
+	log_info("users service listening", LOG_S("addr", s->svc.listen_addr),
+		 LOG_I("port", rpc_server_port(srv)), LOG_I("workers", s->svc.workers));
+	rc = rpc_server_run(srv);
+	rpc_server_free(srv);
+	log_info("users service stopped");
+	return rc;
+}
+
+int main(void)
+{
+	struct users_settings s;
+	struct users_app app = { 0 };
+	struct app_error err;
+	int rc = 1;
+
+	rpc_runtime_init();
+	if (read_settings(&s) != 0)
+		return 2;
+	app.jwt = &s.svc.jwt;
+	app.svc.cache_ttl_s = s.svc.redis_ttl_s;
+	app.svc.db_wait_ms = 2000;
+	app.svc.kv = kv_new(s.svc.redis_url, 250, s.svc.workers);
+	if (!app.svc.kv) {
+		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
+			s.svc.redis_url);
+		return 2;
+	}
+	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
+	app.svc.hasher = users_hasher_new(s.hash_concurrency);
+	if (!app.svc.hasher || migrate(app.svc.db, s.startup_timeout_s) != 0)
+		goto out;
+	app_error_init(&err);
+	if (s.admin_email &&
+	    users_bootstrap_admin(&app.svc, s.admin_email, s.admin_password, &err) != 0) {
+		log_fatal("admin bootstrap failed", LOG_S("code", err_name(err.code)),
+			  LOG_S("error", err.message));
+		goto out;
+	}
+	rc = serve(&s, &app) == 0 ? 0 : 1;
+out:
+	users_hasher_free(app.svc.hasher);
+	db_pool_free(app.svc.db);
+	kv_free(app.svc.kv);
+	rpc_runtime_shutdown();
+	return rc;
+}

@@ -1,0 +1,251 @@
+/* users_account.c - the users service's writes to existing accounts and the
+ * credential checks: update, delete, password change, login verification,
+ * admin bootstrap. Same precedence rules as users_service.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "perm.h"
+#include "users_cache.h"
+#include "users_repo.h"
+#include "users_service.h"
+#include "users_validate.h"
+
+static int caller_target(const struct principal *caller, int64_t *id, struct app_error *err)
+{
+	if (caller->method == AUTH_NONE)
+		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+	if (*id == 0)
+		*id = caller->user_id;
+	if (*id < 0)
+		return app_error_set(err, ERR_BAD_REQUEST, "id must be a positive integer");
+	return 0;
+}
+
+/* Self with update:own_profile, or an admin. */
+static int may_modify(const struct principal *caller, int64_t id, struct app_error *err)
+{
+	if (perm_is_admin(caller->perms))
+		return 0;
+	if (id == caller->user_id && perm_has(caller->perms, PERM_UPDATE_OWN_PROFILE))
+		return 0;
+	return app_error_set(err, ERR_FORBIDDEN, NULL);
+}
+
+/* Validates the patched values and computes the row to write from cur. */
+static int apply_patch(struct arena *a, const struct user *cur, unsigned fields,
+		       const struct user_patch *p, struct user_row_update *u, struct app_error *err)
+{
+	char *email = arena_alloc(a, EMAIL_MAX_LEN + 1);
+	bool ok = true;
+
+	*u = (struct user_row_update){ .email = cur->email, .name = cur->name, .role = cur->role,
+				       .is_active = cur->is_active, .is_verified = cur->is_verified };
+	if ((fields & USER_FIELD_EMAIL) && (ok &= users_check_email(p->email, email, EMAIL_MAX_LEN + 1, err)))
+		u->email = email;
+	if (fields & USER_FIELD_NAME)
+		ok &= users_check_name(a, p->name, &u->name, err);
+	if ((fields & USER_FIELD_ROLE) && (ok &= users_check_role(p->role, err)))
+		u->role = p->role;
+	if (!ok)
+		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	if (fields & USER_FIELD_IS_ACTIVE)
+		u->is_active = p->is_active;
+	/* A new email is unverified, unless an admin says otherwise in the same call. */
+	if (strcmp(u->email, cur->email) != 0)
+		u->is_verified = false;
+	if (fields & USER_FIELD_IS_VERIFIED)
+		u->is_verified = p->is_verified;
+	u->revoke_tokens = strcmp(u->role, cur->role) != 0 || (cur->is_active && !u->is_active);
+	return 0;
+}
+
+static bool row_changes(const struct user *cur, const struct user_row_update *u)
+{
+	return strcmp(u->email, cur->email) != 0 || strcmp(u->name, cur->name) != 0 ||
+	       strcmp(u->role, cur->role) != 0 || u->is_active != cur->is_active ||
+	       u->is_verified != cur->is_verified;
+}
+
+/* The checks that need the current row, in precedence order, then the write. */
+static int update_locked(struct db_conn *c, const struct principal *caller, struct arena *a,
+			 int64_t id, unsigned fields, const struct user_patch *p, struct user *out,
+			 bool *changed, struct app_error *err)
+{
+	struct user cur;
+	struct user_row_update u;
+
+	if (users_repo_find_for_update(c, id, &cur, err) != 0)
+		return -1;
+	if ((fields & USER_FIELDS_ADMIN_ONLY) && !perm_is_admin(caller->perms)) {
+		for (unsigned bit = USER_FIELD_ROLE; bit <= USER_FIELD_IS_VERIFIED; bit <<= 1) {
+			if (fields & bit)
+				app_error_add_violation(err, users_field_json_name(bit),
+							"Only an admin may set this field");
+		}
+		return app_error_set(err, ERR_FORBIDDEN, "You may not set these fields");
+	}
+	if (apply_patch(a, &cur, fields, p, &u, err) != 0)
+		return -1;
+	if (p->expected_version != 0 && p->expected_version != cur.version)
+		return app_error_set(err, ERR_VERSION_CONFLICT,
+				     "Version %lld does not match the current version %lld",
+				     (long long)p->expected_version, (long long)cur.version);
+	*changed = row_changes(&cur, &u);
+	if (!*changed) {
+		*out = cur;
+		return 0;
+	}
+	return users_repo_update(c, id, &u, out, err);
+}
+
+int users_update(struct users_ctx *ctx, const struct principal *caller, struct arena *a, int64_t id,
+		 const struct user_patch *p, struct user *out, struct app_error *err)
+{
+	unsigned fields = 0;
+	struct db_conn *c;
+	bool changed = false;
+	int rc;
+
+	if (caller_target(caller, &id, err) != 0 || may_modify(caller, id, err) != 0)
+		return -1;
+	if (!users_parse_mask(p->paths, p->npaths, &fields, err))
+		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
+		return -1;
+	rc = db_begin(c, err);
+	if (rc == 0)
+		rc = update_locked(c, caller, a, id, fields, p, out, &changed, err);
+	if (rc == 0)
+		rc = db_commit(c, err);
+	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
+	if (rc == 0 && changed) {
+		users_cache_invalidate(ctx->kv, id);
+		log_info("user updated", LOG_I("userId", id), LOG_I("version", out->version));
+	}
+	return rc;
+}
+
+int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t id,
+		 struct app_error *err)
+{
+	struct db_conn *c;
+	int rc;
+
+	if (caller_target(caller, &id, err) != 0 || may_modify(caller, id, err) != 0)
+		return -1;
+	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
+		return -1;
+	rc = users_repo_soft_delete(c, id, err);
+	db_pool_release(ctx->db, c);
+	if (rc == 0) {
+		users_cache_invalidate(ctx->kv, id);
+		log_info("user deleted", LOG_I("userId", id));
+	}
+	return rc;
+}
+
+int users_change_password(struct users_ctx *ctx, const struct principal *caller, struct arena *a,
+			  int64_t id, const char *current, const char *new_password,
+			  struct app_error *err)
+{
+	char hash[USERS_HASH_MAX];
+	struct db_conn *c;
+	bool ok = true, match = false;
+	int rc;
+
+	(void)a;
+	if (caller_target(caller, &id, err) != 0)
+		return -1;
+	if (id != caller->user_id || !perm_has(caller->perms, PERM_UPDATE_OWN_PROFILE))
+		return app_error_set(err, ERR_FORBIDDEN, "Only the account owner may change its password");
+	if (!current || !*current) {
+		app_error_add_violation(err, "currentPassword", "Current password is required");
+		ok = false;
+	}
+	ok &= users_check_password("newPassword", new_password, err);
+	if (!ok)
+		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	if (strlen(current) > PASSWORD_MAX_BYTES)
+		return app_error_set(err, ERR_INVALID_CREDENTIALS, "Current password is incorrect");
+	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
+		return -1;
+	rc = users_repo_password_hash(c, id, hash, sizeof(hash), err);
+	if (rc == 0)
+		rc = users_hasher_verify(ctx->hasher, hash, current, HASH_WAIT_MS, &match, err);
+	if (rc == 0 && !match)
+		rc = app_error_set(err, ERR_INVALID_CREDENTIALS, "Current password is incorrect");
+	if (rc == 0)
+		rc = users_hasher_hash(ctx->hasher, new_password, HASH_WAIT_MS, hash, sizeof(hash), err);
+	if (rc == 0)
+		rc = users_repo_set_password(c, id, hash, err);
+	db_pool_release(ctx->db, c);
+	if (rc == 0)
+		log_info("password changed", LOG_I("userId", id));
+	return rc;
+}
+
+int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char *email,
+			     const char *password, struct user *out, struct app_error *err)
+{
+	char norm[EMAIL_MAX_LEN + 1], hash[USERS_HASH_MAX];
+	const char *stored = NULL;
+	struct db_conn *c;
+	struct app_error lookup;
+	bool match = false;
+
+	(void)a;
+	if (!password || strlen(password) > PASSWORD_MAX_BYTES)
+		password = "";
+	app_error_init(&lookup);
+	if (email && email_normalize(email, norm, sizeof(norm))) {
+		if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
+			return -1;
+		if (users_repo_find_by_email(c, norm, out, hash, sizeof(hash), &lookup) == 0)
+			stored = hash;
+		db_pool_release(ctx->db, c);
+		if (!stored && lookup.code != ERR_NOT_FOUND) {
+			*err = lookup;
+			return -1;
+		}
+	}
+	/* Unknown accounts verify against a dummy hash: same cost, same answer. */
+	if (users_hasher_verify(ctx->hasher, stored, password, HASH_WAIT_MS, &match, err) != 0)
+		return -1;
+	if (!match || !*password)
+		return app_error_set(err, ERR_INVALID_CREDENTIALS, NULL);
+	if (!out->is_active)
+		return app_error_set(err, ERR_ACCOUNT_DISABLED, NULL);
+	return 0;
+}
+
+int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *password,
+			  struct app_error *err)
+{
+	char norm[EMAIL_MAX_LEN + 1], hash[USERS_HASH_MAX];
+	struct user_row_new row = { .name = "Administrator", .role = "admin", .is_active = true,
+				    .is_verified = true };
+	struct db_conn *c;
+	bool ok = true, created = false;
+	int rc;
+
+	ok &= users_check_email(email, norm, sizeof(norm), err);
+	ok &= users_check_password("ADMIN_PASSWORD", password, err);
+	if (!ok)
+		return app_error_set(err, ERR_VALIDATION_ERROR, "ADMIN_EMAIL/ADMIN_PASSWORD are invalid");
+	if (users_hasher_hash(ctx->hasher, password, HASH_WAIT_MS, hash, sizeof(hash), err) != 0)
+		return -1;
+	row.email = norm;
+	row.password_hash = hash;
+	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
+		return -1;
+	rc = users_repo_ensure_admin(c, &row, &created, err);
+	db_pool_release(ctx->db, c);
+	if (rc != 0 && err->code == ERR_DUPLICATE_RESOURCE)
+		rc = 0; /* another replica created it first */
+	if (rc == 0)
+		log_info(created ? "admin account created" : "admin account present",
+			 LOG_S("email", norm));
+	return rc;
+}

@@ -1,0 +1,243 @@
+/* users_rpc.c - UsersService over gRPC: the only users file that touches
+ * generated protobuf types. Each handler resolves the caller from metadata,
+ * converts the request into the service's structs, and the result back into
+ * a reply allocated from the call's arena. */
+#include "users_rpc.h"
+
+#include "agentos/users/v1/users.pb-c.h"
+#include "google/protobuf/empty.pb-c.h"
+#include "log.h"
+#include "util.h"
+
+#define PATH(m) "/agentos.users.v1.UsersService/" m
+
+static int caller_of(struct users_app *app, struct rpc_call *call, struct principal *p,
+		     struct app_error *err)
+{
+	return authn_from_metadata(app->jwt, rpc_call_metadata(call, "authorization"),
+				   rpc_call_metadata(call, "x-api-key"), now_unix_ms() / 1000, p, err);
+}
+
+static Google__Protobuf__Timestamp *timestamp(struct arena *a, int64_t unix_us)
+{
+	Google__Protobuf__Timestamp *t = arena_alloc(a, sizeof(*t));
+
+	google__protobuf__timestamp__init(t);
+	t->seconds = unix_us / 1000000;
+	t->nanos = (int32_t)(unix_us % 1000000) * 1000;
+	return t;
+}
+
+/* A reply User pointing into u (which must live as long as the call). full =
+ * false gives only the public part (id, name). */
+static Agentos__Users__V1__User *user_msg(struct arena *a, struct user *u, bool full)
+{
+	Agentos__Users__V1__User *m = arena_alloc(a, sizeof(*m));
+
+	agentos__users__v1__user__init(m);
+	m->id = u->id;
+	m->name = u->name;
+	if (!full)
+		return m;
+	m->email = u->email;
+	m->role = u->role;
+	m->is_active = u->is_active;
+	m->is_verified = u->is_verified;
+	m->version = u->version;
+	m->created_at = timestamp(a, u->created_at_us);
+	m->updated_at = timestamp(a, u->updated_at_us);
+	return m;
+}
+
+static ProtobufCMessage *empty_msg(struct arena *a)
+{
+	Google__Protobuf__Empty *m = arena_alloc(a, sizeof(*m));
+
+	google__protobuf__empty__init(m);
+	return &m->base;
+}
+
+static int create_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		       ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__CreateUserRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct user *u = arena_alloc(a, sizeof(*u));
+	struct user_create in = {
+		.email = r->email, .password = r->password, .name = r->name, .role = r->role,
+		.has_is_active = r->is_active != NULL, .is_active = r->is_active && r->is_active->value,
+		.has_is_verified = r->is_verified != NULL,
+		.is_verified = r->is_verified && r->is_verified->value,
+	};
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 || users_create(&app->svc, &p, a, &in, u, err) != 0)
+		return -1;
+	*reply = &user_msg(a, u, true)->base;
+	return 0;
+}
+
+static int get_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		    ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__GetUserRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct user *u = arena_alloc(a, sizeof(*u));
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 || users_get(&app->svc, &p, r->id, u, err) != 0)
+		return -1;
+	*reply = &user_msg(a, u, true)->base;
+	return 0;
+}
+
+static int batch_get_users(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			   ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__BatchGetUsersRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	Agentos__Users__V1__BatchGetUsersResponse *m = arena_alloc(a, sizeof(*m));
+	struct user *users;
+	size_t n;
+	bool full;
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 ||
+	    users_batch_get(&app->svc, &p, a, r->ids, r->n_ids, &users, &n, &full, err) != 0)
+		return -1;
+	agentos__users__v1__batch_get_users_response__init(m);
+	m->users = arena_alloc(a, sizeof(*m->users) * (n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		m->users[i] = user_msg(a, &users[i], full);
+	m->n_users = n;
+	*reply = &m->base;
+	return 0;
+}
+
+static Agentos__Common__V1__Pagination *pagination_msg(struct arena *a, const struct page_info *pi)
+{
+	Agentos__Common__V1__Pagination *m = arena_alloc(a, sizeof(*m));
+
+	agentos__common__v1__pagination__init(m);
+	m->page = pi->page;
+	m->limit = pi->limit;
+	m->total = pi->total;
+	m->total_pages = pi->total_pages;
+	m->has_next = pi->has_next;
+	m->has_prev = pi->has_prev;
+	return m;
+}
+
+static int list_users(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		      ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__ListUsersRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	Agentos__Users__V1__ListUsersResponse *m = arena_alloc(a, sizeof(*m));
+	struct user_query q = { .page = r->page, .limit = r->limit, .sort = r->sort, .name = r->name,
+				.email = r->email, .status = r->status, .role = r->role };
+	struct page_info pi;
+	struct user *users;
+	size_t n;
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 ||
+	    users_list(&app->svc, &p, a, &q, &users, &n, &pi, err) != 0)
+		return -1;
+	agentos__users__v1__list_users_response__init(m);
+	m->users = arena_alloc(a, sizeof(*m->users) * (n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		m->users[i] = user_msg(a, &users[i], true);
+	m->n_users = n;
+	m->pagination = pagination_msg(a, &pi);
+	*reply = &m->base;
+	return 0;
+}
+
+static int update_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		       ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__UpdateUserRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct user *u = arena_alloc(a, sizeof(*u));
+	const Agentos__Users__V1__User *v = r->user;
+	struct user_patch patch = {
+		.paths = r->update_mask ? (const char *const *)r->update_mask->paths : NULL,
+		.npaths = r->update_mask ? r->update_mask->n_paths : 0,
+		.email = v ? v->email : "", .name = v ? v->name : "", .role = v ? v->role : "",
+		.is_active = v && v->is_active, .is_verified = v && v->is_verified,
+		.expected_version = r->version,
+	};
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 ||
+	    users_update(&app->svc, &p, a, r->id, &patch, u, err) != 0)
+		return -1;
+	*reply = &user_msg(a, u, true)->base;
+	return 0;
+}
+
+static int delete_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		       ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__DeleteUserRequest *r = (const void *)req;
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 || users_delete(&app->svc, &p, r->id, err) != 0)
+		return -1;
+	*reply = empty_msg(rpc_call_arena(call));
+	return 0;
+}
+
+static int change_password(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			   ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__ChangePasswordRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 ||
+	    users_change_password(&app->svc, &p, a, r->id, r->current_password, r->new_password,
+				  err) != 0)
+		return -1;
+	*reply = empty_msg(a);
+	return 0;
+}
+
+static int verify_credentials(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			      ProtobufCMessage **reply, struct app_error *err)
+{
+	struct users_app *app = ctx;
+	const Agentos__Users__V1__VerifyCredentialsRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct user *u = arena_alloc(a, sizeof(*u));
+	struct principal p;
+
+	if (caller_of(app, call, &p, err) != 0 ||
+	    users_verify_credentials(&app->svc, a, r->email, r->password, u, err) != 0)
+		return -1;
+	*reply = &user_msg(a, u, true)->base;
+	return 0;
+}
+
+const struct rpc_method users_rpc_methods[] = {
+	{ PATH("CreateUser"), &agentos__users__v1__create_user_request__descriptor, create_user },
+	{ PATH("GetUser"), &agentos__users__v1__get_user_request__descriptor, get_user },
+	{ PATH("BatchGetUsers"), &agentos__users__v1__batch_get_users_request__descriptor,
+	  batch_get_users },
+	{ PATH("ListUsers"), &agentos__users__v1__list_users_request__descriptor, list_users },
+	{ PATH("UpdateUser"), &agentos__users__v1__update_user_request__descriptor, update_user },
+	{ PATH("DeleteUser"), &agentos__users__v1__delete_user_request__descriptor, delete_user },
+	{ PATH("ChangePassword"), &agentos__users__v1__change_password_request__descriptor,
+	  change_password },
+	{ PATH("VerifyCredentials"), &agentos__users__v1__verify_credentials_request__descriptor,
+	  verify_credentials },
+};
+const size_t users_rpc_methods_count = ARRAY_SIZE(users_rpc_methods);

@@ -1,0 +1,137 @@
+/* rpc.h - the project's only wrapper around gRPC core (server and client).
+ *
+ * Nothing outside shared/rpc_*.c includes <grpc/grpc.h>: a service registers
+ * {method path, request descriptor, handler} and never sees a grpc_op.
+ *
+ * Process lifecycle:
+ *   rpc_runtime_init();            first thing in main(): blocks SIGTERM/SIGINT
+ *                                  in every thread (so rpc_server_run can
+ *                                  sigwait them), ignores SIGPIPE, grpc_init()
+ *   ... rpc_server_new / rpc_channel_new ...
+ *   rpc_runtime_shutdown();        last thing: grpc_shutdown()
+ */
+#ifndef SHARED_RPC_H
+#define SHARED_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/status.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "arena.h"
+#include "err.h"
+
+void rpc_runtime_init(void);
+void rpc_runtime_shutdown(void);
+
+/* "OK", "NOT_FOUND", "DEADLINE_EXCEEDED"... (static); "UNKNOWN" when out of range. */
+const char *rpc_status_name(grpc_status_code status);
+
+/* ---- server ------------------------------------------------------------- */
+
+struct rpc_server;
+struct rpc_call; /* one accepted call; valid only inside its handler */
+
+/* Handles one unary call. On success returns 0 and sets *reply to a message
+ * whose memory the handler owns for the call's lifetime: allocate it (and
+ * every string/sub-message in it) from rpc_call_arena(call), or point at
+ * static data. On failure returns -1 with err filled; the runtime sends
+ * err's gRPC status with a google.rpc.Status (ErrorInfo + BadRequest) in the
+ * `grpc-status-details-bin` trailer. request is freed by the runtime. */
+typedef int (*rpc_handler_fn)(void *app, struct rpc_call *call, const ProtobufCMessage *request,
+			      ProtobufCMessage **reply, struct app_error *err);
+
+struct rpc_method {
+	const char *path; /* "/agentos.users.v1.UsersService/GetUser" */
+	const ProtobufCMessageDescriptor *request;
+	rpc_handler_fn handler;
+};
+
+struct rpc_server_config {
+	const char *listen_addr;     /* "0.0.0.0:50051"; port 0 picks a free port */
+	int workers;                 /* worker threads = max concurrent calls */
+	int shutdown_grace_ms;       /* in-flight calls get this long after SIGTERM */
+	const char *domain;          /* ErrorInfo.domain and the logs' "service", e.g. "users" */
+	/* grpc.health.v1.Health/Check answers for "" and for each of these full
+	 * service names (NULL-terminated); other names are NOT_FOUND. */
+	const char *const *health_services;
+	/* SERVING while this returns true (e.g. the database answers); NULL = always. */
+	bool (*health_check)(void *app);
+	void *app;                   /* passed to handlers and health_check */
+};
+
+/* Binds and prepares the server (no threads yet). methods must outlive the
+ * server. Returns NULL (after logging why) when the address cannot be bound. */
+struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg, const struct rpc_method *methods,
+				  size_t nmethods);
+/* The bound port (useful with port 0). */
+int rpc_server_port(const struct rpc_server *s);
+/* Starts the workers and serves until SIGTERM/SIGINT arrives (or
+ * rpc_server_stop is called); then stops accepting, lets in-flight calls finish
+ * within the grace period (cancelling any still running after it), joins the
+ * workers and returns 0 (-1 when it could not start). Runs once per server.
+ * The signals are read with a signalfd, so one running server per process
+ * receives them. */
+int rpc_server_run(struct rpc_server *s);
+/* Asks rpc_server_run to drain and return; callable from any thread, even
+ * before rpc_server_run started (it then returns at once). Writes an eventfd:
+ * no signal involved. */
+void rpc_server_stop(struct rpc_server *s);
+/* Frees a server that is not running. NULL is a no-op. */
+void rpc_server_free(struct rpc_server *s);
+
+/* Call accessors, valid inside the handler. */
+struct arena *rpc_call_arena(struct rpc_call *call);
+const char *rpc_call_method(const struct rpc_call *call);
+/* The value of a metadata key (lower-case name), NUL-terminated, or NULL when
+ * absent. When the key is repeated, the first value. Owned by the call. */
+const char *rpc_call_metadata(const struct rpc_call *call, const char *key);
+/* `x-request-id` from metadata when sane ([A-Za-z0-9._-]{1,64}), else a
+ * generated "req_" + 16 alphanumerics. Owned by the call. */
+const char *rpc_call_request_id(const struct rpc_call *call);
+/* Milliseconds left before the caller's deadline (INT64_MAX when none). */
+int64_t rpc_call_remaining_ms(const struct rpc_call *call);
+
+/* ---- client ------------------------------------------------------------- */
+
+struct rpc_channel;
+
+/* A long-lived, thread-safe channel to a gRPC target ("127.0.0.1:50051",
+ * "dns:///users:50051"), round_robin over the resolved addresses. Never NULL. */
+struct rpc_channel *rpc_channel_new(const char *target);
+void rpc_channel_free(struct rpc_channel *ch);
+
+struct rpc_metadata {
+	const char *key;   /* lower-case */
+	const char *value; /* NULL entries are skipped */
+};
+
+/* One unary call with a deadline (deadline_ms <= 0 counts as 1 ms). On success returns 0 and *reply is an
+ * unpacked reply_desc message the caller frees with
+ * protobuf_c_message_free_unpacked(*reply, NULL). On failure returns -1, fills
+ * err (code from the rich error's ErrorInfo when present, otherwise from the
+ * status via err_from_grpc_status; violations from BadRequest; an unreachable
+ * target is SERVICE_UNAVAILABLE, an expired deadline GATEWAY_TIMEOUT) and, when
+ * status is not NULL, the raw gRPC status. */
+int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage *request,
+		   const ProtobufCMessageDescriptor *reply_desc, const struct rpc_metadata *md,
+		   size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
+		   grpc_status_code *status);
+
+/* grpc.health.v1.Health/Check of `service` ("" = whole server). Returns the
+ * ServingStatus (1 = SERVING, 2 = NOT_SERVING) or -1 when the call failed. */
+int rpc_health_check(struct rpc_channel *ch, const char *service, int deadline_ms);
+
+/* ---- rich errors (google.rpc.Status) ------------------------------------ */
+
+/* Serializes e as a google.rpc.Status with an ErrorInfo (reason = err_name,
+ * domain) and, when e has violations, a BadRequest. Caller frees *out. */
+void rich_error_encode(const struct app_error *e, const char *domain, uint8_t **out, size_t *len);
+/* Parses a google.rpc.Status into e (code from ErrorInfo.reason, message,
+ * violations). Returns 0 when it held an ErrorInfo with a known reason, -1
+ * otherwise (e then holds whatever could be read). */
+int rich_error_decode(const uint8_t *buf, size_t len, struct app_error *e);
+
+#endif

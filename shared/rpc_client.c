@@ -1,0 +1,415 @@
+/* rpc_client.c - process-wide gRPC set-up and the synchronous unary client.
+ *
+ * A call is one batch of the six unary ops on a pluck completion queue. Those
+ * queues are pooled per channel (taken for a call, given back after it), so
+ * a steady stream of calls creates no queue and any thread may call. */
+#include "rpc.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "log.h"
+#include "util.h"
+
+#define RPC_HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
+#define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
+
+void rpc_runtime_init(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	/* Blocked here, before any thread exists, so every thread inherits the
+	 * mask and only rpc_server_run's signalfd ever sees these signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+	grpc_init();
+}
+
+void rpc_runtime_shutdown(void)
+{
+	grpc_shutdown();
+}
+
+const char *rpc_status_name(grpc_status_code status)
+{
+	static const char *const names[] = {
+		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+	};
+
+	if ((int)status < 0 || (size_t)status >= ARRAY_SIZE(names))
+		return "UNKNOWN";
+	return names[status];
+}
+
+/* ---- channel -------------------------------------------------------------- */
+
+struct rpc_channel {
+	grpc_channel *channel;
+	char *target;
+	pthread_mutex_t lock;         /* guards the idle queues */
+	grpc_completion_queue **idle; /* pluck queues no call is using */
+	size_t nidle;
+	size_t cap;
+};
+
+struct rpc_channel *rpc_channel_new(const char *target)
+{
+	/* Keepalive pings (also on idle connections) find a peer that vanished
+	 * without a RST; rpc_server.c accepts pings this frequent. The backoff
+	 * cap bounds how long a restarted service stays unused. */
+	grpc_arg args[] = {
+		{ .type = GRPC_ARG_STRING, .key = (char *)GRPC_ARG_SERVICE_CONFIG,
+		  .value.string = (char *)"{\"loadBalancingConfig\":[{\"round_robin\":{}}]}" },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS,
+		  .value.integer = 30000 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+		  .value.integer = 10000 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+		  .value.integer = 1 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA,
+		  .value.integer = 0 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+		  .value.integer = 5000 },
+	};
+	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args), .args = args };
+	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+	struct rpc_channel *ch = xcalloc(1, sizeof(*ch));
+
+	/* gRPC returns a "lame" channel (every call fails) rather than NULL. */
+	ch->channel = grpc_channel_create(target, creds, &cargs);
+	grpc_channel_credentials_release(creds);
+	ch->target = xstrdup(target);
+	pthread_mutex_init(&ch->lock, NULL);
+	return ch;
+}
+
+void rpc_channel_free(struct rpc_channel *ch)
+{
+	if (!ch)
+		return;
+	grpc_channel_destroy(ch->channel);
+	for (size_t i = 0; i < ch->nidle; i++) {
+		grpc_completion_queue_shutdown(ch->idle[i]);
+		grpc_completion_queue_destroy(ch->idle[i]);
+	}
+	free(ch->idle);
+	pthread_mutex_destroy(&ch->lock);
+	free(ch->target);
+	free(ch);
+}
+
+static grpc_completion_queue *cq_take(struct rpc_channel *ch)
+{
+	grpc_completion_queue *cq = NULL;
+
+	pthread_mutex_lock(&ch->lock);
+	if (ch->nidle > 0)
+		cq = ch->idle[--ch->nidle];
+	pthread_mutex_unlock(&ch->lock);
+	return cq ? cq : grpc_completion_queue_create_for_pluck(NULL);
+}
+
+/* Only for a queue with nothing pending (its batch was plucked). */
+static void cq_give_back(struct rpc_channel *ch, grpc_completion_queue *cq)
+{
+	pthread_mutex_lock(&ch->lock);
+	if (ch->nidle == ch->cap) {
+		ch->cap = ch->cap ? ch->cap * 2 : 8;
+		ch->idle = xrealloc(ch->idle, ch->cap * sizeof(*ch->idle));
+	}
+	ch->idle[ch->nidle++] = cq;
+	pthread_mutex_unlock(&ch->lock);
+}
+
+/* ---- one unary call ------------------------------------------------------- */
+
+struct unary_call {
+	grpc_completion_queue *cq; /* taken from the channel's pool */
+	grpc_call *call;           /* owns the received metadata's keys and values */
+	grpc_metadata *md; /* sent: copied keys and values */
+	size_t nmd;
+	grpc_byte_buffer *request;
+	grpc_metadata_array initial_md;
+	grpc_metadata_array trailing_md;
+	grpc_byte_buffer *response;
+	grpc_status_code status;
+	grpc_slice details;
+	const char *error_string; /* gpr_malloc'd by gRPC */
+};
+
+static grpc_byte_buffer *encode_message(const ProtobufCMessage *m)
+{
+	grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
+	grpc_byte_buffer *bb;
+
+	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+	bb = grpc_raw_byte_buffer_create(&s, 1);
+	grpc_slice_unref(s);
+	return bb;
+}
+
+/* Unpacks a received message; NULL when it is not a valid desc message. */
+static ProtobufCMessage *decode_message(grpc_byte_buffer *bb,
+				       const ProtobufCMessageDescriptor *desc)
+{
+	grpc_byte_buffer_reader r;
+	ProtobufCMessage *m;
+	grpc_slice s;
+
+	if (!grpc_byte_buffer_reader_init(&r, bb))
+		return NULL;
+	s = grpc_byte_buffer_reader_readall(&r);
+	grpc_byte_buffer_reader_destroy(&r);
+	m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	grpc_slice_unref(s);
+	return m;
+}
+
+/* Whether gRPC can carry this entry; it refuses the whole batch otherwise. */
+static bool metadata_legal(const grpc_metadata *m)
+{
+	return grpc_header_key_is_legal(m->key) &&
+	       (grpc_is_binary_header(m->key) || grpc_header_nonbin_value_is_legal(m->value));
+}
+
+/* Returns the key of the first entry gRPC cannot send, else NULL. */
+static const char *unary_init(struct unary_call *u, const ProtobufCMessage *request,
+			      const struct rpc_metadata *md, size_t nmd)
+{
+	const char *bad = NULL;
+
+	memset(u, 0, sizeof(*u));
+	/* Copies: gRPC may hold metadata a little past our call's return. */
+	u->md = nmd ? xcalloc(nmd, sizeof(*u->md)) : NULL;
+	for (size_t i = 0; i < nmd; i++) {
+		if (!md[i].key || !md[i].value)
+			continue;
+		u->md[u->nmd].key = grpc_slice_from_copied_string(md[i].key);
+		u->md[u->nmd].value = grpc_slice_from_copied_string(md[i].value);
+		if (!bad && !metadata_legal(&u->md[u->nmd]))
+			bad = md[i].key;
+		u->nmd++;
+	}
+	u->request = encode_message(request);
+	grpc_metadata_array_init(&u->initial_md);
+	grpc_metadata_array_init(&u->trailing_md);
+	u->status = GRPC_STATUS_UNKNOWN;
+	u->details = grpc_empty_slice();
+	return bad;
+}
+
+/* Frees everything but the queue, which goes back to the channel's pool. */
+static void unary_release(struct unary_call *u)
+{
+	for (size_t i = 0; i < u->nmd; i++) {
+		grpc_slice_unref(u->md[i].key);
+		grpc_slice_unref(u->md[i].value);
+	}
+	free(u->md);
+	grpc_byte_buffer_destroy(u->request);
+	if (u->response)
+		grpc_byte_buffer_destroy(u->response);
+	grpc_metadata_array_destroy(&u->initial_md);
+	grpc_metadata_array_destroy(&u->trailing_md);
+	grpc_slice_unref(u->details);
+	gpr_free((void *)u->error_string);
+	if (u->call)
+		grpc_call_unref(u->call);
+}
+
+/* Runs the call's single batch to completion on u->cq. -1 when gRPC refused
+ * it. The call stays referenced (u->call): it owns the received metadata. */
+static int unary_run(struct rpc_channel *ch, struct unary_call *u, const char *method,
+		     int deadline_ms)
+{
+	grpc_slice path = grpc_slice_from_copied_string(method);
+	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+					     gpr_time_from_millis(deadline_ms > 0 ? deadline_ms : 1,
+								  GPR_TIMESPAN));
+	grpc_op ops[6];
+	grpc_call_error ce;
+
+	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, u->cq, path,
+					   NULL, deadline, NULL);
+	grpc_slice_unref(path);
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[0].data.send_initial_metadata.count = u->nmd;
+	ops[0].data.send_initial_metadata.metadata = u->md;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = u->request;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->initial_md;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &u->response;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = &u->trailing_md;
+	ops[5].data.recv_status_on_client.status = &u->status;
+	ops[5].data.recv_status_on_client.status_details = &u->details;
+	ops[5].data.recv_status_on_client.error_string = &u->error_string;
+
+	ce = grpc_call_start_batch(u->call, ops, ARRAY_SIZE(ops), u, NULL);
+	if (ce != GRPC_CALL_OK) {
+		log_error("grpc_call_start_batch failed", LOG_S("method", method),
+			  LOG_S("error", grpc_call_error_to_string(ce)));
+		return -1;
+	}
+	/* The call's deadline bounds this wait. */
+	grpc_completion_queue_pluck(u->cq, u, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	return 0;
+}
+
+static const grpc_slice *find_metadata(const grpc_metadata_array *a, const char *key)
+{
+	for (size_t i = 0; i < a->count; i++) {
+		if (grpc_slice_str_cmp(a->metadata[i].key, key) == 0)
+			return &a->metadata[i].value;
+	}
+	return NULL;
+}
+
+/* "agentos.users.v1.UsersService" out of "/agentos.users.v1.UsersService/GetUser":
+ * sets *len and returns the start. */
+static const char *service_of(const char *method, int *len)
+{
+	const char *s = method[0] == '/' ? method + 1 : method;
+	const char *slash = strchr(s, '/');
+
+	*len = slash ? (int)(slash - s) : (int)strlen(s);
+	return s;
+}
+
+static int read_reply(struct rpc_channel *ch, struct unary_call *u, const char *method,
+		      const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply,
+		      struct app_error *err)
+{
+	if (u->response)
+		*reply = decode_message(u->response, reply_desc);
+	if (*reply)
+		return 0;
+	log_warn("rpc reply missing or undecodable", LOG_S("target", ch->target),
+		 LOG_S("method", method), LOG_S("expected", reply_desc->name));
+	return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+}
+
+static void log_failure(struct rpc_channel *ch, struct unary_call *u, const char *method)
+{
+	char *details = grpc_slice_to_c_string(u->details);
+
+	log_warn("rpc call failed", LOG_S("target", ch->target), LOG_S("method", method),
+		 LOG_S("status", rpc_status_name(u->status)), LOG_S("details", details));
+	gpr_free(details);
+}
+
+/* Fills err for a non-OK status: the rich error when the server sent one,
+ * else a code derived from the status with a message a client can show. */
+static int read_failure(struct rpc_channel *ch, struct unary_call *u, const char *method,
+			int deadline_ms, struct app_error *err)
+{
+	const grpc_slice *bin = find_metadata(&u->trailing_md, RPC_STATUS_DETAILS_KEY);
+	int svc_len;
+	const char *svc = service_of(method, &svc_len);
+
+	if (bin && rich_error_decode(GRPC_SLICE_START_PTR(*bin), GRPC_SLICE_LENGTH(*bin), err) == 0) {
+		if (!err->message[0])
+			app_error_set(err, err->code, NULL);
+		return -1;
+	}
+	/* err may hold what a partial rich error carried (message, violations). */
+	err->code = err_from_grpc_status(u->status, err->nviolations > 0);
+	if (u->status == GRPC_STATUS_UNAVAILABLE) {
+		log_failure(ch, u, method);
+		return app_error_set(err, err->code, "%.*s is unavailable", svc_len, svc);
+	}
+	if (u->status == GRPC_STATUS_DEADLINE_EXCEEDED) {
+		log_failure(ch, u, method);
+		return app_error_set(err, err->code, "%.*s did not answer within %d ms", svc_len, svc,
+				     deadline_ms);
+	}
+	if (err->code == ERR_INTERNAL_ERROR) {
+		/* gRPC's own text may describe internals: logged, not returned. */
+		log_failure(ch, u, method);
+		return app_error_set(err, err->code, NULL);
+	}
+	if (!err->message[0] && GRPC_SLICE_LENGTH(u->details) > 0) {
+		return app_error_set(err, err->code, "%.*s", (int)GRPC_SLICE_LENGTH(u->details),
+				     (const char *)GRPC_SLICE_START_PTR(u->details));
+	}
+	if (!err->message[0])
+		app_error_set(err, err->code, NULL);
+	return -1;
+}
+
+int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage *request,
+		   const ProtobufCMessageDescriptor *reply_desc, const struct rpc_metadata *md,
+		   size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
+		   grpc_status_code *status)
+{
+	struct unary_call u;
+	const char *bad_key;
+	int rc;
+
+	*reply = NULL;
+	app_error_init(err);
+	bad_key = unary_init(&u, request, md, nmd);
+	u.cq = cq_take(ch);
+	if (bad_key) {
+		/* e.g. a forwarded header with control characters: the caller's fault */
+		u.status = GRPC_STATUS_INVALID_ARGUMENT;
+		rc = app_error_set(err, ERR_BAD_REQUEST, "Header %s has characters that cannot be sent",
+				   bad_key);
+	} else if (unary_run(ch, &u, method, deadline_ms) != 0) {
+		u.status = GRPC_STATUS_INTERNAL;
+		rc = app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	} else if (u.status == GRPC_STATUS_OK) {
+		rc = read_reply(ch, &u, method, reply_desc, reply, err);
+	} else {
+		rc = read_failure(ch, &u, method, deadline_ms, err);
+	}
+	if (status)
+		*status = u.status;
+	unary_release(&u);
+	cq_give_back(ch, u.cq);
+	return rc;
+}
+
+int rpc_health_check(struct rpc_channel *ch, const char *service, int deadline_ms)
+{
+	Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+	Grpc__Health__V1__HealthCheckResponse *res;
+	ProtobufCMessage *reply;
+	struct app_error err;
+	int rc;
+
+	req.service = (char *)(service ? service : "");
+	if (rpc_call_unary(ch, RPC_HEALTH_CHECK_PATH, &req.base,
+			   &grpc__health__v1__health_check_response__descriptor, NULL, 0, deadline_ms,
+			   &reply, &err, NULL) != 0)
+		return -1;
+	res = (Grpc__Health__V1__HealthCheckResponse *)reply;
+	rc = (int)res->status;
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return rc;
+}

@@ -1,0 +1,636 @@
+/* rpc_server.c - the gRPC server runtime: workers, dispatch, health, shutdown.
+ *
+ * Each worker thread owns a completion queue registered with the server and
+ * serves one call at a time from start to finish, so its queue never has
+ * more than one operation pending and every wait is unambiguous: request a
+ * call, receive its message, run the handler, send reply + status, repeat.
+ *
+ * Stopping: rpc_server_run polls a signalfd for SIGTERM/SIGINT (blocked in
+ * every thread by rpc_runtime_init) and an eventfd that rpc_server_stop
+ * writes. A stop requested before run started is remembered by the eventfd,
+ * and no signal is ever left pending for the thread afterwards. Shutdown
+ * makes every worker's pending request complete with ok=false once its
+ * current call is done; calls still running after the grace period are
+ * cancelled. */
+#include "rpc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/time.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "log.h"
+#include "util.h"
+
+#define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
+#define RPC_REQUEST_ID_MAX 64
+
+struct rpc_worker {
+	struct rpc_server *srv;
+	grpc_completion_queue *cq;
+	pthread_t thread;
+	struct arena arena; /* the current call's; released after each call */
+};
+
+struct rpc_server {
+	const struct rpc_method *methods; /* borrowed: outlives the server */
+	size_t nmethods;
+	char *domain;
+	char **health_services; /* NULL-terminated copies */
+	bool (*health_check)(void *app);
+	void *app;
+	int shutdown_grace_ms;
+
+	grpc_server *server;
+	grpc_completion_queue *shutdown_cq; /* only for the shutdown notification */
+	struct rpc_worker *workers;
+	int nworkers;
+	int port;
+	int stop_fd;        /* eventfd written by rpc_server_stop */
+	bool started;       /* rpc_server_run was entered */
+	bool shut_down;     /* gRPC shutdown notified, workers joined */
+	bool queues_closed; /* every queue shut down and drained */
+};
+
+struct rpc_call {
+	struct rpc_server *srv;
+	grpc_call *call;
+	grpc_call_details details;
+	grpc_metadata_array md; /* elements owned by call */
+	struct arena *arena;
+	const char *method;     /* in the arena */
+	const char **values;    /* NUL-terminated copies of md values, in the arena */
+	const char *request_id; /* in the arena */
+};
+
+/* ---- call accessors -------------------------------------------------------- */
+
+struct arena *rpc_call_arena(struct rpc_call *call)
+{
+	return call->arena;
+}
+
+const char *rpc_call_method(const struct rpc_call *call)
+{
+	return call->method;
+}
+
+const char *rpc_call_metadata(const struct rpc_call *call, const char *key)
+{
+	for (size_t i = 0; i < call->md.count; i++) {
+		if (grpc_slice_str_cmp(call->md.metadata[i].key, key) == 0)
+			return call->values[i];
+	}
+	return NULL;
+}
+
+const char *rpc_call_request_id(const struct rpc_call *call)
+{
+	return call->request_id;
+}
+
+int64_t rpc_call_remaining_ms(const struct rpc_call *call)
+{
+	gpr_timespec deadline = call->details.deadline;
+	gpr_timespec now, left;
+
+	if (deadline.tv_sec == INT64_MAX)
+		return INT64_MAX; /* gpr_inf_future: the caller set no deadline */
+	now = gpr_now(deadline.clock_type);
+	if (gpr_time_cmp(deadline, now) <= 0)
+		return 0;
+	left = gpr_time_sub(deadline, now);
+	return left.tv_sec * 1000 + left.tv_nsec / 1000000;
+}
+
+/* ---- per-call helpers ------------------------------------------------------ */
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool request_id_ok(const char *id)
+{
+	size_t n = 0;
+
+	for (; id[n]; n++) {
+		char ch = id[n];
+
+		if (n >= RPC_REQUEST_ID_MAX)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Copies what the accessors return into the call's arena, once per call. */
+static void call_prepare(struct rpc_call *c)
+{
+	struct arena *a = c->arena;
+	const char *rid;
+	char *gen;
+
+	c->method = arena_strndup(a, (const char *)GRPC_SLICE_START_PTR(c->details.method),
+				  GRPC_SLICE_LENGTH(c->details.method));
+	c->values = arena_alloc(a, (c->md.count ? c->md.count : 1) * sizeof(*c->values));
+	for (size_t i = 0; i < c->md.count; i++) {
+		grpc_slice v = c->md.metadata[i].value;
+
+		c->values[i] = arena_strndup(a, (const char *)GRPC_SLICE_START_PTR(v),
+					     GRPC_SLICE_LENGTH(v));
+	}
+	rid = rpc_call_metadata(c, "x-request-id");
+	if (rid && request_id_ok(rid)) {
+		c->request_id = rid;
+		return;
+	}
+	gen = arena_alloc(a, 4 + 16 + 1);
+	memcpy(gen, "req_", 4);
+	random_alnum(gen + 4, 16);
+	c->request_id = gen;
+}
+
+static bool cq_wait(grpc_completion_queue *cq)
+{
+	grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+
+	return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+static grpc_byte_buffer *encode_message(const ProtobufCMessage *m)
+{
+	grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
+	grpc_byte_buffer *bb;
+
+	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+	bb = grpc_raw_byte_buffer_create(&s, 1);
+	grpc_slice_unref(s);
+	return bb;
+}
+
+/* Unpacks a received message; NULL when it is not a valid desc message. */
+static ProtobufCMessage *decode_message(grpc_byte_buffer *bb,
+				       const ProtobufCMessageDescriptor *desc)
+{
+	grpc_byte_buffer_reader r;
+	ProtobufCMessage *m;
+	grpc_slice s;
+
+	if (!grpc_byte_buffer_reader_init(&r, bb))
+		return NULL;
+	s = grpc_byte_buffer_reader_readall(&r);
+	grpc_byte_buffer_reader_destroy(&r);
+	m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	grpc_slice_unref(s);
+	return m;
+}
+
+/* Receives the request message (NULL when the client sent none). */
+static bool receive_request(struct rpc_call *c, grpc_completion_queue *cq,
+			    grpc_byte_buffer **payload)
+{
+	grpc_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = payload;
+	if (grpc_call_start_batch(c->call, &op, 1, c, NULL) != GRPC_CALL_OK)
+		return false;
+	return cq_wait(cq);
+}
+
+/* Sends initial metadata, the reply (when reply is not NULL) or err's status
+ * with its rich error, and waits for the client's side to close. */
+static void finish_call(struct rpc_call *c, grpc_completion_queue *cq,
+			const ProtobufCMessage *reply, const struct app_error *err, int *cancelled)
+{
+	grpc_slice details = grpc_empty_slice();
+	grpc_byte_buffer *out = NULL;
+	grpc_metadata trailer;
+	grpc_op ops[4];
+	size_t n = 0;
+
+	memset(ops, 0, sizeof(ops));
+	memset(&trailer, 0, sizeof(trailer));
+	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (reply) {
+		out = encode_message(reply);
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n++].data.send_message.send_message = out;
+	} else {
+		uint8_t *buf;
+		size_t len;
+
+		rich_error_encode(err, c->srv->domain, &buf, &len);
+		trailer.key = grpc_slice_from_static_string(RPC_STATUS_DETAILS_KEY);
+		trailer.value = grpc_slice_new(buf, len, free);
+		details = grpc_slice_from_copied_string(err->message[0] ? err->message
+									: err_default_message(err->code));
+	}
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = reply ? GRPC_STATUS_OK : err_grpc_status(err->code);
+	ops[n].data.send_status_from_server.status_details = &details;
+	ops[n].data.send_status_from_server.trailing_metadata_count = reply ? 0 : 1;
+	ops[n++].data.send_status_from_server.trailing_metadata = &trailer;
+	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[n++].data.recv_close_on_server.cancelled = cancelled;
+	if (grpc_call_start_batch(c->call, ops, n, c, NULL) == GRPC_CALL_OK)
+		cq_wait(cq);
+	else
+		*cancelled = 1;
+	if (out)
+		grpc_byte_buffer_destroy(out);
+	grpc_slice_unref(details);
+	if (!reply)
+		grpc_slice_unref(trailer.value);
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+#define RPC_HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
+
+static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage *request,
+			ProtobufCMessage **reply, struct app_error *err)
+{
+	const Grpc__Health__V1__HealthCheckRequest *req = (const void *)request;
+	Grpc__Health__V1__HealthCheckResponse *res;
+	struct rpc_server *s = app;
+	bool known = req->service[0] == '\0';
+
+	for (char **name = s->health_services; *name && !known; name++)
+		known = strcmp(*name, req->service) == 0;
+	if (!known)
+		return app_error_set(err, ERR_NOT_FOUND, "unknown service \"%s\"", req->service);
+	res = arena_alloc(rpc_call_arena(call), sizeof(*res));
+	grpc__health__v1__health_check_response__init(res);
+	res->status = !s->health_check || s->health_check(s->app)
+			      ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+			      : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+	*reply = &res->base;
+	return 0;
+}
+
+static const struct rpc_method health_method = {
+	RPC_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor, health_check,
+};
+
+static const struct rpc_method *find_method(const struct rpc_server *s, const char *path)
+{
+	for (size_t i = 0; i < s->nmethods; i++) {
+		if (strcmp(s->methods[i].path, path) == 0)
+			return &s->methods[i];
+	}
+	return strcmp(path, RPC_HEALTH_CHECK_PATH) == 0 ? &health_method : NULL;
+}
+
+/* Decodes the request and runs the handler. 0 with *reply set, or -1 with
+ * err set to a failure code (never ERR_OK). *request is the caller's to free. */
+static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMessage **request,
+		    ProtobufCMessage **reply, struct app_error *err)
+{
+	const struct rpc_method *m = find_method(c->srv, c->method);
+	void *app = m == &health_method ? (void *)c->srv : c->srv->app;
+
+	if (!m)
+		return app_error_set(err, ERR_NOT_IMPLEMENTED, "Method %s is not implemented", c->method);
+	if (!payload)
+		return app_error_set(err, ERR_BAD_REQUEST, "Request message is missing");
+	*request = decode_message(payload, m->request);
+	if (!*request)
+		return app_error_set(err, ERR_BAD_REQUEST, "Request message is not a valid %s",
+				     m->request->name);
+	if (rpc_call_remaining_ms(c) <= 0)
+		return app_error_set(err, ERR_GATEWAY_TIMEOUT, "Deadline expired before the call ran");
+	if (m->handler(app, c, *request, reply, err) != 0) {
+		if (err->code == ERR_OK)
+			app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+		*reply = NULL;
+		return -1;
+	}
+	if (!*reply) {
+		log_error("handler returned no reply", LOG_S("method", c->method));
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	}
+	return 0;
+}
+
+/* One line per call; metadata values other than the request id stay out. */
+static void log_call(const struct rpc_call *c, const struct app_error *err, bool ok,
+		     int64_t start_us, int cancelled)
+{
+	struct log_field f[9];
+	size_t n = 0;
+
+	f[n++] = LOG_S("service", c->srv->domain);
+	f[n++] = LOG_S("method", c->method);
+	f[n++] = LOG_S("status", rpc_status_name(ok ? GRPC_STATUS_OK : err_grpc_status(err->code)));
+	if (!ok)
+		f[n++] = LOG_S("code", err_name(err->code));
+	f[n++] = LOG_D("duration", (double)(mono_us() - start_us) / 1000.0);
+	f[n++] = LOG_S("requestId", c->request_id);
+	if (cancelled)
+		f[n++] = LOG_B("cancelled", true); /* the client never saw this outcome */
+	f[n] = (struct log_field){ 0 };
+	log_emit(LOG_INFO, "rpc", f);
+}
+
+static void serve_call(struct rpc_worker *w, struct rpc_call *c)
+{
+	int64_t start_us = mono_us();
+	grpc_byte_buffer *payload = NULL;
+	ProtobufCMessage *request = NULL;
+	ProtobufCMessage *reply = NULL;
+	struct app_error err;
+	int cancelled = 0;
+	int rc;
+
+	call_prepare(c);
+	app_error_init(&err);
+	if (receive_request(c, w->cq, &payload))
+		rc = dispatch(c, payload, &request, &reply, &err);
+	else
+		rc = app_error_set(&err, ERR_BAD_REQUEST, "Request message could not be received");
+	finish_call(c, w->cq, rc == 0 ? reply : NULL, &err, &cancelled);
+	log_call(c, &err, rc == 0, start_us, cancelled);
+	if (request)
+		protobuf_c_message_free_unpacked(request, NULL);
+	if (payload)
+		grpc_byte_buffer_destroy(payload);
+}
+
+static void *worker_main(void *arg)
+{
+	struct rpc_worker *w = arg;
+	struct rpc_server *s = w->srv;
+
+	for (;;) {
+		struct rpc_call c;
+		grpc_call_error ce;
+		bool ok;
+
+		memset(&c, 0, sizeof(c));
+		c.srv = s;
+		c.arena = &w->arena;
+		grpc_call_details_init(&c.details);
+		grpc_metadata_array_init(&c.md);
+		ce = grpc_server_request_call(s->server, &c.call, &c.details, &c.md, w->cq, w->cq, &c);
+		/* ok=false: the server is shutting down. */
+		ok = ce == GRPC_CALL_OK && cq_wait(w->cq);
+		if (ok)
+			serve_call(w, &c);
+		if (c.call)
+			grpc_call_unref(c.call);
+		grpc_call_details_destroy(&c.details);
+		grpc_metadata_array_destroy(&c.md);
+		arena_release(&w->arena);
+		if (ce != GRPC_CALL_OK)
+			log_error("grpc_server_request_call failed",
+				  LOG_S("error", grpc_call_error_to_string(ce)));
+		if (!ok)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static char **copy_names(const char *const *names)
+{
+	size_t n = 0;
+	char **out;
+
+	while (names && names[n])
+		n++;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(names[i]);
+	return out;
+}
+
+/* Creates the gRPC server with one queue per worker plus the shutdown queue. */
+static void create_grpc_server(struct rpc_server *s)
+{
+	/* No SO_REUSEPORT: a second process on the same port must fail loudly.
+	 * Clients (rpc_client.c) send keepalive pings every 30 s, idle or not. */
+	grpc_arg args[] = {
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0 },
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+		  .value.integer = 10000 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+		  .value.integer = 1 },
+	};
+	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args), .args = args };
+
+	s->server = grpc_server_create(&cargs, NULL);
+	s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
+	for (int i = 0; i < s->nworkers; i++) {
+		struct rpc_worker *w = &s->workers[i];
+
+		w->srv = s;
+		arena_init(&w->arena);
+		w->cq = grpc_completion_queue_create_for_next(NULL);
+		grpc_server_register_completion_queue(s->server, w->cq, NULL);
+	}
+	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
+}
+
+struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
+				  const struct rpc_method *methods, size_t nmethods)
+{
+	struct rpc_server *s = xcalloc(1, sizeof(*s));
+	grpc_server_credentials *creds;
+
+	s->methods = methods;
+	s->nmethods = nmethods;
+	s->domain = xstrdup(cfg->domain ? cfg->domain : "");
+	s->health_services = copy_names(cfg->health_services);
+	s->health_check = cfg->health_check;
+	s->app = cfg->app;
+	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;
+	s->nworkers = cfg->workers > 0 ? cfg->workers : 1;
+	create_grpc_server(s);
+	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->stop_fd < 0) {
+		log_error("eventfd failed", LOG_S("error", strerror(errno)));
+		rpc_server_free(s); /* nothing bound yet */
+		return NULL;
+	}
+
+	creds = grpc_insecure_server_credentials_create();
+	s->port = grpc_server_add_http2_port(s->server, cfg->listen_addr, creds);
+	grpc_server_credentials_release(creds);
+	if (s->port == 0) {
+		/* gRPC has printed why (address in use, unresolvable...) on stderr. */
+		log_error("cannot listen for gRPC", LOG_S("service", s->domain),
+			  LOG_S("addr", cfg->listen_addr));
+		rpc_server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int rpc_server_port(const struct rpc_server *s)
+{
+	return s->port;
+}
+
+void rpc_server_stop(struct rpc_server *s)
+{
+	uint64_t one = 1;
+
+	/* Only fails when the counter would overflow: a stop is pending anyway. */
+	if (write(s->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("rpc_server_stop: write", LOG_S("error", strerror(errno)));
+}
+
+/* Blocks until SIGTERM/SIGINT or rpc_server_stop; returns what it was. */
+static const char *wait_for_stop(struct rpc_server *s, int sfd)
+{
+	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = s->stop_fd, .events = POLLIN } };
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll failed, stopping", LOG_S("error", strerror(errno)));
+			return "error";
+		}
+		if (pfd[1].revents)
+			return "stop requested";
+		if (pfd[0].revents && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			return si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+	}
+}
+
+/* Shuts the gRPC server down: in-flight calls get grace_ms, then are
+ * cancelled; returns once gRPC reports the shutdown complete. */
+static void shutdown_grpc_server(struct rpc_server *s, int grace_ms)
+{
+	gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+					  gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
+	grpc_event ev;
+
+	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
+	ev = grpc_completion_queue_next(s->shutdown_cq, until, NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT) {
+		log_warn("grace period over, cancelling in-flight calls", LOG_S("service", s->domain),
+			 LOG_I("graceMs", grace_ms));
+		grpc_server_cancel_all_calls(s->server);
+		grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	}
+}
+
+static void close_queue(grpc_completion_queue *cq)
+{
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+	       GRPC_QUEUE_SHUTDOWN)
+		;
+}
+
+/* Stops gRPC, joins the nstarted first workers and closes every queue. */
+static void drain(struct rpc_server *s, int nstarted)
+{
+	shutdown_grpc_server(s, s->shutdown_grace_ms);
+	for (int i = 0; i < nstarted; i++)
+		pthread_join(s->workers[i].thread, NULL);
+	s->shut_down = true;
+	for (int i = 0; i < s->nworkers; i++)
+		close_queue(s->workers[i].cq);
+	close_queue(s->shutdown_cq);
+	s->queues_closed = true;
+}
+
+int rpc_server_run(struct rpc_server *s)
+{
+	const char *why = "worker start failed";
+	int nstarted = 0;
+	sigset_t set;
+	int sfd;
+
+	if (s->started) {
+		log_error("rpc_server_run: the server already ran", LOG_S("service", s->domain));
+		return -1;
+	}
+	s->started = true;
+	/* Workers inherit this mask: only the signalfd below sees the signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_error("signalfd failed", LOG_S("error", strerror(errno)));
+		return -1;
+	}
+	grpc_server_start(s->server);
+	for (; nstarted < s->nworkers; nstarted++) {
+		int err = pthread_create(&s->workers[nstarted].thread, NULL, worker_main,
+					 &s->workers[nstarted]);
+
+		if (err != 0) {
+			log_error("cannot start gRPC worker", LOG_S("error", strerror(err)));
+			break;
+		}
+	}
+	if (nstarted == s->nworkers)
+		why = wait_for_stop(s, sfd);
+	close(sfd);
+	log_info("shutting down", LOG_S("service", s->domain), LOG_S("reason", why),
+		 LOG_I("graceMs", s->shutdown_grace_ms));
+	drain(s, nstarted);
+	return nstarted == s->nworkers ? 0 : -1;
+}
+
+void rpc_server_free(struct rpc_server *s)
+{
+	if (!s)
+		return;
+	if (s->server) {
+		if (!s->shut_down && s->port != 0)
+			shutdown_grpc_server(s, 0); /* never ran: nothing in flight */
+		if (!s->queues_closed) {
+			for (int i = 0; i < s->nworkers; i++)
+				close_queue(s->workers[i].cq);
+			close_queue(s->shutdown_cq);
+		}
+		grpc_server_destroy(s->server);
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		grpc_completion_queue_destroy(s->workers[i].cq);
+		arena_release(&s->workers[i].arena);
+	}
+	if (s->shutdown_cq)
+		grpc_completion_queue_destroy(s->shutdown_cq);
+	if (s->stop_fd >= 0)
+		close(s->stop_fd);
+	for (char **name = s->health_services; name && *name; name++)
+		free(*name);
+	free(s->health_services);
+	free(s->workers);
+	free(s->domain);
+	free(s);
+}

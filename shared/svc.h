@@ -1,0 +1,35 @@
+/* svc.h - what every gRPC service reads at start-up (API.md §4), validated in
+ * one place so that users, posts and auth agree on names, defaults and rules. */
+#ifndef SHARED_SVC_H
+#define SHARED_SVC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "authn.h"
+#include "config.h"
+
+/* The development default; refused when APP_ENV=production. */
+#define SVC_DEV_JWT_SECRET "dev-only-insecure-jwt-secret-change-me-0123456789"
+
+struct svc_config {
+	const char *name;          /* "users", also the log name and error domain */
+	bool production;           /* APP_ENV=production */
+	const char *database_url;  /* DATABASE_URL (required) */
+	int db_pool_min;           /* DATABASE_POOL_MIN (2) */
+	int db_pool_max;           /* DATABASE_POOL_MAX (10) */
+	const char *redis_url;     /* REDIS_URL (redis://127.0.0.1:6379) */
+	int redis_ttl_s;           /* REDIS_TTL (3600) */
+	struct jwt_config jwt;     /* JWT_SECRET, JWT_ISSUER (agentos-auth) */
+	char listen_addr[300];     /* GRPC_HOST (0.0.0.0) : GRPC_PORT (default_port) */
+	int workers;               /* GRPC_WORKERS (8) */
+	int shutdown_grace_ms;     /* SHUTDOWN_GRACE_MS (10000) */
+};
+
+/* Reads the common variables into c (strings point into the environment) and
+ * initializes the logger from LOG_LEVEL/LOG_FORMAT. Errors go into r; in
+ * production an unset, default or short JWT_SECRET is one of them. */
+void svc_config_read(struct config_reader *r, struct svc_config *c, const char *name,
+		     int default_port);
+
+#endif

@@ -1,0 +1,281 @@
+/* kv_it.c - shared/kv.c against a real Redis: URL parsing, binary-safe
+ * round trips, SELECT of a db, failing fast while Redis is down and coming
+ * back after it restarts, and the once-per-second reconnect limit. */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kv.h"
+#include "log.h"
+#include "stack.h"
+#include "util.h"
+
+struct fixture {
+	struct stack *stack;
+	int log_fd;
+};
+
+static struct fixture F;
+
+static int group_setup(void **state)
+{
+	char path[4096];
+
+	/* hiredis writes with write(2): a Redis that went away must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	F.stack = stack_start("kv_it");
+	snprintf(path, sizeof(path), "%s/kv_it.log", stack_dir(F.stack));
+	F.log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	assert_true(F.log_fd >= 0);
+	log_init(LOG_INFO, LOG_FORMAT_JSON, "kv_it");
+	log_set_fd(F.log_fd);
+	*state = &F;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	log_set_fd(1);
+	close(F.log_fd);
+	stack_stop(F.stack);
+	return 0;
+}
+
+static void test_kv_url(void **state)
+{
+	const char *bad[] = { "http://127.0.0.1:6379", "rediss://127.0.0.1", "redis://",
+			      "redis://127.0.0.1:0", "redis://127.0.0.1:65536", "redis://h:12ab",
+			      "redis://h:6379/x", "redis://h:-1", NULL };
+	const char *good[] = { "redis://127.0.0.1", "redis://localhost:6380/3",
+			       "redis://:s3cret@h:1", "redis://user:p%40ss@h/0", "redis://[::1]:7000",
+			       NULL };
+
+	(void)state;
+	for (int i = 0; bad[i]; i++) {
+		struct kv *kv = kv_new(bad[i], 100, 1);
+
+		if (kv)
+			fail_msg("accepted %s", bad[i]);
+	}
+	for (int i = 0; good[i]; i++) {
+		struct kv *kv = kv_new(good[i], 100, 1);
+
+		if (!kv)
+			fail_msg("refused %s", good[i]);
+		kv_free(kv);
+	}
+}
+
+static void test_kv_roundtrip(void **state)
+{
+	static const char bin[] = { 'a', '\0', '\r', '\n', (char)0xff, 'z' };
+	const char *keys[] = { "it:a", "it:missing", "it:b" };
+	const char *many[] = { "it:m1", "it:m2" };
+	const struct kv_value vals[] = { { (char *)bin, sizeof(bin) }, { (char *)"", 0 } };
+	struct kv_value out[3];
+	struct kv *kv = kv_new(stack_redis_url(F.stack), 500, 2);
+	char *v;
+	size_t len;
+
+	(void)state;
+	assert_non_null(kv);
+	assert_true(kv_ping(kv));
+	assert_int_equal(kv_setex(kv, "it:a", bin, sizeof(bin), 60), 0);
+	assert_int_equal(kv_get(kv, "it:a", &v, &len), 1);
+	assert_int_equal(len, sizeof(bin));
+	assert_memory_equal(v, bin, sizeof(bin));
+	assert_int_equal(v[len], '\0');
+	free(v);
+	assert_int_equal(kv_get(kv, "it:missing", &v, &len), 0);
+	assert_null(v);
+	assert_int_equal(kv_setex(kv, "it:b", "bee", 3, 60), 0);
+	assert_int_equal(kv_mget(kv, keys, 3, out), 0);
+	assert_int_equal(out[0].len, sizeof(bin));
+	assert_memory_equal(out[0].data, bin, sizeof(bin));
+	assert_null(out[1].data);
+	assert_int_equal(out[2].len, 3);
+	assert_memory_equal(out[2].data, "bee", 3);
+	kv_values_release(out, 3);
+	assert_int_equal(kv_del(kv, keys, 3), 0);
+	assert_int_equal(kv_get(kv, "it:a", &v, &len), 0);
+	assert_int_equal(kv_setex_many(kv, many, vals, 2, 60), 0);
+	assert_int_equal(kv_mget(kv, many, 2, out), 0);
+	assert_int_equal(out[0].len, sizeof(bin));
+	assert_memory_equal(out[0].data, bin, sizeof(bin));
+	assert_non_null(out[1].data); /* present and empty, not missing */
+	assert_int_equal(out[1].len, 0);
+	kv_values_release(out, 2);
+	/* The TTL is set: a 1-second key is gone after it. */
+	assert_int_equal(kv_setex(kv, "it:short", "x", 1, 1), 0);
+	usleep(1300 * 1000);
+	assert_int_equal(kv_get(kv, "it:short", &v, &len), 0);
+	kv_free(kv);
+}
+
+static void test_kv_selects_db(void **state)
+{
+	char url[160];
+	struct kv *db0 = kv_new(stack_redis_url(F.stack), 500, 1);
+	struct kv *db5;
+	char *v;
+	size_t len;
+
+	(void)state;
+	snprintf(url, sizeof(url), "%s/5", stack_redis_url(F.stack));
+	db5 = kv_new(url, 500, 1);
+	assert_non_null(db5);
+	assert_int_equal(kv_setex(db5, "it:db", "five", 4, 60), 0);
+	assert_int_equal(kv_get(db0, "it:db", &v, &len), 0);
+	assert_int_equal(kv_get(db5, "it:db", &v, &len), 1);
+	assert_string_equal(v, "five");
+	free(v);
+	kv_free(db0);
+	kv_free(db5);
+}
+
+static void test_kv_fails_fast_and_recovers(void **state)
+{
+	const char *keys[] = { "it:r" };
+	struct kv_value out[1];
+	struct kv *kv = kv_new(stack_redis_url(F.stack), 500, 2);
+	int64_t t0, slowest = 0;
+	char *v;
+	size_t len;
+	bool back = false;
+
+	(void)state;
+	assert_int_equal(kv_setex(kv, "it:r", "1", 1, 60), 0);
+	stack_redis_stop(F.stack);
+	for (int i = 0; i < 20; i++) {
+		t0 = mono_ms();
+		assert_int_equal(kv_get(kv, "it:r", &v, &len), -1);
+		assert_int_equal(kv_setex(kv, "it:r", "1", 1, 60), -1);
+		assert_int_equal(kv_mget(kv, keys, 1, out), -1);
+		assert_null(out[0].data);
+		assert_false(kv_ping(kv));
+		if (mono_ms() - t0 > slowest)
+			slowest = mono_ms() - t0;
+		usleep(60 * 1000); /* spans more than one reconnect interval */
+	}
+	assert_true(slowest < 100);
+	stack_redis_start(F.stack);
+	t0 = mono_ms();
+	while (!back && mono_ms() - t0 < 3000) {
+		back = kv_setex(kv, "it:r", "2", 1, 60) == 0;
+		if (!back)
+			usleep(20 * 1000);
+	}
+	assert_true(back);
+	assert_true(mono_ms() - t0 <= 1500); /* within the reconnect backoff */
+	assert_int_equal(kv_get(kv, "it:r", &v, &len), 1);
+	assert_string_equal(v, "2");
+	free(v);
+	kv_free(kv);
+}
+
+/* A TCP server that accepts and at once closes every connection, counting
+ * them: what a client sees of a Redis that is dying. */
+struct closing_server {
+	int fd;
+	int port;
+	volatile int accepted;
+	volatile bool stop;
+	pthread_t thread;
+};
+
+static void *closing_server_run(void *arg)
+{
+	struct closing_server *cs = arg;
+
+	while (!cs->stop) {
+		struct pollfd pfd = { .fd = cs->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 20) == 1) {
+			int c = accept(cs->fd, NULL, NULL);
+
+			if (c >= 0) {
+				__atomic_add_fetch(&cs->accepted, 1, __ATOMIC_SEQ_CST);
+				close(c);
+			}
+		}
+	}
+	return NULL;
+}
+
+static void closing_server_start(struct closing_server *cs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	memset(cs, 0, sizeof(*cs));
+	cs->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(cs->fd >= 0);
+	assert_int_equal(bind(cs->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(cs->fd, 64), 0);
+	assert_int_equal(getsockname(cs->fd, (struct sockaddr *)&sa, &len), 0);
+	cs->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&cs->thread, NULL, closing_server_run, cs), 0);
+}
+
+static void closing_server_stop(struct closing_server *cs)
+{
+	cs->stop = true;
+	pthread_join(cs->thread, NULL);
+	close(cs->fd);
+}
+
+/* Against a server that drops every connection, a burst of calls over 1.5 s
+ * makes at most one connection attempt per second. */
+static void test_kv_reconnects_at_most_once_per_second(void **state)
+{
+	struct closing_server cs;
+	char url[64], *v;
+	size_t len;
+	struct kv *kv;
+	int64_t t0;
+	int calls = 0;
+
+	(void)state;
+	closing_server_start(&cs);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", cs.port);
+	kv = kv_new(url, 500, 4);
+	assert_non_null(kv);
+	t0 = mono_ms();
+	while (mono_ms() - t0 < 1500) {
+		assert_int_equal(kv_get(kv, "k", &v, &len), -1);
+		calls++;
+		usleep(5 * 1000);
+	}
+	kv_free(kv);
+	closing_server_stop(&cs);
+	assert_true(calls > 100);
+	assert_true(cs.accepted >= 1);
+	assert_true(cs.accepted <= 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kv_url),
+		cmocka_unit_test(test_kv_roundtrip),
+		cmocka_unit_test(test_kv_selects_db),
+		cmocka_unit_test(test_kv_fails_fast_and_recovers),
+		cmocka_unit_test(test_kv_reconnects_at_most_once_per_second),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,624 @@
+/* stack.c - the integration-test harness (see stack.h).
+ *
+ * PostgreSQL and Redis are managed by deploy/local/stack.sh (the script
+ * `make run` uses), run as a child process and waited for. Project binaries
+ * are forked and exec'd here, output appended to <dir>/<name>.log.
+ *
+ * Every stack is kept in one static list so that an atexit handler can stop
+ * whatever a test binary that exits early (failed assertion, exit()) started. */
+#include "stack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rpc.h"
+#include "util.h"
+
+extern char **environ;
+
+#define STACK_START_TRIES 3
+
+struct proc {
+	struct proc *next;
+	char name[64];
+	char log_path[PATH_MAX];
+	pid_t pid;
+	bool exited;
+	int status; /* 0..255, 128+signal */
+};
+
+struct stack {
+	struct stack *next;
+	pid_t owner; /* the process that started it (not a forked copy) */
+	char dir[PATH_MAX];
+	char script[PATH_MAX];
+	int pg_port;
+	int redis_port;
+	bool pg_up;
+	bool redis_up;
+	char db_url[128];
+	char redis_url[64];
+	struct proc *procs;
+};
+
+/* Every live stack, for the atexit handler; guarded by stacks_lock. */
+static struct stack *stacks;
+static pthread_mutex_t stacks_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("stack: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1); /* the atexit handler stops what was started */
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int decode_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 255;
+}
+
+/* In a freshly forked child: default signal dispositions and an empty mask, so
+ * that what the test process blocked or ignored (rpc_runtime_init blocks
+ * SIGTERM and ignores SIGPIPE) does not leak into the program it execs. */
+static void child_reset_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+}
+
+static size_t env_key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* environ plus extra ("K=V"), later entries replacing earlier ones with the
+ * same K. The array is malloc'd; the strings are borrowed. */
+static char **build_env(const char *const *extra)
+{
+	size_t n = 0, nextra = 0, out = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	while (extra && extra[nextra])
+		nextra++;
+	env = xcalloc(n + nextra + 1, sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		env[out++] = environ[i];
+	for (size_t i = 0; i < nextra; i++) {
+		size_t klen = env_key_len(extra[i]);
+		size_t j;
+
+		for (j = 0; j < out; j++) {
+			if (env_key_len(env[j]) == klen && strncmp(env[j], extra[i], klen) == 0)
+				break;
+		}
+		env[j] = (char *)extra[i];
+		if (j == out)
+			out++;
+	}
+	env[out] = NULL;
+	return env;
+}
+
+/* Runs stack.sh <cmd> <dir> [port] and waits; returns its exit status (-1
+ * when it could not be run). Never exits: the atexit handler uses it. */
+static int run_script(const struct stack *s, const char *cmd, int port)
+{
+	char portbuf[16];
+	char *argv[] = { "/bin/sh", (char *)s->script, (char *)cmd, (char *)s->dir,
+			 port > 0 ? portbuf : NULL, NULL };
+	static const char *const fast[] = { "STACK_FAST=1", NULL };
+	char **env = build_env(fast); /* before fork: the child may not malloc */
+	int wstatus;
+	pid_t pid;
+
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "stack: fork: %s\n", strerror(errno));
+		free(env);
+		return -1;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		execve("/bin/sh", argv, env);
+		_exit(127);
+	}
+	free(env);
+	while (waitpid(pid, &wstatus, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "stack: waitpid: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	return decode_status(wstatus);
+}
+
+static void mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (strlcpy_s(buf, path, sizeof(buf)) >= sizeof(buf))
+		fatal("path too long: %s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			fatal("mkdir %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		fatal("mkdir %s: %s", buf, strerror(errno));
+}
+
+static void remove_tree(const char *dir)
+{
+	char *argv[] = { "/bin/rm", "-rf", "--", (char *)dir, NULL };
+	int wstatus;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		execv("/bin/rm", argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+}
+
+int stack_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int port;
+
+	if (fd < 0)
+		fatal("socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+		fatal("cannot find a free port: %s", strerror(errno));
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static void stacks_remove(struct stack *s)
+{
+	pthread_mutex_lock(&stacks_lock);
+	for (struct stack **pp = &stacks; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&stacks_lock);
+}
+
+static void stop_all_at_exit(void)
+{
+	for (;;) {
+		struct stack *s;
+
+		pthread_mutex_lock(&stacks_lock);
+		s = stacks;
+		pthread_mutex_unlock(&stacks_lock);
+		if (!s)
+			break;
+		if (s->owner != getpid()) {
+			/* A forked copy exiting: the stack is not its to stop. */
+			stacks_remove(s);
+			continue;
+		}
+		stack_stop(s);
+	}
+}
+
+static void register_atexit(void)
+{
+	atexit(stop_all_at_exit);
+}
+
+static void stacks_add(struct stack *s)
+{
+	pthread_once(&atexit_once, register_atexit);
+	pthread_mutex_lock(&stacks_lock);
+	s->next = stacks;
+	stacks = s;
+	pthread_mutex_unlock(&stacks_lock);
+}
+
+static void find_script(struct stack *s)
+{
+	const char *path = getenv("STACK_SH");
+
+	if (!path || !*path)
+		path = "deploy/local/stack.sh";
+	if (access(path, R_OK) != 0)
+		fatal("%s: %s (run from the repository root, or set STACK_SH)", path,
+		      strerror(errno));
+	if (!realpath(path, s->script))
+		fatal("%s: %s", path, strerror(errno));
+}
+
+static void make_dir(struct stack *s, const char *name)
+{
+	const char *base = getenv("TEST_TMPDIR");
+	char tmpl[PATH_MAX];
+	int n;
+
+	if (!base || !*base)
+		base = "/tmp";
+	mkdir_p(base);
+	n = snprintf(tmpl, sizeof(tmpl), "%s/%s-XXXXXX", base, name);
+	if (n < 0 || (size_t)n >= sizeof(tmpl))
+		fatal("TEST_TMPDIR too long");
+	if (!mkdtemp(tmpl))
+		fatal("mkdtemp %s: %s", tmpl, strerror(errno));
+	if (!realpath(tmpl, s->dir))
+		fatal("%s: %s", tmpl, strerror(errno));
+}
+
+/* A free port can be taken by someone else before the server binds it: try a
+ * few fresh ports before giving up. */
+static void start_pg(struct stack *s)
+{
+	for (int i = 0; i < STACK_START_TRIES; i++) {
+		s->pg_port = stack_free_port();
+		if (run_script(s, "pg-start", s->pg_port) == 0) {
+			s->pg_up = true;
+			snprintf(s->db_url, sizeof(s->db_url), "postgresql://app@127.0.0.1:%d/app",
+				 s->pg_port);
+			return;
+		}
+	}
+	fatal("PostgreSQL did not start (see %s/pg.log)", s->dir);
+}
+
+static void start_redis(struct stack *s)
+{
+	for (int i = 0; i < STACK_START_TRIES; i++) {
+		s->redis_port = stack_free_port();
+		if (run_script(s, "redis-start", s->redis_port) == 0) {
+			s->redis_up = true;
+			snprintf(s->redis_url, sizeof(s->redis_url), "redis://127.0.0.1:%d",
+				 s->redis_port);
+			return;
+		}
+		run_script(s, "redis-stop", 0);
+	}
+	fatal("Redis did not start (see %s/redis.log)", s->dir);
+}
+
+struct stack *stack_start(const char *name)
+{
+	struct stack *s = xcalloc(1, sizeof(*s));
+
+	/* The test process's own client logs (e.g. refused connections while
+	 * polling for readiness) are noise; the services log to their own files. */
+	log_init(LOG_ERROR, LOG_FORMAT_JSON, "test");
+	s->owner = getpid();
+	find_script(s);
+	make_dir(s, name);
+	stacks_add(s);
+	if (run_script(s, "pg-init", 0) != 0)
+		fatal("initdb failed (see %s/initdb.log)", s->dir);
+	start_pg(s);
+	start_redis(s);
+	return s;
+}
+
+static void procs_stop_all(struct stack *s)
+{
+	struct proc *p = s->procs;
+
+	while (p) {
+		struct proc *next = p->next;
+
+		if (!p->exited)
+			proc_stop(p);
+		free(p);
+		p = next;
+	}
+	s->procs = NULL;
+}
+
+void stack_stop(struct stack *s)
+{
+	const char *keep = getenv("KEEP_TEST_TMP");
+
+	if (!s)
+		return;
+	stacks_remove(s);
+	procs_stop_all(s);
+	if (s->pg_up && run_script(s, "pg-stop", 0) != 0)
+		fprintf(stderr, "stack: PostgreSQL in %s did not stop\n", s->dir);
+	if (s->redis_up && run_script(s, "redis-stop", 0) != 0)
+		fprintf(stderr, "stack: Redis in %s did not stop\n", s->dir);
+	if (keep && strcmp(keep, "1") == 0)
+		fprintf(stderr, "stack: kept %s\n", s->dir);
+	else
+		remove_tree(s->dir);
+	free(s);
+}
+
+const char *stack_dir(const struct stack *s)
+{
+	return s->dir;
+}
+
+const char *stack_database_url(const struct stack *s)
+{
+	return s->db_url;
+}
+
+const char *stack_redis_url(const struct stack *s)
+{
+	return s->redis_url;
+}
+
+void stack_pg_stop(struct stack *s)
+{
+	if (run_script(s, "pg-stop", 0) != 0)
+		fatal("PostgreSQL did not stop (see %s/pg.log)", s->dir);
+	s->pg_up = false;
+}
+
+void stack_pg_start(struct stack *s)
+{
+	s->pg_up = true; /* stop it at exit even if the start half-succeeded */
+	if (run_script(s, "pg-start", s->pg_port) != 0)
+		fatal("PostgreSQL did not restart on port %d (see %s/pg.log)", s->pg_port, s->dir);
+}
+
+void stack_redis_stop(struct stack *s)
+{
+	if (run_script(s, "redis-stop", 0) != 0)
+		fatal("Redis did not stop (see %s/redis.log)", s->dir);
+	s->redis_up = false;
+}
+
+void stack_redis_start(struct stack *s)
+{
+	s->redis_up = true;
+	if (run_script(s, "redis-start", s->redis_port) != 0)
+		fatal("Redis did not restart on port %d (see %s/redis.log)", s->redis_port, s->dir);
+}
+
+/* ---- project binaries ------------------------------------------------------ */
+
+/* path as given, or under $TEST_BUILD_DIR when that is set and path is
+ * relative. Without TEST_BUILD_DIR (a binary run by hand from the repository
+ * root), a relative path that does not exist is looked for under build/. */
+static void resolve_path(const char *path, char *out, size_t outsize)
+{
+	const char *build = getenv("TEST_BUILD_DIR");
+	int n;
+
+	if (path[0] != '/' && build && *build)
+		n = snprintf(out, outsize, "%s/%s", build, path);
+	else if (path[0] != '/' && access(path, X_OK) != 0)
+		n = snprintf(out, outsize, "build/%s", path);
+	else
+		n = snprintf(out, outsize, "%s", path);
+	if (n < 0 || (size_t)n >= outsize)
+		fatal("path too long: %s", path);
+}
+
+static void write_str(int fd, const char *str)
+{
+	ssize_t r = write(fd, str, strlen(str));
+
+	(void)r;
+}
+
+/* The forked child: output to the log, die with the test process, exec. */
+static void __attribute__((noreturn)) spawn_child(const struct proc *p, const char *path,
+						  char **env, pid_t parent)
+{
+	char *argv[] = { (char *)path, NULL };
+	int fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		_exit(126);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	child_reset_signals();
+	/* A test binary that crashes must not leave services running. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(125);
+	execve(path, argv, env);
+	/* Only async-signal-safe calls here: the test process may have threads. */
+	write_str(STDERR_FILENO, "stack: cannot exec ");
+	write_str(STDERR_FILENO, path);
+	write_str(STDERR_FILENO, "\n");
+	_exit(127);
+}
+
+struct proc *stack_spawn(struct stack *s, const char *name, const char *path, const char *const *env)
+{
+	struct proc *p = xcalloc(1, sizeof(*p));
+	char resolved[PATH_MAX];
+	char **envp;
+	pid_t parent = getpid();
+	int n;
+
+	resolve_path(path, resolved, sizeof(resolved));
+	if (access(resolved, X_OK) != 0)
+		fatal("%s: %s", resolved, strerror(errno));
+	strlcpy_s(p->name, name, sizeof(p->name));
+	n = snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", s->dir, name);
+	if (n < 0 || (size_t)n >= sizeof(p->log_path))
+		fatal("log path too long for %s", name);
+	envp = build_env(env);
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (p->pid == 0)
+		spawn_child(p, resolved, envp, parent);
+	free(envp);
+	p->next = s->procs;
+	s->procs = p;
+	return p;
+}
+
+pid_t proc_pid(const struct proc *p)
+{
+	return p->pid;
+}
+
+const char *proc_log_path(const struct proc *p)
+{
+	return p->log_path;
+}
+
+void proc_signal(struct proc *p, int sig)
+{
+	if (!p->exited)
+		kill(p->pid, sig);
+}
+
+/* A negative timeout waits as long as it takes. */
+int proc_wait(struct proc *p, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	while (!p->exited) {
+		int wstatus;
+		pid_t r = waitpid(p->pid, &wstatus, WNOHANG);
+
+		if (r == p->pid) {
+			p->exited = true;
+			p->status = decode_status(wstatus);
+			break;
+		}
+		if (r < 0 && errno != EINTR) {
+			/* Not our child any more (reaped elsewhere): treat as gone. */
+			p->exited = true;
+			p->status = 255;
+			break;
+		}
+		if (timeout_ms >= 0 && mono_ms() >= deadline)
+			return -1;
+		sleep_ms(10);
+	}
+	return p->status;
+}
+
+int proc_stop(struct proc *p)
+{
+	int status;
+
+	if (p->exited)
+		return p->status;
+	kill(p->pid, SIGTERM);
+	status = proc_wait(p, 10000);
+	if (status >= 0)
+		return status;
+	fprintf(stderr, "stack: %s (pid %d) ignored SIGTERM for 10 s, killing it\n", p->name,
+		(int)p->pid);
+	kill(p->pid, SIGKILL);
+	return proc_wait(p, -1);
+}
+
+bool stack_wait_grpc_serving(const char *target, int timeout_ms)
+{
+	struct rpc_channel *ch = rpc_channel_new(target);
+	int64_t deadline = mono_ms() + timeout_ms;
+	bool serving = false;
+
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+
+		if (left <= 0)
+			break;
+		if (rpc_health_check(ch, "", left < 500 ? (int)left : 500) == 1) {
+			serving = true;
+			break;
+		}
+		sleep_ms(50);
+	}
+	rpc_channel_free(ch);
+	return serving;
+}
+
+char *read_file_all(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, len = 0;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}

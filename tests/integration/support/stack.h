@@ -1,0 +1,63 @@
+/* stack.h - the integration-test harness: real PostgreSQL, Redis and project
+ * binaries, started on free ports in a throwaway folder, the way redis's
+ * start_server and libuv's helper processes do it.
+ *
+ * Every failure to start is fatal for the test binary (message + exit 1): a
+ * test never runs against a half-started stack. */
+#ifndef TESTS_STACK_H
+#define TESTS_STACK_H
+
+#include <stdbool.h>
+#include <signal.h>
+#include <sys/types.h>
+
+struct stack;
+struct proc;
+
+/* Creates $TEST_TMPDIR/<name>-XXXXXX (default /tmp), initializes a PostgreSQL
+ * cluster there (as an unprivileged user when running as root), starts
+ * PostgreSQL and Redis on free loopback ports and creates database "app".
+ * Uses deploy/local/stack.sh, the same script `make run` uses. */
+struct stack *stack_start(const char *name);
+/* Stops every process started through the stack, then PostgreSQL and Redis,
+ * and removes the folder (kept when KEEP_TEST_TMP=1). NULL is a no-op. */
+void stack_stop(struct stack *s);
+
+const char *stack_dir(const struct stack *s);
+/* postgresql://.../app?host=127.0.0.1&port=N ... usable by libpq. */
+const char *stack_database_url(const struct stack *s);
+/* redis://127.0.0.1:N */
+const char *stack_redis_url(const struct stack *s);
+
+/* Fast shutdown / start again on the same port and data (restart tests). */
+void stack_pg_stop(struct stack *s);
+void stack_pg_start(struct stack *s);
+void stack_redis_stop(struct stack *s);
+void stack_redis_start(struct stack *s);
+
+/* A free TCP port on 127.0.0.1 (bound and released). */
+int stack_free_port(void);
+
+/* Starts a project binary with the current environment plus env ("K=V",
+ * NULL-terminated; later entries win), stdout+stderr appended to
+ * <dir>/<name>.log. When TEST_BUILD_DIR is set, a relative path such as
+ * "bin/users-service" is resolved under it (when it is not set, under
+ * build/ if the path does not exist as given). */
+struct proc *stack_spawn(struct stack *s, const char *name, const char *path, const char *const *env);
+pid_t proc_pid(const struct proc *p);
+const char *proc_log_path(const struct proc *p);
+void proc_signal(struct proc *p, int sig);
+/* Waits up to timeout_ms (negative: no limit) for the process to exit;
+ * returns its exit status (0..255, 128+signal when killed) or -1 on timeout. */
+int proc_wait(struct proc *p, int timeout_ms);
+/* SIGTERM, wait up to 10 s, then SIGKILL; returns the exit status. */
+int proc_stop(struct proc *p);
+
+/* Polls grpc.health.v1.Health/Check("") on target until SERVING or timeout;
+ * true when it became SERVING. Needs rpc_runtime_init() done by the caller. */
+bool stack_wait_grpc_serving(const char *target, int timeout_ms);
+
+/* The whole content of a file, malloc'd (NULL when unreadable). */
+char *read_file_all(const char *path);
+
+#endif

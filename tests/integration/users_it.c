@@ -1,0 +1,795 @@
+/* users_it.c - UsersService over real gRPC against a real PostgreSQL and
+ * Redis: every RPC, its failure cases, and what is in the database after. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agentos/users/v1/users.pb-c.h"
+#include "google/protobuf/empty.pb-c.h"
+#include "it.h"
+#include "kv.h"
+#include "stack.h"
+#include "util.h"
+
+#define M(name) "/agentos.users.v1.UsersService/" name
+#define ADMIN_EMAIL "root@example.com"
+#define ADMIN_PASSWORD "admin-password-1"
+
+struct fixture {
+	struct stack *stack;
+	struct proc *svc;
+	struct rpc_channel *ch;
+	char target[64];
+	const char *db;
+	struct kv *kv;
+	int64_t admin_id;
+	char *admin_token;
+};
+
+static struct fixture F;
+
+static int setup(void **state)
+{
+	char port_env[32], db_env[512], redis_env[128];
+	const char *env[12];
+	int port = stack_free_port();
+
+	rpc_runtime_init();
+	F.stack = stack_start("users_it");
+	F.db = stack_database_url(F.stack);
+	snprintf(port_env, sizeof(port_env), "GRPC_PORT=%d", port);
+	snprintf(db_env, sizeof(db_env), "DATABASE_URL=%s", F.db);
+	snprintf(redis_env, sizeof(redis_env), "REDIS_URL=%s", stack_redis_url(F.stack));
+	env[0] = port_env;
+	env[1] = db_env;
+	env[2] = redis_env;
+	env[3] = "JWT_SECRET=" IT_JWT_SECRET;
+	env[4] = "GRPC_HOST=127.0.0.1";
+	env[5] = "ADMIN_EMAIL=" ADMIN_EMAIL;
+	env[6] = "ADMIN_PASSWORD=" ADMIN_PASSWORD;
+	env[7] = "LOG_LEVEL=debug";
+	env[8] = NULL;
+	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
+	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
+	if (!stack_wait_grpc_serving(F.target, 20000)) {
+		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
+			proc_log_path(F.svc));
+		return -1;
+	}
+	F.ch = rpc_channel_new(F.target);
+	F.kv = kv_new(stack_redis_url(F.stack), 500, 2);
+	F.admin_id = it_sql_int(F.db, "SELECT id FROM users.users WHERE email = '" ADMIN_EMAIL "'");
+	F.admin_token = it_token(F.admin_id, ADMIN_EMAIL, "admin");
+	*state = &F;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int status;
+
+	(void)state;
+	rpc_channel_free(F.ch);
+	kv_free(F.kv);
+	free(F.admin_token);
+	status = proc_stop(F.svc); /* SIGTERM: must drain and exit 0 */
+	stack_stop(F.stack);
+	rpc_runtime_shutdown();
+	if (status != 0) {
+		fprintf(stderr, "users-service exited with %d after SIGTERM\n", status);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static struct it_result create(const char *email, const char *password, const char *name,
+			       const char *token)
+{
+	Agentos__Users__V1__CreateUserRequest req = AGENTOS__USERS__V1__CREATE_USER_REQUEST__INIT;
+
+	req.email = (char *)email;
+	req.password = (char *)password;
+	req.name = (char *)name;
+	return it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
+		       NULL);
+}
+
+/* Creates a user and returns its id (asserting success). */
+static int64_t make_user(const char *email, const char *name)
+{
+	struct it_result r = create(email, "password123", name, NULL);
+	int64_t id;
+
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	id = ((Agentos__Users__V1__User *)r.reply)->id;
+	it_result_release(&r);
+	return id;
+}
+
+static struct it_result get(int64_t id, const char *token)
+{
+	Agentos__Users__V1__GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+
+	req.id = id;
+	return it_call(F.ch, M("GetUser"), &req.base, &agentos__users__v1__user__descriptor, token,
+		       NULL);
+}
+
+static struct it_result update(int64_t id, const Agentos__Users__V1__User *u, const char **paths,
+			       size_t npaths, int64_t version, const char *token)
+{
+	Agentos__Users__V1__UpdateUserRequest req = AGENTOS__USERS__V1__UPDATE_USER_REQUEST__INIT;
+	Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+
+	mask.paths = (char **)paths;
+	mask.n_paths = npaths;
+	req.id = id;
+	req.user = (Agentos__Users__V1__User *)u;
+	req.update_mask = &mask;
+	req.version = version;
+	return it_call(F.ch, M("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
+		       NULL);
+}
+
+static struct it_result verify(const char *email, const char *password)
+{
+	Agentos__Users__V1__VerifyCredentialsRequest req =
+		AGENTOS__USERS__V1__VERIFY_CREDENTIALS_REQUEST__INIT;
+
+	req.email = (char *)email;
+	req.password = (char *)password;
+	return it_call(F.ch, M("VerifyCredentials"), &req.base, &agentos__users__v1__user__descriptor,
+		       NULL, NULL);
+}
+
+static void assert_error(const struct it_result *r, grpc_status_code status, enum err_code code)
+{
+	if (r->status != status || r->err.code != code)
+		fprintf(stderr, "expected %d/%s, got %d/%s (%s)\n", status, err_name(code), r->status,
+			err_name(r->err.code), r->err.message);
+	assert_int_equal(r->status, status);
+	assert_string_equal(err_name(r->err.code), err_name(code));
+	assert_null(r->reply);
+}
+
+static int64_t user_count(void)
+{
+	return it_sql_int(F.db, "SELECT count(*) FROM users.users");
+}
+
+/* ---- CreateUser -------------------------------------------------------------- */
+
+static void create_user_normalizes_and_hashes(void **state)
+{
+	struct it_result r = create("  New.Person@Example.COM ", "correct horse", "  Ada Lovelace ",
+				    NULL);
+	Agentos__Users__V1__User *u;
+	char sql[256], *hash;
+
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	u = (Agentos__Users__V1__User *)r.reply;
+	assert_true(u->id > 0);
+	assert_string_equal(u->email, "new.person@example.com");
+	assert_string_equal(u->name, "Ada Lovelace");
+	assert_string_equal(u->role, "user");
+	assert_true(u->is_active);
+	assert_false(u->is_verified);
+	assert_int_equal(u->version, 1);
+	assert_non_null(u->created_at);
+	assert_true(u->created_at->seconds > 1700000000);
+	snprintf(sql, sizeof(sql), "SELECT password_hash FROM users.users WHERE id = %lld",
+		 (long long)u->id);
+	hash = it_sql(F.db, sql);
+	assert_true(strncmp(hash, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
+	assert_null(strstr(hash, "correct horse"));
+	free(hash);
+	it_result_release(&r);
+}
+
+static void create_user_reports_every_invalid_field(void **state)
+{
+	int64_t before = user_count();
+	struct it_result r = create("not-an-email", "short", "   ", NULL);
+
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
+	assert_int_equal(r.err.nviolations, 3);
+	assert_true(it_has_violation(&r, "email"));
+	assert_true(it_has_violation(&r, "password"));
+	assert_true(it_has_violation(&r, "name"));
+	assert_int_equal(user_count(), before);
+}
+
+static void create_user_counts_code_points(void **state)
+{
+	char name[101 * 2 + 1];
+	struct it_result r;
+
+	/* 100 two-byte characters are fine, 101 are not. */
+	for (int i = 0; i < 101; i++)
+		memcpy(name + 2 * i, "\xc3\xa9", 2);
+	name[200] = '\0';
+	r = create("cp100@example.com", "password123", name, NULL);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	name[202] = '\0';
+	memcpy(name + 200, "\xc3\xa9", 2);
+	r = create("cp101@example.com", "password123", name, NULL);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
+	assert_true(it_has_violation(&r, "name"));
+	/* 129-character password */
+	r = create("pw129@example.com",
+		   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		   "Long Password", NULL);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
+	assert_true(it_has_violation(&r, "password"));
+}
+
+static void create_user_duplicate_email_is_already_exists(void **state)
+{
+	struct it_result r;
+
+	make_user("dup@example.com", "First");
+	r = create("DUP@example.com", "password123", "Second", NULL);
+	assert_error(&r, GRPC_STATUS_ALREADY_EXISTS, ERR_DUPLICATE_RESOURCE);
+	assert_true(it_has_violation(&r, "email"));
+	assert_int_equal(it_sql_int(F.db, "SELECT count(*) FROM users.users WHERE email = 'dup@example.com'"), 1);
+}
+
+static void create_user_admin_fields_need_admin(void **state)
+{
+	Agentos__Users__V1__CreateUserRequest req = AGENTOS__USERS__V1__CREATE_USER_REQUEST__INIT;
+	Google__Protobuf__BoolValue yes = GOOGLE__PROTOBUF__BOOL_VALUE__INIT;
+	struct it_result r;
+
+	yes.value = true;
+	req.email = "climber@example.com";
+	req.password = "password123";
+	req.name = "Climber";
+	req.role = "admin";
+	req.is_verified = &yes;
+	r = it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
+		    NULL);
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	assert_true(it_has_violation(&r, "role"));
+	assert_true(it_has_violation(&r, "isVerified"));
+	assert_int_equal(it_sql_int(F.db, "SELECT count(*) FROM users.users WHERE email = 'climber@example.com'"), 0);
+
+	req.role = "moderator";
+	r = it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
+		    F.admin_token, NULL);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->role, "moderator");
+	assert_true(((Agentos__Users__V1__User *)r.reply)->is_verified);
+	it_result_release(&r);
+}
+
+/* ---- credentials ---------------------------------------------------------------- */
+
+static void bad_credentials_are_refused_even_on_open_calls(void **state)
+{
+	int64_t id = make_user("cred@example.com", "Cred");
+	char *expired = it_token_ex(id, "cred@example.com", "user", -7200, -3600, IT_JWT_SECRET);
+	char *forged = it_token_ex(id, "cred@example.com", "admin", 0, 3600,
+				   "some-other-secret-that-is-long-enough!!");
+	struct it_result r;
+
+	r = get(id, expired);
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED);
+	r = get(id, forged);
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	r = get(id, "not.a.jwt");
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	r = create("other@example.com", "password123", "Other", forged); /* open, but credential bad */
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	r = get(id, NULL);
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	r = it_call(F.ch, M("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
+		    &agentos__users__v1__user__descriptor, F.admin_token, "ak_1_secret");
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
+	free(expired);
+	free(forged);
+}
+
+/* ---- GetUser ---------------------------------------------------------------------- */
+
+static void get_user_self_other_moderator(void **state)
+{
+	int64_t a = make_user("alice@example.com", "Alice");
+	int64_t b = make_user("bob@example.com", "Bob");
+	char *ta = it_token(a, "alice@example.com", "user");
+	char *tm = it_token(b, "bob@example.com", "moderator");
+	struct it_result r;
+
+	r = get(a, ta);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email, "alice@example.com");
+	it_result_release(&r);
+	r = get(0, ta); /* 0 = me */
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_int_equal(((Agentos__Users__V1__User *)r.reply)->id, a);
+	it_result_release(&r);
+	r = get(b, ta);
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	r = get(a, tm); /* read:users */
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	r = get(999999, tm);
+	assert_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
+	free(ta);
+	free(tm);
+}
+
+static void get_user_is_cached_and_invalidated_on_write(void **state)
+{
+	int64_t id = make_user("cached@example.com", "Cached");
+	char *t = it_token(id, "cached@example.com", "user");
+	const char *paths[] = { "name" };
+	Agentos__Users__V1__User patch = AGENTOS__USERS__V1__USER__INIT;
+	char key[32], *val = NULL;
+	size_t len;
+	struct it_result r;
+
+	snprintf(key, sizeof(key), "user:%lld", (long long)id);
+	r = get(id, t);
+	it_result_release(&r);
+	assert_int_equal(kv_get(F.kv, key, &val, &len), 1);
+	assert_non_null(strstr(val, "\"Cached\""));
+	free(val);
+	patch.name = "Renamed";
+	r = update(id, &patch, paths, 1, 0, t);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_int_equal(kv_get(F.kv, key, &val, &len), 0);
+	r = get(id, t);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->name, "Renamed");
+	it_result_release(&r);
+	free(t);
+}
+
+/* ---- BatchGetUsers ---------------------------------------------------------------- */
+
+static void batch_get_users_public_and_full(void **state)
+{
+	int64_t a = make_user("batch1@example.com", "Batch One");
+	int64_t b = make_user("batch2@example.com", "Batch Two");
+	int64_t gone = make_user("batch3@example.com", "Batch Gone");
+	int64_t ids[] = { b, 999999, a, b, gone };
+	Agentos__Users__V1__BatchGetUsersRequest req = AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
+	Agentos__Users__V1__BatchGetUsersResponse *resp;
+	char sql[128], *tm = it_token(a, "batch1@example.com", "moderator");
+	int64_t many[1001];
+	struct it_result r;
+
+	snprintf(sql, sizeof(sql), "UPDATE users.users SET deleted_at = now() WHERE id = %lld "
+		 "RETURNING 1", (long long)gone);
+	free(it_sql(F.db, sql));
+	req.ids = ids;
+	req.n_ids = 5;
+	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	resp = (void *)r.reply;
+	assert_int_equal(resp->n_users, 2);
+	assert_int_equal(resp->users[0]->id, b);
+	assert_string_equal(resp->users[0]->name, "Batch Two");
+	assert_string_equal(resp->users[0]->email, ""); /* anonymous: public part only */
+	assert_int_equal(resp->users[1]->id, a);
+	it_result_release(&r);
+
+	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+		    &agentos__users__v1__batch_get_users_response__descriptor, tm, NULL);
+	resp = (void *)r.reply;
+	assert_int_equal(resp->n_users, 2);
+	assert_string_equal(resp->users[1]->email, "batch1@example.com");
+	it_result_release(&r);
+
+	for (int i = 0; i < 1001; i++)
+		many[i] = i + 1;
+	req.ids = many;
+	req.n_ids = 1001;
+	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
+	free(tm);
+}
+
+/* ---- ListUsers ---------------------------------------------------------------------- */
+
+static struct it_result list(const Agentos__Users__V1__ListUsersRequest *req, const char *token)
+{
+	return it_call(F.ch, M("ListUsers"), &req->base,
+		       &agentos__users__v1__list_users_response__descriptor, token, NULL);
+}
+
+static void list_users_filters_sorts_and_pages(void **state)
+{
+	Agentos__Users__V1__ListUsersRequest req = AGENTOS__USERS__V1__LIST_USERS_REQUEST__INIT;
+	Agentos__Users__V1__ListUsersResponse *resp;
+	int64_t mod = make_user("zmod@example.com", "Zeta Moderator");
+	char *tm = it_token(mod, "zmod@example.com", "moderator");
+	char *tu = it_token(mod, "zmod@example.com", "user");
+	struct it_result r;
+	char sql[160];
+
+	make_user("zeta.c@example.com", "zeta Charlie");
+	make_user("zeta.a@example.com", "ZETA Alpha");
+	make_user("zeta.b@example.com", "Zeta 100% Bravo");
+	snprintf(sql, sizeof(sql), "UPDATE users.users SET is_active = false, role = 'moderator' "
+		 "WHERE email = 'zeta.b@example.com' RETURNING 1");
+	free(it_sql(F.db, sql));
+
+	req.name = "zeta";
+	req.sort = "name";
+	req.limit = 2;
+	r = list(&req, tm);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	resp = (void *)r.reply;
+	assert_int_equal(resp->n_users, 2);
+	assert_string_equal(resp->users[0]->name, "ZETA Alpha");
+	assert_int_equal(resp->pagination->total, 4);
+	assert_int_equal(resp->pagination->total_pages, 2);
+	assert_true(resp->pagination->has_next);
+	assert_false(resp->pagination->has_prev);
+	it_result_release(&r);
+
+	req.page = 2;
+	r = list(&req, tm);
+	resp = (void *)r.reply;
+	assert_int_equal(resp->n_users, 2);
+	assert_false(resp->pagination->has_next);
+	assert_true(resp->pagination->has_prev);
+	it_result_release(&r);
+
+	req.page = 9; /* past the end: empty page, correct pagination */
+	r = list(&req, tm);
+	resp = (void *)r.reply;
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_int_equal(resp->n_users, 0);
+	assert_int_equal(resp->pagination->total, 4);
+	assert_int_equal(resp->pagination->page, 9);
+	it_result_release(&r);
+
+	req = (Agentos__Users__V1__ListUsersRequest)AGENTOS__USERS__V1__LIST_USERS_REQUEST__INIT;
+	req.name = "100%"; /* % is literal */
+	r = list(&req, tm);
+	resp = (void *)r.reply;
+	assert_int_equal(resp->n_users, 1);
+	assert_string_equal(resp->users[0]->email, "zeta.b@example.com");
+	it_result_release(&r);
+
+	req.name = "zeta";
+	req.status = "inactive";
+	req.role = "moderator";
+	r = list(&req, tm);
+	assert_int_equal(((Agentos__Users__V1__ListUsersResponse *)r.reply)->pagination->total, 1);
+	it_result_release(&r);
+
+	req = (Agentos__Users__V1__ListUsersRequest)AGENTOS__USERS__V1__LIST_USERS_REQUEST__INIT;
+	req.email = "ZETA.A@example.com";
+	req.sort = "-email";
+	r = list(&req, tm);
+	resp = (void *)r.reply;
+	assert_int_equal(resp->n_users, 1);
+	assert_string_equal(resp->users[0]->name, "ZETA Alpha");
+	it_result_release(&r);
+
+	req.limit = 101;
+	r = list(&req, tm);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
+	req.limit = 0;
+	req.sort = "password";
+	r = list(&req, tm);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
+	req.sort = "";
+	req.status = "bogus";
+	r = list(&req, tm);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
+	req.status = "";
+	r = list(&req, tu); /* no read:users */
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	r = list(&req, NULL);
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	free(tm);
+	free(tu);
+}
+
+/* ---- UpdateUser ----------------------------------------------------------------------- */
+
+static char *stored(int64_t id, const char *column)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM users.users WHERE id = %lld", column, (long long)id);
+	return it_sql(F.db, sql);
+}
+
+static void assert_stored(int64_t id, const char *column, const char *want)
+{
+	char *got = stored(id, column);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void update_user_versions_and_conflicts(void **state)
+{
+	int64_t id = make_user("upd@example.com", "Upd");
+	char *t = it_token(id, "upd@example.com", "user");
+	Agentos__Users__V1__User u = AGENTOS__USERS__V1__USER__INIT;
+	const char *name_path[] = { "name" };
+	const char *both[] = { "email", "name" };
+	struct it_result r;
+
+	u.name = "  Updated  ";
+	r = update(id, &u, name_path, 1, 1, t);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->name, "Updated");
+	assert_int_equal(((Agentos__Users__V1__User *)r.reply)->version, 2);
+	it_result_release(&r);
+
+	r = update(id, &u, name_path, 1, 0, t); /* same value: no change, no new version */
+	assert_int_equal(((Agentos__Users__V1__User *)r.reply)->version, 2);
+	it_result_release(&r);
+
+	u.name = "Stale";
+	r = update(id, &u, name_path, 1, 1, t);
+	assert_error(&r, GRPC_STATUS_ABORTED, ERR_VERSION_CONFLICT);
+	assert_stored(id, "name", "Updated");
+	assert_stored(id, "version", "2");
+
+	u.email = "bad email";
+	u.name = "";
+	r = update(id, &u, both, 2, 0, t); /* every failing field at once, nothing written */
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
+	assert_true(it_has_violation(&r, "email"));
+	assert_true(it_has_violation(&r, "name"));
+	assert_stored(id, "email", "upd@example.com");
+
+	make_user("taken@example.com", "Taken");
+	u.email = "Taken@Example.com";
+	u.name = "Upd";
+	r = update(id, &u, both, 2, 0, t);
+	assert_error(&r, GRPC_STATUS_ALREADY_EXISTS, ERR_DUPLICATE_RESOURCE);
+	assert_true(it_has_violation(&r, "email"));
+	assert_stored(id, "email", "upd@example.com");
+	free(t);
+}
+
+static void update_user_field_and_object_permissions(void **state)
+{
+	int64_t id = make_user("perm@example.com", "Perm");
+	int64_t other = make_user("perm2@example.com", "Perm Two");
+	char *t = it_token(id, "perm@example.com", "user");
+	Agentos__Users__V1__User u = AGENTOS__USERS__V1__USER__INIT;
+	const char *role_paths[] = { "role", "is_active" };
+	const char *name_path[] = { "name" };
+	const char *bogus[] = { "password_hash", "createdAt" };
+	struct it_result r;
+
+	u.role = "admin";
+	r = update(id, &u, role_paths, 2, 0, t);
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	assert_true(it_has_violation(&r, "role"));
+	assert_true(it_has_violation(&r, "isActive"));
+	assert_stored(id, "role", "user");
+	assert_stored(id, "is_active", "t");
+
+	u.name = "Hijacked";
+	r = update(other, &u, name_path, 1, 0, t);
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	assert_stored(other, "name", "Perm Two");
+
+	r = update(id, &u, bogus, 2, 0, t);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
+	assert_true(it_has_violation(&r, "password_hash"));
+
+	u.role = "moderator"; /* admin may; disabling moves tokens_valid_after */
+	u.is_active = false;
+	r = update(id, &u, role_paths, 2, 0, F.admin_token);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->role, "moderator");
+	assert_false(((Agentos__Users__V1__User *)r.reply)->is_active);
+	it_result_release(&r);
+	assert_stored(id, "tokens_valid_after IS NOT NULL", "t");
+
+	r = update(424242, &u, name_path, 1, 0, F.admin_token);
+	assert_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
+	free(t);
+}
+
+static void update_user_email_change_unverifies(void **state)
+{
+	int64_t id = make_user("verified@example.com", "Verified");
+	char *t = it_token(id, "verified@example.com", "user");
+	Agentos__Users__V1__User u = AGENTOS__USERS__V1__USER__INIT;
+	const char *email_path[] = { "email" };
+	char sql[128];
+	struct it_result r;
+
+	snprintf(sql, sizeof(sql), "UPDATE users.users SET is_verified = true WHERE id = %lld RETURNING 1",
+		 (long long)id);
+	free(it_sql(F.db, sql));
+	u.email = "New.Address@example.com";
+	r = update(id, &u, email_path, 1, 0, t);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email, "new.address@example.com");
+	assert_false(((Agentos__Users__V1__User *)r.reply)->is_verified);
+	it_result_release(&r);
+	assert_stored(id, "is_verified", "f");
+	free(t);
+}
+
+/* ---- DeleteUser --------------------------------------------------------------------------- */
+
+static struct it_result del(int64_t id, const char *token)
+{
+	Agentos__Users__V1__DeleteUserRequest req = AGENTOS__USERS__V1__DELETE_USER_REQUEST__INIT;
+
+	req.id = id;
+	return it_call(F.ch, M("DeleteUser"), &req.base, &google__protobuf__empty__descriptor, token,
+		       NULL);
+}
+
+static void delete_user_is_soft_and_frees_the_email(void **state)
+{
+	int64_t id = make_user("leaver@example.com", "Leaver");
+	int64_t other = make_user("stayer@example.com", "Stayer");
+	char *t = it_token(id, "leaver@example.com", "user");
+	struct it_result r;
+
+	r = del(other, t);
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	assert_stored(other, "deleted_at IS NULL", "t");
+
+	r = get(id, t); /* warm the cache: delete must invalidate it */
+	it_result_release(&r);
+	r = del(id, t);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_stored(id, "deleted_at IS NOT NULL", "t");
+	r = get(id, F.admin_token);
+	assert_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
+	r = del(id, F.admin_token);
+	assert_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
+	r = verify("leaver@example.com", "password123");
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
+	assert_true(make_user("leaver@example.com", "Newcomer") != id);
+	free(t);
+}
+
+/* ---- ChangePassword and VerifyCredentials -------------------------------------------------- */
+
+static struct it_result change_pw(int64_t id, const char *cur, const char *next, const char *token)
+{
+	Agentos__Users__V1__ChangePasswordRequest req =
+		AGENTOS__USERS__V1__CHANGE_PASSWORD_REQUEST__INIT;
+
+	req.id = id;
+	req.current_password = (char *)cur;
+	req.new_password = (char *)next;
+	return it_call(F.ch, M("ChangePassword"), &req.base, &google__protobuf__empty__descriptor,
+		       token, NULL);
+}
+
+static void change_password_rules(void **state)
+{
+	int64_t id = make_user("pw@example.com", "Pw");
+	int64_t other = make_user("pw2@example.com", "Pw Two");
+	char *t = it_token(id, "pw@example.com", "user");
+	struct it_result r;
+
+	r = change_pw(id, "wrong-password", "new-password-1", t);
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
+	r = change_pw(id, "password123", "short", t);
+	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
+	assert_true(it_has_violation(&r, "newPassword"));
+	r = change_pw(other, "password123", "new-password-1", t);
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	r = change_pw(other, "password123", "new-password-1", F.admin_token); /* self only */
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+
+	r = change_pw(0, "password123", "new-password-1", t);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_stored(id, "version", "1"); /* a password change leaves version */
+	r = verify("pw@example.com", "password123");
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
+	r = verify("PW@example.com", "new-password-1");
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_int_equal(((Agentos__Users__V1__User *)r.reply)->id, id);
+	it_result_release(&r);
+	free(t);
+}
+
+static void verify_credentials_same_answer_for_unknown_and_wrong(void **state)
+{
+	int64_t id = make_user("login@example.com", "Login");
+	char sql[128];
+	struct it_result wrong, unknown, r;
+
+	wrong = verify("login@example.com", "not-the-password");
+	unknown = verify("nobody@example.com", "not-the-password");
+	assert_error(&wrong, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
+	assert_error(&unknown, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
+	assert_string_equal(wrong.err.message, unknown.err.message);
+
+	snprintf(sql, sizeof(sql), "UPDATE users.users SET is_active = false WHERE id = %lld RETURNING 1",
+		 (long long)id);
+	free(it_sql(F.db, sql));
+	r = verify("login@example.com", "password123");
+	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_ACCOUNT_DISABLED);
+	r = verify("login@example.com", "not-the-password"); /* status not revealed without the password */
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
+}
+
+static void admin_is_bootstrapped(void **state)
+{
+	struct it_result r;
+
+	assert_true(F.admin_id > 0);
+	assert_stored(F.admin_id, "role", "admin");
+	r = verify(ADMIN_EMAIL, ADMIN_PASSWORD);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->role, "admin");
+	it_result_release(&r);
+}
+
+/* ---- health, logs --------------------------------------------------------------------------- */
+
+static void health_answers_per_service_name(void **state)
+{
+	assert_int_equal(rpc_health_check(F.ch, "", 1000), 1);
+	assert_int_equal(rpc_health_check(F.ch, "agentos.users.v1.UsersService", 1000), 1);
+	assert_int_equal(rpc_health_check(F.ch, "agentos.posts.v1.PostsService", 1000), -1);
+}
+
+static void logs_carry_request_ids_and_no_secrets(void **state)
+{
+	char *log = read_file_all(proc_log_path(F.svc));
+
+	assert_non_null(log);
+	assert_non_null(strstr(log, "\"requestId\":\"it-req-1\""));
+	assert_non_null(strstr(log, "\"method\":\"/agentos.users.v1.UsersService/CreateUser\""));
+	assert_null(strstr(log, "password123"));
+	assert_null(strstr(log, "correct horse"));
+	assert_null(strstr(log, ADMIN_PASSWORD));
+	assert_null(strstr(log, "$argon2id$"));
+	assert_null(strstr(log, F.admin_token));
+	free(log);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(create_user_normalizes_and_hashes),
+		cmocka_unit_test(create_user_reports_every_invalid_field),
+		cmocka_unit_test(create_user_counts_code_points),
+		cmocka_unit_test(create_user_duplicate_email_is_already_exists),
+		cmocka_unit_test(create_user_admin_fields_need_admin),
+		cmocka_unit_test(bad_credentials_are_refused_even_on_open_calls),
+		cmocka_unit_test(get_user_self_other_moderator),
+		cmocka_unit_test(get_user_is_cached_and_invalidated_on_write),
+		cmocka_unit_test(batch_get_users_public_and_full),
+		cmocka_unit_test(list_users_filters_sorts_and_pages),
+		cmocka_unit_test(update_user_versions_and_conflicts),
+		cmocka_unit_test(update_user_field_and_object_permissions),
+		cmocka_unit_test(update_user_email_change_unverifies),
+		cmocka_unit_test(delete_user_is_soft_and_frees_the_email),
+		cmocka_unit_test(change_password_rules),
+		cmocka_unit_test(verify_credentials_same_answer_for_unknown_and_wrong),
+		cmocka_unit_test(admin_is_bootstrapped),
+		cmocka_unit_test(health_answers_per_service_name),
+		cmocka_unit_test(logs_carry_request_ids_and_no_secrets),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

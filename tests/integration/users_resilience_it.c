@@ -1,0 +1,192 @@
+/* users_resilience_it.c - the users service survives its dependencies
+ * restarting and drains in-flight calls on SIGTERM. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agentos/users/v1/users.pb-c.h"
+#include "it.h"
+#include "stack.h"
+#include "util.h"
+
+#define M(name) "/agentos.users.v1.UsersService/" name
+
+struct fixture {
+	struct stack *stack;
+	struct proc *svc;
+	struct rpc_channel *ch;
+	char target[64];
+	char env_port[32], env_db[512], env_redis[128];
+	char *token;
+};
+
+static struct fixture F;
+
+static void start_service(void)
+{
+	const char *env[] = { F.env_port, F.env_db, F.env_redis, "JWT_SECRET=" IT_JWT_SECRET,
+			      "GRPC_HOST=127.0.0.1", "PASSWORD_HASH_CONCURRENCY=1", NULL };
+
+	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
+	assert_true(stack_wait_grpc_serving(F.target, 20000));
+}
+
+static int setup(void **state)
+{
+	int port = stack_free_port();
+
+	rpc_runtime_init();
+	F.stack = stack_start("users_resilience_it");
+	snprintf(F.env_port, sizeof(F.env_port), "GRPC_PORT=%d", port);
+	snprintf(F.env_db, sizeof(F.env_db), "DATABASE_URL=%s", stack_database_url(F.stack));
+	snprintf(F.env_redis, sizeof(F.env_redis), "REDIS_URL=%s", stack_redis_url(F.stack));
+	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
+	start_service();
+	F.ch = rpc_channel_new(F.target);
+	F.token = it_token(1, "mod@example.com", "moderator");
+	*state = &F;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rpc_channel_free(F.ch);
+	free(F.token);
+	if (F.svc)
+		proc_stop(F.svc);
+	stack_stop(F.stack);
+	rpc_runtime_shutdown();
+	return 0;
+}
+
+static struct it_result list_users(void)
+{
+	Agentos__Users__V1__ListUsersRequest req = AGENTOS__USERS__V1__LIST_USERS_REQUEST__INIT;
+
+	return it_call(F.ch, M("ListUsers"), &req.base,
+		       &agentos__users__v1__list_users_response__descriptor, F.token, NULL);
+}
+
+static struct it_result create_user(const char *email)
+{
+	Agentos__Users__V1__CreateUserRequest req = AGENTOS__USERS__V1__CREATE_USER_REQUEST__INIT;
+
+	req.email = (char *)email;
+	req.password = "password123";
+	req.name = "Resilient";
+	return it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
+		       NULL);
+}
+
+static void postgres_restart_is_survived_without_restarting_the_service(void **state)
+{
+	struct it_result r = create_user("before@example.com");
+	int64_t deadline;
+	bool ok = false;
+
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+
+	stack_pg_stop(F.stack);
+	r = list_users();
+	assert_int_equal(r.status, GRPC_STATUS_UNAVAILABLE);
+	assert_string_equal(err_name(r.err.code), "SERVICE_UNAVAILABLE");
+	assert_int_equal(rpc_health_check(F.ch, "", 3000), 2); /* NOT_SERVING */
+
+	stack_pg_start(F.stack);
+	deadline = mono_ms() + 10000;
+	while (!ok && mono_ms() < deadline) {
+		r = list_users();
+		ok = r.status == GRPC_STATUS_OK;
+		if (ok)
+			assert_int_equal(((Agentos__Users__V1__ListUsersResponse *)r.reply)->pagination->total, 1);
+		it_result_release(&r);
+		if (!ok)
+			usleep(200 * 1000);
+	}
+	assert_true(ok);
+	assert_int_equal(rpc_health_check(F.ch, "", 3000), 1);
+	r = create_user("after@example.com");
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+}
+
+static void redis_loss_falls_back_to_postgres(void **state)
+{
+	Agentos__Users__V1__GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+	struct it_result r;
+	int64_t started;
+
+	stack_redis_stop(F.stack);
+	req.id = 1;
+	started = mono_ms();
+	r = it_call(F.ch, M("GetUser"), &req.base, &agentos__users__v1__user__descriptor, F.token,
+		    NULL);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email, "before@example.com");
+	assert_true(mono_ms() - started < 2000);
+	it_result_release(&r);
+	r = create_user("noredis@example.com");
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	stack_redis_start(F.stack);
+}
+
+struct inflight {
+	char email[64];
+	struct it_result r;
+};
+
+static void *call_create(void *p)
+{
+	struct inflight *f = p;
+
+	f->r = create_user(f->email);
+	return NULL;
+}
+
+static void sigterm_drains_in_flight_calls_and_exits_zero(void **state)
+{
+	/* One hashing slot: six sign-ups take several hundred ms end to end. */
+	struct inflight calls[6];
+	pthread_t threads[6];
+	int status;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(calls[i].email, sizeof(calls[i].email), "drain%d@example.com", i);
+		pthread_create(&threads[i], NULL, call_create, &calls[i]);
+	}
+	usleep(60 * 1000);
+	proc_signal(F.svc, SIGTERM);
+	for (int i = 0; i < 6; i++) {
+		pthread_join(threads[i], NULL);
+		assert_int_equal(calls[i].r.status, GRPC_STATUS_OK);
+		it_result_release(&calls[i].r);
+	}
+	status = proc_wait(F.svc, 15000);
+	F.svc = NULL;
+	assert_int_equal(status, 0);
+	assert_int_equal(it_sql_int(stack_database_url(F.stack),
+				    "SELECT count(*) FROM users.users WHERE email LIKE 'drain%'"), 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(postgres_restart_is_survived_without_restarting_the_service),
+		cmocka_unit_test(redis_loss_falls_back_to_postgres),
+		cmocka_unit_test(sigterm_drains_in_flight_calls_and_exits_zero),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
