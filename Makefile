@@ -115,6 +115,15 @@ $(TBIN)/unit/%: $(OBJ)/tests/unit/%.o $(LIBS_OWN)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBS_OWN) $(PKG_LIBS) $(TEST_LIBS)
 
+# tests/unit/<service>_<module>_test.c also links that service's objects (not main.o).
+define service_unit_rules
+$(TBIN)/unit/$(1)_%_test: $(OBJ)/tests/unit/$(1)_%_test.o $$(filter-out $(OBJ)/services/$(1)/main.o,$$($(1)_O)) $(LIBS_OWN)
+	@mkdir -p $$(@D)
+	@echo "  LINK    $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBS_OWN) $$(PKG_LIBS) $$(TEST_LIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_unit_rules,$(s))))
+
 $(TBIN)/integration/%: $(OBJ)/tests/integration/%.o $(IT_SUPPORT_O) $(LIBS_OWN)
 	@mkdir -p $(@D)
 	@echo "  LINK    $@"
@@ -130,7 +139,7 @@ $(OBJ)/gen/%.o: $(GEN)/%.c | $(PROTO_H)
 $(OBJ)/tests/%.o: tests/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) -Itests/integration/support $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $(addprefix -Iservices/,$(SERVICES)) -Itests/integration/support $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 $(OBJ)/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)

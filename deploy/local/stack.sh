@@ -157,6 +157,8 @@ pg_start() {
 		pg_owned "$dir/pg.log"
 		sock=$(pg_socket_dir "$dir")
 		opts="-c listen_addresses=127.0.0.1 -c port=$2 -c unix_socket_directories='$sock'"
+		# Statement counts let tests prove "one query per page" (no N+1).
+		opts="$opts -c shared_preload_libraries=pg_stat_statements"
 		if [ "${STACK_FAST:-0}" = "1" ]; then
 			opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 		fi

@@ -55,7 +55,8 @@ static bool wait_or_stop(int ms)
 	return sigtimedwait(&set, NULL, &ts) > 0;
 }
 
-/* Migrations, retried while the database is still starting (compose, k8s). */
+/* Migrations, retried while the database is still starting (compose, k8s).
+ * 0 applied, -1 failed, 1 asked to stop while waiting. */
 static int migrate(struct db_pool *db, int timeout_s)
 {
 	int64_t give_up = mono_ms() + (int64_t)timeout_s * 1000;
@@ -72,7 +73,7 @@ static int migrate(struct db_pool *db, int timeout_s)
 		}
 		log_warn("database not reachable yet, retrying", LOG_S("error", err.message));
 		if (wait_or_stop(1000))
-			return -1;
+			return 1;
 	}
 }
 
@@ -109,7 +110,7 @@ int main(void)
 	struct users_settings s;
 	struct users_app app = { 0 };
 	struct app_error err;
-	int rc = 1;
+	int rc = 1, migrated;
 
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
@@ -125,8 +126,11 @@ int main(void)
 	}
 	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	app.svc.hasher = users_hasher_new(s.hash_concurrency);
-	if (!app.svc.hasher || migrate(app.svc.db, s.startup_timeout_s) != 0)
+	migrated = app.svc.hasher ? migrate(app.svc.db, s.startup_timeout_s) : -1;
+	if (migrated != 0) {
+		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
+	}
 	app_error_init(&err);
 	if (s.admin_email &&
 	    users_bootstrap_admin(&app.svc, s.admin_email, s.admin_password, &err) != 0) {

@@ -228,6 +228,7 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 				    .is_verified = true };
 	struct db_conn *c;
 	bool ok = true, created = false;
+	int64_t id = 0;
 	int rc;
 
 	ok &= users_check_email(email, norm, sizeof(norm), err);
@@ -240,12 +241,16 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 	row.password_hash = hash;
 	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
 		return -1;
-	rc = users_repo_ensure_admin(c, &row, &created, err);
+	rc = users_repo_ensure_admin(c, &row, &created, &id, err);
 	db_pool_release(ctx->db, c);
-	if (rc != 0 && err->code == ERR_DUPLICATE_RESOURCE)
+	if (rc != 0 && err->code == ERR_DUPLICATE_RESOURCE) {
+		app_error_init(err);
 		rc = 0; /* another replica created it first */
+	}
+	if (rc == 0 && id)
+		users_cache_invalidate(ctx->kv, id); /* a promotion must not be hidden by the cache */
 	if (rc == 0)
 		log_info(created ? "admin account created" : "admin account present",
-			 LOG_S("email", norm));
+			 LOG_S("email", norm), LOG_I("userId", id));
 	return rc;
 }

@@ -291,7 +291,7 @@ int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, str
 }
 
 int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, bool *created,
-			    struct app_error *err)
+			    int64_t *id, struct app_error *err)
 {
 	const char *p[] = { n->email };
 	struct user u;
@@ -306,12 +306,17 @@ int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, boo
 	if (!r)
 		return -1;
 	PQclear(r);
-	r = db_exec(c, "SELECT 1 FROM users.users WHERE email = $1 AND deleted_at IS NULL", 1, p, err);
+	r = db_exec(c, "SELECT id FROM users.users WHERE email = $1 AND deleted_at IS NULL", 1, p, err);
 	if (!r)
 		return -1;
 	*created = PQntuples(r) == 0;
+	if (!*created)
+		*id = get_i64(r, 0, 0);
 	PQclear(r);
 	if (!*created)
 		return 0;
-	return users_repo_insert(c, n, &u, err);
+	if (users_repo_insert(c, n, &u, err) != 0)
+		return -1;
+	*id = u.id;
+	return 0;
 }

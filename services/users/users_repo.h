@@ -71,8 +71,8 @@ int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 /* New hash; revokes tokens issued before now. version is not changed. */
 int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, struct app_error *err);
 /* Promotes/activates an existing account with this email, or inserts n.
- * *created tells which. */
+ * *created tells which; *id is the account's id. */
 int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, bool *created,
-			    struct app_error *err);
+			    int64_t *id, struct app_error *err);
 
 #endif

@@ -402,6 +402,52 @@ static void batch_get_users_public_and_full(void **state)
 	free(tm);
 }
 
+/* Statements run against users.users since the last reset, the test's own excluded. */
+static int64_t users_queries(void)
+{
+	return it_sql_int(F.db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
+				" WHERE query LIKE '%users.users%' AND query NOT LIKE '%pg_stat_statements%'");
+}
+
+static void batch_get_users_costs_one_mget_and_one_query(void **state)
+{
+	Agentos__Users__V1__BatchGetUsersRequest req = AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
+	const char *redis = stack_redis_url(F.stack);
+	int64_t ids[6];
+	struct it_result r;
+
+	for (int i = 0; i < 6; i++) {
+		char email[64];
+
+		snprintf(email, sizeof(email), "n1-%d@example.com", i);
+		ids[i] = make_user(email, "Batch Member");
+	}
+	for (int i = 0; i < 3; i++) { /* half of them cached */
+		r = get(ids[i], F.admin_token);
+		it_result_release(&r);
+	}
+	assert_true(it_sql_exec(F.db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
+	assert_true(it_sql_exec(F.db, "SELECT pg_stat_statements_reset()"));
+	it_redis_reset_stats(redis);
+
+	req.ids = ids;
+	req.n_ids = 6;
+	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	assert_int_equal(((Agentos__Users__V1__BatchGetUsersResponse *)r.reply)->n_users, 6);
+	it_result_release(&r);
+	assert_int_equal(it_redis_command_calls(redis, "mget"), 1);
+	assert_int_equal(users_queries(), 1); /* the three misses, in one query */
+
+	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
+	assert_int_equal(((Agentos__Users__V1__BatchGetUsersResponse *)r.reply)->n_users, 6);
+	it_result_release(&r);
+	assert_int_equal(it_redis_command_calls(redis, "mget"), 2);
+	assert_int_equal(users_queries(), 1); /* all cached now: no query at all */
+}
+
 /* ---- ListUsers ---------------------------------------------------------------------- */
 
 static struct it_result list(const Agentos__Users__V1__ListUsersRequest *req, const char *token)
@@ -779,6 +825,7 @@ int main(void)
 		cmocka_unit_test(get_user_self_other_moderator),
 		cmocka_unit_test(get_user_is_cached_and_invalidated_on_write),
 		cmocka_unit_test(batch_get_users_public_and_full),
+		cmocka_unit_test(batch_get_users_costs_one_mget_and_one_query),
 		cmocka_unit_test(list_users_filters_sorts_and_pages),
 		cmocka_unit_test(update_user_versions_and_conflicts),
 		cmocka_unit_test(update_user_field_and_object_permissions),

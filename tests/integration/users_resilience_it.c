@@ -180,9 +180,42 @@ static void sigterm_drains_in_flight_calls_and_exits_zero(void **state)
 				    "SELECT count(*) FROM users.users WHERE email LIKE 'drain%'"), 6);
 }
 
+/* A start-up that must fail: exit status 2 and a line naming the problem. */
+static void assert_refuses_to_start(const char *const *env, const char *expected)
+{
+	struct proc *p = stack_spawn(F.stack, "users-badconfig", "bin/users-service", env);
+	char *log;
+
+	assert_int_equal(proc_wait(p, 10000), 2);
+	log = read_file_all(proc_log_path(p));
+	assert_non_null(log);
+	if (!strstr(log, expected))
+		fprintf(stderr, "expected \"%s\" in:\n%s\n", expected, log);
+	assert_non_null(strstr(log, expected));
+	free(log);
+}
+
+static void malformed_configuration_stops_start_up_naming_the_variable(void **state)
+{
+	const char *bad_port[] = { F.env_db, "GRPC_PORT=80x", NULL };
+	const char *bad_pool[] = { F.env_db, "DATABASE_POOL_MIN=5", "DATABASE_POOL_MAX=2", NULL };
+	const char *no_db[] = { "DATABASE_URL=", NULL };
+	const char *prod_default[] = { F.env_db, "APP_ENV=production", "JWT_SECRET=", NULL };
+	const char *prod_short[] = { F.env_db, "APP_ENV=production", "JWT_SECRET=0123456789", NULL };
+	const char *bad_level[] = { F.env_db, "LOG_LEVEL=loud", NULL };
+
+	assert_refuses_to_start(bad_port, "GRPC_PORT: \"80x\"");
+	assert_refuses_to_start(bad_pool, "DATABASE_POOL_MIN (5) must not exceed DATABASE_POOL_MAX (2)");
+	assert_refuses_to_start(no_db, "DATABASE_URL is required");
+	assert_refuses_to_start(prod_default, "JWT_SECRET is required when APP_ENV=production");
+	assert_refuses_to_start(prod_short, "JWT_SECRET must be at least 32 bytes");
+	assert_refuses_to_start(bad_level, "LOG_LEVEL");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(malformed_configuration_stops_start_up_naming_the_variable),
 		cmocka_unit_test(postgres_restart_is_survived_without_restarting_the_service),
 		cmocka_unit_test(redis_loss_falls_back_to_postgres),
 		cmocka_unit_test(sigterm_drains_in_flight_calls_and_exits_zero),

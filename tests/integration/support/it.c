@@ -1,6 +1,7 @@
 /* it.c - integration test helpers; see it.h. */
 #include "it.h"
 
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,4 +101,59 @@ int64_t it_sql_int(const char *database_url, const char *sql)
 		v = -1;
 	free(s);
 	return v;
+}
+
+bool it_sql_exec(const char *database_url, const char *sql)
+{
+	PGconn *c = PQconnectdb(database_url);
+	PGresult *res = PQexec(c, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		fprintf(stderr, "it_sql_exec: %s: %s", sql, PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	return ok;
+}
+
+/* A connection to the stack's Redis ("redis://127.0.0.1:N"). */
+static redisContext *redis_connect(const char *redis_url)
+{
+	const char *hostport = strstr(redis_url, "://");
+	char host[64];
+	int port = 6379;
+
+	hostport = hostport ? hostport + 3 : redis_url;
+	if (sscanf(hostport, "%63[^:]:%d", host, &port) < 1)
+		return NULL;
+	return redisConnect(host, port);
+}
+
+void it_redis_reset_stats(const char *redis_url)
+{
+	redisContext *c = redis_connect(redis_url);
+	redisReply *r = c ? redisCommand(c, "CONFIG RESETSTAT") : NULL;
+
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+}
+
+int64_t it_redis_command_calls(const char *redis_url, const char *command)
+{
+	redisContext *c = redis_connect(redis_url);
+	redisReply *r = c ? redisCommand(c, "INFO commandstats") : NULL;
+	char needle[64];
+	int64_t calls = 0;
+	const char *at;
+
+	snprintf(needle, sizeof(needle), "cmdstat_%s:calls=", command);
+	if (r && r->type == REDIS_REPLY_STRING && (at = strstr(r->str, needle)) != NULL)
+		calls = strtoll(at + strlen(needle), NULL, 10);
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return calls;
 }

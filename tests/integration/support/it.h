@@ -47,4 +47,12 @@ char *it_sql(const char *database_url, const char *sql);
 /* it_sql parsed as an integer (-1 for no row). */
 int64_t it_sql_int(const char *database_url, const char *sql);
 
+/* Runs a statement that returns no rows; true on success. */
+bool it_sql_exec(const char *database_url, const char *sql);
+
+/* Redis server statistics (INFO commandstats): resets them, and reads how
+ * many times a command (lower-case, e.g. "mget") ran since. */
+void it_redis_reset_stats(const char *redis_url);
+int64_t it_redis_command_calls(const char *redis_url, const char *command);
+
 #endif
