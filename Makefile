@@ -14,8 +14,8 @@ SAN ?=
 V ?= 0
 
 CC := gcc
-PKGS := grpc libprotobuf-c hiredis jansson libjwt libargon2 libpq
-TEST_PKGS := cmocka
+PKGS := grpc libprotobuf-c hiredis jansson libjwt libargon2 libpq libmicrohttpd libcrypto
+TEST_PKGS := cmocka libcurl
 
 ifeq ($(V),1)
 Q :=
@@ -94,6 +94,19 @@ endef
 SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/main.c))))
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
+# ---- gateway ----------------------------------------------------------------------
+gateway_SRC := $(sort $(wildcard gateway/*.c))
+gateway_O := $(patsubst %.c,$(OBJ)/%.o,$(gateway_SRC))
+
+$(BIN)/gateway: $(gateway_O) $(LIBS_OWN)
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(gateway_O) $(LIBS_OWN) $(PKG_LIBS)
+
+ifneq ($(gateway_SRC),)
+BINS += $(BIN)/gateway
+endif
+
 # ---- tools ----------------------------------------------------------------------
 $(BIN)/grpc-health-probe: $(OBJ)/deploy/probe/grpc_health_probe.o $(LIBS_OWN)
 	@mkdir -p $(@D)
@@ -117,12 +130,12 @@ $(TBIN)/unit/%: $(OBJ)/tests/unit/%.o $(LIBS_OWN)
 
 # tests/unit/<service>_<module>_test.c also links that service's objects (not main.o).
 define service_unit_rules
-$(TBIN)/unit/$(1)_%_test: $(OBJ)/tests/unit/$(1)_%_test.o $$(filter-out $(OBJ)/services/$(1)/main.o,$$($(1)_O)) $(LIBS_OWN)
+$(TBIN)/unit/$(1)_%_test: $(OBJ)/tests/unit/$(1)_%_test.o $$(filter-out %/main.o,$$($(1)_O)) $(LIBS_OWN)
 	@mkdir -p $$(@D)
 	@echo "  LINK    $$@"
 	$(Q)$(CC) $(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBS_OWN) $$(PKG_LIBS) $$(TEST_LIBS)
 endef
-$(foreach s,$(SERVICES),$(eval $(call service_unit_rules,$(s))))
+$(foreach s,$(SERVICES) gateway,$(eval $(call service_unit_rules,$(s))))
 
 $(TBIN)/integration/%: $(OBJ)/tests/integration/%.o $(IT_SUPPORT_O) $(LIBS_OWN)
 	@mkdir -p $(@D)
@@ -139,7 +152,7 @@ $(OBJ)/gen/%.o: $(GEN)/%.c | $(PROTO_H)
 $(OBJ)/tests/%.o: tests/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $(addprefix -Iservices/,$(SERVICES)) -Itests/integration/support $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $(addprefix -Iservices/,$(SERVICES)) -Igateway -Itests/integration/support $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 $(OBJ)/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
@@ -180,6 +193,6 @@ run: all
 clean:
 	rm -rf build build-asan
 
-ALL_O := $(PROTO_O) $(SHARED_O) $(OBJ)/deploy/probe/grpc_health_probe.o $(foreach s,$(SERVICES),$($(s)_O)) \
+ALL_O := $(PROTO_O) $(SHARED_O) $(gateway_O) $(OBJ)/deploy/probe/grpc_health_probe.o $(foreach s,$(SERVICES),$($(s)_O)) \
 	$(patsubst tests/%.c,$(OBJ)/tests/%.o,$(UNIT_SRC) $(IT_SRC)) $(IT_SUPPORT_O)
 -include $(ALL_O:.o=.d)

@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config
 libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
 libmicrohttpd-dev libjansson-dev libhiredis-dev libjwt-dev libargon2-dev libpq-dev
 libcmocka-dev libcurl4-openssl-dev
-postgresql redis-server util-linux"
+postgresql redis-server util-linux curl"
 
 missing=""
 for p in $PKGS; do

@@ -34,10 +34,10 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
+#include "request_id.h"
 #include "util.h"
 
 #define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
-#define RPC_REQUEST_ID_MAX 64
 
 struct rpc_worker {
 	struct rpc_server *srv;
@@ -127,22 +127,6 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static bool request_id_ok(const char *id)
-{
-	size_t n = 0;
-
-	for (; id[n]; n++) {
-		char ch = id[n];
-
-		if (n >= RPC_REQUEST_ID_MAX)
-			return false;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '.' || ch == '_' || ch == '-'))
-			return false;
-	}
-	return n > 0;
-}
-
 /* Copies what the accessors return into the call's arena, once per call. */
 static void call_prepare(struct rpc_call *c)
 {
@@ -160,13 +144,12 @@ static void call_prepare(struct rpc_call *c)
 					     GRPC_SLICE_LENGTH(v));
 	}
 	rid = rpc_call_metadata(c, "x-request-id");
-	if (rid && request_id_ok(rid)) {
+	if (request_id_valid(rid)) {
 		c->request_id = rid;
 		return;
 	}
-	gen = arena_alloc(a, 4 + 16 + 1);
-	memcpy(gen, "req_", 4);
-	random_alnum(gen + 4, 16);
+	gen = arena_alloc(a, REQUEST_ID_GEN_LEN + 1);
+	request_id_generate(gen);
 	c->request_id = gen;
 }
 

@@ -19,35 +19,43 @@ static void read_logging(struct config_reader *r, const char *name)
 	log_init(level, strcmp(format, "pretty") == 0 ? LOG_FORMAT_PRETTY : LOG_FORMAT_JSON, name);
 }
 
-static void read_jwt(struct config_reader *r, struct svc_config *c)
+static void read_jwt(struct config_reader *r, bool production, struct jwt_config *jwt)
 {
 	const char *secret = config_str(r, "JWT_SECRET", NULL);
 
 	if (!secret) {
-		if (c->production)
+		if (production)
 			config_error(r, "JWT_SECRET is required when APP_ENV=production");
 		secret = SVC_DEV_JWT_SECRET;
-	} else if (c->production && strcmp(secret, SVC_DEV_JWT_SECRET) == 0) {
+	} else if (production && strcmp(secret, SVC_DEV_JWT_SECRET) == 0) {
 		config_error(r, "JWT_SECRET must not be the development default when APP_ENV=production");
 	}
 	if (!jwt_key_acceptable(secret))
 		config_error(r, "JWT_SECRET must be at least %d bytes", JWT_MIN_KEY_BYTES);
-	c->jwt.secret = secret;
-	c->jwt.issuer = config_str(r, "JWT_ISSUER", "agentos-auth");
-	c->jwt.leeway_s = JWT_LEEWAY_S;
+	jwt->secret = secret;
+	jwt->issuer = config_str(r, "JWT_ISSUER", "agentos-auth");
+	jwt->leeway_s = JWT_LEEWAY_S;
+}
+
+void svc_config_read_base(struct config_reader *r, const char *name, bool *production,
+			  struct jwt_config *jwt)
+{
+	static const char *const envs[] = { "development", "production", NULL };
+
+	read_logging(r, name);
+	*production = strcmp(config_enum(r, "APP_ENV", "development", envs), "production") == 0;
+	read_jwt(r, *production, jwt);
 }
 
 void svc_config_read(struct config_reader *r, struct svc_config *c, const char *name,
 		     int default_port)
 {
-	static const char *const envs[] = { "development", "production", NULL };
 	const char *host;
 	int64_t port;
 
 	memset(c, 0, sizeof(*c));
 	c->name = name;
-	read_logging(r, name);
-	c->production = strcmp(config_enum(r, "APP_ENV", "development", envs), "production") == 0;
+	svc_config_read_base(r, name, &c->production, &c->jwt);
 	c->database_url = config_required(r, "DATABASE_URL");
 	c->db_pool_min = (int)config_int(r, "DATABASE_POOL_MIN", 2, 0, 1000);
 	c->db_pool_max = (int)config_int(r, "DATABASE_POOL_MAX", 10, 1, 1000);
@@ -56,7 +64,6 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 			     c->db_pool_min, c->db_pool_max);
 	c->redis_url = config_str(r, "REDIS_URL", "redis://127.0.0.1:6379");
 	c->redis_ttl_s = (int)config_int(r, "REDIS_TTL", 3600, 1, 30 * 86400);
-	read_jwt(r, c);
 	host = config_str(r, "GRPC_HOST", "0.0.0.0");
 	port = config_int(r, "GRPC_PORT", default_port, 0, 65535);
 	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s:%d", host, (int)port);

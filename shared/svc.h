@@ -26,6 +26,12 @@ struct svc_config {
 	int shutdown_grace_ms;     /* SHUTDOWN_GRACE_MS (10000) */
 };
 
+/* The part every binary shares, the gateway included: LOG_LEVEL/LOG_FORMAT
+ * (initializes the logger), APP_ENV, JWT_SECRET (with the production guard)
+ * and JWT_ISSUER. */
+void svc_config_read_base(struct config_reader *r, const char *name, bool *production,
+			  struct jwt_config *jwt);
+
 /* Reads the common variables into c (strings point into the environment) and
  * initializes the logger from LOG_LEVEL/LOG_FORMAT. Errors go into r; in
  * production an unset, default or short JWT_SECRET is one of them. */

@@ -6,7 +6,7 @@
 #   sh deploy/local/run.sh <build dir>
 #
 # Ports (override in the environment): PG_PORT 55432, REDIS_PORT 56379,
-# USERS_PORT 50051. Any variable of the services (API.md §4) may be set too.
+# USERS_PORT 50051, API_PORT 3000. Any variable of the services (API.md §4) may be set too.
 set -eu
 
 build=$1
@@ -15,6 +15,7 @@ dir=${RUN_DIR:-$root/.run}
 pg_port=${PG_PORT:-55432}
 redis_port=${REDIS_PORT:-56379}
 users_port=${USERS_PORT:-50051}
+api_port=${API_PORT:-3000}
 stack="sh $root/deploy/local/stack.sh"
 pids=""
 
@@ -42,22 +43,37 @@ export LOG_FORMAT="${LOG_FORMAT:-pretty}"
 GRPC_PORT=$users_port "$build/bin/users-service" &
 pids="$pids $!"
 
-i=0
-until "$build/bin/grpc-health-probe" "127.0.0.1:$users_port" "" 500 >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 60 ]; then
-		echo "run: users service did not become healthy" >&2
-		exit 1
-	fi
-	sleep 0.5
-done
+# Waits until a command succeeds (30 s at most).
+wait_for() {
+	what=$1
+	shift
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 60 ]; then
+			echo "run: $what did not become ready" >&2
+			exit 1
+		fi
+		sleep 0.5
+	done
+}
+
+wait_for "users service" "$build/bin/grpc-health-probe" "127.0.0.1:$users_port" "" 500
+
+API_PORT=$api_port USERS_ADDR="127.0.0.1:$users_port" "$build/bin/gateway" &
+pids="$pids $!"
+wait_for gateway curl -s -o /dev/null "http://127.0.0.1:$api_port/api/v1/users/me"
 
 cat <<MSG
 
 run: the stack is up (data in $dir)
+  REST API              http://127.0.0.1:$api_port/api/v1
   users service (gRPC)  127.0.0.1:$users_port   health: $build/bin/grpc-health-probe 127.0.0.1:$users_port
   PostgreSQL            $DATABASE_URL
   Redis                 $REDIS_URL
+Try:
+  curl -s -X POST http://127.0.0.1:$api_port/api/v1/users -H 'Content-Type: application/json' \\
+       -d '{"email":"ada@example.com","password":"correct horse","name":"Ada"}'
 Press Ctrl-C to stop.
 
 MSG

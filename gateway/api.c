@@ -1,0 +1,176 @@
+/* api.c - the gateway's request pipeline; see api.h. */
+#include "api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agentos/common/v1/pagination.pb-c.h"
+#include "log.h"
+#include "transcode.h"
+#include "util.h"
+
+static void respond_error(const struct api *api, struct http_request *req,
+			  struct http_response *res, const struct app_error *err)
+{
+	struct envelope_meta meta = { .version = api->version, .request_id = req->request_id };
+
+	res->status = err_http_status(err->code);
+	res->body = envelope_error(&meta, err, &res->body_len);
+	if (res->status == 401)
+		http_response_header(res, "WWW-Authenticate", "Bearer");
+}
+
+/* Resolves credentials early (400 for both, 401 for a bad or missing JWT) so
+ * that they are refused before anything else is looked at; the service
+ * verifies them again. An API key alone is left to the services. */
+static int check_credentials(const struct api *api, const struct http_request *req,
+			     const struct route *r, struct principal *p, struct app_error *err)
+{
+	const char *authz = http_header(req, "Authorization");
+	const char *key = http_header(req, "X-API-Key");
+
+	*p = (struct principal){ .method = AUTH_NONE };
+	if (authz && key)
+		return app_error_set(err, ERR_BAD_REQUEST,
+				     "Send either Authorization or X-API-Key, not both");
+	if (authz)
+		return authn_from_metadata(&api->jwt, authz, NULL, now_unix_ms() / 1000, p, err);
+	if (!key && r->auth_required)
+		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+	if (key)
+		p->method = AUTH_API_KEY; /* resolved by the services */
+	return 0;
+}
+
+/* Admin-only body keys sent by a caller known not to be an admin: 403. */
+static int check_admin_only(const struct route *r, const json_t *body, const struct principal *p,
+			    struct app_error *err)
+{
+	if (!r->admin_only || !body || p->method == AUTH_API_KEY || perm_is_admin(p->perms))
+		return 0;
+	for (const char *const *k = r->admin_only; *k; k++) {
+		if (json_object_get(body, *k))
+			app_error_add_violation(err, *k, "Only an admin may set this field");
+	}
+	if (err->nviolations == 0)
+		return 0;
+	return app_error_set(err, ERR_FORBIDDEN, "You may not set these fields");
+}
+
+static int call_upstream(const struct api *api, const struct http_request *req,
+			 const struct route *r, const ProtobufCMessage *request,
+			 ProtobufCMessage **reply, struct app_error *err)
+{
+	struct rpc_metadata md[] = {
+		{ "authorization", http_header(req, "Authorization") },
+		{ "x-api-key", http_header(req, "X-API-Key") },
+		{ "x-request-id", req->request_id },
+	};
+
+	return rpc_call_unary(api->upstream[r->upstream], r->rpc, request, r->reply, md,
+			      ARRAY_SIZE(md), api->deadline_ms, reply, err, NULL);
+}
+
+/* The value of a top-level int64 field (0 when absent). */
+static int64_t int64_field(const ProtobufCMessage *m, const char *name)
+{
+	const ProtobufCFieldDescriptor *f = transcode_field(m->descriptor, name);
+
+	if (!f || f->type != PROTOBUF_C_TYPE_INT64)
+		return 0;
+	return *(const int64_t *)((const char *)m + f->offset);
+}
+
+static char *list_envelope(const struct envelope_meta *meta, const struct route *r,
+			   const ProtobufCMessage *reply, size_t *len)
+{
+	json_t *obj = transcode_to_json(reply);
+	json_t *items = json_incref(json_object_get(obj, r->list_field));
+	const ProtobufCFieldDescriptor *f = transcode_field(reply->descriptor, "pagination");
+	const Agentos__Common__V1__Pagination *p =
+		f ? *(Agentos__Common__V1__Pagination *const *)((const char *)reply + f->offset) : NULL;
+	struct page_info pi = { 0 };
+
+	if (p) {
+		pi = (struct page_info){ .page = p->page, .limit = p->limit, .total = p->total,
+					 .total_pages = p->total_pages, .has_next = p->has_next,
+					 .has_prev = p->has_prev };
+	}
+	json_decref(obj);
+	return envelope_list(meta, items ? items : json_array(), &pi, len);
+}
+
+static void respond_reply(const struct api *api, struct http_request *req,
+			  struct http_response *res, const struct route *r,
+			  const ProtobufCMessage *reply)
+{
+	struct envelope_meta meta = { .version = api->version, .request_id = req->request_id };
+
+	res->status = r->status;
+	if (r->reply_kind == REPLY_EMPTY)
+		return;
+	if (r->etag) {
+		char *tag = arena_sprintf(req->arena, "\"%" PRId64 "\"", int64_field(reply, "version"));
+
+		http_response_header(res, "ETag", tag);
+	}
+	if (r->reply_kind == REPLY_LIST)
+		res->body = list_envelope(&meta, r, reply, &res->body_len);
+	else
+		res->body = envelope_success(&meta, transcode_to_json(reply), &res->body_len);
+}
+
+/* Everything after routing; -1 with err for the error envelope. */
+static int serve(const struct api *api, struct http_request *req, struct http_response *res,
+		 const struct route_match *m, struct app_error *err)
+{
+	const struct route *r = m->route;
+	ProtobufCMessage *request = NULL, *reply = NULL;
+	struct principal caller;
+	json_t *body = NULL;
+	int rc;
+
+	if (api_check_query_credentials(req, err) != 0)
+		return -1;
+	if (r->body == BODY_JSON && api_parse_body(req, &body, err) != 0)
+		return -1;
+	rc = check_credentials(api, req, r, &caller, err);
+	if (rc == 0)
+		rc = check_admin_only(r, body, &caller, err);
+	if (rc == 0)
+		rc = api_build_request(api, req, m, body, &request, err);
+	json_decref(body);
+	if (rc == 0)
+		rc = call_upstream(api, req, r, request, &reply, err);
+	if (rc != 0)
+		return -1;
+	respond_reply(api, req, res, r, reply);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return 0;
+}
+
+void api_handle(void *app, struct http_request *req, struct http_response *res)
+{
+	const struct api *api = app;
+	size_t base_len = strlen(api->base);
+	struct app_error err;
+	struct route_match m;
+	char allow[64];
+	enum router_result found = ROUTER_NOT_FOUND;
+
+	app_error_init(&err);
+	if (strncmp(req->path, api->base, base_len) == 0 && req->path[base_len] == '/')
+		found = router_match(routes, routes_count, req->method, req->path + base_len, &m, allow,
+				     sizeof(allow));
+	if (found == ROUTER_NOT_FOUND) {
+		app_error_set(&err, ERR_NOT_FOUND, "No route for %s %s", req->method, req->path);
+	} else if (found == ROUTER_METHOD_NOT_ALLOWED) {
+		app_error_set(&err, ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use %s",
+			      req->method, allow);
+		http_response_header(res, "Allow", arena_strdup(req->arena, allow));
+	} else if (serve(api, req, res, &m, &err) == 0) {
+		return;
+	}
+	respond_error(api, req, res, &err);
+}

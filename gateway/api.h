@@ -1,0 +1,52 @@
+/* api.h - the gateway's request pipeline: route -> checks -> upstream gRPC
+ * call -> envelope, in API.md §6's precedence order:
+ *   route (404/405) -> query credentials (400) -> body (413 in http.c; 415,
+ *   400) -> credentials (400 for both headers, 401) -> admin-only body fields
+ *   (403) -> path and query parameters (400) -> body structure: unknown,
+ *   read-only, mistyped or missing fields (422) -> upstream, which decides
+ *   permission (403), resource (404), value validation (422, every failing
+ *   value at once) and conflicts (409).
+ * One deliberate difference from API.md §6: a body that does not fit the
+ * resource's schema (unknown, read-only or mistyped keys) is refused here,
+ * before the service looks at permission or existence, because such a
+ * request cannot be expressed to the service at all. */
+#ifndef GATEWAY_API_H
+#define GATEWAY_API_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "authn.h"
+#include "envelope.h"
+#include "http.h"
+#include "router.h"
+#include "rpc.h"
+
+struct api {
+	const char *version;  /* API_VERSION */
+	char base[40];        /* "/api/<version>" */
+	struct rpc_channel *upstream[UPSTREAM__COUNT];
+	const char *upstream_target[UPSTREAM__COUNT];
+	int deadline_ms;      /* GRPC_DEADLINE_MS */
+	struct jwt_config jwt;
+};
+
+/* The http_handler_fn of the gateway (app = struct api). */
+void api_handle(void *app, struct http_request *req, struct http_response *res);
+
+/* ---- api_request.c ---------------------------------------------------- */
+
+/* Refuses credentials in the query string (api_key, apiKey, access_token,
+ * key, or any value starting "ak_"): 400. */
+int api_check_query_credentials(const struct http_request *req, struct app_error *err);
+/* Content-Type and JSON parsing for a route that takes a body: 415, 400.
+ * *body is a new reference to the JSON object. */
+int api_parse_body(const struct http_request *req, json_t **body, struct app_error *err);
+/* The upstream request message (in req->arena) from the match, the query
+ * string and the body (which may be modified: "version" is taken out). */
+int api_build_request(const struct api *api, struct http_request *req, const struct route_match *m,
+		      json_t *body, ProtobufCMessage **out, struct app_error *err);
+
+#endif

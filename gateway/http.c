@@ -1,0 +1,710 @@
+/* http.c - see http.h. libmicrohttpd (0.9.75) with a thread pool and epoll.
+ *
+ * One request's life: MHD's first call to on_access (headers parsed, no body
+ * yet) creates its struct http_request_impl and checks framing and size; the
+ * next calls feed the body; the last call (no more data) runs the handler and
+ * queues the response; on_completed (response sent or connection gone) writes
+ * the access-log line and frees everything. MHD calls each connection's
+ * callbacks from one thread, so a request's state needs no lock. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "request_id.h"
+#include "util.h"
+
+#define HTTP_CONN_MEMORY (64 * 1024)     /* per connection: request line + headers */
+#define HTTP_DEFAULT_CONN_LIMIT 1024     /* when the config says 0 (MHD: no limit) */
+#define HTTP_DEFAULT_TIMEOUT_S 30        /* when the config says 0 (MHD: none) */
+#define HTTP_BODY_INITIAL 4096
+#define HTTP_DRAIN_MAX (1024 * 1024)     /* over-limit chunked bytes dropped before hanging up */
+#define HTTP_STOP_GRACE_MS 10000         /* how long stop waits for in-flight requests */
+#define HTTP_REDACTED "[REDACTED]"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	http_handler_fn handler;
+	void *app;
+	size_t max_body;
+	char *api_version;
+	int port;
+	atomic_int inflight;  /* requests between first call and completion */
+	atomic_bool stopping; /* responses then carry Connection: close */
+};
+
+struct http_request_impl {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct http_request req;
+	struct arena arena;
+	int64_t start_us;
+	char request_id[REQUEST_ID_MAX + 1];
+	char ip[INET6_ADDRSTRLEN];
+	const char *log_url;    /* redacted path?query, in arena */
+	const char *user_agent; /* in arena, NULL when absent */
+	char *body;             /* malloc'd, body_cap bytes */
+	size_t body_len;
+	size_t body_cap;
+	size_t expected;  /* Content-Length (0 = none or chunked) */
+	size_t dropped;   /* bytes read and dropped after the body went over the limit */
+	bool too_large;
+	bool queued;      /* a response was queued */
+	bool close_after; /* answered before reading the body: close the connection */
+	int status;       /* the status answered (or decided when aborting); 0 = none */
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the log line's url: re-encoded, API keys redacted ------------------- */
+
+struct sbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+static void sbuf_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Percent-encodes every byte of s[0..n) that is not unreserved (RFC 3986) or
+ * in keep: the line stays ASCII and one parameter cannot pass for two. */
+static void sbuf_put_encoded(struct sbuf *b, const char *s, size_t n, const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~' || (c && strchr(keep, c)))
+			sbuf_put(b, s + i, 1);
+		else
+			sbuf_put(b, esc, 3);
+	}
+}
+
+static bool looks_like_key(const char *s)
+{
+	return s && strncmp(s, "ak_", 3) == 0;
+}
+
+static bool secret_param(const char *name)
+{
+	static const char *const names[] = { "api_key", "apikey", "access_token", "key" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return looks_like_key(name);
+}
+
+static void put_path(struct sbuf *b, const char *path)
+{
+	while (*path) {
+		size_t n = strcspn(path, "/");
+
+		if (n == 0) {
+			sbuf_put(b, "/", 1);
+			path++;
+			continue;
+		}
+		if (looks_like_key(path))
+			sbuf_put(b, HTTP_REDACTED, strlen(HTTP_REDACTED));
+		else
+			sbuf_put_encoded(b, path, n, "!$'()*+,;=:@");
+		path += n;
+	}
+}
+
+struct log_url {
+	struct sbuf b;
+	bool query; /* the '?' is written */
+};
+
+static void put_query_text(struct sbuf *b, const char *s)
+{
+	sbuf_put_encoded(b, s, strlen(s), "!$'()*,;:@/?");
+}
+
+static enum MHD_Result put_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct log_url *u = cls;
+
+	sbuf_put(&u->b, u->query ? "&" : "?", 1);
+	u->query = true;
+	if (!key)
+		key = "";
+	if (looks_like_key(key))
+		sbuf_put(&u->b, HTTP_REDACTED, strlen(HTTP_REDACTED));
+	else
+		put_query_text(&u->b, key);
+	if (!value)
+		return MHD_YES;
+	sbuf_put(&u->b, "=", 1);
+	if (secret_param(key) || looks_like_key(value))
+		sbuf_put(&u->b, HTTP_REDACTED, strlen(HTTP_REDACTED));
+	else
+		put_query_text(&u->b, value);
+	return MHD_YES;
+}
+
+static const char *build_log_url(struct http_request_impl *r)
+{
+	struct log_url u = { { 0 }, false };
+	char *out;
+
+	sbuf_put(&u.b, "", 0);
+	put_path(&u.b, r->req.path);
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, put_arg, &u);
+	out = arena_strndup(&r->arena, u.b.p, u.b.len);
+	free(u.b.p);
+	return out;
+}
+
+/* ---- per-request state --------------------------------------------------- */
+
+static void peer_ip(struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	strlcpy_s(buf, "unknown", size);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET) {
+		struct sockaddr_in in;
+
+		memcpy(&in, sa, sizeof(in));
+		inet_ntop(AF_INET, &in.sin_addr, buf, (socklen_t)size);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 in6;
+
+		memcpy(&in6, sa, sizeof(in6));
+		/* A v4 client on a dual-stack socket is shown (and limited) as v4. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
+			inet_ntop(AF_INET, &in6.sin6_addr.s6_addr[12], buf, (socklen_t)size);
+		else
+			inet_ntop(AF_INET6, &in6.sin6_addr, buf, (socklen_t)size);
+	}
+}
+
+static struct http_request_impl *request_new(struct http_server *s, struct MHD_Connection *conn,
+					     const char *url, const char *method)
+{
+	struct http_request_impl *r = xcalloc(1, sizeof(*r));
+	const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+
+	r->srv = s;
+	r->conn = conn;
+	r->start_us = mono_us();
+	arena_init(&r->arena);
+	if (request_id_valid(id))
+		strlcpy_s(r->request_id, id, sizeof(r->request_id));
+	else
+		request_id_generate(r->request_id);
+	peer_ip(conn, r->ip, sizeof(r->ip));
+	r->req.method = arena_strdup(&r->arena, method ? method : "");
+	r->req.path = arena_strdup(&r->arena, url ? url : "");
+	r->req.request_id = r->request_id;
+	r->req.ip = r->ip;
+	r->req.arena = &r->arena;
+	r->req.impl = r;
+	r->user_agent = arena_strdup(&r->arena,
+				     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"));
+	r->log_url = build_log_url(r);
+	atomic_fetch_add(&s->inflight, 1);
+	return r;
+}
+
+static void request_free(struct http_request_impl *r)
+{
+	atomic_fetch_sub(&r->srv->inflight, 1);
+	arena_release(&r->arena);
+	free(r->body);
+	free(r);
+}
+
+static void access_log(const struct http_request_impl *r)
+{
+	double ms = (double)(mono_us() - r->start_us) / 1000.0;
+
+	log_info(r->queued ? "HTTP Request" : "HTTP Request aborted",
+		 LOG_S("method", r->req.method), LOG_S("url", r->log_url),
+		 LOG_I("statusCode", r->status), LOG_D("duration", ms),
+		 LOG_S("userAgent", r->user_agent), LOG_S("ip", r->ip),
+		 LOG_S("requestId", r->request_id));
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+static bool header_is(const char *name, const char *want)
+{
+	return strcasecmp(name, want) == 0;
+}
+
+/* Adds the handler's headers, skipping those the server owns; true when one
+ * of them was Content-Type. */
+static bool add_headers(struct MHD_Response *mr, const struct http_response *res)
+{
+	size_t n = res->nheaders < HTTP_MAX_HEADERS ? res->nheaders : HTTP_MAX_HEADERS;
+	bool has_type = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct http_header *h = &res->headers[i];
+
+		if (!h->name || !h->value || header_is(h->name, "X-Request-Id") ||
+		    header_is(h->name, "Content-Length") || header_is(h->name, "Transfer-Encoding"))
+			continue;
+		if (MHD_add_response_header(mr, h->name, h->value) != MHD_YES) {
+			log_warn("http: response header refused", LOG_S("header", h->name));
+			continue;
+		}
+		has_type |= header_is(h->name, "Content-Type");
+	}
+	return has_type;
+}
+
+static enum MHD_Result respond_error(struct http_request_impl *r, enum err_code code);
+
+/* Queues res (taking res->body). */
+static enum MHD_Result respond(struct http_request_impl *r, struct http_response *res)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ok;
+	bool has_type;
+
+	if (res->status < 100 || res->status > 599) {
+		log_error("http: handler returned no valid status", LOG_I("status", res->status),
+			  LOG_S("requestId", r->request_id));
+		free(res->body);
+		return respond_error(r, ERR_INTERNAL_ERROR);
+	}
+	if (res->status == 204 || res->status == 304 || !res->body) {
+		free(res->body);
+		res->body = NULL;
+		mr = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	} else {
+		mr = MHD_create_response_from_buffer(res->body_len, res->body,
+						     MHD_RESPMEM_MUST_FREE);
+		if (!mr)
+			free(res->body);
+	}
+	if (!mr)
+		return MHD_NO;
+	has_type = add_headers(mr, res);
+	if (res->body && !has_type)
+		MHD_add_response_header(mr, "Content-Type",
+					res->content_type ? res->content_type : "application/json");
+	MHD_add_response_header(mr, "X-Request-Id", r->request_id);
+	if (r->close_after || atomic_load(&r->srv->stopping))
+		MHD_add_response_header(mr, "Connection", "close");
+	ok = MHD_queue_response(r->conn, (unsigned int)res->status, mr);
+	MHD_destroy_response(mr);
+	if (ok == MHD_YES) {
+		r->queued = true;
+		r->status = res->status;
+	}
+	return ok;
+}
+
+/* An answer of this layer itself, in the error envelope. */
+static enum MHD_Result respond_error(struct http_request_impl *r, enum err_code code)
+{
+	struct envelope_meta m = { .version = r->srv->api_version, .request_id = r->request_id };
+	struct http_response res;
+	struct app_error e;
+
+	memset(&res, 0, sizeof(res));
+	app_error_init(&e);
+	app_error_set(&e, code, NULL);
+	res.status = err_http_status(code);
+	res.body = envelope_error(&m, &e, &res.body_len);
+	return respond(r, &res);
+}
+
+/* ---- request framing and body -------------------------------------------- */
+
+struct framing {
+	int content_length;     /* Content-Length headers */
+	int transfer_encoding;  /* Transfer-Encoding headers */
+	bool chunked;           /* the last Transfer-Encoding is exactly "chunked" */
+	bool padded;            /* one of them had whitespace before the colon */
+	const char *length;     /* the Content-Length value */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	size_t n = key ? strlen(key) : 0;
+	bool padded = false;
+
+	while (n > 0 && (key[n - 1] == ' ' || key[n - 1] == '\t')) {
+		n--;
+		padded = true;
+	}
+	if (n == strlen("Content-Length") && strncasecmp(key, "Content-Length", n) == 0) {
+		f->content_length++;
+		f->length = value;
+		f->padded |= padded;
+	} else if (n == strlen("Transfer-Encoding") &&
+		   strncasecmp(key, "Transfer-Encoding", n) == 0) {
+		f->transfer_encoding++;
+		f->chunked = value && strcasecmp(value, "chunked") == 0;
+		f->padded |= padded;
+	}
+	return MHD_YES;
+}
+
+/* First call: headers are in, the body is not read yet. Rejects ambiguous
+ * framing (request smuggling) and announced bodies over the limit; those
+ * answers close the connection instead of reading the body. */
+static enum MHD_Result on_headers(struct http_request_impl *r)
+{
+	struct framing f = { 0 };
+	int64_t length = 0;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.padded || f.content_length > 1 || f.transfer_encoding > 1 ||
+	    (f.content_length && f.transfer_encoding) || (f.transfer_encoding && !f.chunked)) {
+		r->close_after = true;
+		return respond_error(r, ERR_BAD_REQUEST);
+	}
+	if (f.content_length && (!parse_int64(f.length, &length) || length < 0 ||
+				 (uint64_t)length > r->srv->max_body)) {
+		r->close_after = true;
+		return respond_error(r, ERR_PAYLOAD_TOO_LARGE);
+	}
+	r->expected = (size_t)length;
+	return MHD_YES;
+}
+
+/* Memory follows the bytes received (doubling), never the announced length:
+ * a client cannot reserve max_body_bytes with a header alone. */
+static void body_append(struct http_request_impl *r, const char *data, size_t n)
+{
+	size_t max = r->srv->max_body;
+	size_t ceiling = (r->expected ? r->expected : max) + 1;
+
+	if (!r->too_large && n > max - r->body_len) {
+		r->too_large = true;
+		free(r->body);
+		r->body = NULL;
+		r->body_len = 0;
+		r->body_cap = 0;
+	}
+	if (r->too_large) {
+		r->dropped += n;
+		return;
+	}
+	if (r->body_len + n + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap * 2 : HTTP_BODY_INITIAL;
+
+		if (cap < r->body_len + n + 1)
+			cap = r->body_len + n + 1;
+		if (cap > ceiling)
+			cap = ceiling;
+		r->body = xrealloc(r->body, cap);
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+}
+
+static enum MHD_Result dispatch(struct http_request_impl *r)
+{
+	struct http_response res;
+
+	memset(&res, 0, sizeof(res));
+	if (r->body_len > 0) {
+		r->body[r->body_len] = '\0';
+		r->req.body = r->body;
+		r->req.body_len = r->body_len;
+	}
+	r->srv->handler(r->srv->app, &r->req, &res);
+	return respond(r, &res);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct http_request_impl *r = *con_cls;
+
+	if (!r) {
+		r = request_new(cls, conn, url, method);
+		*con_cls = r;
+		return on_headers(r);
+	}
+	if (r->queued) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		body_append(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		if (r->dropped > HTTP_DRAIN_MAX) {
+			r->status = 413; /* hang up: endless chunked body */
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (r->too_large)
+		return respond_error(r, ERR_PAYLOAD_TOO_LARGE);
+	return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_request_impl *r = *con_cls;
+
+	if (!r)
+		return;
+	*con_cls = NULL;
+	access_log(r);
+	request_free(r);
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+							     va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_warn("libmicrohttpd", LOG_S("detail", buf));
+}
+
+/* host:port to one socket address; false (logged) when it does not resolve. */
+static bool resolve_bind(const char *host, int port, struct sockaddr_storage *out)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char service[16];
+	int rc;
+
+	if (port < 0 || port > 65535) {
+		log_error("http: invalid port", LOG_I("port", port));
+		return false;
+	}
+	snprintf(service, sizeof(service), "%d", port);
+	rc = getaddrinfo(host ? host : "0.0.0.0", service, &hints, &res);
+	if (rc != 0 || !res || res->ai_addrlen > sizeof(*out)) {
+		log_error("http: cannot resolve listen address", LOG_S("host", host),
+			  LOG_S("error", rc ? gai_strerror(rc) : "no address"));
+		if (res)
+			freeaddrinfo(res);
+		return false;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return true;
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *s, const struct http_server_config *cfg,
+				       const struct sockaddr_storage *addr)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			     MHD_USE_ITC;
+	unsigned int threads = cfg->threads > 1 ? (unsigned int)cfg->threads : 1;
+	unsigned int limit = cfg->conn_limit ? cfg->conn_limit : HTTP_DEFAULT_CONN_LIMIT;
+	unsigned int timeout = cfg->timeout_s ? cfg->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
+
+	/* No MHD_OPTION_LISTENING_ADDRESS_REUSE: MHD's default is SO_REUSEADDR
+	 * (quick restarts) without SO_REUSEPORT, so a second process cannot
+	 * silently share the port. */
+	if (addr->ss_family == AF_INET6) {
+		struct sockaddr_in6 in6;
+
+		memcpy(&in6, addr, sizeof(in6));
+		/* "::" means every address, v4 included (as in Node). */
+		flags |= IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	}
+	if (limit < threads)
+		limit = threads;
+	/* The logger goes first so that MHD's own option warnings reach it. */
+	return MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, s,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+				MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
+				MHD_OPTION_CONNECTION_LIMIT, limit,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
+				MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_END);
+}
+
+struct http_server *http_server_start(const struct http_server_config *cfg)
+{
+	struct sockaddr_storage addr;
+	const union MHD_DaemonInfo *info;
+	struct http_server *s;
+
+	if (!cfg || !cfg->handler) {
+		log_error("http: no handler configured");
+		return NULL;
+	}
+	if (!resolve_bind(cfg->host, cfg->port, &addr))
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->handler = cfg->handler;
+	s->app = cfg->app;
+	s->max_body = cfg->max_body_bytes;
+	s->api_version = xstrdup(cfg->api_version ? cfg->api_version : "v1");
+	atomic_init(&s->inflight, 0);
+	atomic_init(&s->stopping, false);
+	s->daemon = start_daemon(s, cfg, &addr);
+	if (!s->daemon) {
+		log_error("http: cannot listen", LOG_S("host", cfg->host ? cfg->host : "0.0.0.0"),
+			  LOG_I("port", cfg->port));
+		free(s->api_version);
+		free(s);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	log_info("http: listening", LOG_S("host", cfg->host ? cfg->host : "0.0.0.0"),
+		 LOG_I("port", s->port), LOG_I("threads", cfg->threads));
+	return s;
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return s ? s->port : 0;
+}
+
+/* Quiesce closes the listening socket to new clients; then up to
+ * HTTP_STOP_GRACE_MS for requests already started to be answered (their
+ * responses say Connection: close); then MHD_stop_daemon joins the pool
+ * threads (a handler still running is waited for) and closes what is left. */
+void http_server_stop(struct http_server *s)
+{
+	MHD_socket fd;
+	int64_t deadline;
+
+	if (!s)
+		return;
+	atomic_store(&s->stopping, true);
+	fd = MHD_quiesce_daemon(s->daemon);
+	deadline = mono_ms() + HTTP_STOP_GRACE_MS;
+	while (atomic_load(&s->inflight) > 0 && mono_ms() < deadline) {
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 5 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	free(s->api_version);
+	free(s);
+}
+
+/* ---- request accessors --------------------------------------------------- */
+
+void http_response_header(struct http_response *res, const char *name, const char *value)
+{
+	if (!res || !name || !value || res->nheaders >= HTTP_MAX_HEADERS)
+		return;
+	res->headers[res->nheaders].name = name;
+	res->headers[res->nheaders].value = value;
+	res->nheaders++;
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+	if (!req || !req->impl || !name)
+		return NULL;
+	return MHD_lookup_connection_value(req->impl->conn, MHD_HEADER_KIND, name);
+}
+
+struct query_find {
+	const char *name;
+	const char *first;
+	int count;
+};
+
+static enum MHD_Result find_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	struct query_find *q = cls;
+
+	if (key && strcmp(key, q->name) == 0) {
+		if (q->count++ == 0)
+			q->first = value ? value : "";
+	}
+	return MHD_YES;
+}
+
+int http_query(const struct http_request *req, const char *name, const char **value)
+{
+	struct query_find q = { .name = name };
+
+	if (req && req->impl && name)
+		MHD_get_connection_values(req->impl->conn, MHD_GET_ARGUMENT_KIND, find_arg, &q);
+	if (value)
+		*value = q.first;
+	return q.count;
+}
+
+struct query_each {
+	bool (*fn)(void *ctx, const char *name, const char *value);
+	void *ctx;
+};
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	struct query_each *q = cls;
+
+	return q->fn(q->ctx, key ? key : "", value ? value : "") ? MHD_YES : MHD_NO;
+}
+
+void http_query_each(const struct http_request *req,
+		     bool (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+	struct query_each q = { .fn = fn, .ctx = ctx };
+
+	if (!req || !req->impl || !fn)
+		return;
+	MHD_get_connection_values(req->impl->conn, MHD_GET_ARGUMENT_KIND, each_arg, &q);
+}

@@ -1,0 +1,89 @@
+/* http.h - the gateway's HTTP server (libmicrohttpd): connections, limits,
+ * bodies, request ids and the access log. Everything above it sees one
+ * complete request and fills one response; it never touches MHD.
+ *
+ * What this layer answers by itself (in the error envelope, with
+ * X-Request-Id): 413 PAYLOAD_TOO_LARGE when the body exceeds max_body_bytes
+ * (by Content-Length before reading, or while reading a chunked body), 400
+ * BAD_REQUEST for a request with both Content-Length and Transfer-Encoding or
+ * with two Content-Length headers (request smuggling). */
+#ifndef GATEWAY_HTTP_H
+#define GATEWAY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+struct http_request_impl;
+
+struct http_request {
+	const char *method;     /* "GET", ... */
+	const char *path;       /* decoded path without the query, e.g. "/api/v1/users/12" */
+	const char *body;       /* NUL-terminated copy of the body (NULL when none was sent) */
+	size_t body_len;
+	const char *request_id; /* the client's X-Request-Id when request_id_valid(), else generated */
+	const char *ip;         /* peer address, text */
+	struct arena *arena;    /* lives until the response is sent */
+	struct http_request_impl *impl;
+};
+
+#define HTTP_MAX_HEADERS 12
+
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+struct http_response {
+	int status;
+	char *body;        /* malloc'd; freed by the server after sending; NULL = empty */
+	size_t body_len;
+	const char *content_type; /* default "application/json" when body is set */
+	size_t nheaders;
+	struct http_header headers[HTTP_MAX_HEADERS]; /* strings must live in req->arena or be static */
+};
+
+/* Adds a response header (ignored past HTTP_MAX_HEADERS). X-Request-Id is
+ * added by the server itself. */
+void http_response_header(struct http_response *res, const char *name, const char *value);
+
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* Query parameters (decoded). Returns how many times name occurs (0, 1, or
+ * more for a repeated parameter) and sets *value to the first value. */
+int http_query(const struct http_request *req, const char *name, const char **value);
+
+/* Calls fn for every query parameter in order; stops when fn returns false. */
+void http_query_each(const struct http_request *req,
+		     bool (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+
+/* Handles one complete request. Runs on one of the server's threads; may block
+ * (upstream gRPC calls). res starts zeroed. */
+typedef void (*http_handler_fn)(void *app, struct http_request *req, struct http_response *res);
+
+struct http_server_config {
+	const char *host;          /* API_HOST: bind address ("0.0.0.0" when NULL) */
+	int port;                  /* API_PORT; 0 picks a free port */
+	int threads;               /* worker threads (MHD thread pool) */
+	size_t max_body_bytes;     /* MAX_BODY_BYTES */
+	unsigned conn_limit;       /* total connections */
+	unsigned per_ip_limit;     /* connections per client IP */
+	unsigned timeout_s;        /* idle connection timeout */
+	const char *api_version;   /* for envelopes this layer writes */
+	http_handler_fn handler;
+	void *app;
+};
+
+struct http_server;
+
+/* Starts listening and serving. NULL (after logging why) when it cannot bind. */
+struct http_server *http_server_start(const struct http_server_config *cfg);
+/* The bound port. */
+int http_server_port(const struct http_server *s);
+/* Stops accepting, waits for requests being handled to finish, frees. NULL is a no-op. */
+void http_server_stop(struct http_server *s);
+
+#endif

@@ -1,0 +1,102 @@
+/* gateway: the REST front door (API.md §1, §2). Reads the environment, opens
+ * one long-lived gRPC channel per upstream service, serves HTTP until
+ * SIGTERM/SIGINT, then stops accepting, lets requests in flight finish and
+ * exits 0. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "rpc.h"
+#include "svc.h"
+
+struct gateway_settings {
+	struct http_server_config http;
+	bool production;
+};
+
+/* API_VERSION: a short path segment such as "v1". */
+static bool version_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 16)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9')))
+			return false;
+	}
+	return true;
+}
+
+static int read_settings(struct gateway_settings *s, struct api *api)
+{
+	struct config_reader r;
+
+	config_reader_init(&r);
+	svc_config_read_base(&r, "gateway", &s->production, &api->jwt);
+	s->http.host = config_str(&r, "API_HOST", "0.0.0.0");
+	s->http.port = (int)config_int(&r, "API_PORT", 3000, 0, 65535);
+	api->version = config_str(&r, "API_VERSION", "v1");
+	if (!version_ok(api->version))
+		config_error(&r, "API_VERSION: \"%s\" must be 1-16 lower-case letters or digits",
+			     api->version);
+	api->upstream_target[UPSTREAM_USERS] = config_str(&r, "USERS_ADDR", "127.0.0.1:50051");
+	api->upstream_target[UPSTREAM_POSTS] = config_str(&r, "POSTS_ADDR", "127.0.0.1:50052");
+	api->upstream_target[UPSTREAM_AUTH] = config_str(&r, "AUTH_ADDR", "127.0.0.1:50053");
+	api->deadline_ms = (int)config_int(&r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
+	s->http.max_body_bytes = (size_t)config_int(&r, "MAX_BODY_BYTES", 1048576, 1, 1 << 30);
+	s->http.threads = (int)config_int(&r, "GATEWAY_THREADS", 8, 1, 256);
+	s->http.conn_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS", 1024, 1, 100000);
+	s->http.per_ip_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS_PER_IP", 128, 1, 100000);
+	s->http.timeout_s = (unsigned)config_int(&r, "HTTP_IDLE_TIMEOUT", 30, 1, 3600);
+	return config_reader_finish(&r, stderr);
+}
+
+/* Blocks until SIGTERM or SIGINT (blocked in every thread by rpc_runtime_init). */
+static int wait_for_stop(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+int main(void)
+{
+	struct gateway_settings s = { 0 };
+	struct api api = { 0 };
+	struct http_server *srv;
+	int sig;
+
+	rpc_runtime_init();
+	if (read_settings(&s, &api) != 0)
+		return 2;
+	snprintf(api.base, sizeof(api.base), "/api/%s", api.version);
+	for (int i = 0; i < UPSTREAM__COUNT; i++)
+		api.upstream[i] = rpc_channel_new(api.upstream_target[i]);
+	s.http.api_version = api.version;
+	s.http.handler = api_handle;
+	s.http.app = &api;
+	srv = http_server_start(&s.http);
+	if (srv) {
+		log_info("gateway listening", LOG_S("host", s.http.host),
+			 LOG_I("port", http_server_port(srv)), LOG_S("base", api.base),
+			 LOG_S("users", api.upstream_target[UPSTREAM_USERS]));
+		sig = wait_for_stop();
+		log_info("shutting down", LOG_S("reason", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+		http_server_stop(srv);
+		log_info("gateway stopped");
+	}
+	for (int i = 0; i < UPSTREAM__COUNT; i++)
+		rpc_channel_free(api.upstream[i]);
+	rpc_runtime_shutdown();
+	return srv ? 0 : 1;
+}

@@ -1,0 +1,937 @@
+/* transcode.c - JSON <-> protobuf driven by protobuf-c descriptors; see
+ * transcode.h for the mapping.
+ *
+ * One walk over the descriptor per direction. Well-known types (Timestamp,
+ * the wrappers, FieldMask) are recognised by full name. JSON -> proto never
+ * stops at the first problem: every bad key becomes a violation named by its
+ * JSON path ("author.name", "permissions[1]") so a client learns them all at
+ * once. Everything built lives in the caller's arena. */
+#include "transcode.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "google/protobuf/field_mask.pb-c.h"
+#include "google/protobuf/timestamp.pb-c.h"
+#include "util.h"
+
+#define TRANSCODE_PATH_MAX 128 /* a violation's field path (err.h keeps 64) */
+#define TRANSCODE_NAME_MAX 128 /* a JSON field name */
+#define TRANSCODE_MAX_DEPTH 32 /* nested objects accepted in a body */
+
+/* Timestamp's valid range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
+#define TS_MIN_SECONDS INT64_C(-62135596800)
+#define TS_MAX_SECONDS INT64_C(253402300799)
+
+enum wkt { WKT_NONE, WKT_TIMESTAMP, WKT_WRAPPER, WKT_FIELD_MASK };
+
+static const char *const wrapper_names[] = {
+	"google.protobuf.BoolValue",  "google.protobuf.StringValue", "google.protobuf.Int64Value",
+	"google.protobuf.Int32Value", "google.protobuf.UInt64Value", "google.protobuf.UInt32Value",
+	"google.protobuf.DoubleValue", "google.protobuf.FloatValue", "google.protobuf.BytesValue",
+};
+
+/* State of one JSON -> proto conversion. */
+struct from_ctx {
+	struct arena *a;
+	struct app_error *err;
+	bool failed;
+	/* Top level only: */
+	const struct transcode_rules *rules;
+	const char **paths; /* arena array, one slot per key */
+	size_t npaths;
+};
+
+static void object_from_json(struct from_ctx *c, json_t *obj, ProtobufCMessage *m,
+			     const char *prefix, int depth);
+static json_t *message_to_json(const ProtobufCMessage *m);
+
+/* ---- names and descriptors ------------------------------------------------- */
+
+void transcode_json_name(const char *proto_name, char *out, size_t outsize)
+{
+	size_t n = 0;
+	bool upper = false;
+
+	if (outsize == 0)
+		return;
+	for (const char *p = proto_name; *p && n + 1 < outsize; p++) {
+		if (*p == '_') {
+			upper = true;
+			continue;
+		}
+		out[n++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+		upper = false;
+	}
+	out[n] = '\0';
+}
+
+/* The field whose JSON name is name (bodies accept JSON names only, so that a
+ * read-only list of JSON names cannot be bypassed with "created_at"). */
+static const ProtobufCFieldDescriptor *json_field(const ProtobufCMessageDescriptor *d,
+						  const char *name)
+{
+	char json[TRANSCODE_NAME_MAX];
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		transcode_json_name(d->fields[i].name, json, sizeof(json));
+		if (strcmp(json, name) == 0)
+			return &d->fields[i];
+	}
+	return NULL;
+}
+
+const ProtobufCFieldDescriptor *transcode_field(const ProtobufCMessageDescriptor *d,
+						const char *name)
+{
+	if (!d || !name)
+		return NULL;
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (strcmp(d->fields[i].name, name) == 0)
+			return &d->fields[i];
+	return json_field(d, name);
+}
+
+ProtobufCMessage *transcode_new(struct arena *a, const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = arena_alloc(a, d->sizeof_message);
+
+	d->message_init(m);
+	return m;
+}
+
+static enum wkt wkt_of(const ProtobufCMessageDescriptor *d)
+{
+	if (strcmp(d->name, "google.protobuf.Timestamp") == 0)
+		return WKT_TIMESTAMP;
+	if (strcmp(d->name, "google.protobuf.FieldMask") == 0)
+		return WKT_FIELD_MASK;
+	for (size_t i = 0; i < ARRAY_SIZE(wrapper_names); i++)
+		if (strcmp(d->name, wrapper_names[i]) == 0)
+			return WKT_WRAPPER;
+	return WKT_NONE;
+}
+
+/* Bytes of one element of a field of type t (one slot of a repeated array). */
+static size_t elem_size(ProtobufCType t)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		return sizeof(int64_t);
+	case PROTOBUF_C_TYPE_FLOAT:
+		return sizeof(float);
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return sizeof(double);
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(ProtobufCMessage *);
+	default: /* 32-bit integers and enums */
+		return sizeof(int32_t);
+	}
+}
+
+/* The range of an integer type as JSON can carry it; false for non-integers. */
+static bool int_range(ProtobufCType t, int64_t *min, int64_t *max)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		*min = INT32_MIN;
+		*max = INT32_MAX;
+		return true;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		*min = 0;
+		*max = UINT32_MAX;
+		return true;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		*min = INT64_MIN;
+		*max = INT64_MAX;
+		return true;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		*min = 0;
+		*max = INT64_MAX;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Stores v (already range-checked) into an integer slot of type t. */
+static void int_store(ProtobufCType t, void *dst, int64_t v)
+{
+	if (elem_size(t) == sizeof(uint32_t)) {
+		uint32_t u = (uint32_t)v;
+
+		memcpy(dst, &u, sizeof(u));
+	} else {
+		memcpy(dst, &v, sizeof(v));
+	}
+}
+
+/* Types whose proto3-optional / proto2-optional fields carry a has_ flag. */
+static bool has_flag_type(ProtobufCType t)
+{
+	return t != PROTOBUF_C_TYPE_STRING && t != PROTOBUF_C_TYPE_MESSAGE;
+}
+
+/* Records that a singular field was set: its oneof case or has_ flag. */
+static void mark_present(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	char *q = (char *)m + f->quantifier_offset;
+
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && !*(void **)((char *)m + f->offset))
+		return; /* JSON null: stays absent */
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		*(uint32_t *)q = f->id;
+	else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && has_flag_type(f->type))
+		*(protobuf_c_boolean *)q = 1;
+}
+
+static bool is_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	const char *q = (const char *)m + f->quantifier_offset;
+
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		return *(const uint32_t *)q == f->id;
+	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && has_flag_type(f->type))
+		return *(const protobuf_c_boolean *)q;
+	return true;
+}
+
+/* "a, b, c": the value names of an enum (truncated to size). */
+static void enum_names(const ProtobufCEnumDescriptor *ed, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < ed->n_values && n < size; i++) {
+		int w = snprintf(buf + n, size - n, "%s%s", i ? ", " : "", ed->values[i].name);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
+/* ---- RFC 3339, FieldMask and base64 text forms ------------------------------- */
+
+static bool parse_digits(const char *s, size_t n, int *out)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* Strict RFC 3339 date-time of len bytes: "YYYY-MM-DDTHH:MM:SS", an optional
+ * fraction of 1..9 digits, then "Z" or "+hh:mm" / "-hh:mm". */
+static bool parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *nanos)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, ns = 0, scale = 100000000, sign = 0;
+	size_t i = 19, start;
+
+	if (len < 20 || !parse_digits(s, 4, &y) || s[4] != '-' || !parse_digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !parse_digits(s + 8, 2, &d) || s[10] != 'T' ||
+	    !parse_digits(s + 11, 2, &h) || s[13] != ':' || !parse_digits(s + 14, 2, &mi) ||
+	    s[16] != ':' || !parse_digits(s + 17, 2, &sec))
+		return false;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 59)
+		return false;
+	if (s[i] == '.') {
+		start = ++i;
+		for (; i < len && s[i] >= '0' && s[i] <= '9' && i - start < 9; i++, scale /= 10)
+			ns += (s[i] - '0') * scale;
+		if (i == start)
+			return false;
+	}
+	if (i + 1 == len && s[i] == 'Z')
+		sign = 0;
+	else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && parse_digits(s + i + 1, 2, &oh) &&
+		 s[i + 3] == ':' && parse_digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59)
+		sign = s[i] == '+' ? 1 : -1;
+	else
+		return false;
+	*secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+		sign * (oh * 3600 + om * 60);
+	*nanos = ns;
+	return true;
+}
+
+/* "userName,email" (JSON names) -> paths "user_name", "email" in the arena. */
+static bool field_mask_from_text(struct arena *a, const char *s, Google__Protobuf__FieldMask *fm)
+{
+	size_t n = 1;
+
+	fm->n_paths = 0;
+	fm->paths = NULL;
+	if (!*s)
+		return true;
+	for (const char *p = s; *p; p++)
+		n += *p == ',';
+	fm->paths = arena_alloc(a, n * sizeof(*fm->paths));
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		char *out = arena_alloc(a, 2 * len + 1), *o = out;
+
+		if (len == 0)
+			return false; /* "a,,b", ",a", "a," */
+		for (const char *p = s; p < s + len; p++) {
+			if (*p == '_')
+				return false; /* JSON paths are lowerCamelCase */
+			if (*p >= 'A' && *p <= 'Z') {
+				*o++ = '_';
+				*o++ = (char)(*p - 'A' + 'a');
+			} else {
+				*o++ = *p;
+			}
+		}
+		fm->paths[fm->n_paths++] = out;
+		if (!s[len])
+			return true;
+		s += len + 1;
+	}
+}
+
+/* Standard base64 with padding (the proto3 JSON form of bytes). */
+static bool bytes_from_text(struct arena *a, const char *s, size_t len, ProtobufCBinaryData *out)
+{
+	size_t pad = 0;
+	int n;
+
+	if (len % 4 != 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (ch == '=' && i + 2 >= len && (i + 1 == len || s[len - 1] == '=')) {
+			pad++;
+			continue;
+		}
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
+			return false;
+	}
+	out->data = arena_alloc(a, len / 4 * 3 + 1);
+	n = EVP_DecodeBlock(out->data, (const unsigned char *)s, (int)len);
+	if (n < 0 || (size_t)n < pad)
+		return false;
+	out->len = (size_t)n - pad;
+	return true;
+}
+
+/* ---- JSON -> proto ------------------------------------------------------------- */
+
+static void violation(struct from_ctx *c, const char *path, const char *msg)
+{
+	app_error_add_violation(c->err, path, "%s", msg);
+	c->failed = true;
+}
+
+/* The text of a JSON string without NUL characters, or NULL (violation added). */
+static const char *text_of(struct from_ctx *c, json_t *v, const char *path)
+{
+	const char *s = json_string_value(v);
+
+	if (!s) {
+		violation(c, path, "Must be a string");
+		return NULL;
+	}
+	if (memchr(s, '\0', json_string_length(v))) {
+		violation(c, path, "Must not contain NUL characters");
+		return NULL;
+	}
+	return s;
+}
+
+static void int_from_json(struct from_ctx *c, ProtobufCType t, void *dst, json_t *v,
+			  const char *path, int64_t min, int64_t max)
+{
+	int64_t n;
+
+	if (!json_is_integer(v)) {
+		violation(c, path, "Must be an integer");
+		return;
+	}
+	n = json_integer_value(v);
+	if (n < min || n > max) {
+		app_error_add_violation(c->err, path,
+					"Must be an integer between %" PRId64 " and %" PRId64, min,
+					max);
+		c->failed = true;
+		return;
+	}
+	int_store(t, dst, n);
+}
+
+static void enum_from_json(struct from_ctx *c, const ProtobufCFieldDescriptor *f, void *dst,
+			   json_t *v, const char *path)
+{
+	const char *s = text_of(c, v, path);
+	const ProtobufCEnumValue *ev;
+	char names[ERR_DESC_MAX];
+
+	if (!s)
+		return;
+	ev = protobuf_c_enum_descriptor_get_value_by_name(f->descriptor, s);
+	if (!ev) {
+		enum_names(f->descriptor, names, sizeof(names));
+		app_error_add_violation(c->err, path, "Must be one of: %s", names);
+		c->failed = true;
+		return;
+	}
+	*(int *)dst = ev->value;
+}
+
+/* v (not null) into the scalar slot dst of field f. */
+static void scalar_from_json(struct from_ctx *c, const ProtobufCFieldDescriptor *f, void *dst,
+			     json_t *v, const char *path)
+{
+	int64_t min, max;
+	const char *s;
+
+	if (int_range(f->type, &min, &max)) {
+		int_from_json(c, f->type, dst, v, path, min, max);
+		return;
+	}
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		if (json_is_boolean(v))
+			*(protobuf_c_boolean *)dst = json_is_true(v);
+		else
+			violation(c, path, "Must be a boolean");
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		if (!json_is_number(v))
+			violation(c, path, "Must be a number");
+		else if (f->type == PROTOBUF_C_TYPE_FLOAT)
+			*(float *)dst = (float)json_number_value(v);
+		else
+			*(double *)dst = json_number_value(v);
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		s = text_of(c, v, path);
+		if (s)
+			*(char **)dst = arena_strndup(c->a, s, json_string_length(v));
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		s = json_string_value(v);
+		if (!s || !bytes_from_text(c->a, s, json_string_length(v), dst))
+			violation(c, path, "Must be a base64 string");
+		break;
+	case PROTOBUF_C_TYPE_ENUM:
+		enum_from_json(c, f, dst, v, path);
+		break;
+	default:
+		violation(c, path, "Unsupported field type");
+		break;
+	}
+}
+
+/* v (not null) as a new message of type d into *dst. */
+static void message_from_json(struct from_ctx *c, const ProtobufCMessageDescriptor *d,
+			      ProtobufCMessage **dst, json_t *v, const char *path, int depth)
+{
+	ProtobufCMessage *m = transcode_new(c->a, d);
+	Google__Protobuf__Timestamp *ts = (Google__Protobuf__Timestamp *)m;
+	const char *s;
+
+	*dst = m;
+	switch (wkt_of(d)) {
+	case WKT_WRAPPER:
+		scalar_from_json(c, &d->fields[0], (char *)m + d->fields[0].offset, v, path);
+		break;
+	case WKT_TIMESTAMP:
+		if (!json_is_string(v) || !parse_rfc3339(json_string_value(v), json_string_length(v),
+							 &ts->seconds, &ts->nanos))
+			violation(c, path, "Must be an RFC 3339 timestamp");
+		break;
+	case WKT_FIELD_MASK:
+		s = text_of(c, v, path);
+		if (s && !field_mask_from_text(c->a, s, (Google__Protobuf__FieldMask *)m))
+			violation(c, path, "Must be a comma-separated list of field names");
+		break;
+	case WKT_NONE:
+		if (!json_is_object(v))
+			violation(c, path, "Must be an object");
+		else if (depth >= TRANSCODE_MAX_DEPTH)
+			violation(c, path, "Is nested too deeply");
+		else
+			object_from_json(c, v, m, path, depth + 1);
+		break;
+	}
+}
+
+/* One value of field f into the slot dst. JSON null is an absent message
+ * (wrappers included) and an error for anything else. */
+static void value_from_json(struct from_ctx *c, const ProtobufCFieldDescriptor *f, void *dst,
+			    json_t *v, const char *path, int depth)
+{
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		if (json_is_null(v))
+			*(ProtobufCMessage **)dst = NULL;
+		else
+			message_from_json(c, f->descriptor, dst, v, path, depth);
+		return;
+	}
+	if (json_is_null(v))
+		violation(c, path, "Must not be null");
+	else
+		scalar_from_json(c, f, dst, v, path);
+}
+
+static void repeated_from_json(struct from_ctx *c, ProtobufCMessage *m,
+			       const ProtobufCFieldDescriptor *f, json_t *v, const char *path,
+			       int depth)
+{
+	size_t n, i, size = elem_size(f->type);
+	char sub[TRANSCODE_PATH_MAX + 24]; /* room for "[index]" */
+	char *arr;
+	json_t *e;
+
+	if (!json_is_array(v)) {
+		violation(c, path, json_is_null(v) ? "Must not be null" : "Must be an array");
+		return;
+	}
+	n = json_array_size(v);
+	arr = n ? arena_alloc(c->a, n * size) : NULL;
+	json_array_foreach(v, i, e) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if (json_is_null(e))
+			violation(c, sub, "Must not be null");
+		else
+			value_from_json(c, f, arr + i * size, e, sub, depth);
+	}
+	*(size_t *)((char *)m + f->quantifier_offset) = n;
+	*(void **)((char *)m + f->offset) = arr;
+}
+
+static bool name_listed(const char *const *list, const char *name)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, name) == 0)
+			return true;
+	return false;
+}
+
+/* Every key of obj into m; prefix is the path of obj (NULL at the top, where
+ * the rules apply and set fields are recorded in c->paths). */
+static void object_from_json(struct from_ctx *c, json_t *obj, ProtobufCMessage *m,
+			     const char *prefix, int depth)
+{
+	const char *const *read_only = !prefix && c->rules ? c->rules->read_only : NULL;
+	char path[TRANSCODE_PATH_MAX];
+	const char *key;
+	size_t klen;
+	json_t *v;
+
+	json_object_keylen_foreach(obj, key, klen, v) {
+		const ProtobufCFieldDescriptor *f;
+
+		if (prefix)
+			snprintf(path, sizeof(path), "%s.%s", prefix, key);
+		else
+			strlcpy_s(path, key, sizeof(path));
+		if (name_listed(read_only, key)) {
+			violation(c, path, "Field is read-only");
+			continue;
+		}
+		f = strlen(key) == klen ? json_field(m->descriptor, key) : NULL;
+		if (!f) {
+			violation(c, path, "Unknown field");
+			continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			repeated_from_json(c, m, f, v, path, depth);
+		} else {
+			value_from_json(c, f, (char *)m + f->offset, v, path, depth);
+			mark_present(m, f);
+		}
+		if (!prefix)
+			c->paths[c->npaths++] = f->name;
+	}
+}
+
+/* A required key is missing when absent, or null where null means absent. */
+static void check_required(struct from_ctx *c, json_t *obj, const ProtobufCMessageDescriptor *d)
+{
+	const char *const *req = c->rules ? c->rules->required : NULL;
+
+	for (; req && *req; req++) {
+		json_t *v = json_object_get(obj, *req);
+		const ProtobufCFieldDescriptor *f = json_field(d, *req);
+
+		if (!v || (json_is_null(v) && f && f->type == PROTOBUF_C_TYPE_MESSAGE))
+			violation(c, *req, "Field is required");
+	}
+}
+
+int transcode_from_json(struct arena *a, const json_t *obj, ProtobufCMessage *m,
+			const struct transcode_rules *rules, const char ***paths, size_t *npaths,
+			struct app_error *err)
+{
+	/* jansson's iterators take non-const objects; nothing here modifies obj. */
+	json_t *o = (json_t *)obj;
+	struct from_ctx c = { .a = a, .err = err, .rules = rules };
+
+	if (paths)
+		*paths = NULL;
+	if (npaths)
+		*npaths = 0;
+	if (!json_is_object(o))
+		return app_error_set(err, ERR_INVALID_JSON, "Request body must be a JSON object");
+	c.paths = arena_alloc(a, (json_object_size(o) + 1) * sizeof(*c.paths));
+	object_from_json(&c, o, m, NULL, 0);
+	check_required(&c, o, m->descriptor);
+	if (c.failed)
+		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	if (paths)
+		*paths = c.paths;
+	if (npaths)
+		*npaths = c.npaths;
+	return 0;
+}
+
+/* ---- text (path and query parameters) -> proto ----------------------------------- */
+
+/* text into the scalar slot dst of field f; errors name param. */
+static int text_to_scalar(struct arena *a, const ProtobufCFieldDescriptor *f, void *dst,
+			  const char *param, const char *text, struct app_error *err)
+{
+	const ProtobufCEnumValue *ev;
+	char names[ERR_DESC_MAX];
+	int64_t v, min, max;
+
+	if (int_range(f->type, &min, &max)) {
+		if (!parse_int64(text, &v))
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be an integer", param);
+		if (v < min || v > max)
+			return app_error_set(err, ERR_BAD_REQUEST,
+					     "%s must be an integer between %" PRId64 " and %" PRId64,
+					     param, min, max);
+		int_store(f->type, dst, v);
+		return 0;
+	}
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be true or false", param);
+		*(protobuf_c_boolean *)dst = text[0] == 't';
+		return 0;
+	case PROTOBUF_C_TYPE_STRING:
+		*(char **)dst = arena_strdup(a, text);
+		return 0;
+	case PROTOBUF_C_TYPE_ENUM:
+		ev = protobuf_c_enum_descriptor_get_value_by_name(f->descriptor, text);
+		if (!ev) {
+			enum_names(f->descriptor, names, sizeof(names));
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be one of: %s", param,
+					     names);
+		}
+		*(int *)dst = ev->value;
+		return 0;
+	default: /* a route table naming a field text cannot fill */
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	}
+}
+
+/* text as a message of type d (a wrapper or a Timestamp) into *out. */
+static int text_to_message(struct arena *a, const ProtobufCMessageDescriptor *d,
+			   ProtobufCMessage **out, const char *param, const char *text,
+			   struct app_error *err)
+{
+	ProtobufCMessage *m;
+	Google__Protobuf__Timestamp *ts;
+
+	switch (wkt_of(d)) {
+	case WKT_WRAPPER:
+		m = transcode_new(a, d);
+		if (text_to_scalar(a, &d->fields[0], (char *)m + d->fields[0].offset, param, text,
+				   err) != 0)
+			return -1;
+		break;
+	case WKT_TIMESTAMP:
+		m = transcode_new(a, d);
+		ts = (Google__Protobuf__Timestamp *)m;
+		if (!parse_rfc3339(text, strlen(text), &ts->seconds, &ts->nanos))
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be an RFC 3339 timestamp",
+					     param);
+		break;
+	default:
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	}
+	*out = m;
+	return 0;
+}
+
+int transcode_set_text(struct arena *a, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+		       const char *param, const char *text, struct app_error *err)
+{
+	/* Converted here first, so a failure leaves m as it was. */
+	union {
+		int64_t i;
+		double d;
+		void *p;
+		ProtobufCBinaryData b;
+	} val = { 0 };
+	size_t size = elem_size(f->type), *n;
+	char *slot, **arr;
+	int rc;
+
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		rc = text_to_message(a, f->descriptor, (ProtobufCMessage **)&val.p, param, text, err);
+	else
+		rc = text_to_scalar(a, f, &val, param, text, err);
+	if (rc != 0)
+		return -1;
+	if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+		memcpy((char *)m + f->offset, &val, size);
+		mark_present(m, f);
+		return 0;
+	}
+	/* Repeated: each call appends one element (a repeated query parameter). */
+	n = (size_t *)((char *)m + f->quantifier_offset);
+	arr = (char **)((char *)m + f->offset);
+	slot = arena_alloc(a, (*n + 1) * size);
+	if (*n)
+		memcpy(slot, *arr, *n * size);
+	memcpy(slot + *n * size, &val, size);
+	*arr = slot;
+	(*n)++;
+	return 0;
+}
+
+/* ---- proto -> JSON ---------------------------------------------------------------- */
+
+static json_t *int_to_json(ProtobufCType t, const void *src)
+{
+	uint64_t u;
+
+	switch (t) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		return json_integer(*(const int32_t *)src);
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		return json_integer(*(const uint32_t *)src);
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		u = *(const uint64_t *)src;
+		return u <= INT64_MAX ? json_integer((json_int_t)u) : json_real((double)u);
+	default:
+		return json_integer(*(const int64_t *)src);
+	}
+}
+
+/* proto3 JSON spells the non-finite values as strings (json_real refuses them). */
+static json_t *double_to_json(double d)
+{
+	if (isnan(d))
+		return json_string("NaN");
+	if (isinf(d))
+		return json_string(d > 0 ? "Infinity" : "-Infinity");
+	return json_real(d);
+}
+
+static json_t *string_to_json(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (!s)
+		return json_string("");
+	j = json_string(s);
+	if (j)
+		return j;
+	/* Not UTF-8 (an upstream bug): keep the ASCII rather than drop the field. */
+	copy = xstrdup(s);
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static json_t *bytes_to_json(const ProtobufCBinaryData *b)
+{
+	unsigned char *out = xmalloc(4 * ((b->len + 2) / 3) + 1);
+	json_t *j;
+
+	EVP_EncodeBlock(out, b->data, (int)b->len);
+	j = json_string((const char *)out);
+	free(out);
+	return j;
+}
+
+static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *src)
+{
+	const ProtobufCEnumValue *ev;
+	int64_t min, max;
+
+	if (int_range(f->type, &min, &max))
+		return int_to_json(f->type, src);
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		return json_boolean(*(const protobuf_c_boolean *)src);
+	case PROTOBUF_C_TYPE_FLOAT:
+		return double_to_json(*(const float *)src);
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return double_to_json(*(const double *)src);
+	case PROTOBUF_C_TYPE_ENUM:
+		ev = protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)src);
+		return ev ? json_string(ev->name) : json_integer(*(const int *)src);
+	case PROTOBUF_C_TYPE_STRING:
+		return string_to_json(*(char *const *)src);
+	case PROTOBUF_C_TYPE_BYTES:
+		return bytes_to_json(src);
+	default:
+		return json_null();
+	}
+}
+
+static json_t *timestamp_to_json(const Google__Protobuf__Timestamp *ts)
+{
+	int64_t secs = ts->seconds;
+	char buf[40];
+
+	/* Out-of-range values (never valid Timestamps) are clamped, not overflowed. */
+	if (secs < TS_MIN_SECONDS)
+		secs = TS_MIN_SECONDS;
+	if (secs > TS_MAX_SECONDS)
+		secs = TS_MAX_SECONDS;
+	format_rfc3339_ms(secs * 1000 + ts->nanos / 1000000, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* paths "user_name", "email" -> "userName,email". */
+static json_t *field_mask_to_json(const Google__Protobuf__FieldMask *fm)
+{
+	size_t total = 1, used = 0;
+	char *buf;
+	json_t *j;
+
+	for (size_t i = 0; i < fm->n_paths; i++)
+		total += strlen(fm->paths[i]) + 1;
+	buf = xmalloc(total);
+	buf[0] = '\0';
+	for (size_t i = 0; i < fm->n_paths; i++) {
+		if (i)
+			buf[used++] = ',';
+		transcode_json_name(fm->paths[i], buf + used, total - used);
+		used += strlen(buf + used);
+	}
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
+static json_t *repeated_to_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+	const char *arr = *(const char *const *)((const char *)m + f->offset);
+	size_t size = elem_size(f->type);
+	json_t *out = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e = arr + i * size;
+
+		json_array_append_new(out, f->type == PROTOBUF_C_TYPE_MESSAGE
+						   ? message_to_json(*(ProtobufCMessage *const *)e)
+						   : scalar_to_json(f, e));
+	}
+	return out;
+}
+
+static json_t *field_to_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	const char *p = (const char *)m + f->offset;
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return repeated_to_json(m, f);
+	if (!is_present(m, f))
+		return json_null();
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return message_to_json(*(ProtobufCMessage *const *)p);
+	return scalar_to_json(f, p);
+}
+
+/* NULL -> null; well-known types in their JSON forms; others as objects. */
+static json_t *message_to_json(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d;
+	json_t *o;
+	char name[TRANSCODE_NAME_MAX];
+
+	if (!m)
+		return json_null();
+	d = m->descriptor;
+	switch (wkt_of(d)) {
+	case WKT_WRAPPER:
+		return scalar_to_json(&d->fields[0], (const char *)m + d->fields[0].offset);
+	case WKT_TIMESTAMP:
+		return timestamp_to_json((const Google__Protobuf__Timestamp *)m);
+	case WKT_FIELD_MASK:
+		return field_mask_to_json((const Google__Protobuf__FieldMask *)m);
+	case WKT_NONE:
+		break;
+	}
+	o = json_object();
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		transcode_json_name(d->fields[i].name, name, sizeof(name));
+		json_object_set_new(o, name, field_to_json(m, &d->fields[i]));
+	}
+	return o;
+}
+
+json_t *transcode_to_json(const ProtobufCMessage *m)
+{
+	return message_to_json(m);
+}

@@ -1,0 +1,481 @@
+/* gateway_users_write_it.c - PUT, PATCH and DELETE /api/v1/users/:id and
+ * POST /api/v1/users/:id/password through the REST gateway, as API.md §1, §2
+ * and §6 say: versions and ETags, If-Match, field and object permissions,
+ * conflicts, soft delete, and what the database holds after each refusal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "it.h"
+#include "support/http.h"
+#include "util.h"
+
+#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_DETAILS NULL
+#define HEADERS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static struct it_gateway G;
+
+static int setup(void **state)
+{
+	(void)state;
+	return it_gateway_start(&G, "gateway_users_write_it", NULL) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return it_gateway_stop(&G) == 0 ? 0 : -1;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static struct it_http_result call(const char *method, const char *path, const char *token,
+				  const char *body)
+{
+	return it_gateway_call(&G, method, path, token, NULL, body);
+}
+
+static struct it_http_result call_h(const char *method, const char *path, const char *token,
+				    const char *const *headers, const char *body)
+{
+	return it_gateway_call(&G, method, path, token, headers, body);
+}
+
+static void expect_error(struct it_http_result r, long status, const char *code,
+			 const char *const *fields)
+{
+	bool ok = it_http_is_error(&r, status, code, fields);
+
+	it_http_release(&r); /* first: a failed assertion does not return */
+	assert_true(ok);
+}
+
+static json_t *data_of(const struct it_http_result *r)
+{
+	return json_object_get(r->json, "data");
+}
+
+static int64_t int_of(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static const char *str_of(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	assert_non_null(s);
+	return s;
+}
+
+static int64_t sign_up(const char *email, const char *name)
+{
+	char body[512];
+	struct it_http_result r;
+	int64_t id;
+
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"password123\",\"name\":\"%s\"}",
+		 email, name);
+	r = call("POST", "/users", NULL, body);
+	assert_true(it_http_is_success(&r, 201));
+	id = int_of(data_of(&r), "id");
+	it_http_release(&r);
+	return id;
+}
+
+/* A user token issued 5 s ago: "before" any change this test then makes. */
+static char *token_for(int64_t id, const char *email)
+{
+	return it_token_ex(id, email, "user", -5, 3600, IT_JWT_SECRET);
+}
+
+static char *moderator_token(void)
+{
+	return it_token(G.admin_id + 200000, "mod@example.com", "moderator");
+}
+
+static char *stored(int64_t id, const char *column)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM users.users WHERE id = %lld", column,
+		 (long long)id);
+	return it_sql(G.db, sql);
+}
+
+static void assert_stored(int64_t id, const char *column, const char *want)
+{
+	char *got = stored(id, column);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("users.%s of %lld is \"%s\", expected \"%s\"", column, (long long)id, got,
+			 want);
+	free(got);
+}
+
+static const char *user_path(int64_t id)
+{
+	static char path[64];
+
+	snprintf(path, sizeof(path), "/users/%lld", (long long)id);
+	return path;
+}
+
+/* A 200 user reply with version and a matching ETag: "<version>". */
+static void expect_user(struct it_http_result r, int64_t version)
+{
+	char etag[32];
+
+	assert_true(it_http_is_success(&r, 200));
+	assert_true(it_json_is_user(data_of(&r)));
+	assert_int_equal(int_of(data_of(&r), "version"), version);
+	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)version);
+	assert_non_null(it_http_header(&r, "ETag"));
+	assert_string_equal(it_http_header(&r, "ETag"), etag);
+	it_http_release(&r);
+}
+
+/* ---- PUT ----------------------------------------------------------------------------- */
+
+static void put_user_replaces_email_and_name(void **state)
+{
+	int64_t id = sign_up("putter@example.com", "Putter");
+	int64_t other = sign_up("put.other@example.com", "Put Other");
+	char *t = token_for(id, "putter@example.com");
+	struct it_http_result r;
+
+	r = call("PUT", user_path(id), t, "{\"email\":\" Putter.New@Example.com\",\"name\":\"  Putter New \"}");
+	assert_true(it_http_is_success(&r, 200));
+	assert_string_equal(str_of(data_of(&r), "email"), "putter.new@example.com");
+	assert_string_equal(str_of(data_of(&r), "name"), "Putter New");
+	expect_user(r, 2);
+	assert_stored(id, "email || '|' || name || '|' || version", "putter.new@example.com|Putter New|2");
+
+	expect_error(call("PUT", user_path(id), t, "{\"name\":\"Only Name\"}"), 422,
+		     "VALIDATION_ERROR", FIELDS("email"));
+	expect_error(call("PUT", user_path(id), t, "{\"email\":\"only@example.com\"}"), 422,
+		     "VALIDATION_ERROR", FIELDS("name"));
+	expect_error(call("PUT", user_path(id), t, "{}"), 422, "VALIDATION_ERROR",
+		     FIELDS("email", "name"));
+	expect_error(call("PUT", user_path(id), t, "{\"email\":\"bad\",\"name\":\"  \"}"), 422,
+		     "VALIDATION_ERROR", FIELDS("email", "name"));
+	expect_error(call("PUT", user_path(id), t,
+			  "{\"email\":\"p@example.com\",\"name\":\"P\",\"role\":\"admin\"}"),
+		     403, "FORBIDDEN", FIELDS("role"));
+	expect_error(call("PUT", user_path(other), t, "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+		     403, "FORBIDDEN", NO_DETAILS);
+	expect_error(call_h("PUT", user_path(id), t, HEADERS("If-Match: \"1\""),
+			    "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+		     409, "VERSION_CONFLICT", NO_DETAILS);
+	expect_error(call_h("PUT", user_path(id), t, HEADERS("Content-Type: text/plain"),
+			    "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+	expect_error(call("PUT", "/users/424242", G.admin_token,
+			  "{\"email\":\"p@example.com\",\"name\":\"P\"}"), 404, "NOT_FOUND", NO_DETAILS);
+	assert_stored(id, "email || '|' || name || '|' || version", "putter.new@example.com|Putter New|2");
+	assert_stored(other, "email || '|' || name || '|' || version", "put.other@example.com|Put Other|1");
+	free(t);
+}
+
+/* ---- PATCH --------------------------------------------------------------------------- */
+
+static struct it_http_result patch_if(int64_t id, const char *token, const char *if_match,
+				      const char *body)
+{
+	char header[64];
+	const char *h[] = { header, NULL };
+
+	snprintf(header, sizeof(header), "If-Match: %s", if_match);
+	return call_h("PATCH", user_path(id), token, h, body);
+}
+
+static void patch_user_versions_and_if_match(void **state)
+{
+	int64_t id = sign_up("patcher@example.com", "Patcher");
+	char *t = token_for(id, "patcher@example.com");
+	struct it_http_result r;
+
+	expect_user(call("PATCH", user_path(id), t, "{\"name\":\"Patched\"}"), 2);
+	assert_stored(id, "name || '|' || version", "Patched|2");
+	/* no stored field changes: the version stays */
+	expect_user(call("PATCH", user_path(id), t, "{\"name\":\"Patched\"}"), 2);
+	assert_stored(id, "version", "2");
+
+	expect_user(patch_if(id, t, "\"2\"", "{\"name\":\"P3\"}"), 3);
+	expect_user(patch_if(id, t, "W/\"3\"", "{\"name\":\"P4\"}"), 4);
+	expect_error(patch_if(id, t, "\"1\"", "{\"name\":\"Stale\"}"), 409, "VERSION_CONFLICT",
+		     NO_DETAILS);
+	expect_error(call("PATCH", user_path(id), t, "{\"name\":\"Stale\",\"version\":2}"), 409,
+		     "VERSION_CONFLICT", NO_DETAILS);
+	/* If-Match and body version both sent and different: 409 even if one is current */
+	expect_error(patch_if(id, t, "\"4\"", "{\"name\":\"Stale\",\"version\":3}"), 409,
+		     "VERSION_CONFLICT", NO_DETAILS);
+	expect_error(patch_if(id, t, "\"3\"", "{\"name\":\"Stale\",\"version\":4}"), 409,
+		     "VERSION_CONFLICT", NO_DETAILS);
+	assert_stored(id, "name || '|' || version", "P4|4");
+
+	expect_user(patch_if(id, t, "\"4\"", "{\"name\":\"P5\",\"version\":4}"), 5);
+	expect_user(call("PATCH", user_path(id), t, "{\"name\":\"P6\",\"version\":5}"), 6);
+	assert_stored(id, "name || '|' || version", "P6|6");
+	r = call("GET", user_path(id), t, NULL);
+	assert_true(it_http_is_success(&r, 200));
+	assert_string_equal(str_of(data_of(&r), "name"), "P6");
+	expect_user(r, 6);
+	free(t);
+}
+
+static void patch_user_field_and_object_permissions(void **state)
+{
+	int64_t id = sign_up("perm@example.com", "Perm");
+	int64_t other = sign_up("perm.other@example.com", "Perm Other");
+	char *t = token_for(id, "perm@example.com");
+	char *tm = moderator_token();
+	const char *snapshot = "role || '|' || is_active || '|' || is_verified || '|' || name || "
+			       "'|' || version";
+	struct it_http_result r;
+
+	expect_error(call("PATCH", user_path(id), t, "{\"role\":\"admin\"}"), 403, "FORBIDDEN",
+		     FIELDS("role"));
+	expect_error(call("PATCH", user_path(id), t,
+			  "{\"role\":\"admin\",\"isActive\":false,\"isVerified\":true}"),
+		     403, "FORBIDDEN", FIELDS("role", "isActive", "isVerified"));
+	expect_error(call("PATCH", user_path(id), t, "{\"nickname\":\"x\"}"), 422,
+		     "VALIDATION_ERROR", FIELDS("nickname"));
+	expect_error(call("PATCH", user_path(id), t,
+			  "{\"id\":5,\"createdAt\":\"2026-01-01T00:00:00Z\","
+			  "\"updatedAt\":\"2026-01-01T00:00:00Z\"}"),
+		     422, "VALIDATION_ERROR", FIELDS("id", "createdAt", "updatedAt"));
+	expect_error(call("PATCH", user_path(id), t, "{\"name\":\" \",\"email\":\"bad\"}"), 422,
+		     "VALIDATION_ERROR", FIELDS("name", "email"));
+	expect_error(call("PATCH", user_path(id), t, "{\"name\":5}"), 422, "VALIDATION_ERROR",
+		     FIELDS("name"));
+	expect_error(call("PATCH", user_path(id), t, "[{\"name\":\"x\"}]"), 400, "INVALID_JSON",
+		     NO_DETAILS);
+	expect_error(call_h("PATCH", user_path(id), t, HEADERS("Content-Type: text/plain"),
+			    "{\"name\":\"x\"}"), 415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+	expect_error(call("PATCH", "/users/abc", t, "{\"name\":\"x\"}"), 400, "BAD_REQUEST",
+		     IT_ANY_DETAILS);
+	assert_stored(id, snapshot, "user|true|false|Perm|1");
+
+	/* someone else's profile: a user, and a moderator (update needs self or admin) */
+	expect_error(call("PATCH", user_path(other), t, "{\"name\":\"Hijacked\"}"), 403,
+		     "FORBIDDEN", NO_DETAILS);
+	expect_error(call("PATCH", user_path(other), tm, "{\"name\":\"Hijacked\"}"), 403,
+		     "FORBIDDEN", NO_DETAILS);
+	assert_stored(other, "name || '|' || version", "Perm Other|1");
+
+	r = call("PATCH", user_path(id), G.admin_token, "{\"role\":\"moderator\",\"isActive\":false}");
+	assert_true(it_http_is_success(&r, 200));
+	assert_string_equal(str_of(data_of(&r), "role"), "moderator");
+	assert_true(json_is_false(json_object_get(data_of(&r), "isActive")));
+	expect_user(r, 2);
+	assert_stored(id, snapshot, "moderator|false|false|Perm|2");
+	expect_error(call("PATCH", "/users/424242", G.admin_token, "{\"name\":\"Nobody\"}"), 404,
+		     "NOT_FOUND", NO_DETAILS);
+	free(t);
+	free(tm);
+}
+
+static void patch_user_email_duplicate_and_unverify(void **state)
+{
+	int64_t id = sign_up("first.mail@example.com", "First Mail");
+	char *t = token_for(id, "first.mail@example.com");
+	struct it_http_result r;
+
+	sign_up("taken.mail@example.com", "Taken Mail");
+	r = call("PATCH", user_path(id), G.admin_token, "{\"isVerified\":true}");
+	assert_true(it_http_is_success(&r, 200));
+	assert_true(json_is_true(json_object_get(data_of(&r), "isVerified")));
+	expect_user(r, 2);
+	assert_stored(id, "is_verified", "t");
+
+	expect_error(call("PATCH", user_path(id), t, "{\"email\":\"TAKEN.mail@example.com\"}"), 409,
+		     "DUPLICATE_RESOURCE", FIELDS("email"));
+	assert_stored(id, "email || '|' || version", "first.mail@example.com|2");
+
+	r = call("PATCH", user_path(id), t, "{\"email\":\" New.Mail@Example.com \"}");
+	assert_true(it_http_is_success(&r, 200));
+	assert_string_equal(str_of(data_of(&r), "email"), "new.mail@example.com");
+	assert_true(json_is_false(json_object_get(data_of(&r), "isVerified")));
+	expect_user(r, 3);
+	assert_stored(id, "email || '|' || is_verified", "new.mail@example.com|false");
+	free(t);
+}
+
+/* ---- DELETE ----------------------------------------------------------------------------- */
+
+static void delete_user_is_soft_and_frees_the_email(void **state)
+{
+	int64_t id = sign_up("leaver@example.com", "Leaver");
+	int64_t other = sign_up("stayer@example.com", "Stayer");
+	int64_t third = sign_up("third@example.com", "Third");
+	char *t = token_for(id, "leaver@example.com");
+	char *tm = moderator_token();
+	struct it_http_result r;
+
+	expect_error(call("DELETE", user_path(other), t, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	expect_error(call("DELETE", user_path(other), tm, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	assert_stored(other, "deleted_at IS NULL", "t");
+
+	r = call("DELETE", user_path(id), t, NULL);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.body_len, 0);
+	assert_non_null(it_http_header(&r, "X-Request-Id"));
+	it_http_release(&r);
+	assert_stored(id, "deleted_at IS NOT NULL", "t");
+	assert_stored(id, "count(*)", "1"); /* soft: the row stays */
+
+	expect_error(call("GET", user_path(id), tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	expect_error(call("DELETE", user_path(id), G.admin_token, NULL), 404, "NOT_FOUND",
+		     NO_DETAILS);
+	expect_error(call("PATCH", user_path(id), G.admin_token, "{\"name\":\"Ghost\"}"), 404,
+		     "NOT_FOUND", NO_DETAILS);
+	/* the email is free again */
+	assert_true(sign_up("leaver@example.com", "Newcomer") != id);
+
+	/* DELETE takes no body: one sent (of any type) is ignored */
+	r = call_h("DELETE", user_path(third), G.admin_token, HEADERS("Content-Type: text/plain"),
+		   "please ignore me");
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.body_len, 0);
+	it_http_release(&r);
+	assert_stored(third, "deleted_at IS NOT NULL", "t");
+	free(t);
+	free(tm);
+}
+
+/* ---- POST /users/:id/password ---------------------------------------------------------------- */
+
+static void change_password_rules(void **state)
+{
+	int64_t id = sign_up("pw@example.com", "Pw");
+	int64_t other = sign_up("pw.other@example.com", "Pw Other");
+	char *t = token_for(id, "pw@example.com");
+	char path[80], other_path[80], *hash = stored(id, "password_hash");
+	char *other_hash = stored(other, "password_hash");
+	struct it_http_result r;
+	char *log;
+
+	snprintf(path, sizeof(path), "/users/%lld/password", (long long)id);
+	snprintf(other_path, sizeof(other_path), "/users/%lld/password", (long long)other);
+	expect_error(call("POST", path, t,
+			  "{\"currentPassword\":\"wrong-password\",\"newPassword\":\"new-password-1\"}"),
+		     401, "INVALID_CREDENTIALS", NO_DETAILS);
+	expect_error(call("POST", path, t,
+			  "{\"currentPassword\":\"password123\",\"newPassword\":\"short\"}"),
+		     422, "VALIDATION_ERROR", FIELDS("newPassword"));
+	expect_error(call("POST", path, t,
+			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\","
+			  "\"oldPassword\":\"x\"}"),
+		     422, "VALIDATION_ERROR", FIELDS("oldPassword"));
+	expect_error(call_h("POST", path, t, HEADERS("Content-Type: text/plain"),
+			    "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
+		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+	/* self only: another user, and an admin, are refused */
+	expect_error(call("POST", other_path, t,
+			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
+		     403, "FORBIDDEN", NO_DETAILS);
+	expect_error(call("POST", other_path, G.admin_token,
+			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
+		     403, "FORBIDDEN", NO_DETAILS);
+	assert_stored(id, "password_hash", hash);
+	assert_stored(other, "password_hash", other_hash);
+
+	r = call("POST", path, t,
+		 "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}");
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.body_len, 0);
+	assert_non_null(it_http_header(&r, "X-Request-Id"));
+	it_http_release(&r);
+	assert_stored(id, "password_hash <> '' AND password_hash LIKE '$argon2id$v=19$%'", "t");
+	{
+		char *now = stored(id, "password_hash");
+
+		assert_string_not_equal(now, hash);
+		free(now);
+	}
+	assert_stored(id, "version", "1"); /* a password change leaves the version */
+
+	log = read_file_all(proc_log_path(G.gateway));
+	assert_non_null(log);
+	assert_null(strstr(log, "new-password-1"));
+	assert_null(strstr(log, "wrong-password"));
+	assert_null(strstr(log, "$argon2id$"));
+	free(log);
+	free(hash);
+	free(other_hash);
+	free(t);
+}
+
+/* ---- me ---------------------------------------------------------------------------------- */
+
+static void me_stands_for_the_caller_on_every_route(void **state)
+{
+	int64_t id = sign_up("its.me@example.com", "Its Me");
+	int64_t id2 = sign_up("its.me2@example.com", "Its Me Too");
+	char *t = token_for(id, "its.me@example.com");
+	char *t2 = token_for(id2, "its.me2@example.com");
+	char *hash = stored(id2, "password_hash");
+	struct it_http_result r;
+
+	r = call("GET", "/users/me", t, NULL);
+	assert_true(it_http_is_success(&r, 200));
+	assert_int_equal(int_of(data_of(&r), "id"), id);
+	expect_user(r, 1);
+	r = call("PUT", "/users/me", t, "{\"email\":\"its.me@example.com\",\"name\":\"Put Me\"}");
+	assert_true(it_http_is_success(&r, 200));
+	assert_int_equal(int_of(data_of(&r), "id"), id);
+	expect_user(r, 2);
+	r = call("PATCH", "/users/me", t, "{\"name\":\"Patch Me\"}");
+	assert_true(it_http_is_success(&r, 200));
+	assert_int_equal(int_of(data_of(&r), "id"), id);
+	expect_user(r, 3);
+	assert_stored(id, "name || '|' || version", "Patch Me|3");
+
+	r = call("POST", "/users/me/password", t2,
+		 "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-2\"}");
+	assert_int_equal(r.status, 204);
+	it_http_release(&r);
+	{
+		char *now = stored(id2, "password_hash");
+
+		assert_string_not_equal(now, hash);
+		free(now);
+	}
+	r = call("DELETE", "/users/me", t, NULL);
+	assert_int_equal(r.status, 204);
+	it_http_release(&r);
+	assert_stored(id, "deleted_at IS NOT NULL", "t");
+	assert_stored(id2, "deleted_at IS NULL", "t");
+	/* anonymous: there is no "me" */
+	expect_error(call("GET", "/users/me", NULL, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
+	free(hash);
+	free(t);
+	free(t2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(put_user_replaces_email_and_name),
+		cmocka_unit_test(patch_user_versions_and_if_match),
+		cmocka_unit_test(patch_user_field_and_object_permissions),
+		cmocka_unit_test(patch_user_email_duplicate_and_unverify),
+		cmocka_unit_test(delete_user_is_soft_and_frees_the_email),
+		cmocka_unit_test(change_password_rules),
+		cmocka_unit_test(me_stands_for_the_caller_on_every_route),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
