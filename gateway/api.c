@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agentos/common/v1/pagination.pb-c.h"
+#include "caller.h"
 #include "log.h"
 #include "transcode.h"
 #include "util.h"
@@ -21,33 +22,28 @@ static void respond_error(const struct api *api, struct http_request *req,
 		http_response_header(res, "WWW-Authenticate", "Bearer");
 }
 
-/* Resolves credentials early (400 for both, 401 for a bad or missing JWT) so
- * that they are refused before anything else is looked at; the service
- * verifies them again. An API key alone is left to the services. */
+/* Resolves the caller early (caller.h: 400 for both headers; 401 for a bad,
+ * expired or revoked token or API key; 503 when keys cannot be validated) so
+ * that credentials are refused before anything else is looked at, and the
+ * caller's effective permissions are known (an API key's included). The
+ * service resolves them again: it trusts nothing the gateway decided. */
 static int check_credentials(const struct api *api, const struct http_request *req,
 			     const struct route *r, struct principal *p, struct app_error *err)
 {
-	const char *authz = http_header(req, "Authorization");
-	const char *key = http_header(req, "X-API-Key");
-
-	*p = (struct principal){ .method = AUTH_NONE };
-	if (authz && key)
-		return app_error_set(err, ERR_BAD_REQUEST,
-				     "Send either Authorization or X-API-Key, not both");
-	if (authz)
-		return authn_from_metadata(&api->jwt, authz, NULL, now_unix_ms() / 1000, p, err);
-	if (!key && r->auth_required)
+	if (caller_resolve(api->callers, http_header(req, "Authorization"),
+			   http_header(req, "X-API-Key"), req->request_id, p, err) != 0)
+		return -1;
+	if (p->method == AUTH_NONE && r->auth_required)
 		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (key)
-		p->method = AUTH_API_KEY; /* resolved by the services */
 	return 0;
 }
 
-/* Admin-only body keys sent by a caller known not to be an admin: 403. */
+/* Admin-only body keys sent by a caller who is not an admin (whose effective
+ * permissions, a key's limited ones included, lack "*"): 403. */
 static int check_admin_only(const struct route *r, const json_t *body, const struct principal *p,
 			    struct app_error *err)
 {
-	if (!r->admin_only || !body || p->method == AUTH_API_KEY || perm_is_admin(p->perms))
+	if (!r->admin_only || !body || perm_is_admin(p->perms))
 		return 0;
 	for (const char *const *k = r->admin_only; *k; k++) {
 		if (json_object_get(body, *k))
@@ -86,7 +82,11 @@ static char *list_envelope(const struct envelope_meta *meta, const struct route 
 			   const ProtobufCMessage *reply, size_t *len)
 {
 	json_t *obj = transcode_to_json(reply);
-	json_t *items = json_incref(json_object_get(obj, r->list_field));
+	json_t *items;
+	char key[64];
+
+	transcode_json_name(r->list_field, key, sizeof(key));
+	items = json_incref(json_object_get(obj, key));
 	const ProtobufCFieldDescriptor *f = transcode_field(reply->descriptor, "pagination");
 	const Agentos__Common__V1__Pagination *p =
 		f ? *(Agentos__Common__V1__Pagination *const *)((const char *)reply + f->offset) : NULL;

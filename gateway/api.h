@@ -24,6 +24,9 @@
 #include "router.h"
 #include "rpc.h"
 
+struct caller_resolver;
+struct kv;
+
 struct api {
 	const char *version;  /* API_VERSION */
 	char base[40];        /* "/api/<version>" */
@@ -31,6 +34,8 @@ struct api {
 	const char *upstream_target[UPSTREAM__COUNT];
 	int deadline_ms;      /* GRPC_DEADLINE_MS */
 	struct jwt_config jwt;
+	struct kv *kv;        /* REDIS_URL: revocations (and limits) */
+	struct caller_resolver *callers; /* credentials of every request (caller.h) */
 };
 
 /* The http_handler_fn of the gateway (app = struct api). */

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "api.h"
+#include "caller.h"
 #include "config.h"
 #include "http.h"
+#include "kv.h"
 #include "log.h"
 #include "rpc.h"
 #include "svc.h"
@@ -16,6 +18,7 @@
 struct gateway_settings {
 	struct http_server_config http;
 	bool production;
+	const char *redis_url;
 };
 
 /* API_VERSION: a short path segment such as "v1". */
@@ -48,6 +51,7 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	api->upstream_target[UPSTREAM_POSTS] = config_str(&r, "POSTS_ADDR", "127.0.0.1:50052");
 	api->upstream_target[UPSTREAM_AUTH] = config_str(&r, "AUTH_ADDR", "127.0.0.1:50053");
 	api->deadline_ms = (int)config_int(&r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
+	s->redis_url = config_str(&r, "REDIS_URL", "redis://127.0.0.1:6379");
 	s->http.max_body_bytes = (size_t)config_int(&r, "MAX_BODY_BYTES", 1048576, 1, 1 << 30);
 	s->http.threads = (int)config_int(&r, "GATEWAY_THREADS", 8, 1, 256);
 	s->http.conn_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS", 1024, 1, 100000);
@@ -69,6 +73,19 @@ static int wait_for_stop(void)
 	return sig;
 }
 
+/* Credentials are checked at the gateway too (revoked tokens and API keys
+ * are a 401 before any upstream call); API keys through the auth service's
+ * channel, cached 500 ms. */
+static struct caller_resolver *new_callers(struct api *api)
+{
+	const struct caller_config cfg = {
+		.jwt = &api->jwt, .kv = api->kv, .auth = api->upstream[UPSTREAM_AUTH],
+		.cache_ms = 500, .deadline_ms = api->deadline_ms,
+	};
+
+	return caller_resolver_new(&cfg);
+}
+
 int main(void)
 {
 	struct gateway_settings s = { 0 };
@@ -79,9 +96,16 @@ int main(void)
 	rpc_runtime_init();
 	if (read_settings(&s, &api) != 0)
 		return 2;
+	api.kv = kv_new(s.redis_url, 250, s.http.threads);
+	if (!api.kv) {
+		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
+			s.redis_url);
+		return 2;
+	}
 	snprintf(api.base, sizeof(api.base), "/api/%s", api.version);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		api.upstream[i] = rpc_channel_new(api.upstream_target[i]);
+	api.callers = new_callers(&api);
 	s.http.api_version = api.version;
 	s.http.handler = api_handle;
 	s.http.app = &api;
@@ -95,8 +119,10 @@ int main(void)
 		http_server_stop(srv);
 		log_info("gateway stopped");
 	}
+	caller_resolver_free(api.callers);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		rpc_channel_free(api.upstream[i]);
+	kv_free(api.kv);
 	rpc_runtime_shutdown();
 	return srv ? 0 : 1;
 }

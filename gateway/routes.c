@@ -1,17 +1,21 @@
 /* routes.c - the REST API (API.md §2) as data. */
 #include "routes.h"
 
+#include "agentos/auth/v1/auth.pb-c.h"
 #include "agentos/users/v1/users.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "util.h"
 
 #define USERS(m) "/agentos.users.v1.UsersService/" m
+#define AUTH(m) "/agentos.auth.v1.AuthService/" m
 
 static const char *const create_read_only[] = { "id", "createdAt", "updatedAt", "version", NULL };
 static const char *const user_read_only[] = { "id", "createdAt", "updatedAt", NULL };
 static const char *const user_put_required[] = { "email", "name", NULL };
 static const char *const id_read_only[] = { "id", NULL };
 static const char *const user_admin_only[] = { "role", "isActive", "isVerified", NULL };
+static const char *const key_read_only[] = { "id", "prefix", "key", "createdAt", "expiresAt",
+					     "lastUsedAt", "revokedAt", NULL };
 
 const struct route routes[] = {
 	{
@@ -73,6 +77,68 @@ const struct route routes[] = {
 		.reply = &google__protobuf__empty__descriptor, .status = 204,
 		.auth_required = true, .me_alias = true, .body = BODY_JSON,
 		.read_only = id_read_only, .reply_kind = REPLY_EMPTY,
+	},
+	{
+		.method = "POST", .pattern = "/auth/login", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("Login"), .request = &agentos__auth__v1__login_request__descriptor,
+		.reply = &agentos__auth__v1__token_pair__descriptor, .status = 200,
+		.body = BODY_JSON, .reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "POST", .pattern = "/auth/refresh", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("Refresh"), .request = &agentos__auth__v1__refresh_request__descriptor,
+		.reply = &agentos__auth__v1__token_pair__descriptor, .status = 200,
+		.body = BODY_JSON, .reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "POST", .pattern = "/auth/logout", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("Logout"), .request = &agentos__auth__v1__logout_request__descriptor,
+		.reply = &google__protobuf__empty__descriptor, .status = 204,
+		.auth_required = true, .reply_kind = REPLY_EMPTY,
+	},
+	{
+		/* ValidateToken with no token: the caller's own credential. */
+		.method = "GET", .pattern = "/auth/me", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("ValidateToken"),
+		.request = &agentos__auth__v1__validate_token_request__descriptor,
+		.reply = &agentos__auth__v1__principal__descriptor, .status = 200,
+		.auth_required = true, .reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "POST", .pattern = "/api-keys", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("CreateApiKey"),
+		.request = &agentos__auth__v1__create_api_key_request__descriptor,
+		.reply = &agentos__auth__v1__new_api_key__descriptor, .status = 201,
+		.auth_required = true, .body = BODY_JSON, .read_only = key_read_only,
+		.reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "GET", .pattern = "/api-keys", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("ListApiKeys"),
+		.request = &agentos__auth__v1__list_api_keys_request__descriptor,
+		.reply = &agentos__auth__v1__list_api_keys_response__descriptor, .status = 200,
+		.auth_required = true, .reply_kind = REPLY_LIST, .list_field = "api_keys",
+		.query = { { "page", QUERY_PAGE }, { "limit", QUERY_LIMIT }, { "userId", QUERY_ID } },
+	},
+	{
+		.method = "GET", .pattern = "/api-keys/:id", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("GetApiKey"), .request = &agentos__auth__v1__get_api_key_request__descriptor,
+		.reply = &agentos__auth__v1__api_key__descriptor, .status = 200,
+		.auth_required = true, .reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "DELETE", .pattern = "/api-keys/:id", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("RevokeApiKey"),
+		.request = &agentos__auth__v1__revoke_api_key_request__descriptor,
+		.reply = &google__protobuf__empty__descriptor, .status = 204,
+		.auth_required = true, .reply_kind = REPLY_EMPTY,
+	},
+	{
+		.method = "POST", .pattern = "/api-keys/:id/rotate", .upstream = UPSTREAM_AUTH,
+		.rpc = AUTH("RotateApiKey"),
+		.request = &agentos__auth__v1__rotate_api_key_request__descriptor,
+		.reply = &agentos__auth__v1__new_api_key__descriptor, .status = 201,
+		.auth_required = true, .reply_kind = REPLY_OBJECT,
 	},
 };
 

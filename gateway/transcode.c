@@ -15,19 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "google/protobuf/field_mask.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "transcode_text.h"
 #include "util.h"
 
 #define TRANSCODE_PATH_MAX 128 /* a violation's field path (err.h keeps 64) */
 #define TRANSCODE_NAME_MAX 128 /* a JSON field name */
 #define TRANSCODE_MAX_DEPTH 32 /* nested objects accepted in a body */
-
-/* Timestamp's valid range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
-#define TS_MIN_SECONDS INT64_C(-62135596800)
-#define TS_MAX_SECONDS INT64_C(253402300799)
 
 enum wkt { WKT_NONE, WKT_TIMESTAMP, WKT_WRAPPER, WKT_FIELD_MASK };
 
@@ -233,138 +228,6 @@ static void enum_names(const ProtobufCEnumDescriptor *ed, char *buf, size_t size
 	}
 }
 
-/* ---- RFC 3339, FieldMask and base64 text forms ------------------------------- */
-
-static bool parse_digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-/* Strict RFC 3339 date-time of len bytes: "YYYY-MM-DDTHH:MM:SS", an optional
- * fraction of 1..9 digits, then "Z" or "+hh:mm" / "-hh:mm". */
-static bool parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *nanos)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, ns = 0, scale = 100000000, sign = 0;
-	size_t i = 19, start;
-
-	if (len < 20 || !parse_digits(s, 4, &y) || s[4] != '-' || !parse_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !parse_digits(s + 8, 2, &d) || s[10] != 'T' ||
-	    !parse_digits(s + 11, 2, &h) || s[13] != ':' || !parse_digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || !parse_digits(s + 17, 2, &sec))
-		return false;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 59)
-		return false;
-	if (s[i] == '.') {
-		start = ++i;
-		for (; i < len && s[i] >= '0' && s[i] <= '9' && i - start < 9; i++, scale /= 10)
-			ns += (s[i] - '0') * scale;
-		if (i == start)
-			return false;
-	}
-	if (i + 1 == len && s[i] == 'Z')
-		sign = 0;
-	else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && parse_digits(s + i + 1, 2, &oh) &&
-		 s[i + 3] == ':' && parse_digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59)
-		sign = s[i] == '+' ? 1 : -1;
-	else
-		return false;
-	*secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-		sign * (oh * 3600 + om * 60);
-	*nanos = ns;
-	return true;
-}
-
-/* "userName,email" (JSON names) -> paths "user_name", "email" in the arena. */
-static bool field_mask_from_text(struct arena *a, const char *s, Google__Protobuf__FieldMask *fm)
-{
-	size_t n = 1;
-
-	fm->n_paths = 0;
-	fm->paths = NULL;
-	if (!*s)
-		return true;
-	for (const char *p = s; *p; p++)
-		n += *p == ',';
-	fm->paths = arena_alloc(a, n * sizeof(*fm->paths));
-	for (;;) {
-		size_t len = strcspn(s, ",");
-		char *out = arena_alloc(a, 2 * len + 1), *o = out;
-
-		if (len == 0)
-			return false; /* "a,,b", ",a", "a," */
-		for (const char *p = s; p < s + len; p++) {
-			if (*p == '_')
-				return false; /* JSON paths are lowerCamelCase */
-			if (*p >= 'A' && *p <= 'Z') {
-				*o++ = '_';
-				*o++ = (char)(*p - 'A' + 'a');
-			} else {
-				*o++ = *p;
-			}
-		}
-		fm->paths[fm->n_paths++] = out;
-		if (!s[len])
-			return true;
-		s += len + 1;
-	}
-}
-
-/* Standard base64 with padding (the proto3 JSON form of bytes). */
-static bool bytes_from_text(struct arena *a, const char *s, size_t len, ProtobufCBinaryData *out)
-{
-	size_t pad = 0;
-	int n;
-
-	if (len % 4 != 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (ch == '=' && i + 2 >= len && (i + 1 == len || s[len - 1] == '=')) {
-			pad++;
-			continue;
-		}
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
-			return false;
-	}
-	out->data = arena_alloc(a, len / 4 * 3 + 1);
-	n = EVP_DecodeBlock(out->data, (const unsigned char *)s, (int)len);
-	if (n < 0 || (size_t)n < pad)
-		return false;
-	out->len = (size_t)n - pad;
-	return true;
-}
-
 /* ---- JSON -> proto ------------------------------------------------------------- */
 
 static void violation(struct from_ctx *c, const char *path, const char *msg)
@@ -462,7 +325,7 @@ static void scalar_from_json(struct from_ctx *c, const ProtobufCFieldDescriptor 
 		break;
 	case PROTOBUF_C_TYPE_BYTES:
 		s = json_string_value(v);
-		if (!s || !bytes_from_text(c->a, s, json_string_length(v), dst))
+		if (!s || !transcode_bytes_from_text(c->a, s, json_string_length(v), dst))
 			violation(c, path, "Must be a base64 string");
 		break;
 	case PROTOBUF_C_TYPE_ENUM:
@@ -488,13 +351,13 @@ static void message_from_json(struct from_ctx *c, const ProtobufCMessageDescript
 		scalar_from_json(c, &d->fields[0], (char *)m + d->fields[0].offset, v, path);
 		break;
 	case WKT_TIMESTAMP:
-		if (!json_is_string(v) || !parse_rfc3339(json_string_value(v), json_string_length(v),
+		if (!json_is_string(v) || !transcode_parse_rfc3339(json_string_value(v), json_string_length(v),
 							 &ts->seconds, &ts->nanos))
 			violation(c, path, "Must be an RFC 3339 timestamp");
 		break;
 	case WKT_FIELD_MASK:
 		s = text_of(c, v, path);
-		if (s && !field_mask_from_text(c->a, s, (Google__Protobuf__FieldMask *)m))
+		if (s && !transcode_field_mask_from_text(c->a, s, (Google__Protobuf__FieldMask *)m))
 			violation(c, path, "Must be a comma-separated list of field names");
 		break;
 	case WKT_NONE:
@@ -699,7 +562,7 @@ static int text_to_message(struct arena *a, const ProtobufCMessageDescriptor *d,
 	case WKT_TIMESTAMP:
 		m = transcode_new(a, d);
 		ts = (Google__Protobuf__Timestamp *)m;
-		if (!parse_rfc3339(text, strlen(text), &ts->seconds, &ts->nanos))
+		if (!transcode_parse_rfc3339(text, strlen(text), &ts->seconds, &ts->nanos))
 			return app_error_set(err, ERR_BAD_REQUEST, "%s must be an RFC 3339 timestamp",
 					     param);
 		break;
@@ -800,17 +663,6 @@ static json_t *string_to_json(const char *s)
 	return j;
 }
 
-static json_t *bytes_to_json(const ProtobufCBinaryData *b)
-{
-	unsigned char *out = xmalloc(4 * ((b->len + 2) / 3) + 1);
-	json_t *j;
-
-	EVP_EncodeBlock(out, b->data, (int)b->len);
-	j = json_string((const char *)out);
-	free(out);
-	return j;
-}
-
 static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *src)
 {
 	const ProtobufCEnumValue *ev;
@@ -831,46 +683,10 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *src
 	case PROTOBUF_C_TYPE_STRING:
 		return string_to_json(*(char *const *)src);
 	case PROTOBUF_C_TYPE_BYTES:
-		return bytes_to_json(src);
+		return transcode_bytes_to_json(src);
 	default:
 		return json_null();
 	}
-}
-
-static json_t *timestamp_to_json(const Google__Protobuf__Timestamp *ts)
-{
-	int64_t secs = ts->seconds;
-	char buf[40];
-
-	/* Out-of-range values (never valid Timestamps) are clamped, not overflowed. */
-	if (secs < TS_MIN_SECONDS)
-		secs = TS_MIN_SECONDS;
-	if (secs > TS_MAX_SECONDS)
-		secs = TS_MAX_SECONDS;
-	format_rfc3339_ms(secs * 1000 + ts->nanos / 1000000, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-/* paths "user_name", "email" -> "userName,email". */
-static json_t *field_mask_to_json(const Google__Protobuf__FieldMask *fm)
-{
-	size_t total = 1, used = 0;
-	char *buf;
-	json_t *j;
-
-	for (size_t i = 0; i < fm->n_paths; i++)
-		total += strlen(fm->paths[i]) + 1;
-	buf = xmalloc(total);
-	buf[0] = '\0';
-	for (size_t i = 0; i < fm->n_paths; i++) {
-		if (i)
-			buf[used++] = ',';
-		transcode_json_name(fm->paths[i], buf + used, total - used);
-		used += strlen(buf + used);
-	}
-	j = json_string(buf);
-	free(buf);
-	return j;
 }
 
 static json_t *repeated_to_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
@@ -917,9 +733,9 @@ static json_t *message_to_json(const ProtobufCMessage *m)
 	case WKT_WRAPPER:
 		return scalar_to_json(&d->fields[0], (const char *)m + d->fields[0].offset);
 	case WKT_TIMESTAMP:
-		return timestamp_to_json((const Google__Protobuf__Timestamp *)m);
+		return transcode_timestamp_to_json((const Google__Protobuf__Timestamp *)m);
 	case WKT_FIELD_MASK:
-		return field_mask_to_json((const Google__Protobuf__FieldMask *)m);
+		return transcode_field_mask_to_json((const Google__Protobuf__FieldMask *)m);
 	case WKT_NONE:
 		break;
 	}

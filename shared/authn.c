@@ -446,13 +446,13 @@ out_free_json:
 
 /* ---- request metadata ------------------------------------------------------------ */
 
-/* The token of "Bearer <token>": scheme in any case, exactly one space,
- * non-empty token. NULL for any other form. */
-static const char *bearer_token(const char *authorization)
+const char *authn_parse_bearer(const char *authorization)
 {
 	static const char scheme[] = "Bearer";
 	const size_t n = sizeof(scheme) - 1;
 
+	if (!authorization)
+		return NULL;
 	if (strncasecmp(authorization, scheme, n) != 0 || authorization[n] != ' ')
 		return NULL;
 	if (authorization[n + 1] == '\0' || authorization[n + 1] == ' ')
@@ -472,16 +472,15 @@ int authn_from_metadata(const struct jwt_config *cfg, const char *authorization,
 	if (authorization && api_key)
 		return reject(err, ERR_BAD_REQUEST,
 			      "Send either an Authorization header or an X-API-Key, not both");
-	/* API keys are checked by AuthService.ValidateApiKey (a later issue): this
+	/* API keys are checked by AuthService.ValidateApiKey (caller.h): this
 	 * module has no key store, so a key alone is refused here, never treated
-	 * as anonymous. Callers that can reach the auth service handle x-api-key
-	 * before calling this function. */
+	 * as anonymous. */
 	if (api_key)
 		return reject(err, ERR_UNAUTHORIZED,
 			      "API key authentication requires the auth service");
 	if (!authorization)
 		return 0;
-	token = bearer_token(authorization);
+	token = authn_parse_bearer(authorization);
 	if (!token)
 		return reject(err, ERR_UNAUTHORIZED,
 			      "Authorization header must be 'Bearer <token>'");

@@ -58,14 +58,19 @@ int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s, s
 char *jwt_sign(const struct jwt_config *cfg, const struct principal *p, int64_t iat, int64_t exp,
 	       const char *jti);
 
+/* The token of an Authorization value "Bearer <token>": the scheme in any
+ * case, exactly one space, a non-empty token not starting with a space.
+ * Points into authorization; NULL for any other form (and for NULL). */
+const char *authn_parse_bearer(const char *authorization);
+
 /* Resolves the caller from request metadata values (either may be NULL):
  *   neither            -> 0, anonymous principal (AUTH_NONE)
  *   both               -> -1, BAD_REQUEST
  *   authorization      -> "Bearer <jwt>" (scheme case-insensitive), verified
  *                         as jwt_verify; any other form is UNAUTHORIZED
- *   x-api-key          -> -1, UNAUTHORIZED: API keys are validated by the auth
- *                         service (AuthService.ValidateApiKey), which callers
- *                         wire in themselves once it exists
+ *   x-api-key          -> -1, UNAUTHORIZED: this function has no key store;
+ *                         caller.h resolves keys (and revocations) through
+ *                         the auth service and is what services use
  * A present but invalid credential is always an error, never anonymous. */
 int authn_from_metadata(const struct jwt_config *cfg, const char *authorization, const char *api_key,
 			int64_t now_s, struct principal *out, struct app_error *err);

@@ -512,3 +512,17 @@ void db_rollback(struct db_conn *c)
 		PQclear(PQexec(c->pg, "ROLLBACK"));
 	c->in_tx = false;
 }
+
+int64_t db_get_int64(const PGresult *r, int row, int col)
+{
+	int64_t v = 0;
+
+	if (!parse_int64(PQgetvalue(r, row, col), &v))
+		return 0;
+	return v;
+}
+
+bool db_get_bool(const PGresult *r, int row, int col)
+{
+	return PQgetvalue(r, row, col)[0] == 't';
+}

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -49,6 +50,11 @@ int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *con
 int db_begin(struct db_conn *c, struct app_error *err);
 int db_commit(struct db_conn *c, struct app_error *err);
 void db_rollback(struct db_conn *c);
+
+/* Text-format column values: an int8/int4 (0 when NULL or not a number) and a
+ * boolean ('t'). */
+int64_t db_get_int64(const PGresult *r, int row, int col);
+bool db_get_bool(const PGresult *r, int row, int col);
 
 /* The raw connection, for what the helpers above do not cover (COPY, ...). */
 PGconn *db_conn_pg(struct db_conn *c);

@@ -239,7 +239,7 @@ int db_migrate(struct db_pool *p, const char *schema, const struct db_migration 
 	}
 	for (size_t i = 0; i < ndone; i++)
 		log_info("migration applied", LOG_S("schema", schema),
-			 LOG_I("version", m[done[i]].version), LOG_S("name", m[done[i]].name));
+			 LOG_I("version", m[done[i]].version), LOG_S("file", m[done[i]].name));
 	rc = 0;
 out_release:
 	db_pool_release(p, c); /* rolls back what a failure left open */

@@ -1,10 +1,13 @@
 /* svc.c - the common service configuration; see svc.h. */
 #include "svc.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "db.h"
 #include "log.h"
+#include "util.h"
 
 static void read_logging(struct config_reader *r, const char *name)
 {
@@ -69,4 +72,36 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s:%d", host, (int)port);
 	c->workers = (int)config_int(r, "GRPC_WORKERS", 8, 1, 256);
 	c->shutdown_grace_ms = (int)config_int(r, "SHUTDOWN_GRACE_MS", 10000, 0, 600000);
+}
+
+bool svc_wait_or_stop(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	return sigtimedwait(&set, NULL, &ts) > 0;
+}
+
+int svc_migrate(struct db_pool *db, const char *schema, const struct db_migration *m, size_t n,
+		int timeout_s)
+{
+	int64_t give_up = mono_ms() + (int64_t)timeout_s * 1000;
+	struct app_error err;
+
+	for (;;) {
+		app_error_init(&err);
+		if (db_migrate(db, schema, m, n, &err) == 0)
+			return 0;
+		if (err.code != ERR_SERVICE_UNAVAILABLE || mono_ms() >= give_up) {
+			log_fatal("cannot apply migrations", LOG_S("code", err_name(err.code)),
+				  LOG_S("error", err.message));
+			return -1;
+		}
+		log_warn("database not reachable yet, retrying", LOG_S("error", err.message));
+		if (svc_wait_or_stop(1000))
+			return 1;
+	}
 }

@@ -38,4 +38,18 @@ void svc_config_read_base(struct config_reader *r, const char *name, bool *produ
 void svc_config_read(struct config_reader *r, struct svc_config *c, const char *name,
 		     int default_port);
 
+struct db_pool;
+struct db_migration;
+
+/* Sleeps ms unless SIGTERM/SIGINT arrives (blocked in every thread by
+ * rpc_runtime_init, so they wait to be collected); true when asked to stop. */
+bool svc_wait_or_stop(int ms);
+
+/* Applies the service's migrations (db_migrate), retrying once a second
+ * while the database is unreachable, for up to timeout_s (compose and k8s
+ * start everything at once). 0 applied, -1 failed (logged), 1 SIGTERM/SIGINT
+ * arrived while waiting: the caller exits cleanly. */
+int svc_migrate(struct db_pool *db, const char *schema, const struct db_migration *m, size_t n,
+		int timeout_s);
+
 #endif

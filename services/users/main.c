@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "caller.h"
 #include "config.h"
 #include "db.h"
 #include "kv.h"
@@ -25,6 +26,7 @@ struct users_settings {
 	int startup_timeout_s;
 	const char *admin_email;
 	const char *admin_password;
+	const char *auth_addr; /* AuthService, for callers presenting an API key */
 };
 
 static int read_settings(struct users_settings *s)
@@ -37,44 +39,10 @@ static int read_settings(struct users_settings *s)
 	s->startup_timeout_s = (int)config_int(&r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);
 	s->admin_email = config_str(&r, "ADMIN_EMAIL", NULL);
 	s->admin_password = config_str(&r, "ADMIN_PASSWORD", NULL);
+	s->auth_addr = config_str(&r, "AUTH_ADDR", "127.0.0.1:50053");
 	if (!s->admin_email != !s->admin_password)
 		config_error(&r, "ADMIN_EMAIL and ADMIN_PASSWORD must be set together");
 	return config_reader_finish(&r, stderr);
-}
-
-/* Sleeps ms unless SIGTERM/SIGINT arrives (they are blocked: see rpc.h);
- * true when asked to stop. */
-static bool wait_or_stop(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	return sigtimedwait(&set, NULL, &ts) > 0;
-}
-
-/* Migrations, retried while the database is still starting (compose, k8s).
- * 0 applied, -1 failed, 1 asked to stop while waiting. */
-static int migrate(struct db_pool *db, int timeout_s)
-{
-	int64_t give_up = mono_ms() + (int64_t)timeout_s * 1000;
-	struct app_error err;
-
-	for (;;) {
-		app_error_init(&err);
-		if (db_migrate(db, "users", users_migrations, users_migrations_count, &err) == 0)
-			return 0;
-		if (err.code != ERR_SERVICE_UNAVAILABLE || mono_ms() >= give_up) {
-			log_fatal("cannot apply migrations", LOG_S("code", err_name(err.code)),
-				  LOG_S("error", err.message));
-			return -1;
-		}
-		log_warn("database not reachable yet, retrying", LOG_S("error", err.message));
-		if (wait_or_stop(1000))
-			return 1;
-	}
 }
 
 static bool health(void *p)
@@ -105,17 +73,30 @@ static int serve(struct users_settings *s, struct users_app *app)
 	return rc;
 }
 
+/* Credentials of every call: JWTs checked against the revocations in Redis,
+ * API keys validated by the auth service (cached 500 ms). */
+static struct caller_resolver *new_callers(const struct users_settings *s, struct users_app *app,
+					   struct rpc_channel *auth)
+{
+	const struct caller_config cfg = {
+		.jwt = &s->svc.jwt, .kv = app->svc.kv, .auth = auth, .cache_ms = 500,
+		.deadline_ms = 2000,
+	};
+
+	return caller_resolver_new(&cfg);
+}
+
 int main(void)
 {
 	struct users_settings s;
 	struct users_app app = { 0 };
+	struct rpc_channel *auth = NULL;
 	struct app_error err;
 	int rc = 1, migrated;
 
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
-	app.jwt = &s.svc.jwt;
 	app.svc.cache_ttl_s = s.svc.redis_ttl_s;
 	app.svc.db_wait_ms = 2000;
 	app.svc.kv = kv_new(s.svc.redis_url, 250, s.svc.workers);
@@ -124,9 +105,13 @@ int main(void)
 			s.svc.redis_url);
 		return 2;
 	}
+	auth = rpc_channel_new(s.auth_addr);
+	app.callers = new_callers(&s, &app, auth);
 	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	app.svc.hasher = users_hasher_new(s.hash_concurrency);
-	migrated = app.svc.hasher ? migrate(app.svc.db, s.startup_timeout_s) : -1;
+	migrated = app.svc.hasher ? svc_migrate(app.svc.db, "users", users_migrations,
+						users_migrations_count, s.startup_timeout_s)
+				  : -1;
 	if (migrated != 0) {
 		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
@@ -142,6 +127,8 @@ int main(void)
 out:
 	users_hasher_free(app.svc.hasher);
 	db_pool_free(app.svc.db);
+	caller_resolver_free(app.callers);
+	rpc_channel_free(auth);
 	kv_free(app.svc.kv);
 	rpc_runtime_shutdown();
 	return rc;

@@ -68,10 +68,11 @@ static bool row_changes(const struct user *cur, const struct user_row_update *u)
 	       u->is_verified != cur->is_verified;
 }
 
-/* The checks that need the current row, in precedence order, then the write. */
+/* The checks that need the current row, in precedence order, then the write.
+ * *revoke: the write invalidates the user's access tokens (role, disabling). */
 static int update_locked(struct db_conn *c, const struct principal *caller, struct arena *a,
 			 int64_t id, unsigned fields, const struct user_patch *p, struct user *out,
-			 bool *changed, struct app_error *err)
+			 bool *changed, bool *revoke, struct app_error *err)
 {
 	struct user cur;
 	struct user_row_update u;
@@ -93,6 +94,7 @@ static int update_locked(struct db_conn *c, const struct principal *caller, stru
 				     "Version %lld does not match the current version %lld",
 				     (long long)p->expected_version, (long long)cur.version);
 	*changed = row_changes(&cur, &u);
+	*revoke = *changed && u.revoke_tokens;
 	if (!*changed) {
 		*out = cur;
 		return 0;
@@ -105,7 +107,7 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 {
 	unsigned fields = 0;
 	struct db_conn *c;
-	bool changed = false;
+	bool changed = false, revoke = false;
 	int rc;
 
 	if (caller_target(caller, &id, err) != 0 || may_modify(caller, id, err) != 0)
@@ -116,13 +118,16 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 		return -1;
 	rc = db_begin(c, err);
 	if (rc == 0)
-		rc = update_locked(c, caller, a, id, fields, p, out, &changed, err);
+		rc = update_locked(c, caller, a, id, fields, p, out, &changed, &revoke, err);
 	if (rc == 0)
 		rc = db_commit(c, err);
 	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
 	if (rc == 0 && changed) {
 		users_cache_invalidate(ctx->kv, id);
-		log_info("user updated", LOG_I("userId", id), LOG_I("version", out->version));
+		if (revoke)
+			users_cache_revoke_tokens(ctx->kv, id);
+		log_info("user updated", LOG_I("userId", id), LOG_I("version", out->version),
+			 LOG_B("tokensRevoked", revoke));
 	}
 	return rc;
 }
@@ -141,6 +146,7 @@ int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t 
 	db_pool_release(ctx->db, c);
 	if (rc == 0) {
 		users_cache_invalidate(ctx->kv, id);
+		users_cache_revoke_tokens(ctx->kv, id);
 		log_info("user deleted", LOG_I("userId", id));
 	}
 	return rc;
@@ -181,8 +187,10 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 	if (rc == 0)
 		rc = users_repo_set_password(c, id, hash, err);
 	db_pool_release(ctx->db, c);
-	if (rc == 0)
+	if (rc == 0) {
+		users_cache_revoke_tokens(ctx->kv, id);
 		log_info("password changed", LOG_I("userId", id));
+	}
 	return rc;
 }
 

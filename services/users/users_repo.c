@@ -16,30 +16,17 @@
 	"(extract(epoch from updated_at) * 1000000)::int8"
 #define USER_NCOLS 9
 
-static int64_t get_i64(const PGresult *r, int row, int col)
-{
-	int64_t v = 0;
-
-	parse_int64(PQgetvalue(r, row, col), &v);
-	return v;
-}
-
-static bool get_bool(const PGresult *r, int row, int col)
-{
-	return PQgetvalue(r, row, col)[0] == 't';
-}
-
 static void row_to_user(const PGresult *r, int row, struct user *u)
 {
-	u->id = get_i64(r, row, 0);
+	u->id = db_get_int64(r, row, 0);
 	strlcpy_s(u->email, PQgetvalue(r, row, 1), sizeof(u->email));
 	strlcpy_s(u->name, PQgetvalue(r, row, 2), sizeof(u->name));
 	strlcpy_s(u->role, PQgetvalue(r, row, 3), sizeof(u->role));
-	u->is_active = get_bool(r, row, 4);
-	u->is_verified = get_bool(r, row, 5);
-	u->version = get_i64(r, row, 6);
-	u->created_at_us = get_i64(r, row, 7);
-	u->updated_at_us = get_i64(r, row, 8);
+	u->is_active = db_get_bool(r, row, 4);
+	u->is_verified = db_get_bool(r, row, 5);
+	u->version = db_get_int64(r, row, 6);
+	u->created_at_us = db_get_int64(r, row, 7);
+	u->updated_at_us = db_get_int64(r, row, 8);
 }
 
 /* Runs a statement expected to return at most one user row. */
@@ -217,7 +204,7 @@ int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct 
 	r = db_exec(c, sql, n, p, err);
 	if (!r)
 		return -1;
-	*total = get_i64(r, 0, 0);
+	*total = db_get_int64(r, 0, 0);
 	PQclear(r);
 
 	snprintf(limit, sizeof(limit), "%d", f->limit);
@@ -311,7 +298,7 @@ int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, boo
 		return -1;
 	*created = PQntuples(r) == 0;
 	if (!*created)
-		*id = get_i64(r, 0, 0);
+		*id = db_get_int64(r, 0, 0);
 	PQclear(r);
 	if (!*created)
 		return 0;

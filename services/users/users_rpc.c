@@ -5,27 +5,23 @@
 #include "users_rpc.h"
 
 #include "agentos/users/v1/users.pb-c.h"
+#include "caller.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "log.h"
+#include "rpc_msg.h"
 #include "util.h"
 
 #define PATH(m) "/agentos.users.v1.UsersService/" m
 
+/* Bearer token (verified, checked against revocations) or API key (validated
+ * by the auth service), or anonymous; a bad credential is an error even on an
+ * open call. */
 static int caller_of(struct users_app *app, struct rpc_call *call, struct principal *p,
 		     struct app_error *err)
 {
-	return authn_from_metadata(app->jwt, rpc_call_metadata(call, "authorization"),
-				   rpc_call_metadata(call, "x-api-key"), now_unix_ms() / 1000, p, err);
-}
-
-static Google__Protobuf__Timestamp *timestamp(struct arena *a, int64_t unix_us)
-{
-	Google__Protobuf__Timestamp *t = arena_alloc(a, sizeof(*t));
-
-	google__protobuf__timestamp__init(t);
-	t->seconds = unix_us / 1000000;
-	t->nanos = (int32_t)(unix_us % 1000000) * 1000;
-	return t;
+	return caller_resolve(app->callers, rpc_call_metadata(call, "authorization"),
+			      rpc_call_metadata(call, "x-api-key"), rpc_call_request_id(call), p,
+			      err);
 }
 
 /* A reply User pointing into u (which must live as long as the call). full =
@@ -44,17 +40,9 @@ static Agentos__Users__V1__User *user_msg(struct arena *a, struct user *u, bool 
 	m->is_active = u->is_active;
 	m->is_verified = u->is_verified;
 	m->version = u->version;
-	m->created_at = timestamp(a, u->created_at_us);
-	m->updated_at = timestamp(a, u->updated_at_us);
+	m->created_at = rpc_msg_timestamp(a, u->created_at_us);
+	m->updated_at = rpc_msg_timestamp(a, u->updated_at_us);
 	return m;
-}
-
-static ProtobufCMessage *empty_msg(struct arena *a)
-{
-	Google__Protobuf__Empty *m = arena_alloc(a, sizeof(*m));
-
-	google__protobuf__empty__init(m);
-	return &m->base;
 }
 
 static int create_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
@@ -117,20 +105,6 @@ static int batch_get_users(void *ctx, struct rpc_call *call, const ProtobufCMess
 	return 0;
 }
 
-static Agentos__Common__V1__Pagination *pagination_msg(struct arena *a, const struct page_info *pi)
-{
-	Agentos__Common__V1__Pagination *m = arena_alloc(a, sizeof(*m));
-
-	agentos__common__v1__pagination__init(m);
-	m->page = pi->page;
-	m->limit = pi->limit;
-	m->total = pi->total;
-	m->total_pages = pi->total_pages;
-	m->has_next = pi->has_next;
-	m->has_prev = pi->has_prev;
-	return m;
-}
-
 static int list_users(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
 		      ProtobufCMessage **reply, struct app_error *err)
 {
@@ -153,7 +127,7 @@ static int list_users(void *ctx, struct rpc_call *call, const ProtobufCMessage *
 	for (size_t i = 0; i < n; i++)
 		m->users[i] = user_msg(a, &users[i], true);
 	m->n_users = n;
-	m->pagination = pagination_msg(a, &pi);
+	m->pagination = rpc_msg_pagination(a, &pi);
 	*reply = &m->base;
 	return 0;
 }
@@ -191,7 +165,7 @@ static int delete_user(void *ctx, struct rpc_call *call, const ProtobufCMessage 
 
 	if (caller_of(app, call, &p, err) != 0 || users_delete(&app->svc, &p, r->id, err) != 0)
 		return -1;
-	*reply = empty_msg(rpc_call_arena(call));
+	*reply = rpc_msg_empty(rpc_call_arena(call));
 	return 0;
 }
 
@@ -207,7 +181,7 @@ static int change_password(void *ctx, struct rpc_call *call, const ProtobufCMess
 	    users_change_password(&app->svc, &p, a, r->id, r->current_password, r->new_password,
 				  err) != 0)
 		return -1;
-	*reply = empty_msg(a);
+	*reply = rpc_msg_empty(a);
 	return 0;
 }
 

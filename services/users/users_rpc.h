@@ -8,10 +8,12 @@
 #include "rpc.h"
 #include "users_service.h"
 
+struct caller_resolver;
+
 /* The handlers' app pointer. */
 struct users_app {
 	struct users_ctx svc;
-	const struct jwt_config *jwt;
+	struct caller_resolver *callers; /* every call's credentials (caller.h) */
 };
 
 #define USERS_SERVICE_NAME "agentos.users.v1.UsersService"

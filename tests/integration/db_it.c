@@ -322,8 +322,8 @@ static void test_migrate_applies_once(void **state)
 			       "WHERE version = 3"));
 	assert_true(query_true("SELECT count(note) = 0 FROM mig_a.items"));
 	log = log_text();
-	assert_non_null(strstr(log, "\"name\":\"001_init.sql\""));
-	assert_non_null(strstr(log, "\"name\":\"003_more.sql\""));
+	assert_non_null(strstr(log, "\"file\":\"001_init.sql\""));
+	assert_non_null(strstr(log, "\"file\":\"003_more.sql\""));
 	free(log);
 }
 

@@ -465,6 +465,65 @@ static void me_stands_for_the_caller_on_every_route(void **state)
 	free(t2);
 }
 
+/* ---- credentials resolved at the gateway (caller.h) -------------------------------------- */
+
+/* A body the gateway refuses with a 422 (unknown field): a 401 instead shows
+ * the credential was refused by the gateway itself, before the body. */
+#define BAD_BODY "{\"bogus\":1}"
+
+static void revoked_tokens_are_refused_at_the_gateway(void **state)
+{
+	int64_t id = sign_up("gw.revoked@example.com", "Gw Revoked");
+	char *t = token_for(id, "gw.revoked@example.com"), *fresh;
+	struct it_http_result r;
+
+	expect_error(call("PATCH", "/users/me", t, BAD_BODY), 422, "VALIDATION_ERROR",
+		     IT_ANY_DETAILS);
+	r = call("PATCH", user_path(id), G.admin_token, "{\"role\":\"moderator\"}");
+	assert_true(it_http_is_success(&r, 200));
+	it_http_release(&r);
+	r = call("PATCH", "/users/me", t, BAD_BODY);
+	assert_true(it_http_is_error(&r, 401, "TOKEN_REVOKED", NO_DETAILS));
+	assert_non_null(it_http_header(&r, "WWW-Authenticate"));
+	it_http_release(&r);
+	expect_error(call("GET", "/users/me", t, NULL), 401, "TOKEN_REVOKED", NO_DETAILS);
+	fresh = it_token(id, "gw.revoked@example.com", "moderator"); /* issued after the change */
+	r = call("GET", "/users/me", fresh, NULL);
+	assert_true(it_http_is_success(&r, 200));
+	it_http_release(&r);
+	free(fresh);
+	free(t);
+}
+
+/* With the auth service in the stack: an API key is resolved at the gateway,
+ * its own (limited) permissions decide admin-only fields, a bad key is a 401. */
+static void api_keys_are_resolved_at_the_gateway(void **state)
+{
+	char header[512];
+	struct it_http_result r;
+	const char *key;
+
+	if (!G.auth) {
+		fprintf(stderr, "(skipped: no auth service in this build)\n");
+		skip();
+	}
+	expect_error(call_h("PATCH", "/users/me", NULL, HEADERS("X-API-Key: ak_nope_notakey"),
+			    BAD_BODY), 401, "UNAUTHORIZED", NO_DETAILS);
+	r = call("POST", "/api-keys", G.admin_token,
+		 "{\"name\":\"reader\",\"permissions\":[\"read:posts\"]}");
+	assert_true(it_http_is_success(&r, 201));
+	key = json_string_value(json_object_get(data_of(&r), "key"));
+	assert_non_null(key);
+	snprintf(header, sizeof(header), "X-API-Key: %s", key);
+	it_http_release(&r);
+	/* the admin's key limited to read:posts is not admin: 403 naming the field */
+	expect_error(call_h("PATCH", user_path(G.admin_id), NULL, HEADERS(header),
+			    "{\"role\":\"user\"}"), 403, "FORBIDDEN", FIELDS("role"));
+	assert_stored(G.admin_id, "role", "admin");
+	expect_error(call_h("GET", "/users/me", G.admin_token, HEADERS(header), NULL), 400,
+		     "BAD_REQUEST", IT_ANY_DETAILS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +534,8 @@ int main(void)
 		cmocka_unit_test(delete_user_is_soft_and_frees_the_email),
 		cmocka_unit_test(change_password_rules),
 		cmocka_unit_test(me_stands_for_the_caller_on_every_route),
+		cmocka_unit_test(revoked_tokens_are_refused_at_the_gateway),
+		cmocka_unit_test(api_keys_are_resolved_at_the_gateway),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,8 +12,10 @@
 
 #include "agentos/users/v1/users.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
+#include "authn.h"
 #include "it.h"
 #include "kv.h"
+#include "revocation.h"
 #include "stack.h"
 #include "util.h"
 
@@ -36,7 +38,7 @@ static struct fixture F;
 
 static int setup(void **state)
 {
-	char port_env[32], db_env[512], redis_env[128];
+	char port_env[32], db_env[512], redis_env[128], auth_env[64];
 	const char *env[12];
 	int port = stack_free_port();
 
@@ -54,7 +56,10 @@ static int setup(void **state)
 	env[5] = "ADMIN_EMAIL=" ADMIN_EMAIL;
 	env[6] = "ADMIN_PASSWORD=" ADMIN_PASSWORD;
 	env[7] = "LOG_LEVEL=debug";
-	env[8] = NULL;
+	/* Nothing listens there: API keys cannot be validated (SERVICE_UNAVAILABLE). */
+	snprintf(auth_env, sizeof(auth_env), "AUTH_ADDR=127.0.0.1:%d", stack_free_port());
+	env[8] = auth_env;
+	env[9] = NULL;
 	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
 	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
 	if (!stack_wait_grpc_serving(F.target, 20000)) {
@@ -297,6 +302,16 @@ static void bad_credentials_are_refused_even_on_open_calls(void **state)
 	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
 	free(expired);
 	free(forged);
+}
+
+/* An API key needs the auth service: unreachable, it is a 503, never anonymous. */
+static void api_keys_need_the_auth_service(void **state)
+{
+	struct it_result r;
+
+	r = it_call(F.ch, M("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
+		    &agentos__users__v1__user__descriptor, NULL, "ak_1_secret");
+	assert_error(&r, GRPC_STATUS_UNAVAILABLE, ERR_SERVICE_UNAVAILABLE);
 }
 
 /* ---- GetUser ---------------------------------------------------------------------- */
@@ -789,6 +804,125 @@ static void admin_is_bootstrapped(void **state)
 	it_result_release(&r);
 }
 
+/* ---- revocation (API.md §6 "Credentials and their lifetime") --------------------------- */
+
+/* A token issued 5 s ago, i.e. before any write the test is about to make. */
+static char *older_token(int64_t id, const char *email, const char *role)
+{
+	return it_token_ex(id, email, role, -5, 3600, IT_JWT_SECRET);
+}
+
+static void assert_get_ok(int64_t id, const char *token)
+{
+	struct it_result r = get(id, token);
+
+	if (r.status != GRPC_STATUS_OK)
+		fprintf(stderr, "GetUser %lld: %s (%s)\n", (long long)id, err_name(r.err.code),
+			r.err.message);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+}
+
+static void assert_revoked(int64_t id, const char *token)
+{
+	struct it_result r = get(id, token);
+
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_REVOKED);
+	assert_string_equal(r.err.message, "Token has been revoked");
+}
+
+static void role_change_and_disabling_revoke_older_tokens(void **state)
+{
+	int64_t renamed = make_user("rv.name@example.com", "Rv Name");
+	int64_t promoted = make_user("rv.role@example.com", "Rv Role");
+	int64_t disabled = make_user("rv.off@example.com", "Rv Off");
+	char *t_renamed = older_token(renamed, "rv.name@example.com", "user");
+	char *t_promoted = older_token(promoted, "rv.role@example.com", "user");
+	char *t_disabled = older_token(disabled, "rv.off@example.com", "user");
+	char *fresh;
+	Agentos__Users__V1__User u = AGENTOS__USERS__V1__USER__INIT;
+	const char *name_path[] = { "name" }, *role_path[] = { "role" }, *active_path[] = { "is_active" };
+	struct it_result r;
+
+	u.name = "Renamed"; /* an ordinary write keeps the tokens */
+	r = update(renamed, &u, name_path, 1, 0, t_renamed);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_get_ok(renamed, t_renamed);
+
+	assert_get_ok(promoted, t_promoted);
+	u.role = "moderator";
+	r = update(promoted, &u, role_path, 1, 0, F.admin_token);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_revoked(promoted, t_promoted);
+	fresh = it_token(promoted, "rv.role@example.com", "moderator"); /* issued after: fine */
+	assert_get_ok(promoted, fresh);
+	free(fresh);
+
+	u.is_active = false;
+	r = update(disabled, &u, active_path, 1, 0, F.admin_token);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_revoked(disabled, t_disabled);
+	free(t_renamed);
+	free(t_promoted);
+	free(t_disabled);
+}
+
+static void password_change_and_deletion_revoke_older_tokens(void **state)
+{
+	int64_t pw = make_user("rv.pw@example.com", "Rv Pw");
+	int64_t gone = make_user("rv.gone@example.com", "Rv Gone");
+	char *t_pw = older_token(pw, "rv.pw@example.com", "user");
+	char *t_gone = older_token(gone, "rv.gone@example.com", "user");
+	char key[64], *val = NULL, *fresh;
+	size_t len = 0;
+	int64_t nbf = 0, now = now_unix_ms() / 1000;
+	struct it_result r;
+
+	r = change_pw(pw, "password123", "new-password-1", t_pw);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_revoked(pw, t_pw);
+	fresh = it_token(pw, "rv.pw@example.com", "user");
+	assert_get_ok(pw, fresh);
+	free(fresh);
+
+	r = del(gone, t_gone);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	assert_revoked(0, t_gone); /* 401 before the 404 of a deleted account */
+
+	/* the shared fact every service reads: user:nbf:<id>, unix seconds */
+	snprintf(key, sizeof(key), "user:nbf:%lld", (long long)pw);
+	assert_int_equal(kv_get(F.kv, key, &val, &len), 1);
+	assert_true(parse_int64(val, &nbf));
+	assert_true(nbf >= now - 1 && nbf <= now + 5);
+	free(val);
+	assert_int_equal(revocation_not_before(F.kv, gone, &nbf), 0);
+	assert_true(nbf >= now - 1 && nbf <= now + 5);
+	free(t_pw);
+	free(t_gone);
+}
+
+static void a_denylisted_jti_is_refused(void **state)
+{
+	const struct jwt_config cfg = { IT_JWT_SECRET, IT_JWT_ISSUER, JWT_LEEWAY_S };
+	int64_t id = make_user("rv.jti@example.com", "Rv Jti");
+	char *t = it_token(id, "rv.jti@example.com", "user");
+	char *other = it_token(id, "rv.jti@example.com", "user");
+	struct principal p;
+
+	assert_int_equal(jwt_verify(&cfg, t, now_unix_ms() / 1000, &p, NULL), 0);
+	assert_get_ok(id, t);
+	assert_int_equal(revocation_revoke_jti(F.kv, p.jti, p.exp), 0);
+	assert_revoked(id, t);
+	assert_get_ok(id, other); /* another jti of the same user */
+	free(t);
+	free(other);
+}
+
 /* ---- health, logs --------------------------------------------------------------------------- */
 
 static void health_answers_per_service_name(void **state)
@@ -822,6 +956,7 @@ int main(void)
 		cmocka_unit_test(create_user_duplicate_email_is_already_exists),
 		cmocka_unit_test(create_user_admin_fields_need_admin),
 		cmocka_unit_test(bad_credentials_are_refused_even_on_open_calls),
+		cmocka_unit_test(api_keys_need_the_auth_service),
 		cmocka_unit_test(get_user_self_other_moderator),
 		cmocka_unit_test(get_user_is_cached_and_invalidated_on_write),
 		cmocka_unit_test(batch_get_users_public_and_full),
@@ -833,6 +968,9 @@ int main(void)
 		cmocka_unit_test(delete_user_is_soft_and_frees_the_email),
 		cmocka_unit_test(change_password_rules),
 		cmocka_unit_test(verify_credentials_same_answer_for_unknown_and_wrong),
+		cmocka_unit_test(role_change_and_disabling_revoke_older_tokens),
+		cmocka_unit_test(password_change_and_deletion_revoke_older_tokens),
+		cmocka_unit_test(a_denylisted_jti_is_refused),
 		cmocka_unit_test(admin_is_bootstrapped),
 		cmocka_unit_test(health_answers_per_service_name),
 		cmocka_unit_test(logs_carry_request_ids_and_no_secrets),

@@ -340,13 +340,36 @@ static void sleep_ms(int ms)
 		;
 }
 
+/* Waits until 127.0.0.1:port accepts a TCP connection (or p exits, or 20 s
+ * pass). A gRPC channel created before its server listens backs off for
+ * seconds; polling the port first lets the health check connect at once. */
+static void wait_port_open(int port, struct proc *p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int64_t deadline = mono_ms() + 20000;
+
+	while (mono_ms() < deadline && proc_wait(p, 0) < 0) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool open_now = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (open_now)
+			return;
+		sleep_ms(20);
+	}
+}
+
 bool it_gateway_users_start(struct it_gateway *g)
 {
-	const char *env[] = { g->env[0], g->env[1], g->env[2], "GRPC_HOST=127.0.0.1", "JWT_SECRET=" IT_JWT_SECRET,
+	const char *env[] = { g->env[0], g->env[1], g->env[2], g->env[3], "GRPC_HOST=127.0.0.1",
+			      "JWT_SECRET=" IT_JWT_SECRET,
 			      "ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL,
 			      "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD, "LOG_LEVEL=info", NULL };
 
 	g->users = stack_spawn(g->stack, "users", "bin/users-service", env);
+	wait_port_open(g->users_port, g->users);
 	if (!stack_wait_grpc_serving(g->users_target, 20000)) {
 		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
 			proc_log_path(g->users));
@@ -382,20 +405,72 @@ static bool wait_gateway(struct it_gateway *g)
 	return false;
 }
 
+/* The auth service binary, as stack_spawn will resolve "bin/auth-service". */
+static bool auth_binary_exists(void)
+{
+	const char *build = getenv("TEST_BUILD_DIR");
+	char path[4096];
+
+	if (build && *build)
+		snprintf(path, sizeof(path), "%s/bin/auth-service", build);
+	else if (access("bin/auth-service", X_OK) == 0)
+		return true;
+	else
+		snprintf(path, sizeof(path), "build/bin/auth-service");
+	return access(path, X_OK) == 0;
+}
+
+/* Where the users service and the gateway find AuthService; true when the
+ * harness is to start it there. */
+static bool choose_auth_target(struct it_gateway *g)
+{
+	const char *given = getenv("AUTH_ADDR");
+
+	if (given && *given) {
+		snprintf(g->auth_target, sizeof(g->auth_target), "%s", given);
+		return false;
+	}
+	g->auth_port = stack_free_port();
+	snprintf(g->auth_target, sizeof(g->auth_target), "127.0.0.1:%d", g->auth_port);
+	return auth_binary_exists();
+}
+
+static bool auth_spawn(struct it_gateway *g)
+{
+	char port[32], db[512], redis[128], users[96];
+	const char *env[] = { port, db, redis, users, "GRPC_HOST=127.0.0.1",
+			      "JWT_SECRET=" IT_JWT_SECRET, "API_KEY_ROTATION_GRACE_SECONDS=2",
+			      "LOG_LEVEL=info", NULL };
+
+	snprintf(port, sizeof(port), "GRPC_PORT=%d", g->auth_port);
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", g->db);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
+	snprintf(users, sizeof(users), "USERS_ADDR=%s", g->users_target);
+	g->auth = stack_spawn(g->stack, "auth", "bin/auth-service", env);
+	wait_port_open(g->auth_port, g->auth);
+	if (!stack_wait_grpc_serving(g->auth_target, 20000)) {
+		fprintf(stderr, "auth-service did not become SERVING; log: %s\n",
+			proc_log_path(g->auth));
+		return false;
+	}
+	return true;
+}
+
 static bool gateway_spawn(struct it_gateway *g, const char *const *extra_env)
 {
-	char port[32], users[96], redis[128];
+	char port[32], users[96], redis[128], auth[320];
 	const char *env[40] = {
-		port, users, redis, "API_HOST=127.0.0.1", "JWT_SECRET=" IT_JWT_SECRET,
+		port, users, redis, auth, "API_HOST=127.0.0.1", "JWT_SECRET=" IT_JWT_SECRET,
 		"GRPC_DEADLINE_MS=1500", "MAX_BODY_BYTES=4096", "API_VERSION=v1", "LOG_LEVEL=info",
 		"RATE_LIMIT_MAX=1000000",
 	};
-	size_t n = 10;
+	size_t n = 11;
 
 	_Static_assert(IT_GW_DEADLINE_MS == 1500 && IT_GW_MAX_BODY == 4096, "env above");
 	snprintf(port, sizeof(port), "API_PORT=%d", g->port);
 	snprintf(users, sizeof(users), "USERS_ADDR=127.0.0.1:%d", g->users_port);
 	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
+	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", g->auth_target);
 	for (size_t i = 0; extra_env && extra_env[i] && n < ARRAY_SIZE(env) - 1; i++)
 		env[n++] = extra_env[i];
 	env[n] = NULL;
@@ -405,6 +480,8 @@ static bool gateway_spawn(struct it_gateway *g, const char *const *extra_env)
 
 bool it_gateway_start(struct it_gateway *g, const char *name, const char *const *extra_env)
 {
+	bool start_auth;
+
 	memset(g, 0, sizeof(*g));
 	curl_global_init(CURL_GLOBAL_ALL);
 	rpc_runtime_init();
@@ -417,7 +494,11 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 	snprintf(g->env[1], sizeof(g->env[1]), "DATABASE_URL=%s", g->db);
 	snprintf(g->env[2], sizeof(g->env[2]), "REDIS_URL=%s", stack_redis_url(g->stack));
 	snprintf(g->users_target, sizeof(g->users_target), "127.0.0.1:%d", g->users_port);
+	start_auth = choose_auth_target(g);
+	snprintf(g->env[3], sizeof(g->env[3]), "AUTH_ADDR=%s", g->auth_target);
 	if (!it_gateway_users_start(g))
+		return false;
+	if (start_auth && !auth_spawn(g))
 		return false;
 	g->admin_id = it_sql_int(g->db, "SELECT id FROM users.users WHERE email = '"
 				 IT_GW_ADMIN_EMAIL "'");
@@ -432,7 +513,7 @@ int it_gateway_stop(struct it_gateway *g)
 	if (status != 0)
 		fprintf(stderr, "gateway exited with %d after SIGTERM; log: %s\n", status,
 			g->gateway ? proc_log_path(g->gateway) : "(none)");
-	stack_stop(g->stack); /* stops the users service too */
+	stack_stop(g->stack); /* stops the users and auth services too */
 	free(g->admin_token);
 	rpc_runtime_shutdown();
 	curl_global_cleanup();

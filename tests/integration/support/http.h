@@ -92,22 +92,31 @@ bool it_json_is_user(const json_t *user);
 struct it_gateway {
 	struct stack *stack;
 	struct proc *users;
+	struct proc *auth;       /* NULL when the harness did not start one (see below) */
 	struct proc *gateway;
 	const char *db;          /* the stack's database URL (owned by stack) */
 	int users_port;
+	int auth_port;           /* 0 when AUTH_ADDR came from the environment */
 	int port;                /* the gateway's API_PORT */
 	char base[96];           /* "http://127.0.0.1:<port>/api/v1" */
 	int64_t admin_id;        /* the bootstrapped admin */
 	char *admin_token;       /* malloc'd, an hour long */
 	char users_target[64];   /* "127.0.0.1:<users_port>" */
-	char env[3][512];        /* the users service's environment */
+	char auth_target[300];   /* AUTH_ADDR given to the users service and the gateway */
+	char env[4][512];        /* the users service's environment */
 };
 
-/* Starts a stack called name, the users service (admin bootstrapped) and the
- * gateway (API_HOST 127.0.0.1, GRPC_DEADLINE_MS IT_GW_DEADLINE_MS,
- * MAX_BODY_BYTES IT_GW_MAX_BODY, a rate limit no test reaches; extra_env
- * entries win), and waits until the gateway answers. false (after printing
- * why and where the logs are) when something did not start. */
+/* Starts a stack called name: the users service (admin bootstrapped), the
+ * auth service when build/bin/auth-service exists (GRPC_DEADLINE_MS aside,
+ * API_KEY_ROTATION_GRACE_SECONDS=2), and the gateway (API_HOST 127.0.0.1,
+ * GRPC_DEADLINE_MS IT_GW_DEADLINE_MS, MAX_BODY_BYTES IT_GW_MAX_BODY, a rate
+ * limit no test reaches; extra_env entries win), and waits until the gateway
+ * answers. Every process gets the stack's REDIS_URL and AUTH_ADDR.
+ * When AUTH_ADDR is already set in the environment, the test runs its own
+ * auth service there: the harness starts none and passes that address on.
+ * Without the binary, AUTH_ADDR is a free port nobody listens on (API keys
+ * are then a 503). false (after printing why and where the logs are) when
+ * something did not start. */
 bool it_gateway_start(struct it_gateway *g, const char *name, const char *const *extra_env);
 /* Starts the users service again on the same port (after proc_stop) and waits
  * until it is SERVING; false when it is not within 20 s. */

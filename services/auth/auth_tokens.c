@@ -1,0 +1,310 @@
+/* auth_tokens.c - login, refresh-token rotation, logout and access-token
+ * validation (API.md §2 "Auth and API keys", §6 "Credentials and their
+ * lifetime").
+ *
+ * A login opens a refresh family; each refresh spends the presented token
+ * and adds the next one to the same family, in one transaction with the row
+ * locked. Presenting a spent token again revokes the whole family (it was
+ * stolen, or the client is broken: either way nobody keeps that chain).
+ * No database connection is held across a call to UsersService. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth_repo.h"
+#include "auth_service.h"
+#include "db.h"
+#include "log.h"
+#include "revocation.h"
+#include "util.h"
+
+/* Lifetime of the tokens the service mints to read a user from UsersService. */
+#define FETCH_TOKEN_TTL_S 60
+
+static int64_t now_s(void)
+{
+	return now_unix_ms() / 1000;
+}
+
+static int acquire(struct auth_ctx *ctx, struct db_conn **c, struct app_error *err)
+{
+	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
+}
+
+int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct auth_origin *origin,
+		    struct auth_user *out, struct app_error *err)
+{
+	struct principal p = { .method = AUTH_JWT, .user_id = user_id, .role = "user",
+			       .perms = PERM_BIT(PERM_READ_OWN_PROFILE) };
+	int64_t iat = now_s();
+	char jti[AUTH_ID_LEN + 1];
+	char *token;
+	int rc;
+
+	auth_random_id(jti);
+	token = jwt_sign(ctx->jwt, &p, iat, iat + FETCH_TOKEN_TTL_S, jti);
+	if (!token)
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	rc = ctx->users.get_me(ctx->users.ctx, token, origin, out, err);
+	free(token);
+	if (rc == 0 || err->code == ERR_NOT_FOUND || err->code == ERR_SERVICE_UNAVAILABLE ||
+	    err->code == ERR_GATEWAY_TIMEOUT)
+		return rc;
+	/* UsersService refusing a token this service just signed is a
+	 * configuration fault (different JWT_SECRET/JWT_ISSUER), not the
+	 * caller's: never turn it into a 401/403 for them. */
+	log_error("UsersService refused the lookup", LOG_I("userId", user_id),
+		  LOG_S("code", err_name(err->code)), LOG_S("error", err->message));
+	app_error_init(err);
+	return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+}
+
+/* The access token for u (its role's permissions) into out, from a. */
+static int sign_access(struct auth_ctx *ctx, struct arena *a, const struct auth_user *u,
+		       char *jti, struct auth_token_pair *out, struct app_error *err)
+{
+	struct principal p = { .method = AUTH_JWT, .user_id = u->id };
+	int64_t iat = now_s();
+	char *token;
+
+	strlcpy_s(p.email, u->email, sizeof(p.email));
+	strlcpy_s(p.role, u->role, sizeof(p.role));
+	if (!role_permissions(u->role, &p.perms)) {
+		log_error("user has an unknown role", LOG_I("userId", u->id),
+			  LOG_S("role", u->role));
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	}
+	auth_random_id(jti);
+	token = jwt_sign(ctx->jwt, &p, iat, iat + ctx->access_ttl_s, jti);
+	if (!token)
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	out->access_token = arena_strdup(a, token);
+	free(token);
+	out->expires_in = ctx->access_ttl_s;
+	out->user = *u;
+	return 0;
+}
+
+/* Signs the access token, then stores a new refresh token of family_id
+ * issued with it (inside the caller's transaction). */
+static int issue_pair(struct auth_ctx *ctx, struct db_conn *c, struct arena *a,
+		      const struct auth_user *u, const char *family_id,
+		      struct auth_token_pair *out, struct app_error *err)
+{
+	char jti[AUTH_ID_LEN + 1], hash[AUTH_SHA256_HEX_LEN + 1];
+
+	if (sign_access(ctx, a, u, jti, out, err) != 0)
+		return -1;
+	auth_refresh_token_new(out->refresh_token);
+	auth_sha256_hex(out->refresh_token, AUTH_REFRESH_TOKEN_LEN, hash);
+	return auth_repo_token_insert(c, family_id, hash, jti, ctx->refresh_ttl_s, err);
+}
+
+int auth_login(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+	       const char *email, const char *password, struct auth_token_pair *out,
+	       struct app_error *err)
+{
+	char family[AUTH_ID_LEN + 1];
+	struct auth_user u;
+	struct db_conn *c;
+	int rc;
+
+	if (ctx->users.verify_credentials(ctx->users.ctx, email ? email : "",
+					  password ? password : "", origin, &u, err) != 0)
+		return -1;
+	auth_random_id(family);
+	if (acquire(ctx, &c, err) != 0)
+		return -1;
+	rc = db_begin(c, err);
+	if (rc == 0)
+		rc = auth_repo_family_insert(c, family, u.id, err);
+	if (rc == 0)
+		rc = issue_pair(ctx, c, a, &u, family, out, err);
+	if (rc == 0)
+		rc = db_commit(c, err);
+	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
+	if (rc == 0)
+		log_info("login", LOG_I("userId", u.id), LOG_S("familyId", family));
+	return rc;
+}
+
+/* Revokes a family on its own connection; a failure is logged (the caller
+ * is refused either way). */
+static void revoke_family(struct auth_ctx *ctx, const char *family_id, const char *why)
+{
+	struct app_error err;
+	struct db_conn *c;
+
+	app_error_init(&err);
+	if (acquire(ctx, &c, &err) == 0) {
+		auth_repo_family_revoke(c, family_id, &err);
+		db_pool_release(ctx->db, c);
+	}
+	if (err.code != ERR_OK)
+		log_error("cannot revoke refresh family", LOG_S("familyId", family_id),
+			  LOG_S("code", err_name(err.code)));
+	else
+		log_warn("refresh family revoked", LOG_S("familyId", family_id),
+			 LOG_S("reason", why));
+}
+
+/* The checks that need only the stored token: unknown, revoked family,
+ * re-use of a spent token (revokes the family), expiry, user's not-before. */
+static int check_token(struct auth_ctx *ctx, const char *hash, struct auth_refresh_row *row,
+		       struct app_error *err)
+{
+	struct db_conn *c;
+	int64_t nbf = 0;
+	int rc;
+
+	if (acquire(ctx, &c, err) != 0)
+		return -1;
+	rc = auth_repo_token_find(c, hash, false, row, err);
+	db_pool_release(ctx->db, c);
+	if (rc != 0 && err->code == ERR_NOT_FOUND) {
+		app_error_init(err);
+		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid refresh token");
+	}
+	if (rc != 0)
+		return -1;
+	if (row->family_revoked)
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	if (row->spent) {
+		revoke_family(ctx, row->family_id, "spent token presented again");
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	}
+	if (row->expires_at_us <= now_unix_us())
+		return app_error_set(err, ERR_TOKEN_EXPIRED, "Refresh token has expired");
+	if (revocation_not_before(ctx->kv, row->user_id, &nbf) != 0)
+		log_warn("not-before unknown (Redis unavailable)", LOG_I("userId", row->user_id));
+	if (nbf > 0 && row->family_created_at_us / 1000000 < nbf) {
+		revoke_family(ctx, row->family_id, "issued before the user's not-before");
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	}
+	return 0;
+}
+
+/* Under the row lock: spends the token (unless a concurrent refresh did,
+ * which is a re-use) and issues the next pair of the family. */
+static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, struct arena *a,
+			 const char *hash, const struct auth_user *u, struct auth_token_pair *out,
+			 bool *reused, struct app_error *err)
+{
+	struct auth_refresh_row row;
+
+	if (auth_repo_token_find(c, hash, true, &row, err) != 0) {
+		if (err->code != ERR_NOT_FOUND)
+			return -1;
+		app_error_init(err);
+		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid refresh token");
+	}
+	if (row.family_revoked)
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	if (row.spent) {
+		*reused = true;
+		if (auth_repo_family_revoke(c, row.family_id, err) != 0 || db_commit(c, err) != 0)
+			return -1;
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	}
+	if (auth_repo_token_spend(c, row.id, err) != 0 ||
+	    issue_pair(ctx, c, a, u, row.family_id, out, err) != 0)
+		return -1;
+	return db_commit(c, err);
+}
+
+/* The user behind a family, as it is now; deleted or disabled revokes it. */
+static int current_user(struct auth_ctx *ctx, const struct auth_origin *origin,
+			const struct auth_refresh_row *row, struct auth_user *u,
+			struct app_error *err)
+{
+	if (auth_fetch_user(ctx, row->user_id, origin, u, err) != 0) {
+		if (err->code != ERR_NOT_FOUND)
+			return -1;
+		revoke_family(ctx, row->family_id, "user deleted");
+		app_error_init(err);
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	}
+	if (!u->is_active) {
+		revoke_family(ctx, row->family_id, "user disabled");
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	}
+	return 0;
+}
+
+int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+		 const char *refresh_token, struct auth_token_pair *out, struct app_error *err)
+{
+	char hash[AUTH_SHA256_HEX_LEN + 1];
+	struct auth_refresh_row row;
+	struct auth_user u;
+	struct db_conn *c;
+	bool reused = false;
+	int rc;
+
+	if (!auth_refresh_token_well_formed(refresh_token))
+		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid refresh token");
+	auth_sha256_hex(refresh_token, AUTH_REFRESH_TOKEN_LEN, hash);
+	if (check_token(ctx, hash, &row, err) != 0 || current_user(ctx, origin, &row, &u, err) != 0)
+		return -1;
+	if (acquire(ctx, &c, err) != 0)
+		return -1;
+	rc = db_begin(c, err);
+	if (rc == 0)
+		rc = rotate_locked(ctx, c, a, hash, &u, out, &reused, err);
+	db_pool_release(ctx->db, c);
+	if (reused)
+		log_warn("refresh family revoked", LOG_S("familyId", row.family_id),
+			 LOG_S("reason", "spent token presented again"));
+	else if (rc == 0)
+		log_info("token refreshed", LOG_I("userId", u.id),
+			 LOG_S("familyId", row.family_id));
+	return rc;
+}
+
+int auth_logout(struct auth_ctx *ctx, const struct principal *caller, struct app_error *err)
+{
+	char family[AUTH_ID_LEN + 1] = "";
+	struct db_conn *c;
+	int rc;
+
+	if (caller->method == AUTH_NONE)
+		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+	if (caller->method != AUTH_JWT)
+		return app_error_set(err, ERR_FORBIDDEN, "Logout requires a bearer token");
+	if (acquire(ctx, &c, err) != 0)
+		return -1;
+	rc = auth_repo_family_revoke_by_jti(c, caller->jti, family, err);
+	db_pool_release(ctx->db, c);
+	if (rc != 0)
+		return -1;
+	if (revocation_revoke_jti(ctx->kv, caller->jti, caller->exp) != 0) {
+		/* The family is gone, but the access token would keep working:
+		 * tell the client the logout did not fully happen (it may retry). */
+		log_error("cannot denylist the access token (Redis unavailable)",
+			  LOG_I("userId", caller->user_id));
+		return app_error_set(err, ERR_SERVICE_UNAVAILABLE, "Logout could not be completed");
+	}
+	log_info("logout", LOG_I("userId", caller->user_id), LOG_S("familyId", family));
+	return 0;
+}
+
+int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, const char *token,
+			struct principal *out, struct app_error *err)
+{
+	int revoked;
+
+	if (!token || !*token) {
+		if (caller->method == AUTH_NONE)
+			return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+		*out = *caller;
+		return 0;
+	}
+	if (jwt_verify(ctx->jwt, token, now_s(), out, err) != 0)
+		return -1;
+	revoked = revocation_check(ctx->kv, out->jti, out->user_id, out->iat);
+	if (revoked == 1)
+		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
+	if (revoked < 0)
+		log_warn("revocation unknown (Redis unavailable); token accepted",
+			 LOG_I("userId", out->user_id));
+	return 0;
+}

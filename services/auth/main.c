@@ -1,0 +1,129 @@
+/* auth-service: configuration and wiring (API.md §4; ARCHITECTURE.md
+ * "Runtime model"). Reads the environment, applies the auth schema's
+ * migrations, then serves AuthService and grpc.health.v1 until
+ * SIGTERM/SIGINT. Users are reached over gRPC (USERS_ADDR). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "auth_repo.h"
+#include "auth_rpc.h"
+#include "caller.h"
+#include "config.h"
+#include "db.h"
+#include "kv.h"
+#include "log.h"
+#include "rpc.h"
+#include "svc.h"
+#include "util.h"
+
+struct auth_settings {
+	struct svc_config svc;
+	int64_t access_ttl_s;
+	int64_t refresh_ttl_s;
+	int64_t rotation_grace_s;
+	const char *users_addr;
+	int deadline_ms;
+	int startup_timeout_s;
+};
+
+static int read_settings(struct auth_settings *s)
+{
+	struct config_reader r;
+
+	config_reader_init(&r);
+	svc_config_read(&r, &s->svc, "auth", 50053);
+	s->access_ttl_s = config_duration_s(&r, "JWT_EXPIRES_IN", 86400, 1, 30 * 86400);
+	s->refresh_ttl_s = config_duration_s(&r, "REFRESH_EXPIRES_IN", 7 * 86400, 1, 365 * 86400);
+	s->rotation_grace_s =
+		config_int(&r, "API_KEY_ROTATION_GRACE_SECONDS", 86400, 0, 30 * 86400);
+	s->users_addr = config_str(&r, "USERS_ADDR", "127.0.0.1:50051");
+	s->deadline_ms = (int)config_int(&r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
+	s->startup_timeout_s = (int)config_int(&r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);
+	return config_reader_finish(&r, stderr);
+}
+
+static bool health(void *p)
+{
+	struct auth_app *app = p;
+
+	return db_pool_ping(app->svc.db);
+}
+
+static int serve(struct auth_settings *s, struct auth_app *app)
+{
+	static const char *const names[] = { AUTH_SERVICE_NAME, NULL };
+	struct rpc_server_config cfg = {
+		.listen_addr = s->svc.listen_addr, .workers = s->svc.workers,
+		.shutdown_grace_ms = s->svc.shutdown_grace_ms, .domain = "auth",
+		.health_services = names, .health_check = health, .app = app,
+	};
+	struct rpc_server *srv = rpc_server_new(&cfg, auth_rpc_methods, auth_rpc_methods_count);
+	int rc;
+
+	if (!srv)
+		return -1;
+	log_info("auth service listening", LOG_S("addr", s->svc.listen_addr),
+		 LOG_I("port", rpc_server_port(srv)), LOG_I("workers", s->svc.workers),
+		 LOG_S("usersAddr", s->users_addr));
+	rc = rpc_server_run(srv);
+	rpc_server_free(srv);
+	log_info("auth service stopped");
+	return rc;
+}
+
+/* The context the handlers share; the caller resolver validates API keys
+ * with this very service, in-process. */
+static void wire(struct auth_settings *s, struct auth_app *app, struct auth_users_client *users)
+{
+	struct caller_config cc = {
+		.jwt = &s->svc.jwt, .kv = app->svc.kv, .auth = NULL,
+		.local_api_key = auth_keys_validate_local, .local_ctx = &app->svc,
+		.cache_ms = 0, /* a revoked key stops here at once */
+		.deadline_ms = s->deadline_ms,
+	};
+
+	app->svc.jwt = &s->svc.jwt;
+	app->svc.users = auth_users_client_api(users);
+	app->svc.access_ttl_s = s->access_ttl_s;
+	app->svc.refresh_ttl_s = s->refresh_ttl_s;
+	app->svc.rotation_grace_s = s->rotation_grace_s;
+	app->svc.db_wait_ms = 2000;
+	app->caller = caller_resolver_new(&cc);
+}
+
+int main(void)
+{
+	struct auth_settings s;
+	struct auth_app app = { 0 };
+	struct auth_users_client *users = NULL;
+	int rc = 1, migrated;
+
+	rpc_runtime_init();
+	if (read_settings(&s) != 0)
+		return 2;
+	app.svc.kv = kv_new(s.svc.redis_url, 250, s.svc.workers);
+	if (!app.svc.kv) {
+		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
+			s.svc.redis_url);
+		return 2;
+	}
+	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
+	users = auth_users_client_new(s.users_addr, s.deadline_ms);
+	wire(&s, &app, users);
+	migrated = svc_migrate(app.svc.db, "auth", auth_migrations, auth_migrations_count,
+			       s.startup_timeout_s);
+	if (migrated != 0) {
+		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
+		goto out;
+	}
+	rc = serve(&s, &app) == 0 ? 0 : 1;
+out:
+	caller_resolver_free(app.caller);
+	auth_users_client_free(users);
+	db_pool_free(app.svc.db);
+	kv_free(app.svc.kv);
+	rpc_runtime_shutdown();
+	return rc;
+}

@@ -1,0 +1,326 @@
+/* caller.c - the caller of a request, from its credentials; see caller.h.
+ *
+ * Bearer tokens are verified here (authn.h) and looked up in Redis
+ * (revocation.h). API keys go to the auth service (or its local validator);
+ * successful validations are kept in a small cache:
+ *   - keyed by SHA-256(key): the key itself is never stored;
+ *   - CACHE_SLOTS entries used as a ring in insertion order, so a full cache
+ *     overwrites its oldest entry; a hash index (chained through the slots)
+ *     finds an entry without scanning;
+ *   - an entry lives cache_ms (monotonic clock), and never past the key's own
+ *     expiry; failures are never cached, so a refused key is asked again.
+ * One mutex guards the cache; no call to Redis or the auth service is made
+ * while holding it. */
+#include "caller.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "agentos/auth/v1/auth.pb-c.h"
+#include "kv.h"
+#include "log.h"
+#include "revocation.h"
+#include "rpc.h"
+#include "util.h"
+
+#define VALIDATE_API_KEY "/agentos.auth.v1.AuthService/ValidateApiKey"
+#define CACHE_SLOTS 1024
+#define CACHE_BUCKETS 2048 /* a power of two */
+#define CACHE_NIL UINT16_MAX
+#define CACHE_MAX_MS 1000
+#define DIGEST_LEN 32
+#define DEFAULT_DEADLINE_MS 2000
+#define UNCHECKED_WARN_EVERY_MS 10000
+/* Longer "keys" are refused without asking anyone (the auth service issues
+ * keys of about 60 characters). */
+#define API_KEY_MAX_BYTES 512
+#define USER_ID_LIMIT (INT64_C(1) << 53)
+
+struct cache_slot {
+	unsigned char digest[DIGEST_LEN];
+	struct principal p;
+	int64_t expires_ms; /* mono_ms() */
+	uint16_t next;      /* next slot in the same bucket, or CACHE_NIL */
+	bool used;
+};
+
+struct caller_resolver {
+	struct caller_config cfg;
+	pthread_mutex_t lock; /* guards slots, buckets, head */
+	struct cache_slot slots[CACHE_SLOTS];
+	uint16_t buckets[CACHE_BUCKETS];
+	size_t head;          /* the slot the next insertion takes: the oldest */
+	int64_t last_warn_ms; /* atomic; INT64_MIN = never warned */
+};
+
+struct caller_resolver *caller_resolver_new(const struct caller_config *cfg)
+{
+	struct caller_resolver *r = xcalloc(1, sizeof(*r));
+
+	r->cfg = *cfg;
+	if (r->cfg.cache_ms < 0)
+		r->cfg.cache_ms = 0;
+	if (r->cfg.cache_ms > CACHE_MAX_MS)
+		r->cfg.cache_ms = CACHE_MAX_MS;
+	if (r->cfg.deadline_ms <= 0)
+		r->cfg.deadline_ms = DEFAULT_DEADLINE_MS;
+	pthread_mutex_init(&r->lock, NULL);
+	for (size_t i = 0; i < CACHE_BUCKETS; i++)
+		r->buckets[i] = CACHE_NIL;
+	r->last_warn_ms = INT64_MIN;
+	return r;
+}
+
+void caller_resolver_free(struct caller_resolver *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static void anonymous(struct principal *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->method = AUTH_NONE;
+}
+
+/* ---- the API-key cache (callers hold r->lock) ------------------------------ */
+
+static size_t bucket_of(const unsigned char *digest)
+{
+	uint32_t h;
+
+	memcpy(&h, digest, sizeof(h)); /* a SHA-256 is uniform already */
+	return h & (CACHE_BUCKETS - 1);
+}
+
+static uint16_t *link_to(struct caller_resolver *r, const unsigned char *digest, uint16_t idx)
+{
+	uint16_t *at = &r->buckets[bucket_of(digest)];
+
+	while (*at != CACHE_NIL && *at != idx)
+		at = &r->slots[*at].next;
+	return at;
+}
+
+static void cache_unlink(struct caller_resolver *r, uint16_t idx)
+{
+	struct cache_slot *s = &r->slots[idx];
+	uint16_t *at = link_to(r, s->digest, idx);
+
+	if (*at == idx)
+		*at = s->next;
+	s->used = false;
+	s->next = CACHE_NIL;
+}
+
+static int cache_find(const struct caller_resolver *r, const unsigned char *digest)
+{
+	for (uint16_t i = r->buckets[bucket_of(digest)]; i != CACHE_NIL; i = r->slots[i].next) {
+		if (memcmp(r->slots[i].digest, digest, DIGEST_LEN) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* true and *out on a live entry; a stale one is dropped. */
+static bool cache_lookup(struct caller_resolver *r, const unsigned char *digest,
+			 struct principal *out)
+{
+	int64_t now_ms = mono_ms(), now_s = now_unix_ms() / 1000;
+	bool hit = false;
+	int i;
+
+	if (r->cfg.cache_ms <= 0)
+		return false;
+	pthread_mutex_lock(&r->lock);
+	i = cache_find(r, digest);
+	if (i >= 0) {
+		const struct cache_slot *s = &r->slots[i];
+
+		hit = s->expires_ms > now_ms && (s->p.exp == 0 || s->p.exp > now_s);
+		if (hit)
+			*out = s->p;
+		else
+			cache_unlink(r, (uint16_t)i);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return hit;
+}
+
+static void cache_store(struct caller_resolver *r, const unsigned char *digest,
+			const struct principal *p)
+{
+	struct cache_slot *s;
+	uint16_t idx;
+	int old;
+
+	if (r->cfg.cache_ms <= 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	old = cache_find(r, digest);
+	if (old >= 0)
+		cache_unlink(r, (uint16_t)old); /* re-inserted below as the newest */
+	idx = (uint16_t)r->head;
+	r->head = (r->head + 1) % CACHE_SLOTS;
+	s = &r->slots[idx];
+	if (s->used)
+		cache_unlink(r, idx); /* the oldest entry makes room */
+	memcpy(s->digest, digest, DIGEST_LEN);
+	s->p = *p;
+	s->expires_ms = mono_ms() + r->cfg.cache_ms;
+	s->used = true;
+	s->next = r->buckets[bucket_of(digest)];
+	r->buckets[bucket_of(digest)] = idx;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static bool key_digest(const char *key, unsigned char *digest)
+{
+	unsigned int len = 0;
+
+	return EVP_Digest(key, strlen(key), digest, &len, EVP_sha256(), NULL) == 1 &&
+	       len == DIGEST_LEN;
+}
+
+/* ---- API keys ------------------------------------------------------------------ */
+
+/* The principal of a ValidateApiKey reply: the key's permissions (names this
+ * build does not know are ignored, as in tokens), its expiry. */
+static int principal_from_reply(const Agentos__Auth__V1__Principal *m, struct principal *out,
+				struct app_error *err)
+{
+	anonymous(out);
+	if (m->user_id <= 0 || m->user_id >= USER_ID_LIMIT)
+		return app_error_set(err, ERR_INTERNAL_ERROR,
+				     "The auth service returned an invalid principal");
+	out->method = AUTH_API_KEY;
+	out->user_id = m->user_id;
+	strlcpy_s(out->email, m->email, sizeof(out->email));
+	if (role_valid(m->role)) /* informational: permissions decide */
+		strlcpy_s(out->role, m->role, sizeof(out->role));
+	for (size_t i = 0; i < m->n_permissions; i++) {
+		enum perm p;
+
+		if (perm_parse(m->permissions[i], &p))
+			out->perms |= PERM_BIT(p);
+	}
+	out->exp = m->expires_at ? m->expires_at->seconds : 0;
+	return 0;
+}
+
+/* AuthService.ValidateApiKey; its errors are returned as they came. */
+static int validate_remote(struct caller_resolver *r, const char *key, const char *request_id,
+			   struct principal *out, struct app_error *err)
+{
+	Agentos__Auth__V1__ValidateApiKeyRequest req = AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
+	const struct rpc_metadata md[] = { { "x-request-id", request_id } };
+	ProtobufCMessage *reply = NULL;
+	int rc;
+
+	if (!r->cfg.auth)
+		return app_error_set(err, ERR_SERVICE_UNAVAILABLE,
+				     "API keys cannot be validated: no auth service is configured");
+	req.key = (char *)key;
+	if (rpc_call_unary(r->cfg.auth, VALIDATE_API_KEY, &req.base,
+			   &agentos__auth__v1__principal__descriptor, md, ARRAY_SIZE(md),
+			   r->cfg.deadline_ms, &reply, err, NULL) != 0)
+		return -1;
+	rc = principal_from_reply((const Agentos__Auth__V1__Principal *)reply, out, err);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return rc;
+}
+
+static int resolve_api_key(struct caller_resolver *r, const char *key, const char *request_id,
+			   struct principal *out, struct app_error *err)
+{
+	unsigned char digest[DIGEST_LEN];
+	int rc;
+
+	if (!*key || strnlen(key, API_KEY_MAX_BYTES + 1) > API_KEY_MAX_BYTES)
+		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid API key");
+	if (!key_digest(key, digest))
+		return app_error_set(err, ERR_INTERNAL_ERROR, "Cannot hash the API key");
+	if (cache_lookup(r, digest, out))
+		return 0;
+	if (r->cfg.local_api_key)
+		rc = r->cfg.local_api_key(r->cfg.local_ctx, key, out, err);
+	else
+		rc = validate_remote(r, key, request_id, out, err);
+	if (rc != 0) {
+		anonymous(out);
+		if (err->code == ERR_OK)
+			app_error_set(err, ERR_UNAUTHORIZED, "Invalid API key");
+		return -1;
+	}
+	out->method = AUTH_API_KEY;
+	cache_store(r, digest, out);
+	return 0;
+}
+
+/* ---- bearer tokens ---------------------------------------------------------------- */
+
+/* Redis could not tell: the token is accepted; said at most every 10 s. */
+static void warn_unchecked(struct caller_resolver *r)
+{
+	int64_t now = mono_ms();
+	int64_t last = __atomic_load_n(&r->last_warn_ms, __ATOMIC_RELAXED);
+
+	if (last != INT64_MIN && now - last < UNCHECKED_WARN_EVERY_MS)
+		return;
+	if (!__atomic_compare_exchange_n(&r->last_warn_ms, &last, now, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return; /* another thread is warning */
+	log_warn("revocation lookup unavailable (Redis): accepting access tokens unchecked");
+}
+
+static int resolve_bearer(struct caller_resolver *r, const char *authorization,
+			  struct principal *out, struct app_error *err)
+{
+	const char *token = authn_parse_bearer(authorization);
+	int revoked;
+
+	if (!token)
+		return app_error_set(err, ERR_UNAUTHORIZED,
+				     "Authorization header must be 'Bearer <token>'");
+	if (jwt_verify(r->cfg.jwt, token, now_unix_ms() / 1000, out, err) != 0)
+		return -1;
+	if (!r->cfg.kv)
+		return 0;
+	revoked = revocation_check(r->cfg.kv, out->jti, out->user_id, out->iat);
+	if (revoked < 0)
+		warn_unchecked(r);
+	if (revoked <= 0)
+		return 0;
+	anonymous(out);
+	return app_error_set(err, ERR_TOKEN_REVOKED, "Token has been revoked");
+}
+
+int caller_resolve(struct caller_resolver *r, const char *authorization, const char *api_key,
+		   const char *request_id, struct principal *out, struct app_error *err)
+{
+	struct app_error scratch;
+	int rc;
+
+	if (!err) {
+		app_error_init(&scratch);
+		err = &scratch;
+	}
+	anonymous(out);
+	if (authorization && api_key)
+		return app_error_set(err, ERR_BAD_REQUEST,
+				     "Send either an Authorization header or an X-API-Key, not both");
+	if (authorization)
+		rc = resolve_bearer(r, authorization, out, err);
+	else if (api_key)
+		rc = resolve_api_key(r, api_key, request_id, out, err);
+	else
+		rc = 0;
+	if (rc != 0)
+		anonymous(out);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/* caller.h - who is calling, for the gateway and every service: the one place
+ * that turns `authorization` / `x-api-key` into a principal.
+ *
+ *   neither                 anonymous (AUTH_NONE)
+ *   both                    400 BAD_REQUEST
+ *   Bearer <jwt>            jwt_verify (authn.h), then revocation_check:
+ *                           a logged-out jti or a token issued before the
+ *                           user's not-before is 401 TOKEN_REVOKED
+ *   x-api-key               validated by the auth service
+ *                           (AuthService.ValidateApiKey over gRPC, or the
+ *                           local validator inside the auth service itself):
+ *                           401 UNAUTHORIZED (unknown/malformed),
+ *                           TOKEN_EXPIRED (expired or past rotation grace),
+ *                           TOKEN_REVOKED (revoked, owner disabled/deleted);
+ *                           the principal carries the key's permissions, not
+ *                           the owner's full set
+ *
+ * API-key validations are cached in-process for at most cache_ms (<= 1000),
+ * keyed by a SHA-256 of the key (the key itself is never kept), so a revoked
+ * key stops working everywhere within a second. Thread-safe. */
+#ifndef SHARED_CALLER_H
+#define SHARED_CALLER_H
+
+#include "authn.h"
+#include "err.h"
+
+struct kv;
+struct rpc_channel;
+
+/* Validates an API key in-process (the auth service's own implementation). */
+typedef int (*caller_api_key_fn)(void *ctx, const char *key, struct principal *out,
+				 struct app_error *err);
+
+struct caller_config {
+	const struct jwt_config *jwt;
+	struct kv *kv;             /* revocation lookups; NULL: none (tests) */
+	struct rpc_channel *auth;  /* AuthService, for API keys (when no local validator) */
+	caller_api_key_fn local_api_key;
+	void *local_ctx;
+	int cache_ms;              /* API-key cache lifetime, 0..1000 */
+	int deadline_ms;           /* ValidateApiKey deadline */
+};
+
+struct caller_resolver;
+
+/* cfg's pointers must outlive the resolver. Never NULL. */
+struct caller_resolver *caller_resolver_new(const struct caller_config *cfg);
+void caller_resolver_free(struct caller_resolver *r);
+
+/* Resolves the caller (values may be NULL). 0 and *out, or -1 with err.
+ * request_id is forwarded to the auth service. */
+int caller_resolve(struct caller_resolver *r, const char *authorization, const char *api_key,
+		   const char *request_id, struct principal *out, struct app_error *err);
+
+#endif

@@ -1,0 +1,529 @@
+/* auth_gateway_it.c - login, access tokens, refresh, logout and /auth/me
+ * through the REST gateway, against the real stack (users and auth services,
+ * PostgreSQL, Redis): API.md §1 "Authentication", §2 "Auth and API keys",
+ * §6 "Credentials and their lifetime". API keys: auth_keys_it.c; the same
+ * attacks presented directly over gRPC: auth_grpc_it.c.
+ * Forged tokens come from support/forge.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "forge.h"
+#include "it.h"
+#include "support/http.h"
+#include "util.h"
+
+#define NO_DETAILS NULL
+#define HEADERS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define PASSWORD "Gateway-Pa55word-xyz"
+#define MAX_SECRETS 256
+
+static struct it_gateway G;
+/* Every password, token and key the tests saw: none may reach a log line. */
+static struct {
+	char *s[MAX_SECRETS];
+	size_t n;
+} Secrets;
+
+static const char *remember(const char *s)
+{
+	if (s && Secrets.n < MAX_SECRETS)
+		Secrets.s[Secrets.n++] = xstrdup(s);
+	return s;
+}
+
+/* ---- the stack (support/http.h starts the auth service too) ---------------------- */
+
+static int setup(void **state)
+{
+	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=1000000", NULL };
+
+	if (!it_gateway_start(&G, "auth_gateway_it", extra))
+		return -1;
+	if (!G.auth) {
+		fprintf(stderr, "no auth service: build/bin/auth-service is missing\n");
+		return -1;
+	}
+	remember(PASSWORD);
+	remember(G.admin_token);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int auth = G.auth ? proc_stop(G.auth) : 0; /* it must drain and exit 0 */
+
+	for (size_t i = 0; i < Secrets.n; i++)
+		free(Secrets.s[i]);
+	if (auth != 0)
+		fprintf(stderr, "auth-service exited with %d after SIGTERM\n", auth);
+	return it_gateway_stop(&G) == 0 && auth == 0 ? 0 : -1;
+}
+
+/* ---- requests --------------------------------------------------------------------- */
+
+/* Every response is checked for what may never be in one. */
+static struct it_http_result call_h(const char *method, const char *path, const char *token,
+				    const char *const *headers, const char *body)
+{
+	struct it_http_result r = it_gateway_call(&G, method, path, token, headers, body);
+
+	assert_non_null(r.body);
+	assert_null(strstr(r.body, "$argon2"));
+	assert_null(strstr(r.body, PASSWORD));
+	assert_null(strstr(r.body, IT_GW_ADMIN_PASSWORD));
+	return r;
+}
+
+static struct it_http_result call(const char *method, const char *path, const char *token,
+				  const char *body)
+{
+	return call_h(method, path, token, NULL, body);
+}
+
+static void expect_error(struct it_http_result r, long status, const char *code)
+{
+	bool ok = it_http_is_error(&r, status, code, NO_DETAILS);
+
+	it_http_release(&r);
+	assert_true(ok);
+}
+
+/* The revocation test's helper: r has this status. */
+static void expect_ok(struct it_http_result r, long status)
+{
+	bool ok = r.status == status;
+
+	if (!ok)
+		it_http_dump(&r, "unexpected status");
+	it_http_release(&r);
+	assert_true(ok);
+}
+
+static json_t *data_of(const struct it_http_result *r)
+{
+	return json_object_get(r->json, "data");
+}
+
+static const char *str_of(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	assert_non_null(s);
+	return s;
+}
+
+static int64_t int_of(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* A JSON body from a jansson pack format (malloc'd). */
+static char *jbody(const char *fmt, ...)
+{
+	va_list ap;
+	json_t *j;
+	char *s;
+
+	va_start(ap, fmt);
+	j = json_vpack_ex(NULL, 0, fmt, ap);
+	va_end(ap);
+	assert_non_null(j);
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+static int64_t sign_up(const char *email)
+{
+	char *body = jbody("{s:s, s:s, s:s}", "email", email, "password", PASSWORD, "name", "Auth");
+	struct it_http_result r = call("POST", "/users", NULL, body);
+	int64_t id;
+
+	free(body);
+	assert_true(it_http_is_success(&r, 201));
+	id = int_of(data_of(&r), "id");
+	it_http_release(&r);
+	return id;
+}
+
+static struct it_http_result login(const char *email, const char *password)
+{
+	char *body = jbody("{s:s, s:s}", "email", email, "password", password);
+	struct it_http_result r = call("POST", "/auth/login", NULL, body);
+
+	free(body);
+	return r;
+}
+
+static struct it_http_result refresh(const char *refresh_token)
+{
+	char *body = jbody("{s:s}", "refreshToken", refresh_token);
+	struct it_http_result r = call("POST", "/auth/refresh", NULL, body);
+
+	free(body);
+	return r;
+}
+
+/* A token pair (login or refresh reply): both tokens, malloc'd. */
+struct pair {
+	char *access;
+	char *refresh;
+};
+
+static struct pair pair_of(struct it_http_result r)
+{
+	struct pair p;
+
+	if (!it_http_is_success(&r, 200))
+		it_http_dump(&r, "expected a token pair");
+	assert_true(it_http_is_success(&r, 200));
+	p.access = xstrdup(remember(str_of(data_of(&r), "accessToken")));
+	p.refresh = xstrdup(remember(str_of(data_of(&r), "refreshToken")));
+	it_http_release(&r);
+	return p;
+}
+
+static void pair_free(struct pair *p)
+{
+	free(p->access);
+	free(p->refresh);
+}
+
+/* ---- login ------------------------------------------------------------------------- */
+
+static void login_returns_the_token_pair_exactly(void **state)
+{
+	static const char *const keys[] = { "accessToken", "tokenType", "expiresIn",
+					    "refreshToken", "user", NULL };
+	int64_t id = sign_up("login.ok@example.com");
+	struct it_http_result r = login("Login.OK@Example.COM", PASSWORD);
+	json_t *d, *c;
+	char sub[32];
+
+	if (!it_http_is_success(&r, 200))
+		it_http_dump(&r, "login");
+	assert_true(it_http_is_success(&r, 200));
+	d = data_of(&r);
+	assert_true(it_json_keys_are(d, keys));
+	assert_string_equal(str_of(d, "tokenType"), "Bearer");
+	assert_true(it_json_is_user(json_object_get(d, "user")));
+	assert_int_equal(int_of(json_object_get(d, "user"), "id"), id);
+	assert_true(strlen(remember(str_of(d, "refreshToken"))) >= 32);
+	c = it_jwt_claims(remember(str_of(d, "accessToken")));
+	snprintf(sub, sizeof(sub), "user_%lld", (long long)id);
+	assert_string_equal(str_of(c, "sub"), sub);
+	assert_string_equal(str_of(c, "iss"), IT_JWT_ISSUER);
+	assert_string_equal(str_of(c, "email"), "login.ok@example.com");
+	assert_string_equal(str_of(c, "role"), "user");
+	assert_true(strlen(str_of(c, "jti")) > 0);
+	assert_true(json_is_array(json_object_get(c, "permissions")));
+	/* expiresIn is exp - iat, in seconds */
+	assert_int_equal(int_of(d, "expiresIn"), int_of(c, "exp") - int_of(c, "iat"));
+	assert_true(int_of(d, "expiresIn") > 0);
+	assert_null(strstr(r.body, "assword"));
+	json_decref(c);
+	/* the token is accepted by the users service behind the gateway */
+	expect_ok(call("GET", "/users/me", str_of(d, "accessToken"), NULL), 200);
+	it_http_release(&r);
+}
+
+static void login_failures_do_not_say_which_part_was_wrong(void **state)
+{
+	struct it_http_result unknown, wrong;
+
+	sign_up("login.fail@example.com");
+	unknown = login("nobody.here@example.com", PASSWORD);
+	wrong = login("login.fail@example.com", "not-the-Pa55word");
+	assert_true(it_http_is_error(&unknown, 401, "INVALID_CREDENTIALS", NO_DETAILS));
+	assert_true(it_http_is_error(&wrong, 401, "INVALID_CREDENTIALS", NO_DETAILS));
+	assert_string_equal(str_of(json_object_get(unknown.json, "error"), "message"),
+			    str_of(json_object_get(wrong.json, "error"), "message"));
+	it_http_release(&unknown);
+	it_http_release(&wrong);
+	/* an empty body where one is required */
+	expect_error(call("POST", "/auth/login", NULL, ""), 400, "INVALID_JSON");
+	/* a bad credential sent to the open login is still a 401 */
+	expect_error(call("POST", "/auth/login", "not.a.jwt",
+			  "{\"email\":\"login.fail@example.com\",\"password\":\"" PASSWORD "\"}"),
+		     401, "UNAUTHORIZED");
+}
+
+static void login_of_disabled_and_deleted_users_is_refused(void **state)
+{
+	int64_t off = sign_up("login.off@example.com"), gone = sign_up("login.gone@example.com");
+	char path[64];
+	struct pair p;
+
+	snprintf(path, sizeof(path), "/users/%lld", (long long)off);
+	expect_ok(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
+	expect_error(login("login.off@example.com", PASSWORD), 403, "ACCOUNT_DISABLED");
+
+	p = pair_of(login("login.gone@example.com", PASSWORD));
+	expect_ok(call("DELETE", "/users/me", p.access, NULL), 204);
+	expect_error(login("login.gone@example.com", PASSWORD), 401, "INVALID_CREDENTIALS");
+	snprintf(path, sizeof(path), "/users/%lld", (long long)gone);
+	expect_error(call("GET", path, G.admin_token, NULL), 404, "NOT_FOUND");
+	pair_free(&p);
+}
+
+/* ---- forged tokens -------------------------------------------------------------------- */
+
+static void forged_tokens_are_401_at_the_gateway(void **state)
+{
+	static const char *const paths[] = { "/auth/me", "/users/me" };
+	int64_t id = sign_up("forged@example.com");
+	char *good = it_forge(IT_HS256_HEADER, it_claims(id, "forged@example.com", "user"),
+			      IT_JWT_SECRET);
+	struct it_attack a[IT_ATTACKS];
+
+	/* the forging is right: the same claims, properly signed, are accepted */
+	expect_ok(call("GET", "/auth/me", good, NULL), 200);
+	expect_ok(call("GET", "/users/me", good, NULL), 200);
+	it_attacks_make(id, "forged@example.com", a);
+	for (size_t i = 0; i < IT_ATTACKS; i++) {
+		const char *code = err_name(a[i].code);
+
+		for (size_t k = 0; k < ARRAY_SIZE(paths); k++) {
+			struct it_http_result r = call("GET", paths[k], a[i].token, NULL);
+			const char *www = it_http_header(&r, "WWW-Authenticate");
+			bool ok = it_http_is_error(&r, 401, code, NO_DETAILS);
+
+			if (!ok)
+				it_http_dump(&r, a[i].name);
+			fprintf(stderr, "%s on GET %s: %s\n", a[i].name, paths[k],
+				ok ? "ok" : "FAIL");
+			assert_true(ok);
+			assert_true(www && strncmp(www, "Bearer", 6) == 0);
+			it_http_release(&r);
+		}
+		/* present but invalid on an open endpoint: still 401 */
+		expect_error(call("POST", "/auth/refresh", a[i].token, "{\"refreshToken\":\"x\"}"),
+			     401, code);
+	}
+	it_attacks_free(a);
+	free(good);
+}
+
+/* ---- refresh and logout ------------------------------------------------------------------ */
+
+static void refresh_rotates_and_reuse_revokes_the_family(void **state)
+{
+	struct pair p1, p2, p3;
+	struct it_http_result r;
+
+	sign_up("refresh@example.com");
+	p1 = pair_of(login("refresh@example.com", PASSWORD));
+	r = refresh(p1.refresh);
+	assert_true(it_http_is_success(&r, 200));
+	assert_string_equal(str_of(data_of(&r), "tokenType"), "Bearer");
+	assert_true(int_of(data_of(&r), "expiresIn") > 0);
+	p2 = pair_of(r);
+	assert_string_not_equal(p2.refresh, p1.refresh);
+	assert_string_not_equal(p2.access, p1.access);
+	expect_ok(call("GET", "/auth/me", p2.access, NULL), 200);
+	p3 = pair_of(refresh(p2.refresh));
+	/* p1's refresh token is spent: re-use revokes the whole family */
+	expect_error(refresh(p1.refresh), 401, "TOKEN_REVOKED");
+	expect_error(refresh(p3.refresh), 401, "TOKEN_REVOKED");
+	expect_error(refresh(p2.refresh), 401, "TOKEN_REVOKED");
+	/* another login is another family */
+	pair_free(&p1);
+	p1 = pair_of(login("refresh@example.com", PASSWORD));
+	pair_free(&p2);
+	p2 = pair_of(refresh(p1.refresh));
+	pair_free(&p1);
+	pair_free(&p2);
+	pair_free(&p3);
+}
+
+static void refresh_with_unknown_tokens_is_401(void **state)
+{
+	struct pair p, next;
+	char *altered, sql[256];
+
+	expect_error(refresh("not-a-refresh-token"), 401, "UNAUTHORIZED");
+	expect_error(refresh("rt_0123456789abcdefghijklmnopqrstuvwxyzABCDEF"), 401, "UNAUTHORIZED");
+	sign_up("refresh.unknown@example.com");
+	p = pair_of(login("refresh.unknown@example.com", PASSWORD));
+	altered = xstrdup(p.refresh);
+	altered[strlen(altered) - 2] = altered[strlen(altered) - 2] == 'A' ? 'B' : 'A';
+	expect_error(refresh(altered), 401, "UNAUTHORIZED");
+	/* an access token is not a refresh token */
+	expect_error(refresh(p.access), 401, "UNAUTHORIZED");
+	/* failed attempts did not spend or revoke the real one */
+	next = pair_of(refresh(p.refresh));
+	pair_free(&next);
+	pair_free(&p);
+	free(altered);
+	expect_error(call("POST", "/auth/refresh", NULL, ""), 400, "INVALID_JSON");
+	/* an expired one (its expiry moved into the past in the database) */
+	p = pair_of(login("refresh.unknown@example.com", PASSWORD));
+	snprintf(sql, sizeof(sql), "UPDATE auth.refresh_tokens SET expires_at = now() - interval "
+		 "'1 minute' WHERE token_hash = encode(sha256('%s'::bytea), 'hex')", p.refresh);
+	assert_true(it_sql_exec(G.db, sql));
+	expect_error(refresh(p.refresh), 401, "TOKEN_EXPIRED");
+	pair_free(&p);
+}
+
+static void logout_refuses_the_jti_and_revokes_the_family(void **state)
+{
+	struct pair p, other;
+	struct it_http_result r;
+
+	sign_up("logout@example.com");
+	p = pair_of(login("logout@example.com", PASSWORD));
+	other = pair_of(login("logout@example.com", PASSWORD));
+	expect_error(call("POST", "/auth/logout", NULL, NULL), 401, "UNAUTHORIZED");
+	r = call("POST", "/auth/logout", p.access, NULL);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.body_len, 0);
+	it_http_release(&r);
+	expect_error(call("GET", "/auth/me", p.access, NULL), 401, "TOKEN_REVOKED");
+	expect_error(call("GET", "/users/me", p.access, NULL), 401, "TOKEN_REVOKED");
+	expect_error(call("POST", "/auth/logout", p.access, NULL), 401, "TOKEN_REVOKED");
+	expect_error(refresh(p.refresh), 401, "TOKEN_REVOKED");
+	/* the user's other session is untouched */
+	expect_ok(call("GET", "/users/me", other.access, NULL), 200);
+	pair_free(&p);
+	p = pair_of(refresh(other.refresh));
+	pair_free(&p);
+	pair_free(&other);
+}
+
+/* ---- /auth/me ------------------------------------------------------------------------------ */
+
+static void auth_me_describes_jwt_and_api_key_callers(void **state)
+{
+	static const char *const keys[] = { "userId", "email", "role", "permissions",
+					    "authMethod", "expiresAt", NULL };
+	int64_t id = sign_up("me@example.com");
+	struct pair p = pair_of(login("me@example.com", PASSWORD));
+	struct it_http_result r = call("GET", "/auth/me", p.access, NULL);
+	char key_header[512];
+	json_t *c = it_jwt_claims(p.access), *d;
+	int64_t key_expires;
+
+	assert_true(it_http_is_success(&r, 200));
+	d = data_of(&r);
+	assert_true(it_json_keys_are(d, keys));
+	assert_int_equal(int_of(d, "userId"), id);
+	assert_string_equal(str_of(d, "email"), "me@example.com");
+	assert_string_equal(str_of(d, "role"), "user");
+	assert_string_equal(str_of(d, "authMethod"), "jwt");
+	assert_int_equal(json_array_size(json_object_get(d, "permissions")), 5);
+	assert_int_equal(it_unix_of(str_of(d, "expiresAt")), int_of(c, "exp"));
+	json_decref(c);
+	it_http_release(&r);
+	expect_error(call("GET", "/auth/me", NULL, NULL), 401, "UNAUTHORIZED");
+
+	r = call("POST", "/api-keys", p.access,
+		 "{\"name\":\"me-key\",\"permissions\":[\"read:posts\"],\"expiresInDays\":7}");
+	assert_true(it_http_is_success(&r, 201));
+	snprintf(key_header, sizeof(key_header), "X-API-Key: %s",
+		 remember(str_of(data_of(&r), "key")));
+	key_expires = it_unix_of(str_of(data_of(&r), "expiresAt"));
+	it_http_release(&r);
+	r = call_h("GET", "/auth/me", NULL, HEADERS(key_header), NULL);
+	assert_true(it_http_is_success(&r, 200));
+	d = data_of(&r);
+	assert_true(it_json_keys_are(d, keys));
+	assert_int_equal(int_of(d, "userId"), id);
+	assert_string_equal(str_of(d, "authMethod"), "api_key");
+	assert_int_equal(json_array_size(json_object_get(d, "permissions")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(d, "permissions"), 0)),
+			    "read:posts");
+	assert_int_equal(it_unix_of(str_of(d, "expiresAt")), key_expires);
+	assert_null(strstr(r.body, key_header + strlen("X-API-Key: ")));
+	it_http_release(&r);
+	pair_free(&p);
+}
+
+/* ---- revocation: the per-user not-before of §6 --------------------------------------------- */
+
+static void tokens_issued_before_not_before_are_revoked(void **state)
+{
+	int64_t id = sign_up("nbf@example.com");
+	struct pair p = pair_of(login("nbf@example.com", PASSWORD)), fresh;
+	char *minted = it_token(id, "nbf@example.com", "user"), path[64];
+
+	remember("New-Pa55word-nbf");
+	expect_ok(call("GET", "/users/me", p.access, NULL), 200);
+	it_next_second();
+	/* a password change: every earlier token and refresh family dies */
+	expect_ok(call("POST", "/users/me/password", p.access,
+		       "{\"currentPassword\":\"" PASSWORD "\","
+		       "\"newPassword\":\"New-Pa55word-nbf\"}"), 204);
+	expect_error(call("GET", "/users/me", p.access, NULL), 401, "TOKEN_REVOKED");
+	expect_error(call("GET", "/auth/me", p.access, NULL), 401, "TOKEN_REVOKED");
+	expect_error(call("GET", "/users/me", minted, NULL), 401, "TOKEN_REVOKED");
+	expect_error(refresh(p.refresh), 401, "TOKEN_REVOKED");
+	expect_error(login("nbf@example.com", PASSWORD), 401, "INVALID_CREDENTIALS");
+	fresh = pair_of(login("nbf@example.com", "New-Pa55word-nbf"));
+	expect_ok(call("GET", "/users/me", fresh.access, NULL), 200);
+
+	/* a role change by an admin */
+	it_next_second();
+	snprintf(path, sizeof(path), "/users/%lld", (long long)id);
+	expect_ok(call("PATCH", path, G.admin_token, "{\"role\":\"moderator\"}"), 200);
+	expect_error(call("GET", "/users/me", fresh.access, NULL), 401, "TOKEN_REVOKED");
+	pair_free(&fresh);
+	fresh = pair_of(login("nbf@example.com", "New-Pa55word-nbf"));
+
+	/* disabling */
+	it_next_second();
+	expect_ok(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
+	expect_error(call("GET", "/users/me", fresh.access, NULL), 401, "TOKEN_REVOKED");
+	expect_error(refresh(fresh.refresh), 401, "TOKEN_REVOKED");
+	pair_free(&p);
+	pair_free(&fresh);
+	free(minted);
+}
+
+/* ---- logs ------------------------------------------------------------------------------------ */
+
+static void no_log_line_contains_a_secret(void **state)
+{
+	const struct proc *procs[] = { G.gateway, G.users, G.auth };
+	static const char *const query_key = "ak_999_querysecretquerysecretquerysecret";
+	char path[128];
+
+	/* a key in the query string is refused, and never logged either */
+	snprintf(path, sizeof(path), "/users/me?api_key=%s", query_key);
+	expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST");
+	snprintf(path, sizeof(path), "/users/me?q=%s", query_key);
+	expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST");
+	remember(query_key);
+	usleep(300 * 1000); /* let the last lines reach the files */
+	for (size_t i = 0; i < ARRAY_SIZE(procs); i++)
+		assert_true(it_log_free_of(proc_log_path(procs[i]), (const char *const *)Secrets.s,
+					   Secrets.n));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(login_returns_the_token_pair_exactly),
+		cmocka_unit_test(login_failures_do_not_say_which_part_was_wrong),
+		cmocka_unit_test(login_of_disabled_and_deleted_users_is_refused),
+		cmocka_unit_test(forged_tokens_are_401_at_the_gateway),
+		cmocka_unit_test(refresh_rotates_and_reuse_revokes_the_family),
+		cmocka_unit_test(refresh_with_unknown_tokens_is_401),
+		cmocka_unit_test(logout_refuses_the_jti_and_revokes_the_family),
+		cmocka_unit_test(auth_me_describes_jwt_and_api_key_callers),
+		cmocka_unit_test(tokens_issued_before_not_before_are_revoked),
+		cmocka_unit_test(no_log_line_contains_a_secret),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
