@@ -459,30 +459,3 @@ const char *authn_parse_bearer(const char *authorization)
 		return NULL;
 	return authorization + n + 1;
 }
-
-int authn_from_metadata(const struct jwt_config *cfg, const char *authorization, const char *api_key,
-			int64_t now_s, struct principal *out, struct app_error *err)
-{
-	const char *token;
-
-	if (out) {
-		memset(out, 0, sizeof(*out));
-		out->method = AUTH_NONE;
-	}
-	if (authorization && api_key)
-		return reject(err, ERR_BAD_REQUEST,
-			      "Send either an Authorization header or an X-API-Key, not both");
-	/* API keys are checked by AuthService.ValidateApiKey (caller.h): this
-	 * module has no key store, so a key alone is refused here, never treated
-	 * as anonymous. */
-	if (api_key)
-		return reject(err, ERR_UNAUTHORIZED,
-			      "API key authentication requires the auth service");
-	if (!authorization)
-		return 0;
-	token = authn_parse_bearer(authorization);
-	if (!token)
-		return reject(err, ERR_UNAUTHORIZED,
-			      "Authorization header must be 'Bearer <token>'");
-	return jwt_verify(cfg, token, now_s, out, err);
-}

@@ -53,8 +53,10 @@ int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s, s
 	       struct app_error *err);
 
 /* Signs an access token for p (sub, email, role, permissions from p->perms)
- * with iat/exp/jti and cfg->issuer. Returns a malloc'd token (caller frees)
- * or NULL when the key is not acceptable. */
+ * with iat/exp/jti and cfg->issuer. Returns a malloc'd token (caller frees),
+ * or NULL for anything jwt_verify would refuse: an unacceptable key, an empty
+ * issuer, a user id outside 1..2^53-1, an unknown role, an empty or over-127-
+ * byte jti, an email that does not fit. */
 char *jwt_sign(const struct jwt_config *cfg, const struct principal *p, int64_t iat, int64_t exp,
 	       const char *jti);
 
@@ -62,17 +64,5 @@ char *jwt_sign(const struct jwt_config *cfg, const struct principal *p, int64_t 
  * case, exactly one space, a non-empty token not starting with a space.
  * Points into authorization; NULL for any other form (and for NULL). */
 const char *authn_parse_bearer(const char *authorization);
-
-/* Resolves the caller from request metadata values (either may be NULL):
- *   neither            -> 0, anonymous principal (AUTH_NONE)
- *   both               -> -1, BAD_REQUEST
- *   authorization      -> "Bearer <jwt>" (scheme case-insensitive), verified
- *                         as jwt_verify; any other form is UNAUTHORIZED
- *   x-api-key          -> -1, UNAUTHORIZED: this function has no key store;
- *                         caller.h resolves keys (and revocations) through
- *                         the auth service and is what services use
- * A present but invalid credential is always an error, never anonymous. */
-int authn_from_metadata(const struct jwt_config *cfg, const char *authorization, const char *api_key,
-			int64_t now_s, struct principal *out, struct app_error *err);
 
 #endif

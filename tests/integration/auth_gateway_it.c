@@ -107,27 +107,6 @@ static void expect_ok(struct it_http_result r, long status)
 	assert_true(ok);
 }
 
-static json_t *data_of(const struct it_http_result *r)
-{
-	return json_object_get(r->json, "data");
-}
-
-static const char *str_of(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	assert_non_null(s);
-	return s;
-}
-
-static int64_t int_of(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	assert_true(json_is_integer(v));
-	return json_integer_value(v);
-}
-
 /* A JSON body from a jansson pack format (malloc'd). */
 static char *jbody(const char *fmt, ...)
 {
@@ -152,7 +131,7 @@ static int64_t sign_up(const char *email)
 
 	free(body);
 	assert_true(it_http_is_success(&r, 201));
-	id = int_of(data_of(&r), "id");
+	id = it_json_int(it_data(&r), "id");
 	it_http_release(&r);
 	return id;
 }
@@ -188,8 +167,8 @@ static struct pair pair_of(struct it_http_result r)
 	if (!it_http_is_success(&r, 200))
 		it_http_dump(&r, "expected a token pair");
 	assert_true(it_http_is_success(&r, 200));
-	p.access = xstrdup(remember(str_of(data_of(&r), "accessToken")));
-	p.refresh = xstrdup(remember(str_of(data_of(&r), "refreshToken")));
+	p.access = xstrdup(remember(it_json_str(it_data(&r), "accessToken")));
+	p.refresh = xstrdup(remember(it_json_str(it_data(&r), "refreshToken")));
 	it_http_release(&r);
 	return p;
 }
@@ -214,27 +193,27 @@ static void login_returns_the_token_pair_exactly(void **state)
 	if (!it_http_is_success(&r, 200))
 		it_http_dump(&r, "login");
 	assert_true(it_http_is_success(&r, 200));
-	d = data_of(&r);
+	d = it_data(&r);
 	assert_true(it_json_keys_are(d, keys));
-	assert_string_equal(str_of(d, "tokenType"), "Bearer");
+	assert_string_equal(it_json_str(d, "tokenType"), "Bearer");
 	assert_true(it_json_is_user(json_object_get(d, "user")));
-	assert_int_equal(int_of(json_object_get(d, "user"), "id"), id);
-	assert_true(strlen(remember(str_of(d, "refreshToken"))) >= 32);
-	c = it_jwt_claims(remember(str_of(d, "accessToken")));
+	assert_int_equal(it_json_int(json_object_get(d, "user"), "id"), id);
+	assert_true(strlen(remember(it_json_str(d, "refreshToken"))) >= 32);
+	c = it_jwt_claims(remember(it_json_str(d, "accessToken")));
 	snprintf(sub, sizeof(sub), "user_%lld", (long long)id);
-	assert_string_equal(str_of(c, "sub"), sub);
-	assert_string_equal(str_of(c, "iss"), IT_JWT_ISSUER);
-	assert_string_equal(str_of(c, "email"), "login.ok@example.com");
-	assert_string_equal(str_of(c, "role"), "user");
-	assert_true(strlen(str_of(c, "jti")) > 0);
+	assert_string_equal(it_json_str(c, "sub"), sub);
+	assert_string_equal(it_json_str(c, "iss"), IT_JWT_ISSUER);
+	assert_string_equal(it_json_str(c, "email"), "login.ok@example.com");
+	assert_string_equal(it_json_str(c, "role"), "user");
+	assert_true(strlen(it_json_str(c, "jti")) > 0);
 	assert_true(json_is_array(json_object_get(c, "permissions")));
 	/* expiresIn is exp - iat, in seconds */
-	assert_int_equal(int_of(d, "expiresIn"), int_of(c, "exp") - int_of(c, "iat"));
-	assert_true(int_of(d, "expiresIn") > 0);
+	assert_int_equal(it_json_int(d, "expiresIn"), it_json_int(c, "exp") - it_json_int(c, "iat"));
+	assert_true(it_json_int(d, "expiresIn") > 0);
 	assert_null(strstr(r.body, "assword"));
 	json_decref(c);
 	/* the token is accepted by the users service behind the gateway */
-	expect_ok(call("GET", "/users/me", str_of(d, "accessToken"), NULL), 200);
+	expect_ok(call("GET", "/users/me", it_json_str(d, "accessToken"), NULL), 200);
 	it_http_release(&r);
 }
 
@@ -247,8 +226,8 @@ static void login_failures_do_not_say_which_part_was_wrong(void **state)
 	wrong = login("login.fail@example.com", "not-the-Pa55word");
 	assert_true(it_http_is_error(&unknown, 401, "INVALID_CREDENTIALS", NO_DETAILS));
 	assert_true(it_http_is_error(&wrong, 401, "INVALID_CREDENTIALS", NO_DETAILS));
-	assert_string_equal(str_of(json_object_get(unknown.json, "error"), "message"),
-			    str_of(json_object_get(wrong.json, "error"), "message"));
+	assert_string_equal(it_json_str(json_object_get(unknown.json, "error"), "message"),
+			    it_json_str(json_object_get(wrong.json, "error"), "message"));
 	it_http_release(&unknown);
 	it_http_release(&wrong);
 	/* an empty body where one is required */
@@ -326,8 +305,8 @@ static void refresh_rotates_and_reuse_revokes_the_family(void **state)
 	p1 = pair_of(login("refresh@example.com", PASSWORD));
 	r = refresh(p1.refresh);
 	assert_true(it_http_is_success(&r, 200));
-	assert_string_equal(str_of(data_of(&r), "tokenType"), "Bearer");
-	assert_true(int_of(data_of(&r), "expiresIn") > 0);
+	assert_string_equal(it_json_str(it_data(&r), "tokenType"), "Bearer");
+	assert_true(it_json_int(it_data(&r), "expiresIn") > 0);
 	p2 = pair_of(r);
 	assert_string_not_equal(p2.refresh, p1.refresh);
 	assert_string_not_equal(p2.access, p1.access);
@@ -415,14 +394,14 @@ static void auth_me_describes_jwt_and_api_key_callers(void **state)
 	int64_t key_expires;
 
 	assert_true(it_http_is_success(&r, 200));
-	d = data_of(&r);
+	d = it_data(&r);
 	assert_true(it_json_keys_are(d, keys));
-	assert_int_equal(int_of(d, "userId"), id);
-	assert_string_equal(str_of(d, "email"), "me@example.com");
-	assert_string_equal(str_of(d, "role"), "user");
-	assert_string_equal(str_of(d, "authMethod"), "jwt");
+	assert_int_equal(it_json_int(d, "userId"), id);
+	assert_string_equal(it_json_str(d, "email"), "me@example.com");
+	assert_string_equal(it_json_str(d, "role"), "user");
+	assert_string_equal(it_json_str(d, "authMethod"), "jwt");
 	assert_int_equal(json_array_size(json_object_get(d, "permissions")), 5);
-	assert_int_equal(it_unix_of(str_of(d, "expiresAt")), int_of(c, "exp"));
+	assert_int_equal(it_unix_of(it_json_str(d, "expiresAt")), it_json_int(c, "exp"));
 	json_decref(c);
 	it_http_release(&r);
 	expect_error(call("GET", "/auth/me", NULL, NULL), 401, "UNAUTHORIZED");
@@ -431,19 +410,19 @@ static void auth_me_describes_jwt_and_api_key_callers(void **state)
 		 "{\"name\":\"me-key\",\"permissions\":[\"read:posts\"],\"expiresInDays\":7}");
 	assert_true(it_http_is_success(&r, 201));
 	snprintf(key_header, sizeof(key_header), "X-API-Key: %s",
-		 remember(str_of(data_of(&r), "key")));
-	key_expires = it_unix_of(str_of(data_of(&r), "expiresAt"));
+		 remember(it_json_str(it_data(&r), "key")));
+	key_expires = it_unix_of(it_json_str(it_data(&r), "expiresAt"));
 	it_http_release(&r);
 	r = call_h("GET", "/auth/me", NULL, HEADERS(key_header), NULL);
 	assert_true(it_http_is_success(&r, 200));
-	d = data_of(&r);
+	d = it_data(&r);
 	assert_true(it_json_keys_are(d, keys));
-	assert_int_equal(int_of(d, "userId"), id);
-	assert_string_equal(str_of(d, "authMethod"), "api_key");
+	assert_int_equal(it_json_int(d, "userId"), id);
+	assert_string_equal(it_json_str(d, "authMethod"), "api_key");
 	assert_int_equal(json_array_size(json_object_get(d, "permissions")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(d, "permissions"), 0)),
 			    "read:posts");
-	assert_int_equal(it_unix_of(str_of(d, "expiresAt")), key_expires);
+	assert_int_equal(it_unix_of(it_json_str(d, "expiresAt")), key_expires);
 	assert_null(strstr(r.body, key_header + strlen("X-API-Key: ")));
 	it_http_release(&r);
 	pair_free(&p);

@@ -109,27 +109,6 @@ static void expect_status(struct it_http_result r, long status)
 	assert_true(ok);
 }
 
-static json_t *data_of(const struct it_http_result *r)
-{
-	return json_object_get(r->json, "data");
-}
-
-static const char *str_of(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	assert_non_null(s);
-	return s;
-}
-
-static int64_t int_of(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	assert_true(json_is_integer(v));
-	return json_integer_value(v);
-}
-
 /* Signs up email and logs in through the gateway: a real access token. */
 static char *user_token(const char *email, int64_t *id)
 {
@@ -143,13 +122,13 @@ static char *user_token(const char *email, int64_t *id)
 	r = call("POST", "/users", NULL, body);
 	assert_true(it_http_is_success(&r, 201));
 	if (id)
-		*id = int_of(data_of(&r), "id");
+		*id = it_json_int(it_data(&r), "id");
 	it_http_release(&r);
 	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, PASSWORD);
 	r = call("POST", "/auth/login", NULL, body);
 	assert_true(it_http_is_success(&r, 200));
-	token = xstrdup(remember(str_of(data_of(&r), "accessToken")));
-	remember(str_of(data_of(&r), "refreshToken"));
+	token = xstrdup(remember(it_json_str(it_data(&r), "accessToken")));
+	remember(it_json_str(it_data(&r), "refreshToken"));
 	it_http_release(&r);
 	return token;
 }
@@ -168,18 +147,18 @@ static struct key key_of(struct it_http_result r)
 	static const char *const keys[] = { "id",	  "name",      "prefix",    "key",
 					    "permissions", "expiresAt", "createdAt", NULL };
 	struct key k;
-	json_t *d = data_of(&r);
+	json_t *d = it_data(&r);
 	const char *secret;
 
 	if (!it_http_is_success(&r, 201))
 		it_http_dump(&r, "expected a new key");
 	assert_true(it_http_is_success(&r, 201));
 	assert_true(it_json_keys_are(d, keys));
-	k.id = int_of(d, "id");
-	strlcpy_s(k.key, remember(str_of(d, "key")), sizeof(k.key));
-	strlcpy_s(k.prefix, str_of(d, "prefix"), sizeof(k.prefix));
-	k.expires_at = it_unix_of(str_of(d, "expiresAt"));
-	assert_true(it_rfc3339_utc(str_of(d, "createdAt")));
+	k.id = it_json_int(d, "id");
+	strlcpy_s(k.key, remember(it_json_str(d, "key")), sizeof(k.key));
+	strlcpy_s(k.prefix, it_json_str(d, "prefix"), sizeof(k.prefix));
+	k.expires_at = it_unix_of(it_json_str(d, "expiresAt"));
+	assert_true(it_rfc3339_utc(it_json_str(d, "createdAt")));
 	/* ak_<public id>_<secret>: the prefix is everything but the secret */
 	assert_true(strncmp(k.prefix, "ak_", 3) == 0 && strlen(k.prefix) > 3);
 	assert_true(strncmp(k.key, k.prefix, strlen(k.prefix)) == 0);
@@ -248,8 +227,8 @@ static void a_new_key_is_shown_once_and_never_stored(void **state)
 	struct key k;
 	json_t *d;
 
-	assert_string_equal(str_of(data_of(&r), "name"), "ci");
-	assert_int_equal(json_array_size(json_object_get(data_of(&r), "permissions")), 2);
+	assert_string_equal(it_json_str(it_data(&r), "name"), "ci");
+	assert_int_equal(json_array_size(json_object_get(it_data(&r), "permissions")), 2);
 	k = key_of(r);
 	/* 30 days from now */
 	assert_true(llabs(k.expires_at - (now_unix_ms() / 1000 + 30 * 86400)) < 60);
@@ -259,17 +238,17 @@ static void a_new_key_is_shown_once_and_never_stored(void **state)
 	snprintf(path, sizeof(path), "/api-keys/%lld", (long long)k.id);
 	r = call("GET", path, token, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	d = data_of(&r);
+	d = it_data(&r);
 	assert_true(it_json_keys_are(d, read_keys));
-	assert_string_equal(str_of(d, "prefix"), k.prefix);
+	assert_string_equal(it_json_str(d, "prefix"), k.prefix);
 	assert_true(json_is_null(json_object_get(d, "lastUsedAt")));
 	assert_true(json_is_null(json_object_get(d, "revokedAt")));
 	assert_null(strstr(r.body, strrchr(k.key, '_') + 1));
 	it_http_release(&r);
 	r = call("GET", "/api-keys", token, NULL);
 	assert_true(it_http_is_list(&r));
-	assert_int_equal(json_array_size(data_of(&r)), 1);
-	assert_true(it_json_keys_are(json_array_get(data_of(&r), 0), read_keys));
+	assert_int_equal(json_array_size(it_data(&r)), 1);
+	assert_true(it_json_keys_are(json_array_get(it_data(&r), 0), read_keys));
 	assert_null(strstr(r.body, strrchr(k.key, '_') + 1));
 	it_http_release(&r);
 
@@ -279,8 +258,8 @@ static void a_new_key_is_shown_once_and_never_stored(void **state)
 		bool used;
 
 		r = call("GET", path, token, NULL);
-		used = json_is_string(json_object_get(data_of(&r), "lastUsedAt")) &&
-		       it_rfc3339_utc(str_of(data_of(&r), "lastUsedAt"));
+		used = json_is_string(json_object_get(it_data(&r), "lastUsedAt")) &&
+		       it_rfc3339_utc(it_json_str(it_data(&r), "lastUsedAt"));
 		it_http_release(&r);
 		if (used)
 			break;
@@ -301,7 +280,7 @@ static void a_key_acts_only_within_its_permissions(void **state)
 	struct it_http_result r = call_k("GET", "/users/me", NULL, profile.key, NULL);
 
 	assert_true(it_http_is_success(&r, 200));
-	assert_int_equal(int_of(data_of(&r), "id"), id);
+	assert_int_equal(it_json_int(it_data(&r), "id"), id);
 	it_http_release(&r);
 	expect_status(call_k("PATCH", "/users/me", NULL, profile.key, "{\"name\":\"Renamed\"}"),
 		      200);
@@ -394,19 +373,19 @@ static void lists_are_own_keys_or_all_for_an_admin(void **state)
 	r = call("GET", "/api-keys?limit=1", a, NULL);
 	assert_true(it_http_is_list(&r));
 	p = json_object_get(r.json, "pagination");
-	assert_int_equal(int_of(p, "total"), 2);
-	assert_int_equal(int_of(p, "totalPages"), 2);
+	assert_int_equal(it_json_int(p, "total"), 2);
+	assert_int_equal(it_json_int(p, "totalPages"), 2);
 	assert_true(json_is_true(json_object_get(p, "hasNext")));
 	it_http_release(&r);
 	snprintf(path, sizeof(path), "/api-keys?userId=%lld&limit=100", (long long)b_id);
 	r = call("GET", path, G.admin_token, NULL);
 	assert_true(it_http_is_list(&r));
-	assert_int_equal(int_of(json_object_get(r.json, "pagination"), "total"), 1);
-	assert_int_equal(int_of(json_array_get(data_of(&r), 0), "id"), kb.id);
+	assert_int_equal(it_json_int(json_object_get(r.json, "pagination"), "total"), 1);
+	assert_int_equal(it_json_int(json_array_get(it_data(&r), 0), "id"), kb.id);
 	it_http_release(&r);
 	r = call("GET", "/api-keys?limit=100", G.admin_token, NULL);
 	assert_true(it_http_is_list(&r));
-	assert_true(int_of(json_object_get(r.json, "pagination"), "total") >= 3);
+	assert_true(it_json_int(json_object_get(r.json, "pagination"), "total") >= 3);
 	it_http_release(&r);
 	/* ?userId= is for admins only */
 	expect_error(call("GET", path, a, NULL), 403, "FORBIDDEN", NO_DETAILS);
@@ -443,7 +422,7 @@ static void a_revoked_key_stops_within_a_second(void **state)
 	/* still listed, with revokedAt */
 	r = call("GET", path, token, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	assert_true(it_rfc3339_utc(json_string_value(json_object_get(data_of(&r), "revokedAt"))));
+	assert_true(it_rfc3339_utc(json_string_value(json_object_get(it_data(&r), "revokedAt"))));
 	it_http_release(&r);
 	expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
 	free(token);
@@ -475,8 +454,8 @@ static void rotation_keeps_the_old_key_for_the_grace_only(void **state)
 	expect_status(call_k("GET", "/users/me", NULL, old.key, NULL), 200); /* cached now */
 	rotated_at = now_unix_ms() / 1000;
 	r = call("POST", rot, token, NULL);
-	assert_string_equal(str_of(data_of(&r), "name"), "it key");
-	assert_int_equal(json_array_size(json_object_get(data_of(&r), "permissions")), 2);
+	assert_string_equal(it_json_str(it_data(&r), "name"), "it key");
+	assert_int_equal(json_array_size(json_object_get(it_data(&r), "permissions")), 2);
 	neu = key_of(r);
 	assert_int_not_equal(neu.id, old.id);
 	assert_string_not_equal(neu.key, old.key);
@@ -485,7 +464,7 @@ static void rotation_keeps_the_old_key_for_the_grace_only(void **state)
 	expect_status(call_k("GET", "/users/me", NULL, old.key, NULL), 200); /* in its grace */
 	r = call("GET", path, token, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	assert_true(llabs(it_unix_of(str_of(data_of(&r), "expiresAt")) - rotated_at - GRACE_S) <=
+	assert_true(llabs(it_unix_of(it_json_str(it_data(&r), "expiresAt")) - rotated_at - GRACE_S) <=
 		    2);
 	it_http_release(&r);
 	expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);

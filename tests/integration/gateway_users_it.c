@@ -52,37 +52,6 @@ static struct it_http_result call_h(const char *method, const char *path, const 
 	return it_gateway_call(&G, method, path, token, headers, body);
 }
 
-/* Asserts that r is exactly that error envelope, then releases it. */
-static void expect_error(struct it_http_result r, long status, const char *code,
-			 const char *const *fields)
-{
-	bool ok = it_http_is_error(&r, status, code, fields);
-
-	it_http_release(&r); /* first: a failed assertion does not return */
-	assert_true(ok);
-}
-
-static json_t *data_of(const struct it_http_result *r)
-{
-	return json_object_get(r->json, "data");
-}
-
-static int64_t int_of(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	assert_true(json_is_integer(v));
-	return json_integer_value(v);
-}
-
-static const char *str_of(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	assert_non_null(s);
-	return s;
-}
-
 static int64_t count_sql(const char *sql)
 {
 	return it_sql_int(G.db, sql);
@@ -99,22 +68,6 @@ static int64_t email_count(const char *email)
 
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM users.users WHERE email = '%s'", email);
 	return count_sql(sql);
-}
-
-/* Signs up through the gateway (asserting 201) and returns the new id. */
-static int64_t sign_up(const char *email, const char *name)
-{
-	char body[512];
-	struct it_http_result r;
-	int64_t id;
-
-	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"password123\",\"name\":\"%s\"}",
-		 email, name);
-	r = call("POST", "/users", NULL, body);
-	assert_true(it_http_is_success(&r, 201));
-	id = int_of(data_of(&r), "id");
-	it_http_release(&r);
-	return id;
 }
 
 static char *moderator_token(void)
@@ -134,23 +87,23 @@ static void sign_up_returns_201_and_exactly_the_user_object(void **state)
 	char sql[160];
 
 	assert_true(it_http_is_success(&r, 201));
-	u = data_of(&r);
+	u = it_data(&r);
 	assert_true(it_json_is_user(u));
-	assert_string_equal(str_of(u, "email"), "ada.lovelace@example.com");
-	assert_string_equal(str_of(u, "name"), "Ada Lovelace");
-	assert_string_equal(str_of(u, "role"), "user");
+	assert_string_equal(it_json_str(u, "email"), "ada.lovelace@example.com");
+	assert_string_equal(it_json_str(u, "name"), "Ada Lovelace");
+	assert_string_equal(it_json_str(u, "role"), "user");
 	assert_true(json_is_true(json_object_get(u, "isActive")));
 	assert_true(json_is_false(json_object_get(u, "isVerified")));
-	assert_int_equal(int_of(u, "version"), 1);
+	assert_int_equal(it_json_int(u, "version"), 1);
 	assert_string_equal(it_http_header(&r, "X-Request-Id"), "it-signup-1");
-	assert_string_equal(str_of(json_object_get(r.json, "meta"), "requestId"), "it-signup-1");
+	assert_string_equal(it_json_str(json_object_get(r.json, "meta"), "requestId"), "it-signup-1");
 	/* no secret in the reply, in any form */
 	assert_null(strstr(r.body, "correct horse"));
 	assert_null(strstr(r.body, "argon2"));
 	assert_null(strstr(r.body, "assword"));
 	snprintf(sql, sizeof(sql), "SELECT id FROM users.users WHERE email = "
 		 "'ada.lovelace@example.com' AND name = 'Ada Lovelace'");
-	assert_int_equal(count_sql(sql), int_of(u, "id"));
+	assert_int_equal(count_sql(sql), it_json_int(u, "id"));
 	it_http_release(&r);
 }
 
@@ -159,14 +112,14 @@ static void sign_up_lists_every_invalid_field_at_once(void **state)
 	int64_t before = user_count();
 	char name[101 * 2 + 64], body[512];
 
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"not-an-email\",\"password\":\"short\",\"name\":\"   \"}"),
 		     422, "VALIDATION_ERROR", FIELDS("email", "password", "name"));
 	/* every required field missing */
-	expect_error(call("POST", "/users", NULL, "{}"), 422, "VALIDATION_ERROR",
+	it_expect_error(call("POST", "/users", NULL, "{}"), 422, "VALIDATION_ERROR",
 		     FIELDS("email", "password", "name"));
 	/* wrong JSON types are field errors too */
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":42,\"password\":\"password123\",\"name\":\"Typed\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("email"));
 	/* 101 code points (202 bytes) is one too many; 129-character password */
@@ -175,16 +128,16 @@ static void sign_up_lists_every_invalid_field_at_once(void **state)
 	name[202] = '\0';
 	snprintf(body, sizeof(body), "{\"email\":\"long@example.com\",\"password\":\"%0129d\","
 		 "\"name\":\"%s\"}", 0, name);
-	expect_error(call("POST", "/users", NULL, body), 422, "VALIDATION_ERROR",
+	it_expect_error(call("POST", "/users", NULL, body), 422, "VALIDATION_ERROR",
 		     FIELDS("password", "name"));
 	/* 255 characters; whitespace inside; two @ */
 	snprintf(body, sizeof(body), "{\"email\":\"%0243d@example.com\",\"password\":\"password123\","
 		 "\"name\":\"Long Mail\"}", 0);
-	expect_error(call("POST", "/users", NULL, body), 422, "VALIDATION_ERROR", FIELDS("email"));
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL, body), 422, "VALIDATION_ERROR", FIELDS("email"));
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"a b@example.com\",\"password\":\"password123\",\"name\":\"Ab\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("email"));
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"a@b@example.com\",\"password\":\"password123\",\"name\":\"Ab\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("email"));
 	assert_int_equal(user_count(), before);
@@ -205,15 +158,15 @@ static void sign_up_refuses_unknown_and_read_only_fields(void **state)
 {
 	int64_t before = user_count();
 
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"extra@example.com\",\"password\":\"password123\","
 			  "\"name\":\"Extra\",\"nickname\":\"x\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("nickname"));
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"ro@example.com\",\"password\":\"password123\",\"name\":\"Ro\","
 			  "\"id\":7,\"createdAt\":\"2026-01-01T00:00:00Z\",\"version\":1}"),
 		     422, "VALIDATION_ERROR", FIELDS("id", "createdAt", "version"));
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"ro@example.com\",\"password\":\"password123\",\"name\":\"Ro\","
 			  "\"updatedAt\":\"2026-01-01T00:00:00Z\",\"passwordHash\":\"x\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("updatedAt", "passwordHash"));
@@ -223,8 +176,8 @@ static void sign_up_refuses_unknown_and_read_only_fields(void **state)
 
 static void sign_up_duplicate_email_is_409(void **state)
 {
-	sign_up("dup@example.com", "First");
-	expect_error(call("POST", "/users", NULL,
+	it_gateway_sign_up(&G, "dup@example.com", "First");
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\" DUP@Example.com\",\"password\":\"password123\",\"name\":\"Second\"}"),
 		     409, "DUPLICATE_RESOURCE", FIELDS("email"));
 	assert_int_equal(email_count("dup@example.com"), 1);
@@ -238,9 +191,9 @@ static void sign_up_with_admin_fields_is_403_unless_admin(void **state)
 	char *user_token = it_token(G.admin_id + 100000, "someone@example.com", "user");
 	struct it_http_result r;
 
-	expect_error(call("POST", "/users", NULL, body), 403, "FORBIDDEN",
+	it_expect_error(call("POST", "/users", NULL, body), 403, "FORBIDDEN",
 		     FIELDS("role", "isActive", "isVerified"));
-	expect_error(call("POST", "/users", user_token,
+	it_expect_error(call("POST", "/users", user_token,
 			  "{\"email\":\"climber@example.com\",\"password\":\"password123\","
 			  "\"name\":\"Climber\",\"role\":\"moderator\"}"),
 		     403, "FORBIDDEN", FIELDS("role"));
@@ -250,8 +203,8 @@ static void sign_up_with_admin_fields_is_403_unless_admin(void **state)
 		 "{\"email\":\"made.mod@example.com\",\"password\":\"password123\",\"name\":\"Mod\","
 		 "\"role\":\"moderator\",\"isVerified\":true}");
 	assert_true(it_http_is_success(&r, 201));
-	assert_string_equal(str_of(data_of(&r), "role"), "moderator");
-	assert_true(json_is_true(json_object_get(data_of(&r), "isVerified")));
+	assert_string_equal(it_json_str(it_data(&r), "role"), "moderator");
+	assert_true(json_is_true(json_object_get(it_data(&r), "isVerified")));
 	it_http_release(&r);
 	assert_int_equal(count_sql("SELECT count(*) FROM users.users WHERE email = "
 				   "'made.mod@example.com' AND role = 'moderator' AND is_verified"), 1);
@@ -263,11 +216,11 @@ static void sign_up_forbidden_fields_come_before_validation(void **state)
 {
 	int64_t before = user_count();
 
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"not-an-email\",\"password\":\"short\",\"name\":\"X\","
 			  "\"role\":\"admin\"}"),
 		     403, "FORBIDDEN", FIELDS("role"));
-	expect_error(call("POST", "/users", NULL,
+	it_expect_error(call("POST", "/users", NULL,
 			  "{\"email\":\"order@example.com\",\"password\":\"password123\","
 			  "\"name\":\"X\",\"isActive\":false,\"nickname\":\"x\"}"),
 		     403, "FORBIDDEN", FIELDS("isActive"));
@@ -294,10 +247,10 @@ static void sign_up_malformed_bodies_are_400_invalid_json(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
 		fprintf(stderr, "body #%zu\n", i);
-		expect_error(call("POST", "/users", NULL, bodies[i]), 400, "INVALID_JSON", NO_DETAILS);
+		it_expect_error(call("POST", "/users", NULL, bodies[i]), 400, "INVALID_JSON", NO_DETAILS);
 	}
 	/* no body at all where one is required */
-	expect_error(call("POST", "/users", NULL, NULL), 400, "INVALID_JSON", NO_DETAILS);
+	it_expect_error(call("POST", "/users", NULL, NULL), 400, "INVALID_JSON", NO_DETAILS);
 	assert_int_equal(user_count(), before);
 }
 
@@ -310,9 +263,9 @@ static void sign_up_needs_a_json_content_type(void **state)
 	struct it_http_result r;
 	int n;
 
-	expect_error(call_h("POST", "/users", NULL, HEADERS("Content-Type: text/plain"), body), 415,
+	it_expect_error(call_h("POST", "/users", NULL, HEADERS("Content-Type: text/plain"), body), 415,
 		     "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
-	expect_error(call_h("POST", "/users", NULL,
+	it_expect_error(call_h("POST", "/users", NULL,
 			    HEADERS("Content-Type: application/x-www-form-urlencoded"), body),
 		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
 	/* a body and no Content-Type at all, sent byte for byte */
@@ -354,7 +307,7 @@ static void sign_up_oversized_body_is_413(void **state)
 	char *raw;
 	int n;
 
-	expect_error(call("POST", "/users", NULL, big), 413, "PAYLOAD_TOO_LARGE", NO_DETAILS);
+	it_expect_error(call("POST", "/users", NULL, big), 413, "PAYLOAD_TOO_LARGE", NO_DETAILS);
 	/* chunked: no Content-Length to refuse up front */
 	raw = xmalloc(IT_GW_MAX_BODY + 512);
 	n = snprintf(raw, IT_GW_MAX_BODY + 512,
@@ -366,7 +319,7 @@ static void sign_up_oversized_body_is_413(void **state)
 	it_http_release(&r);
 	assert_int_equal(user_count(), before);
 	/* exactly MAX_BODY_BYTES is allowed in: what is wrong then is the field */
-	expect_error(call("POST", "/users", NULL, exact), 422, "VALIDATION_ERROR", FIELDS("pad"));
+	it_expect_error(call("POST", "/users", NULL, exact), 422, "VALIDATION_ERROR", FIELDS("pad"));
 	free(raw);
 	free(big);
 	free(exact);
@@ -403,8 +356,8 @@ static void sign_up_smuggling_shapes_are_400(void **state)
 
 static void get_user_returns_the_user_and_its_etag(void **state)
 {
-	int64_t id = sign_up("getter@example.com", "Getter");
-	int64_t other = sign_up("other.getter@example.com", "Other Getter");
+	int64_t id = it_gateway_sign_up(&G, "getter@example.com", "Getter");
+	int64_t other = it_gateway_sign_up(&G, "other.getter@example.com", "Other Getter");
 	char *t = it_token(id, "getter@example.com", "user");
 	char *tm = moderator_token();
 	char path[64];
@@ -413,28 +366,28 @@ static void get_user_returns_the_user_and_its_etag(void **state)
 	snprintf(path, sizeof(path), "/users/%lld", (long long)id);
 	r = call("GET", path, t, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	assert_true(it_json_is_user(data_of(&r)));
-	assert_int_equal(int_of(data_of(&r), "id"), id);
-	assert_string_equal(str_of(data_of(&r), "email"), "getter@example.com");
+	assert_true(it_json_is_user(it_data(&r)));
+	assert_int_equal(it_json_int(it_data(&r), "id"), id);
+	assert_string_equal(it_json_str(it_data(&r), "email"), "getter@example.com");
 	assert_non_null(it_http_header(&r, "ETag"));
 	assert_string_equal(it_http_header(&r, "ETag"), "\"1\"");
 	it_http_release(&r);
 
 	r = call("GET", "/users/me", t, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	assert_int_equal(int_of(data_of(&r), "id"), id);
+	assert_int_equal(it_json_int(it_data(&r), "id"), id);
 	assert_string_equal(it_http_header(&r, "ETag"), "\"1\"");
 	it_http_release(&r);
 
 	r = call("GET", path, tm, NULL); /* read:users */
 	assert_true(it_http_is_success(&r, 200));
-	assert_int_equal(int_of(data_of(&r), "id"), id);
+	assert_int_equal(it_json_int(it_data(&r), "id"), id);
 	it_http_release(&r);
 
 	snprintf(path, sizeof(path), "/users/%lld", (long long)other);
-	expect_error(call("GET", path, t, NULL), 403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call("GET", "/users/999999999", tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
-	expect_error(call("GET", "/users/9007199254740991", tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", path, t, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call("GET", "/users/999999999", tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", "/users/9007199254740991", tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	free(t);
 	free(tm);
 }
@@ -449,14 +402,14 @@ static void get_user_malformed_id_is_400(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
 		snprintf(path, sizeof(path), "/users/%s", ids[i]);
 		fprintf(stderr, "GET %s\n", path);
-		expect_error(call("GET", path, tm, NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
+		it_expect_error(call("GET", path, tm, NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
 	}
 	free(tm);
 }
 
 static void get_user_refuses_bad_credentials(void **state)
 {
-	int64_t id = sign_up("cred@example.com", "Cred");
+	int64_t id = it_gateway_sign_up(&G, "cred@example.com", "Cred");
 	char *expired = it_token_ex(id, "cred@example.com", "user", -7200, -3600, IT_JWT_SECRET);
 	char *leeway = it_token_ex(id, "cred@example.com", "user", -3600, -10, IT_JWT_SECRET);
 	char *forged = it_token_ex(id, "cred@example.com", "admin", 0, 3600,
@@ -471,25 +424,25 @@ static void get_user_refuses_bad_credentials(void **state)
 	snprintf(key_in_query, sizeof(key_in_query), "%s?api_key=ak_1_secret", own);
 
 	*sig = *sig == 'A' ? 'B' : 'A'; /* a bit inside the signature, not its padding */
-	expect_error(call("GET", own, expired, NULL), 401, "TOKEN_EXPIRED", NO_DETAILS);
+	it_expect_error(call("GET", own, expired, NULL), 401, "TOKEN_EXPIRED", NO_DETAILS);
 	r = call("GET", own, tampered, NULL);
 	assert_true(it_http_is_error(&r, 401, "UNAUTHORIZED", NO_DETAILS));
 	assert_non_null(it_http_header(&r, "WWW-Authenticate"));
 	assert_true(strncmp(it_http_header(&r, "WWW-Authenticate"), "Bearer", 6) == 0);
 	it_http_release(&r);
-	expect_error(call("GET", own, forged, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
-	expect_error(call("GET", own, "not.a.jwt", NULL), 401, "UNAUTHORIZED", NO_DETAILS);
-	expect_error(call_h("GET", own, NULL, HEADERS("Authorization: Basic dXNlcjpwYXNz"),
+	it_expect_error(call("GET", own, forged, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
+	it_expect_error(call("GET", own, "not.a.jwt", NULL), 401, "UNAUTHORIZED", NO_DETAILS);
+	it_expect_error(call_h("GET", own, NULL, HEADERS("Authorization: Basic dXNlcjpwYXNz"),
 			    NULL), 401, "UNAUTHORIZED", NO_DETAILS);
 	/* a credential that is present but bad is 401 even on the open sign-up */
-	expect_error(call("POST", "/users", forged,
+	it_expect_error(call("POST", "/users", forged,
 			  "{\"email\":\"forged@example.com\",\"password\":\"password123\","
 			  "\"name\":\"Forged\"}"), 401, "UNAUTHORIZED", NO_DETAILS);
 	assert_int_equal(user_count(), before);
 	/* both credential headers; an API key in the query string */
-	expect_error(call_h("GET", own, G.admin_token, HEADERS("X-API-Key: ak_1_secret"),
+	it_expect_error(call_h("GET", own, G.admin_token, HEADERS("X-API-Key: ak_1_secret"),
 			    NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
-	expect_error(call("GET", key_in_query, G.admin_token, NULL), 400,
+	it_expect_error(call("GET", key_in_query, G.admin_token, NULL), 400,
 		     "BAD_REQUEST", IT_ANY_DETAILS);
 	/* 30 s leeway on exp */
 	r = call("GET", own, leeway, NULL);
@@ -531,13 +484,13 @@ static void assert_access_line(const char *log, const char *id, const char *meth
 	json_t *j;
 
 	assert_int_equal(access_lines(log, id, &j), 1);
-	assert_string_equal(str_of(j, "method"), method);
-	assert_non_null(strstr(str_of(j, "url"), path));
-	assert_int_equal(int_of(j, "statusCode"), status);
+	assert_string_equal(it_json_str(j, "method"), method);
+	assert_non_null(strstr(it_json_str(j, "url"), path));
+	assert_int_equal(it_json_int(j, "statusCode"), status);
 	assert_true(json_is_number(json_object_get(j, "duration")));
 	assert_true(json_number_value(json_object_get(j, "duration")) >= 0);
-	assert_string_equal(str_of(j, "userAgent"), "it-agent/1.0");
-	assert_string_equal(str_of(j, "ip"), "127.0.0.1");
+	assert_string_equal(it_json_str(j, "userAgent"), "it-agent/1.0");
+	assert_string_equal(it_json_str(j, "ip"), "127.0.0.1");
 	assert_non_null(json_object_get(j, "level"));
 	assert_non_null(json_object_get(j, "time"));
 	assert_non_null(json_object_get(j, "msg"));
@@ -559,7 +512,7 @@ static void access_log_has_one_line_per_request_and_no_secrets(void **state)
 		   "{\"email\":\"logger@example.com\",\"password\":\"log-secret-Pa55word\","
 		   "\"name\":\"Logger\"}");
 	assert_true(it_http_is_success(&r, 201));
-	id = int_of(data_of(&r), "id");
+	id = it_json_int(it_data(&r), "id");
 	it_http_release(&r);
 	token = it_token(id, "logger@example.com", "user");
 	snprintf(path, sizeof(path), "/users/%lld", (long long)id);

@@ -52,53 +52,6 @@ static struct it_http_result call_h(const char *method, const char *path, const 
 	return it_gateway_call(&G, method, path, token, headers, body);
 }
 
-/* Asserts that r is exactly that error envelope, then releases it. */
-static void expect_error(struct it_http_result r, long status, const char *code,
-			 const char *const *fields)
-{
-	bool ok = it_http_is_error(&r, status, code, fields);
-
-	it_http_release(&r); /* first: a failed assertion does not return */
-	assert_true(ok);
-}
-
-static json_t *data_of(const struct it_http_result *r)
-{
-	return json_object_get(r->json, "data");
-}
-
-static int64_t int_of(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	assert_true(json_is_integer(v));
-	return json_integer_value(v);
-}
-
-static const char *str_of(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	assert_non_null(s);
-	return s;
-}
-
-/* Signs up through the gateway (asserting 201) and returns the new id. */
-static int64_t sign_up(const char *email, const char *name)
-{
-	char body[512];
-	struct it_http_result r;
-	int64_t id;
-
-	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"password123\",\"name\":\"%s\"}",
-		 email, name);
-	r = call("POST", "/users", NULL, body);
-	assert_true(it_http_is_success(&r, 201));
-	id = int_of(data_of(&r), "id");
-	it_http_release(&r);
-	return id;
-}
-
 static char *moderator_token(void)
 {
 	return it_token(G.admin_id + 200000, "mod@example.com", "moderator");
@@ -112,8 +65,8 @@ static struct it_http_result list(const char *path, const char *token)
 	struct it_http_result r = call("GET", path, token, NULL);
 
 	assert_true(it_http_is_list(&r));
-	for (size_t i = 0; i < json_array_size(data_of(&r)); i++)
-		assert_true(it_json_is_user(json_array_get(data_of(&r), i)));
+	for (size_t i = 0; i < json_array_size(it_data(&r)); i++)
+		assert_true(it_json_is_user(json_array_get(it_data(&r), i)));
 	return r;
 }
 
@@ -122,13 +75,13 @@ static void assert_page(const struct it_http_result *r, int64_t page, int64_t li
 {
 	const json_t *p = json_object_get(r->json, "pagination");
 
-	assert_int_equal(int_of(p, "page"), page);
-	assert_int_equal(int_of(p, "limit"), limit);
-	assert_int_equal(int_of(p, "total"), total);
-	assert_int_equal(int_of(p, "totalPages"), total_pages);
+	assert_int_equal(it_json_int(p, "page"), page);
+	assert_int_equal(it_json_int(p, "limit"), limit);
+	assert_int_equal(it_json_int(p, "total"), total);
+	assert_int_equal(it_json_int(p, "totalPages"), total_pages);
 	assert_int_equal(json_is_true(json_object_get(p, "hasNext")), has_next);
 	assert_int_equal(json_is_true(json_object_get(p, "hasPrev")), has_prev);
-	assert_int_equal(json_array_size(data_of(r)), n);
+	assert_int_equal(json_array_size(it_data(r)), n);
 }
 
 /* The emails' first letters after "pager.", in the order listed. */
@@ -136,8 +89,8 @@ static void assert_order(const struct it_http_result *r, const char *letters)
 {
 	char got[16] = "";
 
-	for (size_t i = 0; i < json_array_size(data_of(r)) && i < sizeof(got) - 1; i++)
-		got[i] = str_of(json_array_get(data_of(r), i), "email")[6];
+	for (size_t i = 0; i < json_array_size(it_data(r)) && i < sizeof(got) - 1; i++)
+		got[i] = it_json_str(json_array_get(it_data(r), i), "email")[6];
 	assert_string_equal(got, letters);
 }
 
@@ -146,11 +99,11 @@ static void list_users_paginates_exactly(void **state)
 	char *tm = moderator_token();
 	struct it_http_result r;
 
-	sign_up("pager.c@example.com", "Pager C");
-	sign_up("pager.a@example.com", "Pager A");
-	sign_up("pager.e@example.com", "Pager E");
-	sign_up("pager.b@example.com", "Pager B");
-	sign_up("pager.d@example.com", "Pager D");
+	it_gateway_sign_up(&G, "pager.c@example.com", "Pager C");
+	it_gateway_sign_up(&G, "pager.a@example.com", "Pager A");
+	it_gateway_sign_up(&G, "pager.e@example.com", "Pager E");
+	it_gateway_sign_up(&G, "pager.b@example.com", "Pager B");
+	it_gateway_sign_up(&G, "pager.d@example.com", "Pager D");
 
 	r = list("/users?name=pager", tm); /* defaults: page 1, limit 20, -createdAt */
 	assert_page(&r, 1, 20, 5, 1, false, false, 5);
@@ -188,8 +141,8 @@ static void list_users_filters_and_sorts(void **state)
 
 	assert_true(it_sql_exec(G.db, "UPDATE users.users SET is_active = false, role = 'moderator' "
 				      "WHERE email = 'pager.e@example.com'"));
-	sign_up("percent.1@example.com", "Percent 100% Sign");
-	sign_up("percent.2@example.com", "Percent 1000 Sign");
+	it_gateway_sign_up(&G, "percent.1@example.com", "Percent 100% Sign");
+	it_gateway_sign_up(&G, "percent.2@example.com", "Percent 1000 Sign");
 
 	r = list("/users?name=pager&sort=name", tm);
 	assert_order(&r, "abcde");
@@ -226,7 +179,7 @@ static void list_users_filters_and_sorts(void **state)
 	it_http_release(&r);
 	r = list("/users?name=100%25", tm); /* % is literal */
 	assert_page(&r, 1, 20, 1, 1, false, false, 1);
-	assert_string_equal(str_of(json_array_get(data_of(&r), 0), "name"), "Percent 100% Sign");
+	assert_string_equal(it_json_str(json_array_get(it_data(&r), 0), "name"), "Percent 100% Sign");
 	it_http_release(&r);
 	r = list("/users?name=pager&foo=bar&utm_source=x", tm); /* unknown parameters ignored */
 	assert_page(&r, 1, 20, 5, 1, false, false, 5);
@@ -248,7 +201,7 @@ static void list_users_malformed_query_is_400(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(queries); i++) {
 		snprintf(path, sizeof(path), "/users?%s", queries[i]);
 		fprintf(stderr, "GET %s\n", path);
-		expect_error(call("GET", path, tm, NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
+		it_expect_error(call("GET", path, tm, NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
 	}
 	free(tm);
 }
@@ -258,7 +211,7 @@ static void list_users_needs_read_users(void **state)
 	char *tu = it_token(G.admin_id + 300000, "plain@example.com", "user");
 	struct it_http_result r;
 
-	expect_error(call("GET", "/users", tu, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call("GET", "/users", tu, NULL), 403, "FORBIDDEN", NO_DETAILS);
 	r = call("GET", "/users", NULL, NULL);
 	assert_true(it_http_is_error(&r, 401, "UNAUTHORIZED", NO_DETAILS));
 	assert_non_null(it_http_header(&r, "WWW-Authenticate"));
@@ -309,11 +262,11 @@ static void unknown_routes_are_404_and_wrong_methods_405(void **state)
 {
 	struct it_http_result r;
 
-	expect_error(call("GET", "/nope", NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
-	expect_error(call("GET", "/users/", G.admin_token, NULL), 404, "NOT_FOUND", NO_DETAILS);
-	expect_error(call("GET", "/users/1/nope", G.admin_token, NULL), 404, "NOT_FOUND",
+	it_expect_error(call("GET", "/nope", NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", "/users/", G.admin_token, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", "/users/1/nope", G.admin_token, NULL), 404, "NOT_FOUND",
 		     NO_DETAILS);
-	expect_error(call("GET", "/health", NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", "/health", NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
 
 	/* route before credentials: no token and still 405 */
 	r = call("DELETE", "/users", NULL, NULL);

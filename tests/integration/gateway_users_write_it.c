@@ -49,51 +49,6 @@ static struct it_http_result call_h(const char *method, const char *path, const 
 	return it_gateway_call(&G, method, path, token, headers, body);
 }
 
-static void expect_error(struct it_http_result r, long status, const char *code,
-			 const char *const *fields)
-{
-	bool ok = it_http_is_error(&r, status, code, fields);
-
-	it_http_release(&r); /* first: a failed assertion does not return */
-	assert_true(ok);
-}
-
-static json_t *data_of(const struct it_http_result *r)
-{
-	return json_object_get(r->json, "data");
-}
-
-static int64_t int_of(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	assert_true(json_is_integer(v));
-	return json_integer_value(v);
-}
-
-static const char *str_of(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	assert_non_null(s);
-	return s;
-}
-
-static int64_t sign_up(const char *email, const char *name)
-{
-	char body[512];
-	struct it_http_result r;
-	int64_t id;
-
-	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"password123\",\"name\":\"%s\"}",
-		 email, name);
-	r = call("POST", "/users", NULL, body);
-	assert_true(it_http_is_success(&r, 201));
-	id = int_of(data_of(&r), "id");
-	it_http_release(&r);
-	return id;
-}
-
 /* A user token issued 5 s ago: "before" any change this test then makes. */
 static char *token_for(int64_t id, const char *email)
 {
@@ -138,8 +93,8 @@ static void expect_user(struct it_http_result r, int64_t version)
 	char etag[32];
 
 	assert_true(it_http_is_success(&r, 200));
-	assert_true(it_json_is_user(data_of(&r)));
-	assert_int_equal(int_of(data_of(&r), "version"), version);
+	assert_true(it_json_is_user(it_data(&r)));
+	assert_int_equal(it_json_int(it_data(&r), "version"), version);
 	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)version);
 	assert_non_null(it_http_header(&r, "ETag"));
 	assert_string_equal(it_http_header(&r, "ETag"), etag);
@@ -150,38 +105,38 @@ static void expect_user(struct it_http_result r, int64_t version)
 
 static void put_user_replaces_email_and_name(void **state)
 {
-	int64_t id = sign_up("putter@example.com", "Putter");
-	int64_t other = sign_up("put.other@example.com", "Put Other");
+	int64_t id = it_gateway_sign_up(&G, "putter@example.com", "Putter");
+	int64_t other = it_gateway_sign_up(&G, "put.other@example.com", "Put Other");
 	char *t = token_for(id, "putter@example.com");
 	struct it_http_result r;
 
 	r = call("PUT", user_path(id), t, "{\"email\":\" Putter.New@Example.com\",\"name\":\"  Putter New \"}");
 	assert_true(it_http_is_success(&r, 200));
-	assert_string_equal(str_of(data_of(&r), "email"), "putter.new@example.com");
-	assert_string_equal(str_of(data_of(&r), "name"), "Putter New");
+	assert_string_equal(it_json_str(it_data(&r), "email"), "putter.new@example.com");
+	assert_string_equal(it_json_str(it_data(&r), "name"), "Putter New");
 	expect_user(r, 2);
 	assert_stored(id, "email || '|' || name || '|' || version", "putter.new@example.com|Putter New|2");
 
-	expect_error(call("PUT", user_path(id), t, "{\"name\":\"Only Name\"}"), 422,
+	it_expect_error(call("PUT", user_path(id), t, "{\"name\":\"Only Name\"}"), 422,
 		     "VALIDATION_ERROR", FIELDS("email"));
-	expect_error(call("PUT", user_path(id), t, "{\"email\":\"only@example.com\"}"), 422,
+	it_expect_error(call("PUT", user_path(id), t, "{\"email\":\"only@example.com\"}"), 422,
 		     "VALIDATION_ERROR", FIELDS("name"));
-	expect_error(call("PUT", user_path(id), t, "{}"), 422, "VALIDATION_ERROR",
+	it_expect_error(call("PUT", user_path(id), t, "{}"), 422, "VALIDATION_ERROR",
 		     FIELDS("email", "name"));
-	expect_error(call("PUT", user_path(id), t, "{\"email\":\"bad\",\"name\":\"  \"}"), 422,
+	it_expect_error(call("PUT", user_path(id), t, "{\"email\":\"bad\",\"name\":\"  \"}"), 422,
 		     "VALIDATION_ERROR", FIELDS("email", "name"));
-	expect_error(call("PUT", user_path(id), t,
+	it_expect_error(call("PUT", user_path(id), t,
 			  "{\"email\":\"p@example.com\",\"name\":\"P\",\"role\":\"admin\"}"),
 		     403, "FORBIDDEN", FIELDS("role"));
-	expect_error(call("PUT", user_path(other), t, "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+	it_expect_error(call("PUT", user_path(other), t, "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
 		     403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call_h("PUT", user_path(id), t, HEADERS("If-Match: \"1\""),
+	it_expect_error(call_h("PUT", user_path(id), t, HEADERS("If-Match: \"1\""),
 			    "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
 		     409, "VERSION_CONFLICT", NO_DETAILS);
-	expect_error(call_h("PUT", user_path(id), t, HEADERS("Content-Type: text/plain"),
+	it_expect_error(call_h("PUT", user_path(id), t, HEADERS("Content-Type: text/plain"),
 			    "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
 		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
-	expect_error(call("PUT", "/users/424242", G.admin_token,
+	it_expect_error(call("PUT", "/users/424242", G.admin_token,
 			  "{\"email\":\"p@example.com\",\"name\":\"P\"}"), 404, "NOT_FOUND", NO_DETAILS);
 	assert_stored(id, "email || '|' || name || '|' || version", "putter.new@example.com|Putter New|2");
 	assert_stored(other, "email || '|' || name || '|' || version", "put.other@example.com|Put Other|1");
@@ -202,7 +157,7 @@ static struct it_http_result patch_if(int64_t id, const char *token, const char 
 
 static void patch_user_versions_and_if_match(void **state)
 {
-	int64_t id = sign_up("patcher@example.com", "Patcher");
+	int64_t id = it_gateway_sign_up(&G, "patcher@example.com", "Patcher");
 	char *t = token_for(id, "patcher@example.com");
 	struct it_http_result r;
 
@@ -214,14 +169,14 @@ static void patch_user_versions_and_if_match(void **state)
 
 	expect_user(patch_if(id, t, "\"2\"", "{\"name\":\"P3\"}"), 3);
 	expect_user(patch_if(id, t, "W/\"3\"", "{\"name\":\"P4\"}"), 4);
-	expect_error(patch_if(id, t, "\"1\"", "{\"name\":\"Stale\"}"), 409, "VERSION_CONFLICT",
+	it_expect_error(patch_if(id, t, "\"1\"", "{\"name\":\"Stale\"}"), 409, "VERSION_CONFLICT",
 		     NO_DETAILS);
-	expect_error(call("PATCH", user_path(id), t, "{\"name\":\"Stale\",\"version\":2}"), 409,
+	it_expect_error(call("PATCH", user_path(id), t, "{\"name\":\"Stale\",\"version\":2}"), 409,
 		     "VERSION_CONFLICT", NO_DETAILS);
 	/* If-Match and body version both sent and different: 409 even if one is current */
-	expect_error(patch_if(id, t, "\"4\"", "{\"name\":\"Stale\",\"version\":3}"), 409,
+	it_expect_error(patch_if(id, t, "\"4\"", "{\"name\":\"Stale\",\"version\":3}"), 409,
 		     "VERSION_CONFLICT", NO_DETAILS);
-	expect_error(patch_if(id, t, "\"3\"", "{\"name\":\"Stale\",\"version\":4}"), 409,
+	it_expect_error(patch_if(id, t, "\"3\"", "{\"name\":\"Stale\",\"version\":4}"), 409,
 		     "VERSION_CONFLICT", NO_DETAILS);
 	assert_stored(id, "name || '|' || version", "P4|4");
 
@@ -230,58 +185,58 @@ static void patch_user_versions_and_if_match(void **state)
 	assert_stored(id, "name || '|' || version", "P6|6");
 	r = call("GET", user_path(id), t, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	assert_string_equal(str_of(data_of(&r), "name"), "P6");
+	assert_string_equal(it_json_str(it_data(&r), "name"), "P6");
 	expect_user(r, 6);
 	free(t);
 }
 
 static void patch_user_field_and_object_permissions(void **state)
 {
-	int64_t id = sign_up("perm@example.com", "Perm");
-	int64_t other = sign_up("perm.other@example.com", "Perm Other");
+	int64_t id = it_gateway_sign_up(&G, "perm@example.com", "Perm");
+	int64_t other = it_gateway_sign_up(&G, "perm.other@example.com", "Perm Other");
 	char *t = token_for(id, "perm@example.com");
 	char *tm = moderator_token();
 	const char *snapshot = "role || '|' || is_active || '|' || is_verified || '|' || name || "
 			       "'|' || version";
 	struct it_http_result r;
 
-	expect_error(call("PATCH", user_path(id), t, "{\"role\":\"admin\"}"), 403, "FORBIDDEN",
+	it_expect_error(call("PATCH", user_path(id), t, "{\"role\":\"admin\"}"), 403, "FORBIDDEN",
 		     FIELDS("role"));
-	expect_error(call("PATCH", user_path(id), t,
+	it_expect_error(call("PATCH", user_path(id), t,
 			  "{\"role\":\"admin\",\"isActive\":false,\"isVerified\":true}"),
 		     403, "FORBIDDEN", FIELDS("role", "isActive", "isVerified"));
-	expect_error(call("PATCH", user_path(id), t, "{\"nickname\":\"x\"}"), 422,
+	it_expect_error(call("PATCH", user_path(id), t, "{\"nickname\":\"x\"}"), 422,
 		     "VALIDATION_ERROR", FIELDS("nickname"));
-	expect_error(call("PATCH", user_path(id), t,
+	it_expect_error(call("PATCH", user_path(id), t,
 			  "{\"id\":5,\"createdAt\":\"2026-01-01T00:00:00Z\","
 			  "\"updatedAt\":\"2026-01-01T00:00:00Z\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("id", "createdAt", "updatedAt"));
-	expect_error(call("PATCH", user_path(id), t, "{\"name\":\" \",\"email\":\"bad\"}"), 422,
+	it_expect_error(call("PATCH", user_path(id), t, "{\"name\":\" \",\"email\":\"bad\"}"), 422,
 		     "VALIDATION_ERROR", FIELDS("name", "email"));
-	expect_error(call("PATCH", user_path(id), t, "{\"name\":5}"), 422, "VALIDATION_ERROR",
+	it_expect_error(call("PATCH", user_path(id), t, "{\"name\":5}"), 422, "VALIDATION_ERROR",
 		     FIELDS("name"));
-	expect_error(call("PATCH", user_path(id), t, "[{\"name\":\"x\"}]"), 400, "INVALID_JSON",
+	it_expect_error(call("PATCH", user_path(id), t, "[{\"name\":\"x\"}]"), 400, "INVALID_JSON",
 		     NO_DETAILS);
-	expect_error(call_h("PATCH", user_path(id), t, HEADERS("Content-Type: text/plain"),
+	it_expect_error(call_h("PATCH", user_path(id), t, HEADERS("Content-Type: text/plain"),
 			    "{\"name\":\"x\"}"), 415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
-	expect_error(call("PATCH", "/users/abc", t, "{\"name\":\"x\"}"), 400, "BAD_REQUEST",
+	it_expect_error(call("PATCH", "/users/abc", t, "{\"name\":\"x\"}"), 400, "BAD_REQUEST",
 		     IT_ANY_DETAILS);
 	assert_stored(id, snapshot, "user|true|false|Perm|1");
 
 	/* someone else's profile: a user, and a moderator (update needs self or admin) */
-	expect_error(call("PATCH", user_path(other), t, "{\"name\":\"Hijacked\"}"), 403,
+	it_expect_error(call("PATCH", user_path(other), t, "{\"name\":\"Hijacked\"}"), 403,
 		     "FORBIDDEN", NO_DETAILS);
-	expect_error(call("PATCH", user_path(other), tm, "{\"name\":\"Hijacked\"}"), 403,
+	it_expect_error(call("PATCH", user_path(other), tm, "{\"name\":\"Hijacked\"}"), 403,
 		     "FORBIDDEN", NO_DETAILS);
 	assert_stored(other, "name || '|' || version", "Perm Other|1");
 
 	r = call("PATCH", user_path(id), G.admin_token, "{\"role\":\"moderator\",\"isActive\":false}");
 	assert_true(it_http_is_success(&r, 200));
-	assert_string_equal(str_of(data_of(&r), "role"), "moderator");
-	assert_true(json_is_false(json_object_get(data_of(&r), "isActive")));
+	assert_string_equal(it_json_str(it_data(&r), "role"), "moderator");
+	assert_true(json_is_false(json_object_get(it_data(&r), "isActive")));
 	expect_user(r, 2);
 	assert_stored(id, snapshot, "moderator|false|false|Perm|2");
-	expect_error(call("PATCH", "/users/424242", G.admin_token, "{\"name\":\"Nobody\"}"), 404,
+	it_expect_error(call("PATCH", "/users/424242", G.admin_token, "{\"name\":\"Nobody\"}"), 404,
 		     "NOT_FOUND", NO_DETAILS);
 	free(t);
 	free(tm);
@@ -289,25 +244,25 @@ static void patch_user_field_and_object_permissions(void **state)
 
 static void patch_user_email_duplicate_and_unverify(void **state)
 {
-	int64_t id = sign_up("first.mail@example.com", "First Mail");
+	int64_t id = it_gateway_sign_up(&G, "first.mail@example.com", "First Mail");
 	char *t = token_for(id, "first.mail@example.com");
 	struct it_http_result r;
 
-	sign_up("taken.mail@example.com", "Taken Mail");
+	it_gateway_sign_up(&G, "taken.mail@example.com", "Taken Mail");
 	r = call("PATCH", user_path(id), G.admin_token, "{\"isVerified\":true}");
 	assert_true(it_http_is_success(&r, 200));
-	assert_true(json_is_true(json_object_get(data_of(&r), "isVerified")));
+	assert_true(json_is_true(json_object_get(it_data(&r), "isVerified")));
 	expect_user(r, 2);
 	assert_stored(id, "is_verified", "t");
 
-	expect_error(call("PATCH", user_path(id), t, "{\"email\":\"TAKEN.mail@example.com\"}"), 409,
+	it_expect_error(call("PATCH", user_path(id), t, "{\"email\":\"TAKEN.mail@example.com\"}"), 409,
 		     "DUPLICATE_RESOURCE", FIELDS("email"));
 	assert_stored(id, "email || '|' || version", "first.mail@example.com|2");
 
 	r = call("PATCH", user_path(id), t, "{\"email\":\" New.Mail@Example.com \"}");
 	assert_true(it_http_is_success(&r, 200));
-	assert_string_equal(str_of(data_of(&r), "email"), "new.mail@example.com");
-	assert_true(json_is_false(json_object_get(data_of(&r), "isVerified")));
+	assert_string_equal(it_json_str(it_data(&r), "email"), "new.mail@example.com");
+	assert_true(json_is_false(json_object_get(it_data(&r), "isVerified")));
 	expect_user(r, 3);
 	assert_stored(id, "email || '|' || is_verified", "new.mail@example.com|false");
 	free(t);
@@ -317,15 +272,15 @@ static void patch_user_email_duplicate_and_unverify(void **state)
 
 static void delete_user_is_soft_and_frees_the_email(void **state)
 {
-	int64_t id = sign_up("leaver@example.com", "Leaver");
-	int64_t other = sign_up("stayer@example.com", "Stayer");
-	int64_t third = sign_up("third@example.com", "Third");
+	int64_t id = it_gateway_sign_up(&G, "leaver@example.com", "Leaver");
+	int64_t other = it_gateway_sign_up(&G, "stayer@example.com", "Stayer");
+	int64_t third = it_gateway_sign_up(&G, "third@example.com", "Third");
 	char *t = token_for(id, "leaver@example.com");
 	char *tm = moderator_token();
 	struct it_http_result r;
 
-	expect_error(call("DELETE", user_path(other), t, NULL), 403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call("DELETE", user_path(other), tm, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call("DELETE", user_path(other), t, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call("DELETE", user_path(other), tm, NULL), 403, "FORBIDDEN", NO_DETAILS);
 	assert_stored(other, "deleted_at IS NULL", "t");
 
 	r = call("DELETE", user_path(id), t, NULL);
@@ -336,13 +291,13 @@ static void delete_user_is_soft_and_frees_the_email(void **state)
 	assert_stored(id, "deleted_at IS NOT NULL", "t");
 	assert_stored(id, "count(*)", "1"); /* soft: the row stays */
 
-	expect_error(call("GET", user_path(id), tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
-	expect_error(call("DELETE", user_path(id), G.admin_token, NULL), 404, "NOT_FOUND",
+	it_expect_error(call("GET", user_path(id), tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("DELETE", user_path(id), G.admin_token, NULL), 404, "NOT_FOUND",
 		     NO_DETAILS);
-	expect_error(call("PATCH", user_path(id), G.admin_token, "{\"name\":\"Ghost\"}"), 404,
+	it_expect_error(call("PATCH", user_path(id), G.admin_token, "{\"name\":\"Ghost\"}"), 404,
 		     "NOT_FOUND", NO_DETAILS);
 	/* the email is free again */
-	assert_true(sign_up("leaver@example.com", "Newcomer") != id);
+	assert_true(it_gateway_sign_up(&G, "leaver@example.com", "Newcomer") != id);
 
 	/* DELETE takes no body: one sent (of any type) is ignored */
 	r = call_h("DELETE", user_path(third), G.admin_token, HEADERS("Content-Type: text/plain"),
@@ -359,8 +314,8 @@ static void delete_user_is_soft_and_frees_the_email(void **state)
 
 static void change_password_rules(void **state)
 {
-	int64_t id = sign_up("pw@example.com", "Pw");
-	int64_t other = sign_up("pw.other@example.com", "Pw Other");
+	int64_t id = it_gateway_sign_up(&G, "pw@example.com", "Pw");
+	int64_t other = it_gateway_sign_up(&G, "pw.other@example.com", "Pw Other");
 	char *t = token_for(id, "pw@example.com");
 	char path[80], other_path[80], *hash = stored(id, "password_hash");
 	char *other_hash = stored(other, "password_hash");
@@ -369,24 +324,24 @@ static void change_password_rules(void **state)
 
 	snprintf(path, sizeof(path), "/users/%lld/password", (long long)id);
 	snprintf(other_path, sizeof(other_path), "/users/%lld/password", (long long)other);
-	expect_error(call("POST", path, t,
+	it_expect_error(call("POST", path, t,
 			  "{\"currentPassword\":\"wrong-password\",\"newPassword\":\"new-password-1\"}"),
 		     401, "INVALID_CREDENTIALS", NO_DETAILS);
-	expect_error(call("POST", path, t,
+	it_expect_error(call("POST", path, t,
 			  "{\"currentPassword\":\"password123\",\"newPassword\":\"short\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("newPassword"));
-	expect_error(call("POST", path, t,
+	it_expect_error(call("POST", path, t,
 			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\","
 			  "\"oldPassword\":\"x\"}"),
 		     422, "VALIDATION_ERROR", FIELDS("oldPassword"));
-	expect_error(call_h("POST", path, t, HEADERS("Content-Type: text/plain"),
+	it_expect_error(call_h("POST", path, t, HEADERS("Content-Type: text/plain"),
 			    "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
 		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
 	/* self only: another user, and an admin, are refused */
-	expect_error(call("POST", other_path, t,
+	it_expect_error(call("POST", other_path, t,
 			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
 		     403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call("POST", other_path, G.admin_token,
+	it_expect_error(call("POST", other_path, G.admin_token,
 			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
 		     403, "FORBIDDEN", NO_DETAILS);
 	assert_stored(id, "password_hash", hash);
@@ -422,8 +377,8 @@ static void change_password_rules(void **state)
 
 static void me_stands_for_the_caller_on_every_route(void **state)
 {
-	int64_t id = sign_up("its.me@example.com", "Its Me");
-	int64_t id2 = sign_up("its.me2@example.com", "Its Me Too");
+	int64_t id = it_gateway_sign_up(&G, "its.me@example.com", "Its Me");
+	int64_t id2 = it_gateway_sign_up(&G, "its.me2@example.com", "Its Me Too");
 	char *t = token_for(id, "its.me@example.com");
 	char *t2 = token_for(id2, "its.me2@example.com");
 	char *hash = stored(id2, "password_hash");
@@ -431,15 +386,15 @@ static void me_stands_for_the_caller_on_every_route(void **state)
 
 	r = call("GET", "/users/me", t, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	assert_int_equal(int_of(data_of(&r), "id"), id);
+	assert_int_equal(it_json_int(it_data(&r), "id"), id);
 	expect_user(r, 1);
 	r = call("PUT", "/users/me", t, "{\"email\":\"its.me@example.com\",\"name\":\"Put Me\"}");
 	assert_true(it_http_is_success(&r, 200));
-	assert_int_equal(int_of(data_of(&r), "id"), id);
+	assert_int_equal(it_json_int(it_data(&r), "id"), id);
 	expect_user(r, 2);
 	r = call("PATCH", "/users/me", t, "{\"name\":\"Patch Me\"}");
 	assert_true(it_http_is_success(&r, 200));
-	assert_int_equal(int_of(data_of(&r), "id"), id);
+	assert_int_equal(it_json_int(it_data(&r), "id"), id);
 	expect_user(r, 3);
 	assert_stored(id, "name || '|' || version", "Patch Me|3");
 
@@ -459,7 +414,7 @@ static void me_stands_for_the_caller_on_every_route(void **state)
 	assert_stored(id, "deleted_at IS NOT NULL", "t");
 	assert_stored(id2, "deleted_at IS NULL", "t");
 	/* anonymous: there is no "me" */
-	expect_error(call("GET", "/users/me", NULL, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
+	it_expect_error(call("GET", "/users/me", NULL, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
 	free(hash);
 	free(t);
 	free(t2);
@@ -473,11 +428,11 @@ static void me_stands_for_the_caller_on_every_route(void **state)
 
 static void revoked_tokens_are_refused_at_the_gateway(void **state)
 {
-	int64_t id = sign_up("gw.revoked@example.com", "Gw Revoked");
+	int64_t id = it_gateway_sign_up(&G, "gw.revoked@example.com", "Gw Revoked");
 	char *t = token_for(id, "gw.revoked@example.com"), *fresh;
 	struct it_http_result r;
 
-	expect_error(call("PATCH", "/users/me", t, BAD_BODY), 422, "VALIDATION_ERROR",
+	it_expect_error(call("PATCH", "/users/me", t, BAD_BODY), 422, "VALIDATION_ERROR",
 		     IT_ANY_DETAILS);
 	r = call("PATCH", user_path(id), G.admin_token, "{\"role\":\"moderator\"}");
 	assert_true(it_http_is_success(&r, 200));
@@ -486,7 +441,7 @@ static void revoked_tokens_are_refused_at_the_gateway(void **state)
 	assert_true(it_http_is_error(&r, 401, "TOKEN_REVOKED", NO_DETAILS));
 	assert_non_null(it_http_header(&r, "WWW-Authenticate"));
 	it_http_release(&r);
-	expect_error(call("GET", "/users/me", t, NULL), 401, "TOKEN_REVOKED", NO_DETAILS);
+	it_expect_error(call("GET", "/users/me", t, NULL), 401, "TOKEN_REVOKED", NO_DETAILS);
 	fresh = it_token(id, "gw.revoked@example.com", "moderator"); /* issued after the change */
 	r = call("GET", "/users/me", fresh, NULL);
 	assert_true(it_http_is_success(&r, 200));
@@ -507,20 +462,20 @@ static void api_keys_are_resolved_at_the_gateway(void **state)
 		fprintf(stderr, "(skipped: no auth service in this build)\n");
 		skip();
 	}
-	expect_error(call_h("PATCH", "/users/me", NULL, HEADERS("X-API-Key: ak_nope_notakey"),
+	it_expect_error(call_h("PATCH", "/users/me", NULL, HEADERS("X-API-Key: ak_nope_notakey"),
 			    BAD_BODY), 401, "UNAUTHORIZED", NO_DETAILS);
 	r = call("POST", "/api-keys", G.admin_token,
 		 "{\"name\":\"reader\",\"permissions\":[\"read:posts\"]}");
 	assert_true(it_http_is_success(&r, 201));
-	key = json_string_value(json_object_get(data_of(&r), "key"));
+	key = json_string_value(json_object_get(it_data(&r), "key"));
 	assert_non_null(key);
 	snprintf(header, sizeof(header), "X-API-Key: %s", key);
 	it_http_release(&r);
 	/* the admin's key limited to read:posts is not admin: 403 naming the field */
-	expect_error(call_h("PATCH", user_path(G.admin_id), NULL, HEADERS(header),
+	it_expect_error(call_h("PATCH", user_path(G.admin_id), NULL, HEADERS(header),
 			    "{\"role\":\"user\"}"), 403, "FORBIDDEN", FIELDS("role"));
 	assert_stored(G.admin_id, "role", "admin");
-	expect_error(call_h("GET", "/users/me", G.admin_token, HEADERS(header), NULL), 400,
+	it_expect_error(call_h("GET", "/users/me", G.admin_token, HEADERS(header), NULL), 400,
 		     "BAD_REQUEST", IT_ANY_DETAILS);
 }
 

@@ -627,120 +627,6 @@ static void test_sign_refuses(void **state)
 	assert_null(jwt_sign(&cfg, &in, NOW, NOW + 60, "j"));
 }
 
-/* ---- metadata ----------------------------------------------------------------------- */
-
-static int from_md(const char *authz, const char *key, struct principal *p, struct app_error *e)
-{
-	app_error_init(e);
-	memset(p, 0x7f, sizeof(*p));
-	return authn_from_metadata(&cfg, authz, key, NOW, p, e);
-}
-
-static void test_md_none_is_anonymous(void **state)
-{
-	struct principal p;
-	struct app_error e;
-
-	(void)state;
-	assert_int_equal(from_md(NULL, NULL, &p, &e), 0);
-	assert_int_equal(p.method, AUTH_NONE);
-	assert_int_equal(p.user_id, 0);
-	assert_int_equal(p.perms, 0);
-}
-
-static void test_md_both_is_bad_request(void **state)
-{
-	struct principal p;
-	struct app_error e;
-	char *token = forge_good(good_claims());
-	char authz[1024];
-
-	(void)state;
-	snprintf(authz, sizeof(authz), "Bearer %s", token);
-	assert_int_equal(from_md(authz, "ak_live_123", &p, &e), -1);
-	assert_int_equal(e.code, ERR_BAD_REQUEST);
-	assert_int_equal(p.method, AUTH_NONE);
-	free(token);
-}
-
-static void test_md_bearer_any_case(void **state)
-{
-	static const char *const schemes[] = { "Bearer", "bearer", "BEARER" };
-	struct principal p;
-	struct app_error e;
-	char *token = forge_good(good_claims());
-	char authz[1024];
-
-	(void)state;
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(authz, sizeof(authz), "%s %s", schemes[i], token);
-		assert_int_equal(from_md(authz, NULL, &p, &e), 0);
-		assert_int_equal(p.method, AUTH_JWT);
-		assert_int_equal(p.user_id, 42);
-	}
-	free(token);
-}
-
-static void test_md_bad_forms(void **state)
-{
-	char *token = forge_good(good_claims());
-	/* prefix + token + suffix */
-	static const char *const forms[][2] = { { "Basic ", "" },   { "Bearer  ", "" },
-						 { "Bearer", "" },   { "Token ", "" },
-						 { " Bearer ", "" }, { "Bearer ", " " },
-						 { "Bearer\t", "" } };
-	struct principal p;
-	struct app_error e;
-	char authz[1024];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-		snprintf(authz, sizeof(authz), "%s%s%s", forms[i][0], token, forms[i][1]);
-		assert_int_equal(from_md(authz, NULL, &p, &e), -1);
-		assert_int_equal(e.code, ERR_UNAUTHORIZED);
-		assert_int_equal(p.method, AUTH_NONE);
-		assert_null(strstr(e.message, token));
-	}
-	assert_int_equal(from_md("Basic dXNlcjpwYXNz", NULL, &p, &e), -1);
-	assert_int_equal(e.code, ERR_UNAUTHORIZED);
-	assert_int_equal(from_md("Bearer", NULL, &p, &e), -1);
-	assert_int_equal(e.code, ERR_UNAUTHORIZED);
-	assert_int_equal(from_md("Bearer ", NULL, &p, &e), -1);
-	assert_int_equal(e.code, ERR_UNAUTHORIZED);
-	assert_int_equal(from_md("", NULL, &p, &e), -1);
-	assert_int_equal(e.code, ERR_UNAUTHORIZED);
-	free(token);
-}
-
-static void test_md_invalid_token_is_error(void **state)
-{
-	struct principal p;
-	struct app_error e;
-	char *token = forge_good(claims_with("exp", json_integer(NOW - 3600)));
-	char authz[1024];
-
-	(void)state;
-	snprintf(authz, sizeof(authz), "Bearer %s", token);
-	assert_int_equal(from_md(authz, NULL, &p, &e), -1);
-	assert_int_equal(e.code, ERR_TOKEN_EXPIRED);
-	assert_int_equal(p.method, AUTH_NONE);
-	assert_int_equal(from_md("Bearer not-a-token", NULL, &p, &e), -1);
-	assert_int_equal(e.code, ERR_UNAUTHORIZED);
-	free(token);
-}
-
-static void test_md_api_key_alone(void **state)
-{
-	struct principal p;
-	struct app_error e;
-
-	(void)state;
-	assert_int_equal(from_md(NULL, "ak_live_123", &p, &e), -1);
-	assert_int_equal(e.code, ERR_UNAUTHORIZED);
-	assert_string_equal(e.message, "API key authentication requires the auth service");
-	assert_int_equal(p.method, AUTH_NONE);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,12 +662,6 @@ int main(void)
 		cmocka_unit_test(test_sign_verify_round_trip),
 		cmocka_unit_test(test_sign_admin_star),
 		cmocka_unit_test(test_sign_refuses),
-		cmocka_unit_test(test_md_none_is_anonymous),
-		cmocka_unit_test(test_md_both_is_bad_request),
-		cmocka_unit_test(test_md_bearer_any_case),
-		cmocka_unit_test(test_md_bad_forms),
-		cmocka_unit_test(test_md_invalid_token_is_error),
-		cmocka_unit_test(test_md_api_key_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,4 +132,16 @@ struct it_http_result it_gateway_call(const struct it_gateway *g, const char *me
 				      const char *path, const char *token,
 				      const char *const *headers, const char *body);
 
+/* The envelope's "data" of a parsed response (borrowed). */
+json_t *it_data(const struct it_http_result *r);
+/* obj[key] as an integer / a string, asserting (cmocka) it has that type. */
+int64_t it_json_int(const json_t *obj, const char *key);
+const char *it_json_str(const json_t *obj, const char *key);
+/* Asserts r is exactly that error envelope (it_http_is_error), then releases it. */
+void it_expect_error(struct it_http_result r, long status, const char *code,
+		     const char *const *fields);
+/* Signs up through the gateway with password "password123" (asserting 201)
+ * and returns the new user's id. */
+int64_t it_gateway_sign_up(const struct it_gateway *g, const char *email, const char *name);
+
 #endif

@@ -4,10 +4,16 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <cmocka.h>
 
 const char *const IT_ANY_DETAILS[] = { NULL };
 
@@ -298,4 +304,49 @@ bool it_json_is_user(const json_t *u)
 		free(text);
 	}
 	return ok;
+}
+
+json_t *it_data(const struct it_http_result *r)
+{
+	return json_object_get(r->json, "data");
+}
+
+int64_t it_json_int(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+const char *it_json_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	assert_non_null(s);
+	return s;
+}
+
+void it_expect_error(struct it_http_result r, long status, const char *code,
+		     const char *const *fields)
+{
+	bool ok = it_http_is_error(&r, status, code, fields);
+
+	it_http_release(&r); /* first: a failed assertion does not return */
+	assert_true(ok);
+}
+
+int64_t it_gateway_sign_up(const struct it_gateway *g, const char *email, const char *name)
+{
+	char body[512];
+	struct it_http_result r;
+	int64_t id;
+
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"%s\",\"password\":\"password123\",\"name\":\"%s\"}", email, name);
+	r = it_gateway_call(g, "POST", "/users", NULL, NULL, body);
+	assert_true(it_http_is_success(&r, 201));
+	id = it_json_int(it_data(&r), "id");
+	it_http_release(&r);
+	return id;
 }
