@@ -139,7 +139,7 @@ static int serve(const struct api *api, struct http_request *req, struct http_re
 	if (rc == 0)
 		rc = check_admin_only(r, body, &caller, err);
 	if (rc == 0)
-		rc = api_build_request(api, req, m, body, &request, err);
+		rc = api_build_request(api, req, m, &caller, body, &request, err);
 	json_decref(body);
 	if (rc == 0)
 		rc = call_upstream(api, req, r, request, &reply, err);

@@ -52,6 +52,7 @@ int api_parse_body(const struct http_request *req, json_t **body, struct app_err
 /* The upstream request message (in req->arena) from the match, the query
  * string and the body (which may be modified: "version" is taken out). */
 int api_build_request(const struct api *api, struct http_request *req, const struct route_match *m,
-		      json_t *body, ProtobufCMessage **out, struct app_error *err);
+		      const struct principal *caller, json_t *body, ProtobufCMessage **out,
+		      struct app_error *err);
 
 #endif

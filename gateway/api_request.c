@@ -88,22 +88,23 @@ static int set_param(struct arena *a, ProtobufCMessage *msg, const char *name, c
 	return transcode_set_text(a, msg, f, name, text, err);
 }
 
-static int apply_path(struct arena *a, const struct route_match *m, ProtobufCMessage *msg,
-		      struct app_error *err)
+static int apply_path(struct arena *a, const struct route_match *m, const struct principal *caller,
+		      ProtobufCMessage *msg, struct app_error *err)
 {
 	for (size_t i = 0; i < m->nparams; i++) {
 		const struct route_param *p = &m->params[i];
+		const char *value = p->value;
 		int64_t id;
 
-		if (m->route->me_alias && strcmp(p->name, "id") == 0 && strcmp(p->value, "me") == 0) {
-			if (set_param(a, msg, p->name, "0", err) != 0)
-				return -1;
-			continue;
+		if (m->route->me_alias && strcmp(value, "me") == 0) {
+			if (caller->method == AUTH_NONE)
+				return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+			value = arena_sprintf(a, "%" PRId64, caller->user_id);
 		}
-		if (!parse_id(p->value, &id))
+		if (!parse_id(value, &id))
 			return app_error_set(err, ERR_BAD_REQUEST, "%s must be a positive integer%s",
 					     p->name, m->route->me_alias ? " or \"me\"" : "");
-		if (set_param(a, msg, p->name, p->value, err) != 0)
+		if (set_param(a, msg, p->name, value, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -237,7 +238,8 @@ static int apply_body(struct arena *a, const struct route *r, json_t *body, Prot
 }
 
 int api_build_request(const struct api *api, struct http_request *req, const struct route_match *m,
-		      json_t *body, ProtobufCMessage **out, struct app_error *err)
+		      const struct principal *caller, json_t *body, ProtobufCMessage **out,
+		      struct app_error *err)
 {
 	const struct route *r = m->route;
 	ProtobufCMessage *msg = transcode_new(req->arena, r->request);
@@ -245,7 +247,9 @@ int api_build_request(const struct api *api, struct http_request *req, const str
 	char text[24];
 
 	(void)api;
-	if (apply_path(req->arena, m, msg, err) != 0 || apply_query(req, r, msg, err) != 0)
+	if (apply_path(req->arena, m, caller, msg, err) != 0 || apply_query(req, r, msg, err) != 0)
+		return -1;
+	if (r->fixed_field && set_param(req->arena, msg, r->fixed_field, r->fixed_value, err) != 0)
 		return -1;
 	if (r->versioned && take_version(req, body, &version, err) != 0)
 		return -1;

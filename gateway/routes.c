@@ -2,18 +2,25 @@
 #include "routes.h"
 
 #include "agentos/auth/v1/auth.pb-c.h"
+#include "agentos/posts/v1/posts.pb-c.h"
 #include "agentos/users/v1/users.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "util.h"
 
 #define USERS(m) "/agentos.users.v1.UsersService/" m
 #define AUTH(m) "/agentos.auth.v1.AuthService/" m
+#define POSTS(m) "/agentos.posts.v1.PostsService/" m
 
 static const char *const create_read_only[] = { "id", "createdAt", "updatedAt", "version", NULL };
 static const char *const user_read_only[] = { "id", "createdAt", "updatedAt", NULL };
 static const char *const user_put_required[] = { "email", "name", NULL };
 static const char *const id_read_only[] = { "id", NULL };
 static const char *const user_admin_only[] = { "role", "isActive", "isVerified", NULL };
+static const char *const post_read_only[] = { "id", "author", "commentCount", "version",
+					      "createdAt", "updatedAt", "publishedAt", NULL };
+static const char *const post_put_required[] = { "title", "body", "status", NULL };
+static const char *const comment_read_only[] = { "id", "postId", "author", "createdAt",
+						 "updatedAt", NULL };
 static const char *const key_read_only[] = { "id", "prefix", "key", "createdAt", "expiresAt",
 					     "lastUsedAt", "revokedAt", NULL };
 
@@ -77,6 +84,95 @@ const struct route routes[] = {
 		.reply = &google__protobuf__empty__descriptor, .status = 204,
 		.auth_required = true, .me_alias = true, .body = BODY_JSON,
 		.read_only = id_read_only, .reply_kind = REPLY_EMPTY,
+	},
+	{
+		.method = "GET", .pattern = "/users/:authorId/posts", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("ListPosts"),
+		.request = &agentos__posts__v1__list_posts_request__descriptor,
+		.reply = &agentos__posts__v1__list_posts_response__descriptor, .status = 200,
+		.me_alias = true, .reply_kind = REPLY_LIST, .list_field = "posts",
+		.query = { { "page", QUERY_PAGE }, { "limit", QUERY_LIMIT }, { "sort", QUERY_TEXT },
+			   { "status", QUERY_TEXT }, { "q", QUERY_TEXT } },
+		.fixed_field = "author_must_exist", .fixed_value = "true",
+	},
+	{
+		.method = "GET", .pattern = "/posts", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("ListPosts"),
+		.request = &agentos__posts__v1__list_posts_request__descriptor,
+		.reply = &agentos__posts__v1__list_posts_response__descriptor, .status = 200,
+		.reply_kind = REPLY_LIST, .list_field = "posts",
+		.query = { { "page", QUERY_PAGE }, { "limit", QUERY_LIMIT }, { "sort", QUERY_TEXT },
+			   { "authorId", QUERY_ID }, { "status", QUERY_TEXT }, { "q", QUERY_TEXT } },
+	},
+	{
+		.method = "POST", .pattern = "/posts", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("CreatePost"),
+		.request = &agentos__posts__v1__create_post_request__descriptor,
+		.reply = &agentos__posts__v1__post__descriptor, .status = 201,
+		.auth_required = true, .body = BODY_JSON, .read_only = post_read_only,
+		.reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "GET", .pattern = "/posts/:id", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("GetPost"), .request = &agentos__posts__v1__get_post_request__descriptor,
+		.reply = &agentos__posts__v1__post__descriptor, .status = 200,
+		.reply_kind = REPLY_OBJECT, .etag = true,
+	},
+	{
+		.method = "PUT", .pattern = "/posts/:id", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("UpdatePost"),
+		.request = &agentos__posts__v1__update_post_request__descriptor,
+		.reply = &agentos__posts__v1__post__descriptor, .status = 200,
+		.auth_required = true, .body = BODY_JSON, .body_field = "post",
+		.read_only = post_read_only, .required = post_put_required, .update = UPDATE_PUT,
+		.versioned = true, .reply_kind = REPLY_OBJECT, .etag = true,
+	},
+	{
+		.method = "PATCH", .pattern = "/posts/:id", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("UpdatePost"),
+		.request = &agentos__posts__v1__update_post_request__descriptor,
+		.reply = &agentos__posts__v1__post__descriptor, .status = 200,
+		.auth_required = true, .body = BODY_JSON, .body_field = "post",
+		.read_only = post_read_only, .update = UPDATE_PATCH, .versioned = true,
+		.reply_kind = REPLY_OBJECT, .etag = true,
+	},
+	{
+		.method = "DELETE", .pattern = "/posts/:id", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("DeletePost"),
+		.request = &agentos__posts__v1__delete_post_request__descriptor,
+		.reply = &google__protobuf__empty__descriptor, .status = 204,
+		.auth_required = true, .reply_kind = REPLY_EMPTY,
+	},
+	{
+		.method = "GET", .pattern = "/posts/:postId/comments", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("ListComments"),
+		.request = &agentos__posts__v1__list_comments_request__descriptor,
+		.reply = &agentos__posts__v1__list_comments_response__descriptor, .status = 200,
+		.reply_kind = REPLY_LIST, .list_field = "comments",
+		.query = { { "page", QUERY_PAGE }, { "limit", QUERY_LIMIT }, { "sort", QUERY_TEXT } },
+	},
+	{
+		.method = "POST", .pattern = "/posts/:postId/comments", .upstream = UPSTREAM_POSTS,
+		.rpc = POSTS("CreateComment"),
+		.request = &agentos__posts__v1__create_comment_request__descriptor,
+		.reply = &agentos__posts__v1__comment__descriptor, .status = 201,
+		.auth_required = true, .body = BODY_JSON, .read_only = comment_read_only,
+		.reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "PATCH", .pattern = "/posts/:postId/comments/:commentId",
+		.upstream = UPSTREAM_POSTS, .rpc = POSTS("UpdateComment"),
+		.request = &agentos__posts__v1__update_comment_request__descriptor,
+		.reply = &agentos__posts__v1__comment__descriptor, .status = 200,
+		.auth_required = true, .body = BODY_JSON, .body_field = "comment",
+		.read_only = comment_read_only, .update = UPDATE_PATCH, .reply_kind = REPLY_OBJECT,
+	},
+	{
+		.method = "DELETE", .pattern = "/posts/:postId/comments/:commentId",
+		.upstream = UPSTREAM_POSTS, .rpc = POSTS("DeleteComment"),
+		.request = &agentos__posts__v1__delete_comment_request__descriptor,
+		.reply = &google__protobuf__empty__descriptor, .status = 204,
+		.auth_required = true, .reply_kind = REPLY_EMPTY,
 	},
 	{
 		.method = "POST", .pattern = "/auth/login", .upstream = UPSTREAM_AUTH,

@@ -56,7 +56,7 @@ struct route {
 	const ProtobufCMessageDescriptor *reply;
 	int status;          /* 200, 201 or 204 */
 	bool auth_required;  /* no credentials: 401 at the gateway */
-	bool me_alias;       /* ":id" may be "me" (sent as 0: the caller) */
+	bool me_alias;       /* the path's id may be "me": the caller's own id (401 if anonymous) */
 	enum route_body body;
 	const char *body_field;          /* NULL: the body fills the request itself */
 	const char *const *read_only;    /* body keys refused as read-only */
@@ -70,6 +70,8 @@ struct route {
 	const char *list_field;          /* REPLY_LIST: the repeated field */
 	bool etag;                       /* ETag: "<reply.version>" */
 	struct route_query query[ROUTE_MAX_QUERY]; /* terminated by a NULL name */
+	const char *fixed_field;         /* a request field this route always sets... */
+	const char *fixed_value;         /* ...to this text value */
 };
 
 extern const struct route routes[];

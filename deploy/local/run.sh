@@ -6,7 +6,7 @@
 #   sh deploy/local/run.sh <build dir>
 #
 # Ports (override in the environment): PG_PORT 55432, REDIS_PORT 56379,
-# USERS_PORT 50051, AUTH_PORT 50053, API_PORT 3000. Any variable of the services (API.md §4) may be set too.
+# USERS_PORT 50051, POSTS_PORT 50052, AUTH_PORT 50053, API_PORT 3000. Any variable of the services (API.md §4) may be set too.
 set -eu
 
 build=$1
@@ -15,6 +15,7 @@ dir=${RUN_DIR:-$root/.run}
 pg_port=${PG_PORT:-55432}
 redis_port=${REDIS_PORT:-56379}
 users_port=${USERS_PORT:-50051}
+posts_port=${POSTS_PORT:-50052}
 auth_port=${AUTH_PORT:-50053}
 api_port=${API_PORT:-3000}
 stack="sh $root/deploy/local/stack.sh"
@@ -40,9 +41,10 @@ $stack redis-start "$dir" "$redis_port"
 export DATABASE_URL="${DATABASE_URL:-postgresql://app@127.0.0.1:$pg_port/app}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$redis_port}"
 export LOG_FORMAT="${LOG_FORMAT:-pretty}"
-# Every process finds the others here (the gateway, users -> auth for API keys,
-# auth -> users at login).
+# Every process finds the others here (the gateway, users and posts -> auth for
+# API keys, auth -> users at login, posts -> users for authors' names).
 export USERS_ADDR="${USERS_ADDR:-127.0.0.1:$users_port}"
+export POSTS_ADDR="${POSTS_ADDR:-127.0.0.1:$posts_port}"
 export AUTH_ADDR="${AUTH_ADDR:-127.0.0.1:$auth_port}"
 
 GRPC_PORT=$users_port "$build/bin/users-service" &
@@ -69,6 +71,10 @@ GRPC_PORT=$auth_port "$build/bin/auth-service" &
 pids="$pids $!"
 wait_for "auth service" "$build/bin/grpc-health-probe" "127.0.0.1:$auth_port" "" 500
 
+GRPC_PORT=$posts_port "$build/bin/posts-service" &
+pids="$pids $!"
+wait_for "posts service" "$build/bin/grpc-health-probe" "127.0.0.1:$posts_port" "" 500
+
 API_PORT=$api_port "$build/bin/gateway" &
 pids="$pids $!"
 wait_for gateway curl -s -o /dev/null "http://127.0.0.1:$api_port/api/v1/users/me"
@@ -78,6 +84,7 @@ cat <<MSG
 run: the stack is up (data in $dir)
   REST API              http://127.0.0.1:$api_port/api/v1
   users service (gRPC)  127.0.0.1:$users_port   health: $build/bin/grpc-health-probe 127.0.0.1:$users_port
+  posts service (gRPC)  127.0.0.1:$posts_port   health: $build/bin/grpc-health-probe 127.0.0.1:$posts_port
   auth service (gRPC)   127.0.0.1:$auth_port   health: $build/bin/grpc-health-probe 127.0.0.1:$auth_port
   PostgreSQL            $DATABASE_URL
   Redis                 $REDIS_URL

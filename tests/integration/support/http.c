@@ -405,18 +405,20 @@ static bool wait_gateway(struct it_gateway *g)
 	return false;
 }
 
-/* The auth service binary, as stack_spawn will resolve "bin/auth-service". */
-static bool auth_binary_exists(void)
+/* A service binary ("auth-service"), as stack_spawn will resolve "bin/<name>". */
+static bool service_binary_exists(const char *name)
 {
 	const char *build = getenv("TEST_BUILD_DIR");
 	char path[4096];
 
-	if (build && *build)
-		snprintf(path, sizeof(path), "%s/bin/auth-service", build);
-	else if (access("bin/auth-service", X_OK) == 0)
+	if (build && *build) {
+		snprintf(path, sizeof(path), "%s/bin/%s", build, name);
+		return access(path, X_OK) == 0;
+	}
+	snprintf(path, sizeof(path), "bin/%s", name);
+	if (access(path, X_OK) == 0)
 		return true;
-	else
-		snprintf(path, sizeof(path), "build/bin/auth-service");
+	snprintf(path, sizeof(path), "build/bin/%s", name);
 	return access(path, X_OK) == 0;
 }
 
@@ -432,7 +434,7 @@ static bool choose_auth_target(struct it_gateway *g)
 	}
 	g->auth_port = stack_free_port();
 	snprintf(g->auth_target, sizeof(g->auth_target), "127.0.0.1:%d", g->auth_port);
-	return auth_binary_exists();
+	return service_binary_exists("auth-service");
 }
 
 static bool auth_spawn(struct it_gateway *g)
@@ -456,21 +458,58 @@ static bool auth_spawn(struct it_gateway *g)
 	return true;
 }
 
+/* Where the gateway finds PostsService; true when the harness is to start it
+ * there. */
+static bool choose_posts_target(struct it_gateway *g)
+{
+	const char *given = getenv("POSTS_ADDR");
+
+	if (given && *given) {
+		snprintf(g->posts_target, sizeof(g->posts_target), "%s", given);
+		return false;
+	}
+	g->posts_port = stack_free_port();
+	snprintf(g->posts_target, sizeof(g->posts_target), "127.0.0.1:%d", g->posts_port);
+	return service_binary_exists("posts-service");
+}
+
+static bool posts_spawn(struct it_gateway *g)
+{
+	char port[32], db[512], redis[128], users[96], auth[320];
+	const char *env[] = { port, db, redis, users, auth, "GRPC_HOST=127.0.0.1",
+			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info", NULL };
+
+	snprintf(port, sizeof(port), "GRPC_PORT=%d", g->posts_port);
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", g->db);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
+	snprintf(users, sizeof(users), "USERS_ADDR=%s", g->users_target);
+	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", g->auth_target);
+	g->posts = stack_spawn(g->stack, "posts", "bin/posts-service", env);
+	wait_port_open(g->posts_port, g->posts);
+	if (!stack_wait_grpc_serving(g->posts_target, 20000)) {
+		fprintf(stderr, "posts-service did not become SERVING; log: %s\n",
+			proc_log_path(g->posts));
+		return false;
+	}
+	return true;
+}
+
 static bool gateway_spawn(struct it_gateway *g, const char *const *extra_env)
 {
-	char port[32], users[96], redis[128], auth[320];
+	char port[32], users[96], redis[128], auth[320], posts[320];
 	const char *env[40] = {
 		port, users, redis, auth, "API_HOST=127.0.0.1", "JWT_SECRET=" IT_JWT_SECRET,
 		"GRPC_DEADLINE_MS=1500", "MAX_BODY_BYTES=4096", "API_VERSION=v1", "LOG_LEVEL=info",
-		"RATE_LIMIT_MAX=1000000",
+		"RATE_LIMIT_MAX=1000000", posts,
 	};
-	size_t n = 11;
+	size_t n = 12;
 
 	_Static_assert(IT_GW_DEADLINE_MS == 1500 && IT_GW_MAX_BODY == 4096, "env above");
 	snprintf(port, sizeof(port), "API_PORT=%d", g->port);
 	snprintf(users, sizeof(users), "USERS_ADDR=127.0.0.1:%d", g->users_port);
 	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
 	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", g->auth_target);
+	snprintf(posts, sizeof(posts), "POSTS_ADDR=%s", g->posts_target);
 	for (size_t i = 0; extra_env && extra_env[i] && n < ARRAY_SIZE(env) - 1; i++)
 		env[n++] = extra_env[i];
 	env[n] = NULL;
@@ -480,7 +519,7 @@ static bool gateway_spawn(struct it_gateway *g, const char *const *extra_env)
 
 bool it_gateway_start(struct it_gateway *g, const char *name, const char *const *extra_env)
 {
-	bool start_auth;
+	bool start_auth, start_posts;
 
 	memset(g, 0, sizeof(*g));
 	curl_global_init(CURL_GLOBAL_ALL);
@@ -500,6 +539,9 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 		return false;
 	if (start_auth && !auth_spawn(g))
 		return false;
+	start_posts = choose_posts_target(g);
+	if (start_posts && !posts_spawn(g))
+		return false;
 	g->admin_id = it_sql_int(g->db, "SELECT id FROM users.users WHERE email = '"
 				 IT_GW_ADMIN_EMAIL "'");
 	g->admin_token = it_token(g->admin_id, IT_GW_ADMIN_EMAIL, "admin");
@@ -513,7 +555,7 @@ int it_gateway_stop(struct it_gateway *g)
 	if (status != 0)
 		fprintf(stderr, "gateway exited with %d after SIGTERM; log: %s\n", status,
 			g->gateway ? proc_log_path(g->gateway) : "(none)");
-	stack_stop(g->stack); /* stops the users and auth services too */
+	stack_stop(g->stack); /* stops the users, auth and posts services too */
 	free(g->admin_token);
 	rpc_runtime_shutdown();
 	curl_global_cleanup();

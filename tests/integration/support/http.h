@@ -94,6 +94,7 @@ struct it_gateway {
 	struct proc *users;
 	struct proc *auth;       /* NULL when the harness did not start one (see below) */
 	struct proc *gateway;
+	struct proc *posts;      /* NULL when the harness did not start one (like auth) */
 	const char *db;          /* the stack's database URL (owned by stack) */
 	int users_port;
 	int auth_port;           /* 0 when AUTH_ADDR came from the environment */
@@ -103,12 +104,16 @@ struct it_gateway {
 	char *admin_token;       /* malloc'd, an hour long */
 	char users_target[64];   /* "127.0.0.1:<users_port>" */
 	char auth_target[300];   /* AUTH_ADDR given to the users service and the gateway */
+	int posts_port;          /* 0 when POSTS_ADDR came from the environment */
+	char posts_target[300];  /* POSTS_ADDR given to the gateway */
 	char env[4][512];        /* the users service's environment */
 };
 
 /* Starts a stack called name: the users service (admin bootstrapped), the
  * auth service when build/bin/auth-service exists (GRPC_DEADLINE_MS aside,
- * API_KEY_ROTATION_GRACE_SECONDS=2), and the gateway (API_HOST 127.0.0.1,
+ * API_KEY_ROTATION_GRACE_SECONDS=2), the posts service when
+ * build/bin/posts-service exists (POSTS_ADDR set in the environment: none is
+ * started, that address is passed on), and the gateway (API_HOST 127.0.0.1,
  * GRPC_DEADLINE_MS IT_GW_DEADLINE_MS, MAX_BODY_BYTES IT_GW_MAX_BODY, a rate
  * limit no test reaches; extra_env entries win), and waits until the gateway
  * answers. Every process gets the stack's REDIS_URL and AUTH_ADDR.

@@ -1,0 +1,337 @@
+/* posts_repo.c - the posts schema's SQL; see posts_repo.h.
+ * Parameterized statements only; the one dynamic part (ORDER BY column and
+ * direction) comes from a whitelist. */
+#include "posts_repo.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
+#define POST_COLUMNS                                                                     \
+	"id, author_id, title, body, status, comment_count, version, " US("created_at") ", " \
+	US("updated_at") ", " US("published_at")
+#define COMMENT_COLUMNS \
+	"id, post_id, author_id, body, " US("created_at") ", " US("updated_at")
+
+static void row_to_post(const PGresult *r, int row, struct arena *a, struct post *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = db_get_int64(r, row, 0);
+	p->author_id = db_get_int64(r, row, 1);
+	p->title = arena_strdup(a, PQgetvalue(r, row, 2));
+	p->body = arena_strdup(a, PQgetvalue(r, row, 3));
+	strlcpy_s(p->status, PQgetvalue(r, row, 4), sizeof(p->status));
+	p->comment_count = db_get_int64(r, row, 5);
+	p->version = db_get_int64(r, row, 6);
+	p->created_at_us = db_get_int64(r, row, 7);
+	p->updated_at_us = db_get_int64(r, row, 8);
+	p->published_at_us = db_get_int64(r, row, 9);
+}
+
+static void row_to_comment(const PGresult *r, int row, struct arena *a, struct comment *cm)
+{
+	memset(cm, 0, sizeof(*cm));
+	cm->id = db_get_int64(r, row, 0);
+	cm->post_id = db_get_int64(r, row, 1);
+	cm->author_id = db_get_int64(r, row, 2);
+	cm->body = arena_strdup(a, PQgetvalue(r, row, 3));
+	cm->created_at_us = db_get_int64(r, row, 4);
+	cm->updated_at_us = db_get_int64(r, row, 5);
+}
+
+/* Runs a statement expected to return at most one post row. */
+static int one_post(struct db_conn *c, struct arena *a, const char *sql, int n,
+		    const char *const *params, struct post *out, struct app_error *err)
+{
+	PGresult *r = db_exec(c, sql, n, params, err);
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return app_error_set(err, ERR_NOT_FOUND, "Post not found");
+	}
+	row_to_post(r, 0, a, out);
+	PQclear(r);
+	return 0;
+}
+
+static int one_comment(struct db_conn *c, struct arena *a, const char *sql, int n,
+		       const char *const *params, struct comment *out, struct app_error *err)
+{
+	PGresult *r = db_exec(c, sql, n, params, err);
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return app_error_set(err, ERR_NOT_FOUND, "Comment not found");
+	}
+	row_to_comment(r, 0, a, out);
+	PQclear(r);
+	return 0;
+}
+
+/* Runs an UPDATE and turns "no row" into NOT_FOUND (what). */
+static int update_some(struct db_conn *c, const char *sql, int n, const char *const *p,
+		       const char *what, struct app_error *err)
+{
+	PGresult *r = db_exec(c, sql, n, p, err);
+	bool none;
+
+	if (!r)
+		return -1;
+	none = strcmp(PQcmdTuples(r), "0") == 0;
+	PQclear(r);
+	if (none)
+		return app_error_set(err, ERR_NOT_FOUND, "%s not found", what);
+	return 0;
+}
+
+#define ID_TEXT(buf, v) snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v))
+
+int posts_repo_insert(struct db_conn *c, struct arena *a, int64_t author_id, const char *title,
+		      const char *body, const char *status, struct post *out,
+		      struct app_error *err)
+{
+	char aid[24];
+	const char *p[] = { aid, title, body, status };
+
+	ID_TEXT(aid, author_id);
+	return one_post(c, a,
+			"INSERT INTO posts.posts (author_id, title, body, status, published_at)"
+			" VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'published' THEN now() END)"
+			" RETURNING " POST_COLUMNS,
+			4, p, out, err);
+}
+
+int posts_repo_find(struct db_conn *c, struct arena *a, int64_t id, struct post *out,
+		    struct app_error *err)
+{
+	char ids[24];
+	const char *p[] = { ids };
+
+	ID_TEXT(ids, id);
+	return one_post(c, a,
+			"SELECT " POST_COLUMNS " FROM posts.posts WHERE id = $1 AND deleted_at IS NULL",
+			1, p, out, err);
+}
+
+int posts_repo_find_for_update(struct db_conn *c, struct arena *a, int64_t id, struct post *out,
+			       struct app_error *err)
+{
+	char ids[24];
+	const char *p[] = { ids };
+
+	ID_TEXT(ids, id);
+	return one_post(c, a,
+			"SELECT " POST_COLUMNS " FROM posts.posts"
+			" WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+			1, p, out, err);
+}
+
+/* Appends " AND <cond $N>" for each filter set; params collected in p. */
+static int build_where(const struct post_list_filter *f, char *aid, size_t aidsize, char *where,
+		       size_t size, const char **p)
+{
+	int n = 0;
+	size_t off = (size_t)snprintf(where, size, "deleted_at IS NULL");
+
+	if (f->author_id > 0) {
+		snprintf(aid, aidsize, "%" PRId64, f->author_id);
+		p[n++] = aid;
+		off += (size_t)snprintf(where + off, size - off, " AND author_id = $%d", n);
+	}
+	if (f->status) {
+		p[n++] = f->status;
+		off += (size_t)snprintf(where + off, size - off, " AND status = $%d", n);
+	}
+	if (f->title_like) {
+		p[n++] = f->title_like;
+		snprintf(where + off, size - off, " AND title ILIKE '%%' || $%d || '%%' ESCAPE '\\'",
+			 n);
+	}
+	return n;
+}
+
+int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_filter *f,
+		    struct post **out, size_t *nout, int64_t *total, struct app_error *err)
+{
+	const char *p[6];
+	char aid[24], where[512], sql[1024], limit[16], offset[24];
+	const char *dir = f->desc ? "DESC" : "ASC";
+	int n = build_where(f, aid, sizeof(aid), where, sizeof(where), p), rows;
+	PGresult *r;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM posts.posts WHERE %s", where);
+	r = db_exec(c, sql, n, p, err);
+	if (!r)
+		return -1;
+	*total = db_get_int64(r, 0, 0);
+	PQclear(r);
+
+	snprintf(limit, sizeof(limit), "%d", f->limit);
+	snprintf(offset, sizeof(offset), "%" PRId64, f->offset);
+	p[n] = limit;
+	p[n + 1] = offset;
+	snprintf(sql, sizeof(sql),
+		 "SELECT " POST_COLUMNS " FROM posts.posts WHERE %s ORDER BY %s %s, id %s"
+		 " LIMIT $%d OFFSET $%d",
+		 where, f->sort_column, dir, dir, n + 1, n + 2);
+	r = db_exec(c, sql, n + 2, p, err);
+	if (!r)
+		return -1;
+	rows = PQntuples(r);
+	*out = arena_alloc(a, sizeof(**out) * (size_t)(rows > 0 ? rows : 1));
+	for (int i = 0; i < rows; i++)
+		row_to_post(r, i, a, &(*out)[i]);
+	*nout = (size_t)rows;
+	PQclear(r);
+	return 0;
+}
+
+int posts_repo_update(struct db_conn *c, struct arena *a, int64_t id,
+		      const struct post_row_update *u, struct post *out, struct app_error *err)
+{
+	static const char *const pub[] = { "keep", "set", "clear" };
+	char ids[24];
+	const char *p[] = { ids, u->title, u->body, u->status, pub[u->published] };
+
+	ID_TEXT(ids, id);
+	return one_post(c, a,
+			"UPDATE posts.posts SET title = $2, body = $3, status = $4,"
+			" published_at = CASE $5 WHEN 'set' THEN now() WHEN 'clear' THEN NULL"
+			" ELSE published_at END,"
+			" version = version + 1, updated_at = now()"
+			" WHERE id = $1 AND deleted_at IS NULL RETURNING " POST_COLUMNS,
+			5, p, out, err);
+}
+
+int posts_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
+{
+	char ids[24];
+	const char *p[] = { ids };
+
+	ID_TEXT(ids, id);
+	if (update_some(c,
+			"UPDATE posts.posts SET deleted_at = now(), updated_at = now()"
+			" WHERE id = $1 AND deleted_at IS NULL",
+			1, p, "Post", err) != 0)
+		return -1;
+	return db_exec_cmd(c,
+			   "UPDATE posts.comments SET deleted_at = now()"
+			   " WHERE post_id = $1 AND deleted_at IS NULL",
+			   1, p, err);
+}
+
+int posts_repo_add_comment_count(struct db_conn *c, int64_t post_id, int delta,
+				 struct app_error *err)
+{
+	char ids[24], d[16];
+	const char *p[] = { ids, d };
+
+	ID_TEXT(ids, post_id);
+	snprintf(d, sizeof(d), "%d", delta);
+	/* Atomic in place: concurrent comments never lose a count. */
+	return update_some(c,
+			   "UPDATE posts.posts SET comment_count = comment_count + $2::int8"
+			   " WHERE id = $1 AND deleted_at IS NULL",
+			   2, p, "Post", err);
+}
+
+int posts_repo_comment_insert(struct db_conn *c, struct arena *a, int64_t post_id,
+			      int64_t author_id, const char *body, struct comment *out,
+			      struct app_error *err)
+{
+	char pid[24], aid[24];
+	const char *p[] = { pid, aid, body };
+
+	ID_TEXT(pid, post_id);
+	ID_TEXT(aid, author_id);
+	return one_comment(c, a,
+			   "INSERT INTO posts.comments (post_id, author_id, body)"
+			   " VALUES ($1, $2, $3) RETURNING " COMMENT_COLUMNS,
+			   3, p, out, err);
+}
+
+int posts_repo_comment_find(struct db_conn *c, struct arena *a, int64_t post_id,
+			    int64_t comment_id, struct comment *out, struct app_error *err)
+{
+	char pid[24], cid[24];
+	const char *p[] = { pid, cid };
+
+	ID_TEXT(pid, post_id);
+	ID_TEXT(cid, comment_id);
+	return one_comment(c, a,
+			   "SELECT " COMMENT_COLUMNS " FROM posts.comments"
+			   " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL",
+			   2, p, out, err);
+}
+
+int posts_repo_comment_list(struct db_conn *c, struct arena *a, int64_t post_id, bool desc,
+			    int32_t limit, int64_t offset, struct comment **out, size_t *nout,
+			    int64_t *total, struct app_error *err)
+{
+	char pid[24], lim[16], off[24], sql[512];
+	const char *p[] = { pid, lim, off };
+	const char *dir = desc ? "DESC" : "ASC";
+	PGresult *r;
+	int rows;
+
+	ID_TEXT(pid, post_id);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	ID_TEXT(off, offset);
+	r = db_exec(c, "SELECT count(*) FROM posts.comments WHERE post_id = $1 AND deleted_at IS NULL",
+		    1, p, err);
+	if (!r)
+		return -1;
+	*total = db_get_int64(r, 0, 0);
+	PQclear(r);
+	snprintf(sql, sizeof(sql),
+		 "SELECT " COMMENT_COLUMNS " FROM posts.comments WHERE post_id = $1"
+		 " AND deleted_at IS NULL ORDER BY created_at %s, id %s LIMIT $2 OFFSET $3",
+		 dir, dir);
+	r = db_exec(c, sql, 3, p, err);
+	if (!r)
+		return -1;
+	rows = PQntuples(r);
+	*out = arena_alloc(a, sizeof(**out) * (size_t)(rows > 0 ? rows : 1));
+	for (int i = 0; i < rows; i++)
+		row_to_comment(r, i, a, &(*out)[i]);
+	*nout = (size_t)rows;
+	PQclear(r);
+	return 0;
+}
+
+int posts_repo_comment_update(struct db_conn *c, struct arena *a, int64_t post_id,
+			      int64_t comment_id, const char *body, struct comment *out,
+			      struct app_error *err)
+{
+	char pid[24], cid[24];
+	const char *p[] = { pid, cid, body };
+
+	ID_TEXT(pid, post_id);
+	ID_TEXT(cid, comment_id);
+	return one_comment(c, a,
+			   "UPDATE posts.comments SET body = $3, updated_at = now()"
+			   " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL"
+			   " RETURNING " COMMENT_COLUMNS,
+			   3, p, out, err);
+}
+
+int posts_repo_comment_soft_delete(struct db_conn *c, int64_t post_id, int64_t comment_id,
+				   struct app_error *err)
+{
+	char pid[24], cid[24];
+	const char *p[] = { pid, cid };
+
+	ID_TEXT(pid, post_id);
+	ID_TEXT(cid, comment_id);
+	return update_some(c,
+			   "UPDATE posts.comments SET deleted_at = now(), updated_at = now()"
+			   " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL",
+			   2, p, "Comment", err);
+}

@@ -1,0 +1,280 @@
+/* posts_rpc.c - PostsService over gRPC: with posts_users.c the only posts
+ * files that touch generated protobuf types. Each handler resolves the
+ * caller from metadata, converts the request into the service's structs, and
+ * the result back into a reply allocated from the call's arena. */
+#include "posts_rpc.h"
+
+#include "agentos/posts/v1/posts.pb-c.h"
+#include "caller.h"
+#include "google/protobuf/wrappers.pb-c.h"
+#include "rpc_msg.h"
+#include "util.h"
+
+#define PATH(m) "/agentos.posts.v1.PostsService/" m
+
+/* Bearer token (verified, checked against revocations) or API key (validated
+ * by the auth service), or anonymous; a bad credential is an error even on an
+ * open call. */
+static int caller_of(struct posts_app *app, struct rpc_call *call, struct principal *p,
+		     struct app_error *err)
+{
+	return caller_resolve(app->callers, rpc_call_metadata(call, "authorization"),
+			      rpc_call_metadata(call, "x-api-key"), rpc_call_request_id(call), p,
+			      err);
+}
+
+static struct posts_origin origin_of(struct rpc_call *call)
+{
+	return (struct posts_origin){ .request_id = rpc_call_request_id(call),
+				      .remaining_ms = rpc_call_remaining_ms(call) };
+}
+
+/* {id, name}; name absent (JSON null) for a deleted author. */
+static Agentos__Posts__V1__Author *author_msg(struct arena *a, int64_t id, const char *name)
+{
+	Agentos__Posts__V1__Author *m = arena_alloc(a, sizeof(*m));
+
+	agentos__posts__v1__author__init(m);
+	m->id = id;
+	if (name) {
+		Google__Protobuf__StringValue *v = arena_alloc(a, sizeof(*v));
+
+		google__protobuf__string_value__init(v);
+		v->value = (char *)name;
+		m->name = v;
+	}
+	return m;
+}
+
+static Agentos__Posts__V1__Post *post_msg(struct arena *a, struct post *p)
+{
+	Agentos__Posts__V1__Post *m = arena_alloc(a, sizeof(*m));
+
+	agentos__posts__v1__post__init(m);
+	m->id = p->id;
+	m->title = (char *)p->title;
+	m->body = (char *)p->body;
+	m->status = p->status;
+	m->author = author_msg(a, p->author_id, p->author_name);
+	m->comment_count = p->comment_count;
+	m->version = p->version;
+	m->created_at = rpc_msg_timestamp(a, p->created_at_us);
+	m->updated_at = rpc_msg_timestamp(a, p->updated_at_us);
+	m->published_at = rpc_msg_timestamp(a, p->published_at_us);
+	return m;
+}
+
+static Agentos__Posts__V1__Comment *comment_msg(struct arena *a, struct comment *c)
+{
+	Agentos__Posts__V1__Comment *m = arena_alloc(a, sizeof(*m));
+
+	agentos__posts__v1__comment__init(m);
+	m->id = c->id;
+	m->post_id = c->post_id;
+	m->body = (char *)c->body;
+	m->author = author_msg(a, c->author_id, c->author_name);
+	m->created_at = rpc_msg_timestamp(a, c->created_at_us);
+	m->updated_at = rpc_msg_timestamp(a, c->updated_at_us);
+	return m;
+}
+
+static int create_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		       ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__CreatePostRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct post *p = arena_alloc(a, sizeof(*p));
+	struct post_create in = { .title = r->title, .body = r->body, .status = r->status };
+	struct posts_origin o = origin_of(call);
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_create(&app->svc, &who, &o, a, &in, p, err) != 0)
+		return -1;
+	*reply = &post_msg(a, p)->base;
+	return 0;
+}
+
+static int get_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		    ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__GetPostRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct post *p = arena_alloc(a, sizeof(*p));
+	struct posts_origin o = origin_of(call);
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_get(&app->svc, &who, &o, a, r->id, p, err) != 0)
+		return -1;
+	*reply = &post_msg(a, p)->base;
+	return 0;
+}
+
+static int list_posts(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		      ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__ListPostsRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	Agentos__Posts__V1__ListPostsResponse *m = arena_alloc(a, sizeof(*m));
+	struct post_query q = { .page = r->page, .limit = r->limit, .sort = r->sort,
+				.status = r->status, .q = r->q, .author_id = r->author_id,
+				.author_must_exist = r->author_must_exist };
+	struct posts_origin o = origin_of(call);
+	struct page_info pi;
+	struct post *posts;
+	size_t n;
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_list(&app->svc, &who, &o, a, &q, &posts, &n, &pi, err) != 0)
+		return -1;
+	agentos__posts__v1__list_posts_response__init(m);
+	m->posts = arena_alloc(a, sizeof(*m->posts) * (n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		m->posts[i] = post_msg(a, &posts[i]);
+	m->n_posts = n;
+	m->pagination = rpc_msg_pagination(a, &pi);
+	*reply = &m->base;
+	return 0;
+}
+
+static int update_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		       ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__UpdatePostRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct post *p = arena_alloc(a, sizeof(*p));
+	const Agentos__Posts__V1__Post *v = r->post;
+	struct post_patch patch = {
+		.paths = r->update_mask ? (const char *const *)r->update_mask->paths : NULL,
+		.npaths = r->update_mask ? r->update_mask->n_paths : 0,
+		.title = v ? v->title : "", .body = v ? v->body : "", .status = v ? v->status : "",
+		.expected_version = r->version,
+	};
+	struct posts_origin o = origin_of(call);
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_update(&app->svc, &who, &o, a, r->id, &patch, p, err) != 0)
+		return -1;
+	*reply = &post_msg(a, p)->base;
+	return 0;
+}
+
+static int delete_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+		       ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__DeletePostRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_delete(&app->svc, &who, a, r->id, err) != 0)
+		return -1;
+	*reply = rpc_msg_empty(a);
+	return 0;
+}
+
+static int create_comment(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__CreateCommentRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct comment *c = arena_alloc(a, sizeof(*c));
+	struct posts_origin o = origin_of(call);
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_comment_create(&app->svc, &who, &o, a, r->post_id, r->body, c, err) != 0)
+		return -1;
+	*reply = &comment_msg(a, c)->base;
+	return 0;
+}
+
+static int list_comments(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			 ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__ListCommentsRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	Agentos__Posts__V1__ListCommentsResponse *m = arena_alloc(a, sizeof(*m));
+	struct comment_query q = { .post_id = r->post_id, .page = r->page, .limit = r->limit,
+				   .sort = r->sort };
+	struct posts_origin o = origin_of(call);
+	struct page_info pi;
+	struct comment *cs;
+	size_t n;
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_comment_list(&app->svc, &who, &o, a, &q, &cs, &n, &pi, err) != 0)
+		return -1;
+	agentos__posts__v1__list_comments_response__init(m);
+	m->comments = arena_alloc(a, sizeof(*m->comments) * (n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		m->comments[i] = comment_msg(a, &cs[i]);
+	m->n_comments = n;
+	m->pagination = rpc_msg_pagination(a, &pi);
+	*reply = &m->base;
+	return 0;
+}
+
+static int update_comment(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__UpdateCommentRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct comment *c = arena_alloc(a, sizeof(*c));
+	const char *const *paths =
+		r->update_mask ? (const char *const *)r->update_mask->paths : NULL;
+	size_t npaths = r->update_mask ? r->update_mask->n_paths : 0;
+	struct posts_origin o = origin_of(call);
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_comment_update(&app->svc, &who, &o, a, r->post_id, r->comment_id, paths, npaths,
+				 r->comment ? r->comment->body : "", c, err) != 0)
+		return -1;
+	*reply = &comment_msg(a, c)->base;
+	return 0;
+}
+
+static int delete_comment(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage **reply, struct app_error *err)
+{
+	struct posts_app *app = ctx;
+	const Agentos__Posts__V1__DeleteCommentRequest *r = (const void *)req;
+	struct arena *a = rpc_call_arena(call);
+	struct principal who;
+
+	if (caller_of(app, call, &who, err) != 0 ||
+	    posts_comment_delete(&app->svc, &who, a, r->post_id, r->comment_id, err) != 0)
+		return -1;
+	*reply = rpc_msg_empty(a);
+	return 0;
+}
+
+const struct rpc_method posts_rpc_methods[] = {
+	{ PATH("CreatePost"), &agentos__posts__v1__create_post_request__descriptor, create_post },
+	{ PATH("GetPost"), &agentos__posts__v1__get_post_request__descriptor, get_post },
+	{ PATH("ListPosts"), &agentos__posts__v1__list_posts_request__descriptor, list_posts },
+	{ PATH("UpdatePost"), &agentos__posts__v1__update_post_request__descriptor, update_post },
+	{ PATH("DeletePost"), &agentos__posts__v1__delete_post_request__descriptor, delete_post },
+	{ PATH("CreateComment"), &agentos__posts__v1__create_comment_request__descriptor,
+	  create_comment },
+	{ PATH("ListComments"), &agentos__posts__v1__list_comments_request__descriptor,
+	  list_comments },
+	{ PATH("UpdateComment"), &agentos__posts__v1__update_comment_request__descriptor,
+	  update_comment },
+	{ PATH("DeleteComment"), &agentos__posts__v1__delete_comment_request__descriptor,
+	  delete_comment },
+};
+const size_t posts_rpc_methods_count = ARRAY_SIZE(posts_rpc_methods);

@@ -1,0 +1,37 @@
+/* posts_rpc.h - the PostsService method table for the shared rpc runtime, and
+ * the UsersService client the service reaches authors' names through. */
+#ifndef POSTS_RPC_H
+#define POSTS_RPC_H
+
+#include <stddef.h>
+
+#include "posts_service.h"
+#include "rpc.h"
+
+struct caller_resolver;
+
+/* The handlers' app pointer. */
+struct posts_app {
+	struct posts_ctx svc;
+	struct caller_resolver *callers; /* every call's credentials (caller.h) */
+};
+
+#define POSTS_SERVICE_NAME "agentos.posts.v1.PostsService"
+
+extern const struct rpc_method posts_rpc_methods[];
+extern const size_t posts_rpc_methods_count;
+
+/* ---- UsersService client (posts_users.c) ------------------------------------ */
+
+struct posts_users_client;
+
+/* A long-lived channel to UsersService at target; every call has deadline_ms
+ * at most (less when the incoming call has less time left). Never NULL. */
+struct posts_users_client *posts_users_client_new(const char *target, int deadline_ms);
+/* NULL is a no-op. */
+void posts_users_client_free(struct posts_users_client *cl);
+/* A posts_names_fn over UsersService.BatchGetUsers; ctx is the client. */
+int posts_users_names(void *ctx, struct arena *a, const struct posts_origin *origin,
+		      const int64_t *ids, size_t n, const char **names, struct app_error *err);
+
+#endif

@@ -1,0 +1,214 @@
+/* posts_rules.c - who may see and do what to posts and comments (API.md §1
+ * "Authentication and authorization", §2 "Posts and comments", §6), and the
+ * field rules. Pure functions: no I/O, unit-tested. */
+#include <string.h>
+
+#include "perm.h"
+#include "posts_service.h"
+
+static bool authenticated(const struct principal *c)
+{
+	return c->method != AUTH_NONE && c->user_id > 0;
+}
+
+static bool is_author(const struct principal *c, int64_t author_id)
+{
+	return authenticated(c) && c->user_id == author_id;
+}
+
+bool posts_visible(const struct principal *caller, int64_t author_id, const char *status)
+{
+	if (strcmp(status, POST_STATUS_PUBLISHED) == 0)
+		return true;
+	return is_author(caller, author_id) || perm_has(caller->perms, PERM_UPDATE_POSTS);
+}
+
+bool posts_may_see_drafts(const struct principal *caller, int64_t author_id)
+{
+	if (perm_has(caller->perms, PERM_UPDATE_POSTS))
+		return true;
+	return author_id > 0 && is_author(caller, author_id);
+}
+
+enum posts_list_scope posts_list_scope(const struct principal *caller, int64_t author_id,
+				       const char *status)
+{
+	if (posts_may_see_drafts(caller, author_id))
+		return POSTS_SCOPE_ALL;
+	if (status && strcmp(status, POST_STATUS_DRAFT) == 0)
+		return POSTS_SCOPE_NOTHING;
+	return POSTS_SCOPE_PUBLISHED;
+}
+
+/* 401 for anonymous callers, else 403 unless one of the two is held. */
+static int require_any(const struct principal *c, enum perm p1, enum perm p2,
+		       struct app_error *err)
+{
+	if (!authenticated(c))
+		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+	if (perm_has(c->perms, p1) || perm_has(c->perms, p2))
+		return 0;
+	return app_error_set(err, ERR_FORBIDDEN, NULL);
+}
+
+int posts_check_can_write_post(const struct principal *caller, struct app_error *err)
+{
+	return require_any(caller, PERM_WRITE_POSTS, PERM_UPDATE_POSTS, err);
+}
+
+int posts_check_can_delete_post(const struct principal *caller, struct app_error *err)
+{
+	return require_any(caller, PERM_WRITE_POSTS, PERM_DELETE_POSTS, err);
+}
+
+int posts_check_can_write_comment(const struct principal *caller, struct app_error *err)
+{
+	return require_any(caller, PERM_WRITE_COMMENTS, PERM_WRITE_COMMENTS, err);
+}
+
+int posts_check_can_delete_comment(const struct principal *caller, struct app_error *err)
+{
+	return require_any(caller, PERM_WRITE_COMMENTS, PERM_DELETE_COMMENTS, err);
+}
+
+/* The author with own_perm, or any holder of other_perm. */
+static int owner_or(const struct principal *c, int64_t author_id, enum perm own_perm,
+		    enum perm other_perm, struct app_error *err)
+{
+	if (perm_has(c->perms, other_perm))
+		return 0;
+	if (is_author(c, author_id) && perm_has(c->perms, own_perm))
+		return 0;
+	return app_error_set(err, ERR_FORBIDDEN, NULL);
+}
+
+int posts_may_update_post(const struct principal *caller, int64_t author_id,
+			  struct app_error *err)
+{
+	return owner_or(caller, author_id, PERM_WRITE_POSTS, PERM_UPDATE_POSTS, err);
+}
+
+int posts_may_delete_post(const struct principal *caller, int64_t author_id,
+			  struct app_error *err)
+{
+	return owner_or(caller, author_id, PERM_WRITE_POSTS, PERM_DELETE_POSTS, err);
+}
+
+int posts_may_update_comment(const struct principal *caller, int64_t author_id,
+			     struct app_error *err)
+{
+	/* Moderators may not edit others' comments; admins (holding "*") may. */
+	if (perm_is_admin(caller->perms))
+		return 0;
+	if (is_author(caller, author_id) && perm_has(caller->perms, PERM_WRITE_COMMENTS))
+		return 0;
+	return app_error_set(err, ERR_FORBIDDEN, NULL);
+}
+
+int posts_may_delete_comment(const struct principal *caller, int64_t author_id,
+			     struct app_error *err)
+{
+	return owner_or(caller, author_id, PERM_WRITE_COMMENTS, PERM_DELETE_COMMENTS, err);
+}
+
+enum posts_published_change posts_published_change(const char *old_status, const char *new_status)
+{
+	bool was = strcmp(old_status, POST_STATUS_PUBLISHED) == 0;
+	bool is = strcmp(new_status, POST_STATUS_PUBLISHED) == 0;
+
+	if (is && !was)
+		return POSTS_PUBLISHED_SET;
+	if (was && !is)
+		return POSTS_PUBLISHED_CLEAR;
+	return POSTS_PUBLISHED_KEEP;
+}
+
+bool posts_check_title(struct arena *a, const char *in, const char **out, struct app_error *err)
+{
+	char *trimmed;
+
+	if (!in || !utf8_valid(in, strlen(in))) {
+		app_error_add_violation(err, "title",
+					in ? "Title must be valid UTF-8" : "Title is required");
+		return false;
+	}
+	trimmed = trim_dup(a, in);
+	if (!*trimmed) {
+		app_error_add_violation(err, "title", "Title is required");
+		return false;
+	}
+	if (utf8_length(trimmed) > POST_TITLE_MAX_CHARS) {
+		app_error_add_violation(err, "title", "Title must be at most %d characters",
+					POST_TITLE_MAX_CHARS);
+		return false;
+	}
+	*out = trimmed;
+	return true;
+}
+
+bool posts_check_body(const char *field, const char *in, size_t max_chars,
+		      struct app_error *err)
+{
+	if (!in || !*in) {
+		app_error_add_violation(err, field, "Body is required");
+		return false;
+	}
+	if (!utf8_valid(in, strlen(in))) {
+		app_error_add_violation(err, field, "Body must be valid UTF-8");
+		return false;
+	}
+	if (utf8_length(in) > max_chars) {
+		app_error_add_violation(err, field, "Body must be at most %zu characters",
+					max_chars);
+		return false;
+	}
+	return true;
+}
+
+bool posts_check_status(const char *in, bool allow_empty, const char **out,
+			struct app_error *err)
+{
+	if (allow_empty && (!in || !*in)) {
+		*out = POST_STATUS_DRAFT;
+		return true;
+	}
+	if (in && strcmp(in, POST_STATUS_DRAFT) == 0) {
+		*out = POST_STATUS_DRAFT;
+		return true;
+	}
+	if (in && strcmp(in, POST_STATUS_PUBLISHED) == 0) {
+		*out = POST_STATUS_PUBLISHED;
+		return true;
+	}
+	app_error_add_violation(err, "status", "Status must be one of draft, published");
+	return false;
+}
+
+bool posts_parse_mask(const char *const *paths, size_t n, unsigned *fields,
+		      struct app_error *err)
+{
+	static const struct {
+		const char *path;
+		unsigned bit;
+	} known[] = { { "title", POST_FIELD_TITLE },
+		      { "body", POST_FIELD_BODY },
+		      { "status", POST_FIELD_STATUS } };
+	bool ok = true;
+
+	*fields = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++) {
+			if (strcmp(paths[i], known[j].path) == 0) {
+				*fields |= known[j].bit;
+				found = true;
+			}
+		}
+		if (!found) {
+			app_error_add_violation(err, paths[i], "Unknown or read-only field");
+			ok = false;
+		}
+	}
+	return ok;
+}

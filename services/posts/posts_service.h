@@ -1,0 +1,187 @@
+/* posts_service.h - the posts service's rules: validation, visibility and
+ * authorization decisions, cache-aside reads, write ordering. Transport-free:
+ * the gRPC layer (posts_rpc.c) converts messages to and from these structs. */
+#ifndef POSTS_SERVICE_H
+#define POSTS_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "authn.h"
+#include "err.h"
+#include "validate.h"
+
+struct db_pool;
+struct kv;
+
+#define POST_TITLE_MAX_CHARS 200
+#define POST_BODY_MAX_CHARS 50000
+#define COMMENT_BODY_MAX_CHARS 10000
+
+#define POST_STATUS_DRAFT "draft"
+#define POST_STATUS_PUBLISHED "published"
+
+/* A post; strings owned by the call's arena. author_name NULL = the author
+ * was deleted (JSON null). */
+struct post {
+	int64_t id;
+	int64_t author_id;
+	const char *author_name;
+	const char *title;
+	const char *body;
+	char status[12];
+	int64_t comment_count;
+	int64_t version;
+	int64_t created_at_us; /* unix microseconds */
+	int64_t updated_at_us;
+	int64_t published_at_us; /* 0 = not published */
+};
+
+struct comment {
+	int64_t id;
+	int64_t post_id;
+	int64_t author_id;
+	const char *author_name; /* NULL = author deleted */
+	const char *body;
+	int64_t created_at_us;
+	int64_t updated_at_us;
+};
+
+/* Where the current call came from: forwarded to UsersService. */
+struct posts_origin {
+	const char *request_id;
+	int64_t remaining_ms; /* INT64_MAX: no deadline */
+};
+
+/* Looks up the current names of n distinct positive ids with ONE call:
+ * names[i] (from a) or NULL when that user is unknown or deleted. 0, or -1
+ * with err (SERVICE_UNAVAILABLE when the users service is down). */
+typedef int (*posts_names_fn)(void *ctx, struct arena *a, const struct posts_origin *origin,
+			      const int64_t *ids, size_t n, const char **names,
+			      struct app_error *err);
+
+/* Everything the service needs; owned by main.c. */
+struct posts_ctx {
+	struct db_pool *db;
+	struct kv *kv;
+	int cache_ttl_s;
+	int db_wait_ms; /* how long a call waits for a free connection */
+	posts_names_fn names;
+	void *names_ctx;
+};
+
+struct post_create {
+	const char *title, *body, *status; /* as received; status "" = draft */
+};
+
+/* Update input: paths as sent in the update mask, values from the request's
+ * post. expected_version 0 = unconditional. */
+struct post_patch {
+	const char *const *paths;
+	size_t npaths;
+	const char *title, *body, *status;
+	int64_t expected_version;
+};
+
+struct post_query {
+	int32_t page, limit;
+	const char *sort, *status, *q; /* NULL or "" = not set */
+	int64_t author_id;             /* 0 = any */
+	bool author_must_exist;
+};
+
+struct comment_query {
+	int64_t post_id;
+	int32_t page, limit;
+	const char *sort;
+};
+
+/* Every function returns 0, or -1 with err set to the error the caller sees.
+ * caller is the resolved principal (AUTH_NONE = anonymous). Outputs are
+ * allocated from a (the call's arena). */
+int posts_create(struct posts_ctx *ctx, const struct principal *caller,
+		 const struct posts_origin *o, struct arena *a, const struct post_create *in,
+		 struct post *out, struct app_error *err);
+int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+	      struct arena *a, int64_t id, struct post *out, struct app_error *err);
+int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+	       struct arena *a, const struct post_query *q, struct post **out, size_t *nout,
+	       struct page_info *page, struct app_error *err);
+int posts_update(struct posts_ctx *ctx, const struct principal *caller,
+		 const struct posts_origin *o, struct arena *a, int64_t id,
+		 const struct post_patch *p, struct post *out, struct app_error *err);
+int posts_delete(struct posts_ctx *ctx, const struct principal *caller, struct arena *a, int64_t id,
+		 struct app_error *err);
+
+int posts_comment_create(struct posts_ctx *ctx, const struct principal *caller,
+			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 const char *body, struct comment *out, struct app_error *err);
+int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
+		       const struct posts_origin *o, struct arena *a,
+		       const struct comment_query *q, struct comment **out, size_t *nout,
+		       struct page_info *page, struct app_error *err);
+/* paths: the update mask (only "body" is writable; empty = no-op). */
+int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
+			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 int64_t comment_id, const char *const *paths, size_t npaths,
+			 const char *body, struct comment *out, struct app_error *err);
+int posts_comment_delete(struct posts_ctx *ctx, const struct principal *caller, struct arena *a,
+			 int64_t post_id, int64_t comment_id, struct app_error *err);
+
+/* ---- pure rules (posts_rules.c) ------------------------------------------ */
+
+/* Post fields named in an update mask. */
+#define POST_FIELD_TITLE 1u
+#define POST_FIELD_BODY 2u
+#define POST_FIELD_STATUS 4u
+
+/* What an update does to published_at. */
+enum posts_published_change { POSTS_PUBLISHED_KEEP, POSTS_PUBLISHED_SET, POSTS_PUBLISHED_CLEAR };
+
+/* Which posts a list may show. */
+enum posts_list_scope {
+	POSTS_SCOPE_PUBLISHED, /* published only */
+	POSTS_SCOPE_ALL,       /* drafts too (the status filter still applies) */
+	POSTS_SCOPE_NOTHING,   /* asked for drafts it may not see: empty result */
+};
+
+/* A draft is visible to its author and to holders of update:posts; a
+ * published post to everyone. */
+bool posts_visible(const struct principal *caller, int64_t author_id, const char *status);
+/* May the caller see drafts of author_id (0 = of anyone) in a list? */
+bool posts_may_see_drafts(const struct principal *caller, int64_t author_id);
+enum posts_list_scope posts_list_scope(const struct principal *caller, int64_t author_id,
+				       const char *status);
+/* Generic permission before any lookup: 401 anonymous, 403 without any
+ * permission that could allow the action. */
+int posts_check_can_write_post(const struct principal *caller, struct app_error *err);
+int posts_check_can_delete_post(const struct principal *caller, struct app_error *err);
+int posts_check_can_write_comment(const struct principal *caller, struct app_error *err);
+int posts_check_can_delete_comment(const struct principal *caller, struct app_error *err);
+/* Ownership of a loaded row: 0 or 403. */
+int posts_may_update_post(const struct principal *caller, int64_t author_id,
+			  struct app_error *err);
+int posts_may_delete_post(const struct principal *caller, int64_t author_id,
+			  struct app_error *err);
+/* The comment's author with write:comments, or an admin ("*"). */
+int posts_may_update_comment(const struct principal *caller, int64_t author_id,
+			     struct app_error *err);
+int posts_may_delete_comment(const struct principal *caller, int64_t author_id,
+			     struct app_error *err);
+enum posts_published_change posts_published_change(const char *old_status,
+						   const char *new_status);
+
+/* Field checks: append a violation to err and return false when invalid. */
+bool posts_check_title(struct arena *a, const char *in, const char **out, struct app_error *err);
+bool posts_check_body(const char *field, const char *in, size_t max_chars,
+		      struct app_error *err);
+/* "" becomes draft when allow_empty. */
+bool posts_check_status(const char *in, bool allow_empty, const char **out,
+			struct app_error *err);
+/* Mask paths (title, body, status); unknown ones are violations. */
+bool posts_parse_mask(const char *const *paths, size_t n, unsigned *fields,
+		      struct app_error *err);
+
+#endif
