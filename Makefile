@@ -31,7 +31,10 @@ TEST_LIBS = $(eval TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS)))$(TEST_L
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter -Wformat=2 -Wvla
-CFLAGS := -std=gnu11 -O2 -g -pthread -D_GNU_SOURCE $(WARN) -MMD -MP
+# The build's version string (GET /health "version"): the git commit, or "dev".
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+CFLAGS := -std=gnu11 -O2 -g -pthread -D_GNU_SOURCE $(WARN) -MMD -MP -DAPP_VERSION='"$(VERSION)"'
 LDFLAGS := -pthread
 ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -58,8 +58,9 @@ struct rpc_server_config {
 	 * service names (NULL-terminated); other names are NOT_FOUND. */
 	const char *const *health_services;
 	/* SERVING while this returns true (e.g. the database answers); NULL = always. */
-	bool (*health_check)(void *app);
-	void *app;                   /* passed to handlers and health_check */
+	bool (*health_check)(void *ctx);
+	void *health_ctx;            /* passed to health_check; NULL = app */
+	void *app;                   /* passed to handlers */
 };
 
 /* Binds and prepares the server (no threads yet). methods must outlive the

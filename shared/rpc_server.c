@@ -51,7 +51,8 @@ struct rpc_server {
 	size_t nmethods;
 	char *domain;
 	char **health_services; /* NULL-terminated copies */
-	bool (*health_check)(void *app);
+	bool (*health_check)(void *ctx);
+	void *health_ctx;
 	void *app;
 	int shutdown_grace_ms;
 
@@ -266,7 +267,7 @@ static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage
 		return app_error_set(err, ERR_NOT_FOUND, "unknown service \"%s\"", req->service);
 	res = arena_alloc(rpc_call_arena(call), sizeof(*res));
 	grpc__health__v1__health_check_response__init(res);
-	res->status = !s->health_check || s->health_check(s->app)
+	res->status = !s->health_check || s->health_check(s->health_ctx)
 			      ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
 			      : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 	*reply = &res->base;
@@ -450,6 +451,7 @@ struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
 	s->domain = xstrdup(cfg->domain ? cfg->domain : "");
 	s->health_services = copy_names(cfg->health_services);
 	s->health_check = cfg->health_check;
+	s->health_ctx = cfg->health_ctx ? cfg->health_ctx : cfg->app;
 	s->app = cfg->app;
 	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : 1;

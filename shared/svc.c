@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "caller.h"
 #include "db.h"
+#include "kv.h"
 #include "log.h"
+#include "rpc.h"
 #include "util.h"
 
 static void read_logging(struct config_reader *r, const char *name)
@@ -72,6 +75,10 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s:%d", host, (int)port);
 	c->workers = (int)config_int(r, "GRPC_WORKERS", 8, 1, 256);
 	c->shutdown_grace_ms = (int)config_int(r, "SHUTDOWN_GRACE_MS", 10000, 0, 600000);
+	c->startup_timeout_s = (int)config_int(r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);
+	c->deadline_ms = (int)config_int(r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
+	c->users_addr = config_str(r, "USERS_ADDR", "127.0.0.1:50051");
+	c->auth_addr = config_str(r, "AUTH_ADDR", "127.0.0.1:50053");
 }
 
 bool svc_wait_or_stop(int ms)
@@ -104,4 +111,51 @@ int svc_migrate(struct db_pool *db, const char *schema, const struct db_migratio
 		if (svc_wait_or_stop(1000))
 			return 1;
 	}
+}
+
+static bool db_health(void *db)
+{
+	return db_pool_ping(db);
+}
+
+int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
+	      size_t n, void *app, struct db_pool *db)
+{
+	const char *const names[] = { full_name, NULL };
+	struct rpc_server_config cfg = {
+		.listen_addr = c->listen_addr, .workers = c->workers,
+		.shutdown_grace_ms = c->shutdown_grace_ms, .domain = c->name,
+		.health_services = names, .health_check = db_health, .health_ctx = db, .app = app,
+	};
+	struct rpc_server *srv = rpc_server_new(&cfg, methods, n);
+	int rc;
+
+	if (!srv)
+		return -1;
+	log_info("service listening", LOG_S("addr", c->listen_addr),
+		 LOG_I("port", rpc_server_port(srv)), LOG_I("workers", c->workers));
+	rc = rpc_server_run(srv);
+	rpc_server_free(srv);
+	log_info("service stopped");
+	return rc;
+}
+
+struct kv *svc_kv_new(const struct svc_config *c)
+{
+	struct kv *kv = kv_new(c->redis_url, 250, c->workers);
+
+	if (!kv)
+		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
+			c->redis_url);
+	return kv;
+}
+
+struct caller_resolver *svc_callers_new(const struct svc_config *c, struct kv *kv,
+					struct rpc_channel *auth)
+{
+	const struct caller_config cfg = {
+		.jwt = &c->jwt, .kv = kv, .auth = auth, .cache_ms = 500, .deadline_ms = 2000,
+	};
+
+	return caller_resolver_new(&cfg);
 }

@@ -24,6 +24,10 @@ struct svc_config {
 	char listen_addr[300];     /* GRPC_HOST (0.0.0.0) : GRPC_PORT (default_port) */
 	int workers;               /* GRPC_WORKERS (8) */
 	int shutdown_grace_ms;     /* SHUTDOWN_GRACE_MS (10000) */
+	int startup_timeout_s;     /* DATABASE_STARTUP_TIMEOUT (30) */
+	int deadline_ms;           /* GRPC_DEADLINE_MS (5000): calls to other services */
+	const char *users_addr;    /* USERS_ADDR (127.0.0.1:50051) */
+	const char *auth_addr;     /* AUTH_ADDR (127.0.0.1:50053): API-key validation */
 };
 
 /* The part every binary shares, the gateway included: LOG_LEVEL/LOG_FORMAT
@@ -38,8 +42,12 @@ void svc_config_read_base(struct config_reader *r, const char *name, bool *produ
 void svc_config_read(struct config_reader *r, struct svc_config *c, const char *name,
 		     int default_port);
 
+struct caller_resolver;
 struct db_pool;
 struct db_migration;
+struct kv;
+struct rpc_channel;
+struct rpc_method;
 
 /* Sleeps ms unless SIGTERM/SIGINT arrives (blocked in every thread by
  * rpc_runtime_init, so they wait to be collected); true when asked to stop. */
@@ -51,5 +59,22 @@ bool svc_wait_or_stop(int ms);
  * arrived while waiting: the caller exits cleanly. */
 int svc_migrate(struct db_pool *db, const char *schema, const struct db_migration *m, size_t n,
 		int timeout_s);
+
+/* The Redis client for REDIS_URL, or NULL after printing a configuration
+ * error naming the variable (exit 2 then). */
+struct kv *svc_kv_new(const struct svc_config *c);
+
+/* The caller resolver of a service that is not the auth service: JWTs checked
+ * against the revocations in kv, API keys validated through auth (cached
+ * 500 ms, so a revoked key stops within a second). */
+struct caller_resolver *svc_callers_new(const struct svc_config *c, struct kv *kv,
+					struct rpc_channel *auth);
+
+/* Serves methods (handlers get app) on c->listen_addr with c->workers until
+ * SIGTERM/SIGINT; grpc.health.v1 answers for "" and full_name, SERVING while
+ * db answers. Logs "<name> service listening" / "stopped". 0, or -1 when the
+ * address cannot be bound or the run failed. */
+int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
+	      size_t n, void *app, struct db_pool *db);
 
 #endif

@@ -23,9 +23,6 @@ struct auth_settings {
 	int64_t access_ttl_s;
 	int64_t refresh_ttl_s;
 	int64_t rotation_grace_s;
-	const char *users_addr;
-	int deadline_ms;
-	int startup_timeout_s;
 };
 
 static int read_settings(struct auth_settings *s)
@@ -38,39 +35,7 @@ static int read_settings(struct auth_settings *s)
 	s->refresh_ttl_s = config_duration_s(&r, "REFRESH_EXPIRES_IN", 7 * 86400, 1, 365 * 86400);
 	s->rotation_grace_s =
 		config_int(&r, "API_KEY_ROTATION_GRACE_SECONDS", 86400, 0, 30 * 86400);
-	s->users_addr = config_str(&r, "USERS_ADDR", "127.0.0.1:50051");
-	s->deadline_ms = (int)config_int(&r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
-	s->startup_timeout_s = (int)config_int(&r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);
 	return config_reader_finish(&r, stderr);
-}
-
-static bool health(void *p)
-{
-	struct auth_app *app = p;
-
-	return db_pool_ping(app->svc.db);
-}
-
-static int serve(struct auth_settings *s, struct auth_app *app)
-{
-	static const char *const names[] = { AUTH_SERVICE_NAME, NULL };
-	struct rpc_server_config cfg = {
-		.listen_addr = s->svc.listen_addr, .workers = s->svc.workers,
-		.shutdown_grace_ms = s->svc.shutdown_grace_ms, .domain = "auth",
-		.health_services = names, .health_check = health, .app = app,
-	};
-	struct rpc_server *srv = rpc_server_new(&cfg, auth_rpc_methods, auth_rpc_methods_count);
-	int rc;
-
-	if (!srv)
-		return -1;
-	log_info("auth service listening", LOG_S("addr", s->svc.listen_addr),
-		 LOG_I("port", rpc_server_port(srv)), LOG_I("workers", s->svc.workers),
-		 LOG_S("usersAddr", s->users_addr));
-	rc = rpc_server_run(srv);
-	rpc_server_free(srv);
-	log_info("auth service stopped");
-	return rc;
 }
 
 /* The context the handlers share; the caller resolver validates API keys
@@ -81,7 +46,7 @@ static void wire(struct auth_settings *s, struct auth_app *app, struct auth_user
 		.jwt = &s->svc.jwt, .kv = app->svc.kv, .auth = NULL,
 		.local_api_key = auth_keys_validate_local, .local_ctx = &app->svc,
 		.cache_ms = 0, /* a revoked key stops here at once */
-		.deadline_ms = s->deadline_ms,
+		.deadline_ms = s->svc.deadline_ms,
 	};
 
 	app->svc.jwt = &s->svc.jwt;
@@ -103,22 +68,20 @@ int main(void)
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
-	app.svc.kv = kv_new(s.svc.redis_url, 250, s.svc.workers);
-	if (!app.svc.kv) {
-		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
-			s.svc.redis_url);
+	app.svc.kv = svc_kv_new(&s.svc);
+	if (!app.svc.kv)
 		return 2;
-	}
 	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
-	users = auth_users_client_new(s.users_addr, s.deadline_ms);
+	users = auth_users_client_new(s.svc.users_addr, s.svc.deadline_ms);
 	wire(&s, &app, users);
 	migrated = svc_migrate(app.svc.db, "auth", auth_migrations, auth_migrations_count,
-			       s.startup_timeout_s);
+			       s.svc.startup_timeout_s);
 	if (migrated != 0) {
 		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
-	rc = serve(&s, &app) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count, &app,
+		       app.svc.db) == 0 ? 0 : 1;
 out:
 	caller_resolver_free(app.caller);
 	auth_users_client_free(users);
