@@ -7,6 +7,7 @@
 
 #include "agentos/common/v1/pagination.pb-c.h"
 #include "caller.h"
+#include "health.h"
 #include "log.h"
 #include "transcode.h"
 #include "util.h"
@@ -159,6 +160,9 @@ void api_handle(void *app, struct http_request *req, struct http_response *res)
 	char allow[64];
 	enum router_result found = ROUTER_NOT_FOUND;
 
+	/* /health, /health/live, /health/ready: outside /api, no envelope */
+	if (health_handle(app, req, res))
+		return;
 	app_error_init(&err);
 	if (strncmp(req->path, api->base, base_len) == 0 && req->path[base_len] == '/')
 		found = router_match(routes, routes_count, req->method, req->path + base_len, &m, allow,

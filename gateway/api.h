@@ -13,6 +13,8 @@
 #ifndef GATEWAY_API_H
 #define GATEWAY_API_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -36,6 +38,10 @@ struct api {
 	struct jwt_config jwt;
 	struct kv *kv;        /* REDIS_URL: revocations (and limits) */
 	struct caller_resolver *callers; /* credentials of every request (caller.h) */
+	int health_timeout_ms; /* HEALTH_CHECK_TIMEOUT_MS: deadline of each health check */
+	/* Set once SIGTERM/SIGINT arrived: /health/ready answers 503 from then on
+	 * (main.c keeps serving SHUTDOWN_DELAY_MS longer so load balancers see it). */
+	atomic_bool draining;
 };
 
 /* The http_handler_fn of the gateway (app = struct api). */

@@ -1,10 +1,14 @@
 /* gateway: the REST front door (API.md §1, §2). Reads the environment, opens
  * one long-lived gRPC channel per upstream service, serves HTTP until
- * SIGTERM/SIGINT, then stops accepting, lets requests in flight finish and
- * exits 0. */
+ * SIGTERM/SIGINT, then drains: /health/ready answers 503 for
+ * SHUTDOWN_DELAY_MS while everything else is still served (so load balancers
+ * stop sending traffic), then it stops accepting, lets requests in flight
+ * finish and exits 0. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "caller.h"
@@ -19,6 +23,7 @@ struct gateway_settings {
 	struct http_server_config http;
 	bool production;
 	const char *redis_url;
+	int shutdown_delay_ms; /* SHUTDOWN_DELAY_MS: draining before the listener closes */
 };
 
 /* API_VERSION: a short path segment such as "v1". */
@@ -57,6 +62,8 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	s->http.conn_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS", 1024, 1, 100000);
 	s->http.per_ip_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS_PER_IP", 128, 1, 100000);
 	s->http.timeout_s = (unsigned)config_int(&r, "HTTP_IDLE_TIMEOUT", 30, 1, 3600);
+	api->health_timeout_ms = (int)config_int(&r, "HEALTH_CHECK_TIMEOUT_MS", 1000, 1, 60000);
+	s->shutdown_delay_ms = (int)config_int(&r, "SHUTDOWN_DELAY_MS", 0, 0, 600000);
 	return config_reader_finish(&r, stderr);
 }
 
@@ -71,6 +78,19 @@ static int wait_for_stop(void)
 	sigaddset(&set, SIGINT);
 	sigwait(&set, &sig);
 	return sig;
+}
+
+/* Marks the gateway draining (/health/ready 503) and keeps serving for
+ * delay_ms, so that load balancers take it out before the listener closes. */
+static void drain(struct api *api, int delay_ms)
+{
+	struct timespec ts = { .tv_sec = delay_ms / 1000,
+			       .tv_nsec = (long)(delay_ms % 1000) * 1000000L };
+
+	atomic_store(&api->draining, true);
+	log_info("draining", LOG_I("delay_ms", delay_ms));
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		; /* interrupted: sleep the rest */
 }
 
 /* Credentials are checked at the gateway too (revoked tokens and API keys
@@ -116,6 +136,7 @@ int main(void)
 			 LOG_S("users", api.upstream_target[UPSTREAM_USERS]));
 		sig = wait_for_stop();
 		log_info("shutting down", LOG_S("reason", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+		drain(&api, s.shutdown_delay_ms);
 		http_server_stop(srv);
 		log_info("gateway stopped");
 	}

@@ -1,0 +1,167 @@
+/* health.c - GET /health, /health/live and /health/ready; see health.h. */
+#include "health.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "kv.h"
+#include "rpc.h"
+#include "util.h"
+
+#ifndef APP_VERSION
+#define APP_VERSION "dev" /* the Makefile passes the build's version */
+#endif
+
+#define HEALTH_SERVING 1 /* grpc.health.v1 ServingStatus SERVING */
+
+/* The check names of the upstream services, by enum route_upstream. */
+static const char *const service_names[UPSTREAM__COUNT] = {
+	[UPSTREAM_USERS] = "users",
+	[UPSTREAM_POSTS] = "posts",
+	[UPSTREAM_AUTH] = "auth",
+};
+
+/* One service's Check(""), run on its own thread. */
+struct probe {
+	struct rpc_channel *ch;
+	int deadline_ms;
+	int status;       /* rpc_health_check's answer: 1 SERVING, 2 NOT_SERVING, -1 failed */
+	pthread_t thread;
+	bool threaded;    /* thread was started and must be joined */
+};
+
+static void *probe_run(void *arg)
+{
+	struct probe *p = arg;
+
+	p->status = p->ch ? rpc_health_check(p->ch, "", p->deadline_ms) : -1;
+	return NULL;
+}
+
+/* Checks every service in parallel; serving[i] is true iff service i answered
+ * SERVING. When redis_ok is not NULL, Redis is pinged meanwhile on this
+ * thread. The whole takes about one deadline at most. */
+static void check_dependencies(struct api *api, bool serving[UPSTREAM__COUNT], bool *redis_ok)
+{
+	struct probe probes[UPSTREAM__COUNT];
+
+	for (int i = 0; i < UPSTREAM__COUNT; i++) {
+		probes[i] = (struct probe){ .ch = api->upstream[i], .deadline_ms = api->health_timeout_ms,
+					    .status = -1 };
+		probes[i].threaded =
+			pthread_create(&probes[i].thread, NULL, probe_run, &probes[i]) == 0;
+	}
+	if (redis_ok)
+		*redis_ok = api->kv && kv_ping(api->kv);
+	for (int i = 0; i < UPSTREAM__COUNT; i++) {
+		if (probes[i].threaded)
+			pthread_join(probes[i].thread, NULL);
+		else
+			probe_run(&probes[i]); /* no thread to be had: check it here */
+		serving[i] = probes[i].status == HEALTH_SERVING;
+	}
+}
+
+static json_t *ok_or_error(bool ok)
+{
+	return json_string(ok ? "ok" : "error");
+}
+
+/* Fills res with obj (stolen) as compact JSON. */
+static void respond_json(struct http_response *res, int status, json_t *obj)
+{
+	res->status = status;
+	res->body = json_dumps(obj, JSON_COMPACT);
+	res->body_len = res->body ? strlen(res->body) : 0;
+	res->content_type = "application/json";
+	http_response_header(res, "Cache-Control", "no-store");
+	json_decref(obj);
+}
+
+/* GET /health: every dependency of the stack, each check "ok" or "error". */
+static void serve_health(struct api *api, struct http_response *res)
+{
+	bool serving[UPSTREAM__COUNT], redis_ok = false, all_serving = true;
+	json_t *checks = json_object(), *obj = json_object();
+	char ts[32];
+
+	check_dependencies(api, serving, &redis_ok);
+	for (int i = 0; i < UPSTREAM__COUNT; i++)
+		all_serving = all_serving && serving[i];
+	/* Each service is NOT_SERVING while its database is down; an unreachable
+	 * one cannot vouch for it. */
+	json_object_set_new(checks, "database", ok_or_error(all_serving));
+	json_object_set_new(checks, "redis", ok_or_error(redis_ok));
+	for (int i = 0; i < UPSTREAM__COUNT; i++)
+		json_object_set_new(checks, service_names[i], ok_or_error(serving[i]));
+	format_rfc3339_ms(now_unix_ms(), ts, sizeof(ts));
+	json_object_set_new(obj, "status", ok_or_error(all_serving && redis_ok));
+	json_object_set_new(obj, "timestamp", json_string(ts));
+	json_object_set_new(obj, "version", json_string(APP_VERSION));
+	json_object_set_new(obj, "checks", checks);
+	respond_json(res, all_serving && redis_ok ? 200 : 503, obj);
+}
+
+/* GET /health/ready: can this gateway serve? Every service reachable and
+ * SERVING, and not draining. Redis is not required: without it the gateway
+ * still serves (revocations and limits degrade as documented elsewhere). */
+static void serve_ready(struct api *api, struct http_response *res)
+{
+	bool serving[UPSTREAM__COUNT], ready;
+	bool draining = atomic_load(&api->draining);
+	json_t *checks;
+
+	check_dependencies(api, serving, NULL);
+	ready = !draining;
+	for (int i = 0; i < UPSTREAM__COUNT; i++)
+		ready = ready && serving[i];
+	if (ready) {
+		respond_json(res, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	checks = json_object();
+	for (int i = 0; i < UPSTREAM__COUNT; i++)
+		json_object_set_new(checks, service_names[i], ok_or_error(serving[i]));
+	json_object_set_new(checks, "draining", json_boolean(draining));
+	respond_json(res, 503, json_pack("{s:s,s:o}", "status", "error", "checks", checks));
+}
+
+static bool is_health_path(const char *path)
+{
+	return strcmp(path, "/health") == 0 || strcmp(path, "/health/live") == 0 ||
+	       strcmp(path, "/health/ready") == 0;
+}
+
+/* Another method than GET: 405 in the error envelope, Allow: GET. */
+static void refuse_method(const struct api *api, struct http_request *req,
+			  struct http_response *res)
+{
+	struct envelope_meta meta = { .version = api->version, .request_id = req->request_id };
+	struct app_error err;
+
+	app_error_init(&err);
+	app_error_set(&err, ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use GET",
+		      req->method);
+	res->status = err_http_status(err.code);
+	res->body = envelope_error(&meta, &err, &res->body_len);
+	http_response_header(res, "Allow", "GET");
+}
+
+bool health_handle(struct api *api, struct http_request *req, struct http_response *res)
+{
+	if (!is_health_path(req->path))
+		return false;
+	if (strcmp(req->method, "GET") != 0)
+		refuse_method(api, req, res);
+	else if (strcmp(req->path, "/health") == 0)
+		serve_health(api, res);
+	else if (strcmp(req->path, "/health/ready") == 0)
+		serve_ready(api, res);
+	else
+		respond_json(res, 200, json_pack("{s:s}", "status", "ok"));
+	return true;
+}

@@ -1,0 +1,413 @@
+/* gateway_health_it.c - the gateway's operational endpoints (API.md §1 and §6
+ * "Operational endpoints") as a load balancer or an operator sees them:
+ * GET /health aggregates the whole stack (database, Redis, the three
+ * services), each check bounded by HEALTH_CHECK_TIMEOUT_MS, /health/live and
+ * /health/ready answer {"status":"ok"} or 503, and after SIGTERM the gateway
+ * drains: /health/ready is 503 for SHUTDOWN_DELAY_MS before it exits 0. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "it.h"
+#include "support/http.h"
+#include "util.h"
+
+#define HEALTH_TIMEOUT_MS 500
+#define DRAIN_DELAY_MS 1500
+
+static struct it_gateway G;
+static const char *const TOP_KEYS[] = { "status", "timestamp", "version", "checks", NULL };
+static const char *const CHECK_KEYS[] = { "database", "redis", "users", "posts", "auth", NULL };
+
+static int setup(void **state)
+{
+	const char *extra[] = { "HEALTH_CHECK_TIMEOUT_MS=500", NULL };
+
+	(void)state;
+	_Static_assert(HEALTH_TIMEOUT_MS == 500, "extra env above");
+	if (!it_gateway_start(&G, "gateway_health_it", extra))
+		return -1;
+	if (!G.posts || !G.auth) {
+		fprintf(stderr, "the auth and posts services are needed: build them first\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (G.users)
+		proc_signal(G.users, SIGCONT); /* in case a test stopped half-way */
+	if (G.auth)
+		proc_signal(G.auth, SIGCONT);
+	return it_gateway_stop(&G) == 0 ? 0 : -1;
+}
+
+/* GET http://127.0.0.1:<port><path> (outside /api/v1). */
+static struct it_http_result get_on(int port, const char *method, const char *path)
+{
+	char url[160];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	return it_http(method, url, NULL, NULL);
+}
+
+static struct it_http_result get(const char *path)
+{
+	return get_on(G.port, "GET", path);
+}
+
+/* r's JSON Content-Type, X-Request-Id and no envelope/rate-limit headers:
+ * what every health answer shares. */
+static void assert_plain_json(const struct it_http_result *r)
+{
+	const char *ct = it_http_header(r, "Content-Type");
+
+	if (!r->json)
+		it_http_dump(r, "not JSON");
+	assert_non_null(r->json);
+	assert_true(json_is_object(r->json));
+	assert_non_null(ct);
+	assert_true(strncmp(ct, "application/json", 16) == 0);
+	assert_non_null(it_http_header(r, "X-Request-Id"));
+	assert_true(strlen(it_http_header(r, "X-Request-Id")) > 0);
+	assert_null(json_object_get(r->json, "success"));
+	assert_null(json_object_get(r->json, "meta"));
+	assert_null(it_http_header(r, "RateLimit-Limit"));
+	assert_null(it_http_header(r, "X-RateLimit-Limit"));
+}
+
+/* r is exactly {"status":"ok"} with a 200. */
+static void assert_status_ok(const struct it_http_result *r)
+{
+	static const char *const keys[] = { "status", NULL };
+
+	if (r->status != 200)
+		it_http_dump(r, "expected 200 {\"status\":\"ok\"}");
+	assert_int_equal(r->status, 200);
+	assert_plain_json(r);
+	assert_true(it_json_keys_are(r->json, keys));
+	assert_string_equal(it_json_str(r->json, "status"), "ok");
+}
+
+/* A /health answer with exactly the documented shape; returns its checks. */
+static const json_t *health_checks(const struct it_http_result *r, long status)
+{
+	const json_t *checks;
+	const char *version;
+
+	if (r->status != status)
+		it_http_dump(r, "unexpected /health status");
+	assert_int_equal(r->status, status);
+	assert_plain_json(r);
+	assert_true(it_json_keys_are(r->json, TOP_KEYS));
+	assert_string_equal(it_json_str(r->json, "status"), status == 200 ? "ok" : "error");
+	assert_true(it_rfc3339_utc(it_json_str(r->json, "timestamp")));
+	version = it_json_str(r->json, "version");
+	assert_true(strlen(version) > 0);
+	checks = json_object_get(r->json, "checks");
+	assert_true(it_json_keys_are(checks, CHECK_KEYS));
+	return checks;
+}
+
+/* checks[name] is the string want ("ok" or "error"). */
+static void assert_check(const json_t *checks, const char *name, const char *want)
+{
+	const char *got = it_json_str(checks, name);
+
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "check %s: got \"%s\", want \"%s\"\n", name, got, want);
+	assert_string_equal(got, want);
+}
+
+/* Each of database, redis, users, posts, auth: "ok" unless named in bad. */
+static void assert_checks(const json_t *checks, const char *const *bad)
+{
+	for (const char *const *k = CHECK_KEYS; *k; k++) {
+		bool is_bad = false;
+
+		for (const char *const *b = bad; b && *b; b++)
+			is_bad = is_bad || strcmp(*b, *k) == 0;
+		assert_check(checks, *k, is_bad ? "error" : "ok");
+	}
+}
+
+/* Polls GET /health until it is a 200; true when it was within timeout_ms. */
+static bool healthy_within(int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	while (mono_ms() < deadline) {
+		struct it_http_result r = get("/health");
+		bool ok = r.status == 200;
+
+		it_http_release(&r);
+		if (ok)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/* /health/ready is 503 with exactly these checks. */
+static void assert_not_ready(int port, const char *bad_service, bool draining)
+{
+	static const char *const top[] = { "status", "checks", NULL };
+	static const char *const keys[] = { "users", "posts", "auth", "draining", NULL };
+	struct it_http_result r = get_on(port, "GET", "/health/ready");
+	const json_t *checks;
+
+	if (r.status != 503)
+		it_http_dump(&r, "expected /health/ready 503");
+	assert_int_equal(r.status, 503);
+	assert_plain_json(&r);
+	assert_true(it_json_keys_are(r.json, top));
+	assert_string_equal(it_json_str(r.json, "status"), "error");
+	checks = json_object_get(r.json, "checks");
+	assert_true(it_json_keys_are(checks, keys));
+	for (int i = 0; i < 3; i++) {
+		bool bad = bad_service && strcmp(keys[i], bad_service) == 0;
+
+		assert_check(checks, keys[i], bad ? "error" : "ok");
+	}
+	assert_true(json_is_boolean(json_object_get(checks, "draining")));
+	assert_true(json_is_true(json_object_get(checks, "draining")) == draining);
+	it_http_release(&r);
+}
+
+static void everything_up_is_healthy(void **state)
+{
+	struct it_http_result r = get("/health");
+	const json_t *checks = health_checks(&r, 200);
+
+	assert_checks(checks, NULL);
+	fprintf(stderr, "/health: %s (%lld ms)\n", r.body, (long long)r.elapsed_ms);
+	it_http_release(&r);
+
+	r = get("/health/live");
+	assert_status_ok(&r);
+	it_http_release(&r);
+	r = get("/health/ready");
+	assert_status_ok(&r);
+	it_http_release(&r);
+
+	/* never rate limited: far more calls than any health probe makes */
+	for (int i = 0; i < 30; i++) {
+		r = get("/health/live");
+		assert_int_equal(r.status, 200);
+		it_http_release(&r);
+	}
+}
+
+static void other_paths_and_methods(void **state)
+{
+	static const char *const paths[] = { "/health", "/health/live", "/health/ready" };
+	static const char *const methods[] = { "POST", "DELETE", "PUT" };
+	struct it_http_result r = it_gateway_call(&G, "GET", "/health", NULL, NULL, NULL);
+
+	/* /api/v1/health does not exist */
+	assert_true(it_http_is_error(&r, 404, "NOT_FOUND", NULL));
+	it_http_release(&r);
+	r = get("/health/");
+	assert_true(it_http_is_error(&r, 404, "NOT_FOUND", NULL));
+	it_http_release(&r);
+	r = get("/healthz");
+	assert_true(it_http_is_error(&r, 404, "NOT_FOUND", NULL));
+	it_http_release(&r);
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		r = get_on(G.port, methods[i], paths[i]);
+		assert_true(it_http_is_error(&r, 405, "METHOD_NOT_ALLOWED", NULL));
+		assert_non_null(it_http_header(&r, "Allow"));
+		assert_string_equal(it_http_header(&r, "Allow"), "GET");
+		it_http_release(&r);
+	}
+}
+
+static void redis_down_is_a_failed_redis_check(void **state)
+{
+	static const char *const bad[] = { "redis", NULL };
+	struct it_http_result r;
+
+	stack_redis_stop(G.stack);
+	r = get("/health");
+	assert_checks(health_checks(&r, 503), bad);
+	it_http_release(&r);
+	/* the gateway can still serve without Redis: ready stays 200 */
+	r = get("/health/ready");
+	assert_status_ok(&r);
+	it_http_release(&r);
+
+	stack_redis_start(G.stack);
+	assert_true(healthy_within(10000));
+}
+
+/* Starts the posts service again on the same port, as the harness did. */
+static void posts_restart(void)
+{
+	char port[32], db[512], redis[128], users[96], auth[320];
+	const char *env[] = { port, db, redis, users, auth, "GRPC_HOST=127.0.0.1",
+			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info", NULL };
+
+	snprintf(port, sizeof(port), "GRPC_PORT=%d", G.posts_port);
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", G.db);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(G.stack));
+	snprintf(users, sizeof(users), "USERS_ADDR=%s", G.users_target);
+	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", G.auth_target);
+	G.posts = stack_spawn(G.stack, "posts", "bin/posts-service", env);
+	assert_true(stack_wait_grpc_serving(G.posts_target, 20000));
+}
+
+static void stopped_posts_service_fails_posts_and_database(void **state)
+{
+	static const char *const bad[] = { "posts", "database", NULL };
+	struct it_http_result r;
+	char path[64];
+
+	assert_int_equal(proc_stop(G.posts), 0);
+	r = get("/health");
+	assert_checks(health_checks(&r, 503), bad);
+	assert_true(r.elapsed_ms < 2 * HEALTH_TIMEOUT_MS);
+	it_http_release(&r);
+	assert_not_ready(G.port, "posts", false);
+
+	/* routes to the other services are unaffected */
+	snprintf(path, sizeof(path), "/users/%lld", (long long)G.admin_id);
+	r = it_gateway_call(&G, "GET", path, G.admin_token, NULL, NULL);
+	assert_true(it_http_is_success(&r, 200));
+	it_http_release(&r);
+
+	posts_restart();
+	assert_true(healthy_within(20000));
+	r = get("/health/ready");
+	assert_status_ok(&r);
+	it_http_release(&r);
+}
+
+static void frozen_users_service_is_an_error_within_the_deadline(void **state)
+{
+	static const char *const bad[] = { "users", "database", NULL };
+	static const char *const two_bad[] = { "users", "auth", "database", NULL };
+	struct it_http_result r;
+
+	proc_signal(G.users, SIGSTOP);
+	r = get("/health");
+	fprintf(stderr, "/health with users frozen: %lld ms (check deadline %d ms)\n",
+		(long long)r.elapsed_ms, HEALTH_TIMEOUT_MS);
+	assert_checks(health_checks(&r, 503), bad);
+	assert_true(r.elapsed_ms >= HEALTH_TIMEOUT_MS - 50);
+	assert_true(r.elapsed_ms < 3 * HEALTH_TIMEOUT_MS);
+	it_http_release(&r);
+
+	/* two hung services: the checks run in parallel, about one deadline */
+	proc_signal(G.auth, SIGSTOP);
+	r = get("/health");
+	proc_signal(G.auth, SIGCONT);
+	fprintf(stderr, "/health with users and auth frozen: %lld ms\n", (long long)r.elapsed_ms);
+	assert_checks(health_checks(&r, 503), two_bad);
+	assert_true(r.elapsed_ms < 2 * HEALTH_TIMEOUT_MS);
+	it_http_release(&r);
+
+	r = get("/health/ready");
+	assert_int_equal(r.status, 503);
+	assert_true(r.elapsed_ms < 3 * HEALTH_TIMEOUT_MS);
+	it_http_release(&r);
+	assert_not_ready(G.port, "users", false);
+
+	/* liveness does not depend on anything */
+	r = get("/health/live");
+	assert_status_ok(&r);
+	assert_true(r.elapsed_ms < HEALTH_TIMEOUT_MS);
+	it_http_release(&r);
+
+	proc_signal(G.users, SIGCONT);
+	assert_true(healthy_within(10000));
+}
+
+/* A second gateway on the same stack with SHUTDOWN_DELAY_MS; waits until it
+ * answers /health/ready 200 and returns its port. */
+static struct proc *second_gateway(int *port_out)
+{
+	char port[32], users[96], redis[128], auth[320], posts[320];
+	const char *env[] = { port, users, redis, auth, posts, "API_HOST=127.0.0.1",
+			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info",
+			      "HEALTH_CHECK_TIMEOUT_MS=500", "SHUTDOWN_DELAY_MS=1500", NULL };
+	int p = stack_free_port();
+	int64_t deadline = mono_ms() + 20000;
+	struct proc *gw;
+
+	_Static_assert(DRAIN_DELAY_MS == 1500, "env above");
+	snprintf(port, sizeof(port), "API_PORT=%d", p);
+	snprintf(users, sizeof(users), "USERS_ADDR=%s", G.users_target);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(G.stack));
+	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", G.auth_target);
+	snprintf(posts, sizeof(posts), "POSTS_ADDR=%s", G.posts_target);
+	gw = stack_spawn(G.stack, "gateway2", "bin/gateway", env);
+	while (mono_ms() < deadline && proc_wait(gw, 0) < 0) {
+		struct it_http_result r = get_on(p, "GET", "/health/ready");
+		bool ready = r.status == 200;
+
+		it_http_release(&r);
+		if (ready) {
+			*port_out = p;
+			return gw;
+		}
+		usleep(50 * 1000);
+	}
+	fprintf(stderr, "second gateway never became ready; log: %s\n", proc_log_path(gw));
+	fail();
+	return NULL;
+}
+
+static void sigterm_drains_before_exiting(void **state)
+{
+	int port = 0;
+	struct proc *gw = second_gateway(&port);
+	int64_t t0;
+	struct it_http_result r;
+
+	proc_signal(gw, SIGTERM);
+	t0 = mono_ms();
+	usleep(200 * 1000); /* let it see the signal */
+	assert_not_ready(port, NULL, true);
+	/* still serving everything else while draining */
+	r = get_on(port, "GET", "/health/live");
+	assert_status_ok(&r);
+	it_http_release(&r);
+	r = get_on(port, "GET", "/health");
+	health_checks(&r, 200);
+	it_http_release(&r);
+	assert_true(mono_ms() - t0 < DRAIN_DELAY_MS);
+	assert_int_equal(proc_wait(gw, 10000), 0);
+	fprintf(stderr, "gateway exited %lld ms after SIGTERM (delay %d ms)\n",
+		(long long)(mono_ms() - t0), DRAIN_DELAY_MS);
+	assert_true(mono_ms() - t0 >= DRAIN_DELAY_MS - 50);
+
+	/* the test's own gateway is not draining */
+	r = get("/health/ready");
+	assert_status_ok(&r);
+	it_http_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(everything_up_is_healthy),
+		cmocka_unit_test(other_paths_and_methods),
+		cmocka_unit_test(redis_down_is_a_failed_redis_check),
+		cmocka_unit_test(stopped_posts_service_fails_posts_and_database),
+		cmocka_unit_test(frozen_users_service_is_an_error_within_the_deadline),
+		cmocka_unit_test(sigterm_drains_before_exiting),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
