@@ -121,6 +121,13 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 		   size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
 		   grpc_status_code *status);
 
+/* The deadline for a call made while serving another one: configured_ms,
+ * shortened to end RPC_DEADLINE_MARGIN_MS before the caller's own deadline
+ * (remaining_ms from rpc_call_remaining_ms; INT64_MAX = none), at least 1 ms.
+ * So a slow dependency makes us answer in time instead of both timing out. */
+#define RPC_DEADLINE_MARGIN_MS 50
+int rpc_deadline_within(int configured_ms, int64_t remaining_ms);
+
 /* grpc.health.v1.Health/Check of `service` ("" = whole server). Returns the
  * ServingStatus (1 = SERVING, 2 = NOT_SERVING) or -1 when the call failed. */
 int rpc_health_check(struct rpc_channel *ch, const char *service, int deadline_ms);

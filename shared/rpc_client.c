@@ -413,3 +413,15 @@ int rpc_health_check(struct rpc_channel *ch, const char *service, int deadline_m
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return rc;
 }
+
+int rpc_deadline_within(int configured_ms, int64_t remaining_ms)
+{
+	int64_t left;
+
+	if (remaining_ms == INT64_MAX)
+		return configured_ms;
+	left = remaining_ms - RPC_DEADLINE_MARGIN_MS;
+	if (left < 1)
+		return 1;
+	return left < configured_ms ? (int)left : configured_ms;
+}

@@ -12,8 +12,6 @@
 #include "util.h"
 
 #define USERS_PATH(m) "/agentos.users.v1.UsersService/" m
-/* Time kept back from the caller's deadline for our own reply. */
-#define DEADLINE_MARGIN_MS 50
 
 struct auth_users_client {
 	struct rpc_channel *ch;
@@ -57,16 +55,10 @@ static void user_from_msg(const Agentos__Users__V1__User *m, struct auth_user *u
 
 /* The configured deadline, shortened to end before the origin's own (a
  * margin left for our reply to reach it). */
+/* The configured deadline, shortened to end before the origin's own. */
 static int deadline_for(const struct auth_users_client *cl, const struct auth_origin *origin)
 {
-	int64_t left;
-
-	if (!origin || origin->remaining_ms == INT64_MAX)
-		return cl->deadline_ms;
-	left = origin->remaining_ms - DEADLINE_MARGIN_MS;
-	if (left < 1)
-		return 1;
-	return left < cl->deadline_ms ? (int)left : cl->deadline_ms;
+	return rpc_deadline_within(cl->deadline_ms, origin ? origin->remaining_ms : INT64_MAX);
 }
 
 /* One call whose reply is a User. */

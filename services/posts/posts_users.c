@@ -11,8 +11,6 @@
 #include "util.h"
 
 #define BATCH_PATH "/agentos.users.v1.UsersService/BatchGetUsers"
-/* Time kept back from the caller's deadline for our own reply. */
-#define DEADLINE_MARGIN_MS 50
 
 struct posts_users_client {
 	struct rpc_channel *ch;
@@ -39,14 +37,7 @@ void posts_users_client_free(struct posts_users_client *cl)
 /* The configured deadline, shortened to end before the origin's own. */
 static int deadline_for(const struct posts_users_client *cl, const struct posts_origin *origin)
 {
-	int64_t left;
-
-	if (!origin || origin->remaining_ms == INT64_MAX)
-		return cl->deadline_ms;
-	left = origin->remaining_ms - DEADLINE_MARGIN_MS;
-	if (left < 1)
-		return 1;
-	return left < cl->deadline_ms ? (int)left : cl->deadline_ms;
+	return rpc_deadline_within(cl->deadline_ms, origin ? origin->remaining_ms : INT64_MAX);
 }
 
 int posts_users_names(void *ctx, struct arena *a, const struct posts_origin *origin,

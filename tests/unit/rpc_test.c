@@ -915,6 +915,17 @@ static void test_rich_error_decode_bounded(void **state)
 	free(any.value.data);
 }
 
+/* A call made while serving another ends before the caller's deadline. */
+static void test_deadline_within(void **state)
+{
+	(void)state;
+	assert_int_equal(rpc_deadline_within(5000, INT64_MAX), 5000);     /* caller set none */
+	assert_int_equal(rpc_deadline_within(5000, 10000), 5000);         /* ours is shorter */
+	assert_int_equal(rpc_deadline_within(5000, 1000), 1000 - RPC_DEADLINE_MARGIN_MS);
+	assert_int_equal(rpc_deadline_within(5000, 30), 1);               /* never zero */
+	assert_int_equal(rpc_deadline_within(5000, 0), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest served[] = {
@@ -944,6 +955,7 @@ int main(void)
 	};
 	const struct CMUnitTest codec[] = {
 		cmocka_unit_test(test_rich_error_round_trip),
+		cmocka_unit_test(test_deadline_within),
 		cmocka_unit_test(test_rich_error_decode_tolerant),
 		cmocka_unit_test(test_rich_error_decode_bounded),
 	};
