@@ -99,7 +99,13 @@ $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 # ---- gateway ----------------------------------------------------------------------
 gateway_SRC := $(sort $(wildcard gateway/*.c))
-gateway_O := $(patsubst %.c,$(OBJ)/%.o,$(gateway_SRC))
+# The OpenAPI document is embedded in the binary (GET /api/v1/openapi.json).
+gateway_O := $(patsubst %.c,$(OBJ)/%.o,$(gateway_SRC)) $(OBJ)/gen/openapi_doc.o
+
+$(GEN)/openapi_doc.c: gateway/openapi.json deploy/embed_file.sh
+	@mkdir -p $(@D)
+	@echo "  EMBED   $@"
+	$(Q)sh deploy/embed_file.sh openapi_doc gateway/openapi.json > $@.tmp && mv $@.tmp $@
 
 $(BIN)/gateway: $(gateway_O) $(LIBS_OWN)
 	@mkdir -p $(@D)
@@ -195,6 +201,9 @@ run: all
 
 clean:
 	rm -rf build build-asan
+
+# Fuzzing (libFuzzer, clang): make fuzz, make fuzz-smoke.
+-include tests/fuzz/fuzz.mk
 
 ALL_O := $(PROTO_O) $(SHARED_O) $(gateway_O) $(OBJ)/deploy/probe/grpc_health_probe.o $(foreach s,$(SERVICES),$($(s)_O)) \
 	$(patsubst tests/%.c,$(OBJ)/tests/%.o,$(UNIT_SRC) $(IT_SRC)) $(IT_SUPPORT_O)

@@ -7,7 +7,8 @@ PKGS="build-essential pkg-config
 libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
 libmicrohttpd-dev libjansson-dev libhiredis-dev libjwt-dev libargon2-dev libpq-dev
 libcmocka-dev libcurl4-openssl-dev
-postgresql redis-server util-linux curl"
+postgresql redis-server util-linux curl
+docker-compose pmccabe clang libclang-rt-14-dev wrk nghttp2-client"
 
 missing=""
 for p in $PKGS; do
@@ -17,6 +18,9 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
+# Node.js runs the contract checks' validators (tests/contract). Any node with
+# npm will do (a NodeSource nodejs bundles npm and conflicts with Debian's).
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 
 [ -z "$missing" ] && exit 0
 

@@ -8,7 +8,10 @@
 #include "agentos/common/v1/pagination.pb-c.h"
 #include "caller.h"
 #include "health.h"
+#include "openapi.h"
+#include "ratelimit.h"
 #include "log.h"
+#include "metrics.h"
 #include "transcode.h"
 #include "util.h"
 
@@ -65,8 +68,14 @@ static int call_upstream(const struct api *api, const struct http_request *req,
 		{ "x-request-id", req->request_id },
 	};
 
-	return rpc_call_unary(api->upstream[r->upstream], r->rpc, request, r->reply, md,
-			      ARRAY_SIZE(md), api->deadline_ms, reply, err, NULL);
+	int64_t start = mono_us();
+	grpc_status_code status = GRPC_STATUS_OK;
+	int rc = rpc_call_unary(api->upstream[r->upstream], r->rpc, request, r->reply, md,
+				ARRAY_SIZE(md), api->deadline_ms, reply, err, &status);
+
+	metrics_upstream(api->metrics, (size_t)r->upstream, rc == 0 ? 0 : (int)status,
+			 (double)(mono_us() - start) / 1e6);
+	return rc;
 }
 
 /* The value of a top-level int64 field (0 when absent). */
@@ -151,30 +160,126 @@ static int serve(const struct api *api, struct http_request *req, struct http_re
 	return 0;
 }
 
+void api_refuse_method(const struct api *api, struct http_request *req, struct http_response *res,
+		       const char *allow)
+{
+	struct app_error err;
+
+	app_error_init(&err);
+	app_error_set(&err, ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use %s",
+		      req->method, allow);
+	respond_error(api, req, res, &err);
+	http_response_header(res, "Allow", allow);
+}
+
+/* The operational endpoints: outside the envelope and the limiters. */
+static bool handle_operational(struct api *api, struct http_request *req,
+			       struct http_response *res)
+{
+	static const struct {
+		const char *path;
+		enum api_label label;
+	} ops[] = {
+		{ "/health", API_LABEL_HEALTH },
+		{ "/health/live", API_LABEL_HEALTH_LIVE },
+		{ "/health/ready", API_LABEL_HEALTH_READY },
+		{ "/metrics", API_LABEL_METRICS },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		if (strcmp(req->path, ops[i].path) == 0)
+			req->label = (int)(routes_count + ops[i].label);
+	}
+	if (health_handle(api, req, res))
+		return true;
+	if (strcmp(req->path, "/metrics") == 0) {
+		api_serve_metrics(api, req, res);
+		return true;
+	}
+	if (openapi_handle(api, req, res)) {
+		req->label = (int)(routes_count + API_LABEL_OPENAPI);
+		return true;
+	}
+	return false;
+}
+
+/* The general limiter's verdict for a request under /api (API.md §1: every
+ * /api request counts, unknown routes included). false when not limited. */
+static bool count_general(struct api *api, struct http_request *req, const char **client,
+			  struct ratelimit_state *st)
+{
+	if (!ratelimit_enabled(api->limits) || strncmp(req->path, "/api/", 5) != 0)
+		return false;
+	*client = ratelimit_client(api->limits, req);
+	ratelimit_hit(api->limits, RATELIMIT_GENERAL, *client, st);
+	return true;
+}
+
+static void refuse_limited(const struct api *api, struct http_request *req,
+			   struct http_response *res)
+{
+	struct app_error err;
+
+	app_error_init(&err);
+	app_error_set(&err, ERR_RATE_LIMIT_EXCEEDED, "Too many requests, please try again later");
+	respond_error(api, req, res, &err);
+}
+
+/* A matched route: the limiters, then serve. The auth limiter counts login
+ * and refresh attempts on arrival and takes back those that succeed; their
+ * responses show its headers instead of the general limiter's. */
+static void serve_limited(struct api *api, struct http_request *req, struct http_response *res,
+			  const struct route_match *m, const char *client,
+			  struct ratelimit_state *st)
+{
+	struct app_error err;
+
+	if (st->limited) {
+		refuse_limited(api, req, res);
+		return;
+	}
+	if (client && m->route->auth_limited) {
+		ratelimit_hit(api->limits, RATELIMIT_AUTH, client, st);
+		if (st->limited) {
+			refuse_limited(api, req, res);
+			return;
+		}
+	}
+	app_error_init(&err);
+	if (serve(api, req, res, m, &err) != 0)
+		respond_error(api, req, res, &err);
+	if (client && st->kind == RATELIMIT_AUTH && res->status < 400)
+		ratelimit_take_back(api->limits, client, st);
+}
+
 void api_handle(void *app, struct http_request *req, struct http_response *res)
 {
-	const struct api *api = app;
+	struct api *api = app;
 	size_t base_len = strlen(api->base);
+	struct ratelimit_state limit = { 0 };
+	const char *client = NULL;
+	bool counted;
 	struct app_error err;
 	struct route_match m;
 	char allow[64];
 	enum router_result found = ROUTER_NOT_FOUND;
 
-	/* /health, /health/live, /health/ready: outside /api, no envelope */
-	if (health_handle(app, req, res))
+	if (handle_operational(api, req, res))
 		return;
-	app_error_init(&err);
+	counted = count_general(api, req, &client, &limit);
 	if (strncmp(req->path, api->base, base_len) == 0 && req->path[base_len] == '/')
 		found = router_match(routes, routes_count, req->method, req->path + base_len, &m, allow,
 				     sizeof(allow));
-	if (found == ROUTER_NOT_FOUND) {
-		app_error_set(&err, ERR_NOT_FOUND, "No route for %s %s", req->method, req->path);
+	app_error_init(&err);
+	if (found == ROUTER_FOUND) {
+		req->label = (int)(m.route - routes);
+		serve_limited(api, req, res, &m, client, &limit);
 	} else if (found == ROUTER_METHOD_NOT_ALLOWED) {
-		app_error_set(&err, ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use %s",
-			      req->method, allow);
-		http_response_header(res, "Allow", arena_strdup(req->arena, allow));
-	} else if (serve(api, req, res, &m, &err) == 0) {
-		return;
+		api_refuse_method(api, req, res, arena_strdup(req->arena, allow));
+	} else {
+		app_error_set(&err, ERR_NOT_FOUND, "No route for %s %s", req->method, req->path);
+		respond_error(api, req, res, &err);
 	}
-	respond_error(api, req, res, &err);
+	if (counted)
+		ratelimit_headers(api->limits, &limit, req, res);
 }

@@ -28,6 +28,19 @@
 
 struct caller_resolver;
 struct kv;
+struct metrics;
+struct ratelimiter;
+
+/* Metrics labels: routes[i] is label i; then these, from routes_count on. */
+enum api_label {
+	API_LABEL_HEALTH,
+	API_LABEL_HEALTH_LIVE,
+	API_LABEL_HEALTH_READY,
+	API_LABEL_METRICS,
+	API_LABEL_OPENAPI,
+	API_LABEL_UNMATCHED,
+	API_LABEL__COUNT
+};
 
 struct api {
 	const char *version;  /* API_VERSION */
@@ -42,10 +55,26 @@ struct api {
 	/* Set once SIGTERM/SIGINT arrived: /health/ready answers 503 from then on
 	 * (main.c keeps serving SHUTDOWN_DELAY_MS longer so load balancers see it). */
 	atomic_bool draining;
+	struct ratelimiter *limits; /* RATE_LIMIT_* (ratelimit.h) */
+	struct metrics *metrics;    /* GET /metrics (metrics.h) */
+	char **route_labels;        /* "<base><pattern>" per route, for metrics */
 };
 
 /* The http_handler_fn of the gateway (app = struct api). */
 void api_handle(void *app, struct http_request *req, struct http_response *res);
+
+/* A method the path does not allow: 405 in the error envelope with Allow. */
+void api_refuse_method(const struct api *api, struct http_request *req, struct http_response *res,
+		       const char *allow);
+
+/* Creates api->metrics with a label per route and per api_label, and frees
+ * them; the http_server_config on_begin/on_done hooks that feed it. */
+void api_metrics_init(struct api *api);
+void api_metrics_free(struct api *api);
+void api_on_begin(void *app);
+void api_on_done(void *app, const struct http_request *req, int status, double seconds);
+/* GET /metrics: the Prometheus text (metrics.h); another method is 405. */
+void api_serve_metrics(struct api *api, struct http_request *req, struct http_response *res);
 
 /* ---- api_request.c ---------------------------------------------------- */
 

@@ -136,27 +136,12 @@ static bool is_health_path(const char *path)
 	       strcmp(path, "/health/ready") == 0;
 }
 
-/* Another method than GET: 405 in the error envelope, Allow: GET. */
-static void refuse_method(const struct api *api, struct http_request *req,
-			  struct http_response *res)
-{
-	struct envelope_meta meta = { .version = api->version, .request_id = req->request_id };
-	struct app_error err;
-
-	app_error_init(&err);
-	app_error_set(&err, ERR_METHOD_NOT_ALLOWED, "Method %s is not allowed here; use GET",
-		      req->method);
-	res->status = err_http_status(err.code);
-	res->body = envelope_error(&meta, &err, &res->body_len);
-	http_response_header(res, "Allow", "GET");
-}
-
 bool health_handle(struct api *api, struct http_request *req, struct http_response *res)
 {
 	if (!is_health_path(req->path))
 		return false;
 	if (strcmp(req->method, "GET") != 0)
-		refuse_method(api, req, res);
+		api_refuse_method(api, req, res, "GET");
 	else if (strcmp(req->path, "/health") == 0)
 		serve_health(api, res);
 	else if (strcmp(req->path, "/health/ready") == 0)

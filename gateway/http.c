@@ -40,6 +40,8 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	http_handler_fn handler;
 	void *app;
+	void (*on_begin)(void *app);
+	void (*on_done)(void *app, const struct http_request *req, int status, double seconds);
 	size_t max_body;
 	char *api_version;
 	int port;
@@ -67,14 +69,6 @@ struct http_request_impl {
 	bool close_after; /* answered before reading the body: close the connection */
 	int status;       /* the status answered (or decided when aborting); 0 = none */
 };
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- the log line's url: re-encoded, API keys redacted ------------------- */
 
@@ -239,11 +233,14 @@ static struct http_request_impl *request_new(struct http_server *s, struct MHD_C
 	r->req.request_id = r->request_id;
 	r->req.ip = r->ip;
 	r->req.arena = &r->arena;
+	r->req.label = -1;
 	r->req.impl = r;
 	r->user_agent = arena_strdup(&r->arena,
 				     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"));
 	r->log_url = build_log_url(r);
 	atomic_fetch_add(&s->inflight, 1);
+	if (s->on_begin)
+		s->on_begin(s->app);
 	return r;
 }
 
@@ -258,6 +255,9 @@ static void request_free(struct http_request_impl *r)
 static void access_log(const struct http_request_impl *r)
 {
 	double ms = (double)(mono_us() - r->start_us) / 1000.0;
+
+	if (r->srv->on_done)
+		r->srv->on_done(r->srv->app, &r->req, r->status, ms / 1000.0);
 
 	log_info(r->queued ? "HTTP Request" : "HTTP Request aborted",
 		 LOG_S("method", r->req.method), LOG_S("url", r->log_url),
@@ -589,6 +589,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 	s = xcalloc(1, sizeof(*s));
 	s->handler = cfg->handler;
 	s->app = cfg->app;
+	s->on_begin = cfg->on_begin;
+	s->on_done = cfg->on_done;
 	s->max_body = cfg->max_body_bytes;
 	s->api_version = xstrdup(cfg->api_version ? cfg->api_version : "v1");
 	atomic_init(&s->inflight, 0);
@@ -707,4 +709,31 @@ void http_query_each(const struct http_request *req,
 	if (!req || !req->impl || !fn)
 		return;
 	MHD_get_connection_values(req->impl->conn, MHD_GET_ARGUMENT_KIND, each_arg, &q);
+}
+
+struct header_join {
+	const char *name;
+	struct arena *arena;
+	char *joined;
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct header_join *j = cls;
+
+	if (key && value && strcasecmp(key, j->name) == 0)
+		j->joined = j->joined ? arena_sprintf(j->arena, "%s, %s", j->joined, value)
+				      : arena_strdup(j->arena, value);
+	return MHD_YES;
+}
+
+const char *http_header_all(const struct http_request *req, const char *name)
+{
+	struct header_join j = { .name = name, .arena = req->arena };
+
+	if (!req->impl)
+		return NULL;
+	MHD_get_connection_values(req->impl->conn, MHD_HEADER_KIND, join_header, &j);
+	return j.joined;
 }

@@ -26,6 +26,7 @@ struct http_request {
 	const char *request_id; /* the client's X-Request-Id when request_id_valid(), else generated */
 	const char *ip;         /* peer address, text */
 	struct arena *arena;    /* lives until the response is sent */
+	int label;              /* set by the handler for on_done (metrics); -1 = none */
 	struct http_request_impl *impl;
 };
 
@@ -52,6 +53,10 @@ void http_response_header(struct http_response *res, const char *name, const cha
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 
+/* Every value of a repeatable request header, joined in order by ", " (in
+ * req->arena), or NULL when absent. */
+const char *http_header_all(const struct http_request *req, const char *name);
+
 /* Query parameters (decoded). Returns how many times name occurs (0, 1, or
  * more for a repeated parameter) and sets *value to the first value. */
 int http_query(const struct http_request *req, const char *name, const char **value);
@@ -75,6 +80,11 @@ struct http_server_config {
 	const char *api_version;   /* for envelopes this layer writes */
 	http_handler_fn handler;
 	void *app;
+	/* Optional, for metrics: a request arrived (headers read), and it ended
+	 * (response sent, or the connection dropped: status 0) after seconds.
+	 * Called for every request, those this layer answers itself included. */
+	void (*on_begin)(void *app);
+	void (*on_done)(void *app, const struct http_request *req, int status, double seconds);
 };
 
 struct http_server;

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "kv.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "rpc.h"
 #include "svc.h"
 
@@ -23,6 +24,7 @@ struct gateway_settings {
 	struct http_server_config http;
 	bool production;
 	const char *redis_url;
+	struct ratelimit_config limits;
 	int shutdown_delay_ms; /* SHUTDOWN_DELAY_MS: draining before the listener closes */
 };
 
@@ -64,6 +66,11 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	s->http.timeout_s = (unsigned)config_int(&r, "HTTP_IDLE_TIMEOUT", 30, 1, 3600);
 	api->health_timeout_ms = (int)config_int(&r, "HEALTH_CHECK_TIMEOUT_MS", 1000, 1, 60000);
 	s->shutdown_delay_ms = (int)config_int(&r, "SHUTDOWN_DELAY_MS", 0, 0, 600000);
+	s->limits.enabled = config_bool(&r, "RATE_LIMIT_ENABLED", true);
+	s->limits.window_ms = config_int(&r, "RATE_LIMIT_WINDOW_MS", 900000, 1000, 86400000LL * 7);
+	s->limits.max = config_int(&r, "RATE_LIMIT_MAX", 100, 1, 1000000000);
+	s->limits.auth_max = config_int(&r, "AUTH_RATE_LIMIT_MAX", 5, 1, 1000000000);
+	s->limits.trust_proxy = (int)config_int(&r, "TRUST_PROXY", 0, 0, 32);
 	return config_reader_finish(&r, stderr);
 }
 
@@ -126,8 +133,12 @@ int main(void)
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		api.upstream[i] = rpc_channel_new(api.upstream_target[i]);
 	api.callers = new_callers(&api);
+	api_metrics_init(&api);
+	api.limits = ratelimit_new(&s.limits, api.kv, api.metrics);
 	s.http.api_version = api.version;
 	s.http.handler = api_handle;
+	s.http.on_begin = api_on_begin;
+	s.http.on_done = api_on_done;
 	s.http.app = &api;
 	srv = http_server_start(&s.http);
 	if (srv) {
@@ -140,6 +151,8 @@ int main(void)
 		http_server_stop(srv);
 		log_info("gateway stopped");
 	}
+	ratelimit_free(api.limits);
+	api_metrics_free(&api);
 	caller_resolver_free(api.callers);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		rpc_channel_free(api.upstream[i]);

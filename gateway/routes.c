@@ -179,12 +179,14 @@ const struct route routes[] = {
 		.rpc = AUTH("Login"), .request = &agentos__auth__v1__login_request__descriptor,
 		.reply = &agentos__auth__v1__token_pair__descriptor, .status = 200,
 		.body = BODY_JSON, .reply_kind = REPLY_OBJECT,
+		.auth_limited = true,
 	},
 	{
 		.method = "POST", .pattern = "/auth/refresh", .upstream = UPSTREAM_AUTH,
 		.rpc = AUTH("Refresh"), .request = &agentos__auth__v1__refresh_request__descriptor,
 		.reply = &agentos__auth__v1__token_pair__descriptor, .status = 200,
 		.body = BODY_JSON, .reply_kind = REPLY_OBJECT,
+		.auth_limited = true,
 	},
 	{
 		.method = "POST", .pattern = "/auth/logout", .upstream = UPSTREAM_AUTH,

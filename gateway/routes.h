@@ -72,6 +72,7 @@ struct route {
 	struct route_query query[ROUTE_MAX_QUERY]; /* terminated by a NULL name */
 	const char *fixed_field;         /* a request field this route always sets... */
 	const char *fixed_value;         /* ...to this text value */
+	bool auth_limited;               /* login, refresh: the auth rate limiter too */
 };
 
 extern const struct route routes[];

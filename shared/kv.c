@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 
 #include "log.h"
 #include "util.h"
@@ -511,5 +512,75 @@ int kv_setex_many(struct kv *kv, const char *const *keys, const struct kv_value 
 	if (rc == 0)
 		rc = read_ok_replies(ctx, n);
 	kv_release(kv, ctx);
+	return rc;
+}
+
+/* ---- scripts ------------------------------------------------------------------ */
+
+void kv_script_init(struct kv_script *s, const char *src)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+	static const char hex[] = "0123456789abcdef";
+
+	s->src = src;
+	SHA1((const unsigned char *)src, strlen(src), md);
+	for (size_t i = 0; i < SHA_DIGEST_LENGTH; i++) {
+		s->sha[2 * i] = hex[md[i] >> 4];
+		s->sha[2 * i + 1] = hex[md[i] & 15];
+	}
+	s->sha[2 * SHA_DIGEST_LENGTH] = '\0';
+}
+
+/* EVALSHA, then EVAL when the server answers NOSCRIPT; the reply or NULL. */
+static redisReply *eval_reply(redisContext *ctx, const struct kv_script *s, int nkeys,
+			      const char *const *keys, int nargs, const char *const *args)
+{
+	char numkeys[16];
+	int argc = 3 + nkeys + nargs;
+	const char **argv = xcalloc((size_t)argc, sizeof(*argv));
+	redisReply *r;
+
+	snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
+	argv[0] = "EVALSHA";
+	argv[1] = s->sha;
+	argv[2] = numkeys;
+	memcpy(argv + 3, keys, (size_t)nkeys * sizeof(*argv));
+	memcpy(argv + 3 + nkeys, args, (size_t)nargs * sizeof(*argv));
+	r = redisCommandArgv(ctx, argc, argv, NULL);
+	if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(r);
+		argv[0] = "EVAL";
+		argv[1] = s->src;
+		r = redisCommandArgv(ctx, argc, argv, NULL);
+	}
+	free(argv);
+	return r;
+}
+
+int kv_eval_ints(struct kv *kv, const struct kv_script *s, int nkeys, const char *const *keys,
+		 int nargs, const char *const *args, long long *out, size_t nout)
+{
+	redisContext *ctx = kv_acquire(kv);
+	redisReply *r;
+	int rc = -1;
+
+	if (!ctx)
+		return -1;
+	r = eval_reply(ctx, s, nkeys, keys, nargs, args);
+	kv_release(kv, ctx);
+	if (!r)
+		return -1;
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_warn("redis script failed", LOG_S("error", r->str));
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements >= nout) {
+		rc = 0;
+		for (size_t i = 0; i < nout; i++) {
+			if (r->element[i]->type != REDIS_REPLY_INTEGER)
+				rc = -1;
+			else
+				out[i] = r->element[i]->integer;
+		}
+	}
+	freeReplyObject(r);
 	return rc;
 }

@@ -44,4 +44,20 @@ void kv_values_release(struct kv_value *v, size_t n);
 int kv_setex_many(struct kv *kv, const char *const *keys, const struct kv_value *vals, size_t n,
 		  int ttl_s);
 
+/* A Lua script run with EVALSHA (loaded with EVAL the first time a server
+ * has not seen it, e.g. after a restart). src must outlive the script. */
+struct kv_script {
+	const char *src;
+	char sha[41]; /* hex SHA-1 of src */
+};
+
+void kv_script_init(struct kv_script *s, const char *src);
+
+/* Runs the script atomically (Redis runs a script without interleaving other
+ * commands) with nkeys KEYS and nargs ARGV; the reply must be an array of
+ * integers: the first nout go to out. 0, or -1 when Redis is unavailable or
+ * the reply is not such an array. */
+int kv_eval_ints(struct kv *kv, const struct kv_script *s, int nkeys, const char *const *keys,
+		 int nargs, const char *const *args, long long *out, size_t nout);
+
 #endif

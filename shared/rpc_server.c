@@ -38,6 +38,7 @@
 #include "util.h"
 
 #define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
+#define RPC_FORCE_EXIT_MS 5000 /* after cancelling every call, the longest wait for gRPC */
 
 struct rpc_worker {
 	struct rpc_server *srv;
@@ -119,14 +120,6 @@ int64_t rpc_call_remaining_ms(const struct rpc_call *call)
 }
 
 /* ---- per-call helpers ------------------------------------------------------ */
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Copies what the accessors return into the call's arena, once per call. */
 static void call_prepare(struct rpc_call *c)
@@ -510,21 +503,32 @@ static const char *wait_for_stop(struct rpc_server *s, int sfd)
 	}
 }
 
+static gpr_timespec in_ms(int ms)
+{
+	return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
 /* Shuts the gRPC server down: in-flight calls get grace_ms, then are
- * cancelled; returns once gRPC reports the shutdown complete. */
+ * cancelled (which also drops idle connections); returns once gRPC reports
+ * the shutdown complete. Should that not come RPC_FORCE_EXIT_MS after the
+ * cancellation, the process exits 1 at once: a bounded stop matters more
+ * than a tidy one, and every acknowledged write is already committed. */
 static void shutdown_grpc_server(struct rpc_server *s, int grace_ms)
 {
-	gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-					  gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
 	grpc_event ev;
 
 	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
-	ev = grpc_completion_queue_next(s->shutdown_cq, until, NULL);
+	ev = grpc_completion_queue_next(s->shutdown_cq, in_ms(grace_ms), NULL);
+	if (ev.type != GRPC_QUEUE_TIMEOUT)
+		return;
+	log_warn("grace period over, cancelling in-flight calls", LOG_S("service", s->domain),
+		 LOG_I("graceMs", grace_ms));
+	grpc_server_cancel_all_calls(s->server);
+	ev = grpc_completion_queue_next(s->shutdown_cq, in_ms(RPC_FORCE_EXIT_MS), NULL);
 	if (ev.type == GRPC_QUEUE_TIMEOUT) {
-		log_warn("grace period over, cancelling in-flight calls", LOG_S("service", s->domain),
-			 LOG_I("graceMs", grace_ms));
-		grpc_server_cancel_all_calls(s->server);
-		grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		log_error("gRPC shutdown did not complete after cancelling every call; exiting",
+			  LOG_S("service", s->domain), LOG_I("waitedMs", RPC_FORCE_EXIT_MS));
+		_exit(1);
 	}
 }
 

@@ -26,6 +26,9 @@ size_t strlcpy_s(char *dst, const char *src, size_t dstsize);
 int64_t now_unix_ms(void);
 int64_t now_unix_us(void);
 int64_t mono_ms(void);
+int64_t mono_us(void);
+/* Sleeps ms milliseconds, resuming after signals. */
+void sleep_ms(int ms);
 
 /* RFC 3339 UTC with milliseconds: "2026-01-15T10:30:00.123Z". buf >= 25 bytes. */
 void format_rfc3339_ms(int64_t unix_ms, char *buf, size_t bufsize);

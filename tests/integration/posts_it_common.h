@@ -18,13 +18,6 @@ static struct it_gateway G;
 
 /* ---- the stack (support/http.h starts the posts service too) ----------------------------- */
 
-static inline void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* The harness starts the posts service (G.posts); the gateway's channel to it
  * may still be backing off from an early attempt, so wait for a 200. */
 static inline bool posts_ready(void)

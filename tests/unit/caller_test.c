@@ -32,14 +32,6 @@
 
 static const struct jwt_config jwt = { SECRET, ISSUER, JWT_LEEWAY_S };
 
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static int64_t now_s(void)
 {
 	return now_unix_ms() / 1000;

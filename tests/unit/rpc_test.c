@@ -108,14 +108,6 @@ static int echo(void *ctx, struct rpc_call *call, const ProtobufCMessage *reques
 	return 0;
 }
 
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static int slow(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
 		ProtobufCMessage **reply, struct app_error *err)
 {

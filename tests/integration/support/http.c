@@ -332,13 +332,6 @@ void it_http_dump(const struct it_http_result *r, const char *label)
 
 /* ---- a gateway stack ------------------------------------------------------------- */
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* Waits until 127.0.0.1:port accepts a TCP connection (or p exits, or 20 s
  * pass). A gRPC channel created before its server listens backs off for
@@ -379,19 +372,19 @@ bool it_gateway_users_start(struct it_gateway *g)
 }
 
 /* Polls until the gateway answers any HTTP status on GET /users/me. */
-static bool wait_gateway(struct it_gateway *g)
+/* Polls GET /health/live (never rate limited) until the gateway answers. */
+static bool wait_gateway(struct proc *gw, int port)
 {
 	int64_t deadline = mono_ms() + 20000;
 	char url[160];
 
-	snprintf(url, sizeof(url), "%s/users/me", g->base);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
 	while (mono_ms() < deadline) {
 		struct it_http_result r;
 		bool up;
 
-		if (proc_wait(g->gateway, 0) >= 0) {
-			fprintf(stderr, "gateway exited during start-up; log: %s\n",
-				proc_log_path(g->gateway));
+		if (proc_wait(gw, 0) >= 0) {
+			fprintf(stderr, "gateway exited during start-up; log: %s\n", proc_log_path(gw));
 			return false;
 		}
 		r = it_http("GET", url, NULL, NULL);
@@ -401,7 +394,7 @@ static bool wait_gateway(struct it_gateway *g)
 			return true;
 		sleep_ms(50);
 	}
-	fprintf(stderr, "gateway did not answer within 20 s; log: %s\n", proc_log_path(g->gateway));
+	fprintf(stderr, "gateway did not answer within 20 s; log: %s\n", proc_log_path(gw));
 	return false;
 }
 
@@ -494,7 +487,8 @@ static bool posts_spawn(struct it_gateway *g)
 	return true;
 }
 
-static bool gateway_spawn(struct it_gateway *g, const char *const *extra_env)
+static struct proc *gateway_spawn(struct it_gateway *g, const char *name, int api_port,
+				  const char *const *extra_env)
 {
 	char port[32], users[96], redis[128], auth[320], posts[320];
 	const char *env[40] = {
@@ -503,9 +497,10 @@ static bool gateway_spawn(struct it_gateway *g, const char *const *extra_env)
 		"RATE_LIMIT_MAX=1000000", posts,
 	};
 	size_t n = 12;
+	struct proc *gw;
 
 	_Static_assert(IT_GW_DEADLINE_MS == 1500 && IT_GW_MAX_BODY == 4096, "env above");
-	snprintf(port, sizeof(port), "API_PORT=%d", g->port);
+	snprintf(port, sizeof(port), "API_PORT=%d", api_port);
 	snprintf(users, sizeof(users), "USERS_ADDR=127.0.0.1:%d", g->users_port);
 	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
 	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", g->auth_target);
@@ -513,8 +508,14 @@ static bool gateway_spawn(struct it_gateway *g, const char *const *extra_env)
 	for (size_t i = 0; extra_env && extra_env[i] && n < ARRAY_SIZE(env) - 1; i++)
 		env[n++] = extra_env[i];
 	env[n] = NULL;
-	g->gateway = stack_spawn(g->stack, "gateway", "bin/gateway", env);
-	return wait_gateway(g);
+	gw = stack_spawn(g->stack, name, "bin/gateway", env);
+	return wait_gateway(gw, api_port) ? gw : NULL;
+}
+
+struct proc *it_gateway_spawn_extra(struct it_gateway *g, const char *name, int port,
+				    const char *const *extra_env)
+{
+	return gateway_spawn(g, name, port, extra_env);
 }
 
 bool it_gateway_start(struct it_gateway *g, const char *name, const char *const *extra_env)
@@ -545,7 +546,8 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 	g->admin_id = it_sql_int(g->db, "SELECT id FROM users.users WHERE email = '"
 				 IT_GW_ADMIN_EMAIL "'");
 	g->admin_token = it_token(g->admin_id, IT_GW_ADMIN_EMAIL, "admin");
-	return gateway_spawn(g, extra_env);
+	g->gateway = gateway_spawn(g, "gateway", g->port, extra_env);
+	return g->gateway != NULL;
 }
 
 int it_gateway_stop(struct it_gateway *g)

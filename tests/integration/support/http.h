@@ -123,6 +123,12 @@ struct it_gateway {
  * are then a 503). false (after printing why and where the logs are) when
  * something did not start. */
 bool it_gateway_start(struct it_gateway *g, const char *name, const char *const *extra_env);
+/* Starts one more gateway process called name on port (stack_free_port())
+ * with the environment it_gateway_start gave g's gateway plus extra_env
+ * (later entries win); waits until it answers. NULL (after printing why) when
+ * it does not. Stop it with proc_stop (the stack stops it otherwise). */
+struct proc *it_gateway_spawn_extra(struct it_gateway *g, const char *name, int port,
+				    const char *const *extra_env);
 /* Starts the users service again on the same port (after proc_stop) and waits
  * until it is SERVING; false when it is not within 20 s. */
 bool it_gateway_users_start(struct it_gateway *g);

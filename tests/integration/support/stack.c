@@ -72,14 +72,6 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fm
 	exit(1); /* the atexit handler stops what was started */
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static int decode_status(int wstatus)
 {
 	if (WIFEXITED(wstatus))

@@ -1,0 +1,165 @@
+/* gateway_metrics_it.c - GET /metrics of a real gateway after real traffic
+ * (API.md §1 "Operational endpoints", issue 6): requests by route template
+ * and status, latency histograms, upstream calls and errors by service,
+ * rate-limit rejections, in-flight requests; and the whole text passes a
+ * Prometheus text-format parser (tests/contract/metrics.mjs, npm's
+ * parse-prometheus-text-format plus a strict line grammar). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "it.h"
+#include "support/http.h"
+#include "util.h"
+
+static struct it_gateway G;
+
+static int setup(void **state)
+{
+	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=1", NULL };
+
+	(void)state;
+	return it_gateway_start(&G, "gateway_metrics_it", extra) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return it_gateway_stop(&G) == 0 ? 0 : -1;
+}
+
+static struct it_http_result scrape(void)
+{
+	char url[160];
+	struct it_http_result r;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", G.port);
+	r = it_http("GET", url, NULL, NULL);
+	if (r.status != 200)
+		it_http_dump(&r, "GET /metrics");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(it_http_header(&r, "Content-Type"),
+			    "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(it_http_header(&r, "X-Request-Id"));
+	return r;
+}
+
+/* The exposition has this exact line. */
+static void assert_line(const struct it_http_result *r, const char *line)
+{
+	char *want = xmalloc(strlen(line) + 3);
+	bool found;
+
+	snprintf(want, strlen(line) + 3, "\n%s\n", line);
+	found = strstr(r->body, want) != NULL;
+	if (!found)
+		fprintf(stderr, "missing line: %s\n--- /metrics:\n%s", line, r->body);
+	free(want);
+	assert_true(found);
+}
+
+static void call(const char *method, const char *path, const char *token, const char *body,
+		 long status)
+{
+	struct it_http_result r = it_gateway_call(&G, method, path, token, NULL, body);
+
+	if (r.status != status)
+		it_http_dump(&r, path);
+	assert_int_equal(r.status, status);
+	it_http_release(&r);
+}
+
+static void traffic_is_counted_by_route_template(void **state)
+{
+	char path[64], big[8192];
+	struct it_http_result r;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/users/%lld", (long long)G.admin_id);
+	call("GET", path, G.admin_token, NULL, 200);
+	call("GET", path, G.admin_token, NULL, 200);
+	call("GET", "/users/999999", G.admin_token, NULL, 404);
+	call("GET", "/no-such-route", NULL, NULL, 404);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	call("POST", "/posts", G.admin_token, big, 413); /* answered by the HTTP layer */
+	call("POST", "/auth/login", NULL, "{\"email\":\"nobody@example.com\",\"password\":\"x\"}",
+	     401);
+	call("POST", "/auth/login", NULL, "{\"email\":\"nobody@example.com\",\"password\":\"x\"}",
+	     429);
+
+	r = scrape();
+	assert_line(&r, "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\","
+			"status=\"200\"} 2");
+	assert_line(&r, "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\","
+			"status=\"404\"} 1");
+	assert_line(&r, "http_request_duration_seconds_count{method=\"GET\","
+			"route=\"/api/v1/users/:id\"} 3");
+	assert_line(&r, "http_requests_total{method=\"\",route=\"unmatched\",status=\"404\"} 1");
+	assert_line(&r, "http_requests_total{method=\"POST\",route=\"/api/v1/posts\","
+			"status=\"413\"} 1");
+	assert_line(&r, "http_requests_total{method=\"POST\",route=\"/api/v1/auth/login\","
+			"status=\"429\"} 1");
+	assert_line(&r, "upstream_requests_total{service=\"users\",code=\"OK\"} 2");
+	assert_line(&r, "upstream_requests_total{service=\"users\",code=\"NOT_FOUND\"} 1");
+	assert_line(&r, "upstream_errors_total{service=\"users\"} 1");
+	assert_line(&r, "upstream_request_duration_seconds_count{service=\"users\"} 3");
+	assert_line(&r, "rate_limit_rejections_total{limiter=\"auth\"} 1");
+	assert_line(&r, "rate_limit_rejections_total{limiter=\"general\"} 0");
+	assert_line(&r, "rate_limit_fallback 0");
+	assert_line(&r, "http_requests_in_flight 1"); /* the scrape itself */
+	/* raw ids never become labels */
+	assert_null(strstr(r.body, "/users/999999"));
+	it_http_release(&r);
+
+	/* the previous scrape is counted under its own route */
+	r = scrape();
+	assert_line(&r, "http_requests_total{method=\"GET\",route=\"/metrics\",status=\"200\"} 1");
+	it_http_release(&r);
+}
+
+static void exposition_parses_with_a_prometheus_parser(void **state)
+{
+	struct it_http_result r;
+	char file[4096], cmd[8192];
+	FILE *f;
+
+	(void)state;
+	r = scrape();
+	snprintf(file, sizeof(file), "%s/metrics.txt", stack_dir(G.stack));
+	f = fopen(file, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(r.body, 1, r.body_len, f), r.body_len);
+	fclose(f);
+	it_http_release(&r);
+	/* make test installs tests/contract's packages first (tests/contract/check.sh) */
+	snprintf(cmd, sizeof(cmd), "node tests/contract/metrics.mjs --route-templates-only %s",
+		 file);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void metrics_is_get_only(void **state)
+{
+	char url[160];
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", G.port);
+	it_expect_error(it_http("POST", url, NULL, ""), 405, "METHOD_NOT_ALLOWED", NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(traffic_is_counted_by_route_template),
+		cmocka_unit_test(exposition_parses_with_a_prometheus_parser),
+		cmocka_unit_test(metrics_is_get_only),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
