@@ -2,7 +2,8 @@
 #
 #   make deps    install missing Debian packages (idempotent)
 #   make         build every binary into build/bin
-#   make test    unit tests, then integration tests against a real stack
+#   make test    contract checks, unit tests, then integration tests against a real stack
+#   make check   only the contract checks (OpenAPI, Kubernetes, compose, hygiene)
 #   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make run     start the local stack (PostgreSQL, Redis, services) in .run/
 #   make clean   remove build folders
@@ -11,6 +12,7 @@
 
 BUILD ?= build
 SAN ?=
+SEED ?= 0
 V ?= 0
 
 CC := gcc
@@ -172,7 +174,7 @@ $(OBJ)/%.o: %.c | $(PROTO_H)
 .DEFAULT_GOAL := all
 # Keep generated sources (protoc-c output, embedded SQL) instead of deleting them as intermediates.
 .SECONDARY:
-.PHONY: all deps test unit integration asan run clean
+.PHONY: all deps test check unit integration asan run clean
 
 all: $(BINS) $(UNIT_BINS) $(IT_BINS)
 
@@ -183,9 +185,14 @@ $(DEPS_STAMP): deploy/deps.sh
 	$(Q)sh deploy/deps.sh
 	@mkdir -p $(@D) && touch $@
 
-# Tests run in order: every unit binary, then every integration binary.
+# Tests run in order: the contract checks (OpenAPI, Kubernetes, compose,
+# hygiene), every unit binary, then every integration binary.
 test: all
+	$(Q)sh tests/contract/check.sh
 	$(Q)sh tests/run.sh $(BUILD) $(UNIT_BINS) $(IT_BINS)
+
+check:
+	$(Q)sh tests/contract/check.sh
 
 unit: $(UNIT_BINS)
 	$(Q)sh tests/run.sh $(BUILD) $(UNIT_BINS)
@@ -197,13 +204,15 @@ asan: $(DEPS_STAMP)
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
 
 run: all
-	$(Q)sh deploy/local/run.sh $(BUILD)
+	$(Q)SEED=$(SEED) sh deploy/local/run.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan
 
 # Fuzzing (libFuzzer, clang): make fuzz, make fuzz-smoke.
 -include tests/fuzz/fuzz.mk
+# Benchmarks (wrk, h2load) against a bare libmicrohttpd ceiling: make bench.
+-include bench/bench.mk
 
 ALL_O := $(PROTO_O) $(SHARED_O) $(gateway_O) $(OBJ)/deploy/probe/grpc_health_probe.o $(foreach s,$(SERVICES),$($(s)_O)) \
 	$(patsubst tests/%.c,$(OBJ)/tests/%.o,$(UNIT_SRC) $(IT_SRC)) $(IT_SUPPORT_O)

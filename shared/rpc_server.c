@@ -408,7 +408,10 @@ static char **copy_names(const char *const *names)
 static void create_grpc_server(struct rpc_server *s)
 {
 	/* No SO_REUSEPORT: a second process on the same port must fail loudly.
-	 * Clients (rpc_client.c) send keepalive pings every 30 s, idle or not. */
+	 * Clients (rpc_client.c) send keepalive pings every 30 s, idle or not.
+	 * Connections are closed (gracefully, GOAWAY) after 5 minutes so that
+	 * clients resolving dns:/// targets re-resolve and spread over replicas
+	 * added since they connected. */
 	grpc_arg args[] = {
 		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0 },
 		{ .type = GRPC_ARG_INTEGER,
@@ -416,6 +419,10 @@ static void create_grpc_server(struct rpc_server *s)
 		  .value.integer = 10000 },
 		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
 		  .value.integer = 1 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_MS,
+		  .value.integer = 300000 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+		  .value.integer = 30000 },
 	};
 	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args), .args = args };
 

@@ -6,7 +6,9 @@
 #   sh deploy/local/run.sh <build dir>
 #
 # Ports (override in the environment): PG_PORT 55432, REDIS_PORT 56379,
-# USERS_PORT 50051, POSTS_PORT 50052, AUTH_PORT 50053, API_PORT 3000. Any variable of the services (API.md §4) may be set too.
+# USERS_PORT 50051, POSTS_PORT 50052, AUTH_PORT 50053, API_PORT 3000. Any
+# variable of the services (API.md §4) may be set too. SEED=1 loads the demo
+# users and posts (deploy/local/seed.sh) once the stack is healthy.
 set -eu
 
 build=$1
@@ -46,6 +48,11 @@ export LOG_FORMAT="${LOG_FORMAT:-pretty}"
 export USERS_ADDR="${USERS_ADDR:-127.0.0.1:$users_port}"
 export POSTS_ADDR="${POSTS_ADDR:-127.0.0.1:$posts_port}"
 export AUTH_ADDR="${AUTH_ADDR:-127.0.0.1:$auth_port}"
+# SEED=1: the demo admin (deploy/local/seed.sh makes the others through the API).
+if [ "${SEED:-0}" = 1 ]; then
+	export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@example.com}"
+	export ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin-password}"
+fi
 
 GRPC_PORT=$users_port "$build/bin/users-service" &
 pids="$pids $!"
@@ -77,7 +84,11 @@ wait_for "posts service" "$build/bin/grpc-health-probe" "127.0.0.1:$posts_port" 
 
 API_PORT=$api_port "$build/bin/gateway" &
 pids="$pids $!"
-wait_for gateway curl -s -o /dev/null "http://127.0.0.1:$api_port/api/v1/users/me"
+wait_for "a healthy stack (GET /health)" curl -sf -o /dev/null "http://127.0.0.1:$api_port/health"
+
+if [ "${SEED:-0}" = 1 ]; then
+	sh "$root/deploy/local/seed.sh" "http://127.0.0.1:$api_port/api/v1"
+fi
 
 cat <<MSG
 

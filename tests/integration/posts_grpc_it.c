@@ -580,6 +580,29 @@ static void health_and_logs(void **state)
 	free(log);
 }
 
+/* The list totals come from post_counts (a trigger, migrations/002), not from
+ * count(*): after this suite's creates, publishes, unpublishes and deletes,
+ * every stored total must equal counting the rows. */
+static void stored_totals_match_counting_after_every_kind_of_write(void **state)
+{
+	(void)state;
+	assert_int_equal(pit_sql_intf(&P,
+				      "SELECT count(*) FROM ("
+				      " SELECT author_id, status, count(*) AS n FROM posts.posts"
+				      " WHERE deleted_at IS NULL GROUP BY 1, 2"
+				      " UNION ALL SELECT 0, status, count(*) FROM posts.posts"
+				      " WHERE deleted_at IS NULL GROUP BY 2) counted"
+				      " FULL JOIN (SELECT * FROM posts.post_counts WHERE n <> 0) stored"
+				      " USING (author_id, status)"
+				      " WHERE counted.n IS DISTINCT FROM stored.n"),
+			 0);
+	/* and the suite did write: drafts, published and deleted posts exist */
+	assert_true(pit_sql_intf(&P, "SELECT count(DISTINCT status) FROM posts.posts"
+				     " WHERE deleted_at IS NULL") == 2);
+	assert_true(pit_sql_intf(&P, "SELECT count(*) FROM posts.posts"
+				     " WHERE deleted_at IS NOT NULL") > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +619,7 @@ int main(void)
 		cmocka_unit_test(update_post_permissions_validation_and_conflicts),
 		cmocka_unit_test(delete_post_is_soft_and_hides_the_post_and_its_comments),
 		cmocka_unit_test(health_and_logs),
+		cmocka_unit_test(stored_totals_match_counting_after_every_kind_of_write),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -622,7 +622,8 @@ static void check_response(struct ctx *c, const char *where, const char *status,
 			   bool limited)
 {
 	json_t *h = get(res, "headers"), *e, *v;
-	int code = atoi(status);
+	int64_t status_num = 0;
+	int code = parse_int64(status, &status_num) ? (int)status_num : 0;
 	size_t k, j;
 
 	CHECK(c, res, "%s %s: dangling response", where, status);
