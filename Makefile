@@ -5,7 +5,9 @@
 #   make test    contract checks, unit tests, then integration tests against a real stack
 #   make check   only the contract checks (OpenAPI, Kubernetes, compose, hygiene)
 #   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
-#   make run     start the local stack (PostgreSQL, Redis, services) in .run/
+#   make run     start the local stack (PostgreSQL, Redis, services) in .run/ (SEED=1: demo data)
+#   make fuzz    each libFuzzer harness FUZZ_SECONDS (fuzz-smoke: FUZZ_SMOKE_SECONDS, for CI)
+#   make bench   the benchmark against a bare libmicrohttpd ceiling (bench/RESULTS.md)
 #   make clean   remove build folders
 #
 # V=1 shows the commands.

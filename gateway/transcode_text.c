@@ -48,6 +48,7 @@ bool transcode_parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *
 {
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, ns = 0, scale = 100000000, sign = 0;
 	size_t i = 19, start;
+	int64_t t;
 
 	if (len < 20 || !parse_digits(s, 4, &y) || s[4] != '-' || !parse_digits(s + 5, 2, &mo) ||
 	    s[7] != '-' || !parse_digits(s + 8, 2, &d) || s[10] != 'T' ||
@@ -71,8 +72,11 @@ bool transcode_parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *
 		sign = s[i] == '+' ? 1 : -1;
 	else
 		return false;
-	*secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-		sign * (oh * 3600 + om * 60);
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	    sign * (oh * 3600 + om * 60);
+	if (t < TS_MIN_SECONDS || t > TS_MAX_SECONDS)
+		return false; /* an offset took it outside 0001..9999 */
+	*secs = t;
 	*nanos = ns;
 	return true;
 }

@@ -17,6 +17,7 @@
 #include "google/protobuf/wrappers.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "transcode.h"
+#include "transcode_text.h"
 
 /* 2026-01-15T10:30:00Z */
 #define T0 INT64_C(1768473000)
@@ -682,6 +683,37 @@ static void set_text_other_kinds(void **state)
 	assert_int_equal(fx->err.code, ERR_INTERNAL_ERROR);
 }
 
+/* Found by tests/fuzz/transcode_fuzz.c: an offset must not carry a date-time
+ * outside 0001..9999 (the range a google.protobuf.Timestamp may hold). */
+static void rfc3339_offsets_stay_in_range(void **state)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+		int64_t secs;
+	} cases[] = {
+		{ "0001-01-01T00:00:00+00:01", false, 0 },
+		{ "9999-12-31T23:59:59-00:01", false, 0 },
+		{ "9999-12-31T23:59:59.999999-05:30", false, 0 },
+		{ "0001-01-01T00:00:00Z", true, TS_MIN_SECONDS },
+		{ "0001-01-01T00:30:00+00:30", true, TS_MIN_SECONDS },
+		{ "9999-12-31T23:59:59Z", true, TS_MAX_SECONDS },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t secs = 0;
+		int32_t nanos = 0;
+		bool ok = transcode_parse_rfc3339(cases[i].text, strlen(cases[i].text), &secs, &nanos);
+
+		if (ok != cases[i].ok)
+			fprintf(stderr, "%s: %s\n", cases[i].text, ok ? "accepted" : "refused");
+		assert_true(ok == cases[i].ok);
+		if (ok)
+			assert_int_equal(secs, cases[i].secs);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(set_text_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(set_text_other_kinds, setup, teardown),
+		cmocka_unit_test(rfc3339_offsets_stay_in_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
