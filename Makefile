@@ -8,6 +8,7 @@
 #   make run     start the local stack (PostgreSQL, Redis, services) in .run/ (SEED=1: demo data)
 #   make fuzz    each libFuzzer harness FUZZ_SECONDS (fuzz-smoke: FUZZ_SMOKE_SECONDS, for CI)
 #   make bench   the benchmark against a bare libmicrohttpd ceiling (bench/RESULTS.md)
+#   make soak    5 minutes of mixed traffic while Redis, PostgreSQL and a service fail
 #   make clean   remove build folders
 #
 # V=1 shows the commands.
@@ -215,6 +216,8 @@ clean:
 -include tests/fuzz/fuzz.mk
 # Benchmarks (wrk, h2load) against a bare libmicrohttpd ceiling: make bench.
 -include bench/bench.mk
+# Soak and fault drill (5 minutes of mixed traffic under faults): make soak.
+-include bench/soak.mk
 
 ALL_O := $(PROTO_O) $(SHARED_O) $(gateway_O) $(OBJ)/deploy/probe/grpc_health_probe.o $(foreach s,$(SERVICES),$($(s)_O)) \
 	$(patsubst tests/%.c,$(OBJ)/tests/%.o,$(UNIT_SRC) $(IT_SRC)) $(IT_SUPPORT_O)
