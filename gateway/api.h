@@ -28,6 +28,7 @@
 
 struct caller_resolver;
 struct kv;
+struct health_flight;
 struct metrics;
 struct ratelimiter;
 
@@ -55,6 +56,7 @@ struct api {
 	/* Set once SIGTERM/SIGINT arrived: /health/ready answers 503 from then on
 	 * (main.c keeps serving SHUTDOWN_DELAY_MS longer so load balancers see it). */
 	atomic_bool draining;
+	struct health_flight *health; /* the health check in flight (health.h) */
 	struct ratelimiter *limits; /* RATE_LIMIT_* (ratelimit.h) */
 	struct metrics *metrics;    /* GET /metrics (metrics.h) */
 	char **route_labels;        /* "<base><pattern>" per route, for metrics */

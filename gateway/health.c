@@ -2,6 +2,7 @@
 #include "health.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -42,10 +43,41 @@ static void *probe_run(void *arg)
 	return NULL;
 }
 
+/* The check in flight and the last result; see health.h. */
+struct health_flight {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	bool running;
+	uint64_t generation; /* completed checks */
+	bool serving[UPSTREAM__COUNT];
+	bool redis_ok;
+};
+
+void health_init(struct api *api)
+{
+	struct health_flight *f = xcalloc(1, sizeof(*f));
+
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->done, NULL);
+	api->health = f;
+}
+
+void health_free(struct api *api)
+{
+	struct health_flight *f = api->health;
+
+	if (!f)
+		return;
+	pthread_cond_destroy(&f->done);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	api->health = NULL;
+}
+
 /* Checks every service in parallel; serving[i] is true iff service i answered
- * SERVING. When redis_ok is not NULL, Redis is pinged meanwhile on this
- * thread. The whole takes about one deadline at most. */
-static void check_dependencies(struct api *api, bool serving[UPSTREAM__COUNT], bool *redis_ok)
+ * SERVING; Redis is pinged meanwhile on this thread. The whole takes about
+ * one deadline at most. */
+static void run_checks(struct api *api, bool serving[UPSTREAM__COUNT], bool *redis_ok)
 {
 	struct probe probes[UPSTREAM__COUNT];
 
@@ -55,8 +87,7 @@ static void check_dependencies(struct api *api, bool serving[UPSTREAM__COUNT], b
 		probes[i].threaded =
 			pthread_create(&probes[i].thread, NULL, probe_run, &probes[i]) == 0;
 	}
-	if (redis_ok)
-		*redis_ok = api->kv && kv_ping(api->kv);
+	*redis_ok = api->kv && kv_ping(api->kv);
 	for (int i = 0; i < UPSTREAM__COUNT; i++) {
 		if (probes[i].threaded)
 			pthread_join(probes[i].thread, NULL);
@@ -64,6 +95,36 @@ static void check_dependencies(struct api *api, bool serving[UPSTREAM__COUNT], b
 			probe_run(&probes[i]); /* no thread to be had: check it here */
 		serving[i] = probes[i].status == HEALTH_SERVING;
 	}
+}
+
+/* The result of the check in flight when there is one, else of a new one
+ * run on this thread (single flight, see health.h). */
+static void check_dependencies(struct api *api, bool serving[UPSTREAM__COUNT], bool *redis_ok)
+{
+	struct health_flight *f = api->health;
+	bool ok[UPSTREAM__COUNT], redis;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->running) {
+		uint64_t gen = f->generation;
+
+		while (f->generation == gen)
+			pthread_cond_wait(&f->done, &f->lock);
+	} else {
+		f->running = true;
+		pthread_mutex_unlock(&f->lock);
+		run_checks(api, ok, &redis);
+		pthread_mutex_lock(&f->lock);
+		memcpy(f->serving, ok, sizeof(ok));
+		f->redis_ok = redis;
+		f->generation++;
+		f->running = false;
+		pthread_cond_broadcast(&f->done);
+	}
+	memcpy(serving, f->serving, sizeof(f->serving));
+	if (redis_ok)
+		*redis_ok = f->redis_ok;
+	pthread_mutex_unlock(&f->lock);
 }
 
 static json_t *ok_or_error(bool ok)

@@ -17,6 +17,10 @@
  * The three service checks run in parallel (one thread each) with the
  * deadline api->health_timeout_ms, Redis' PING meanwhile on the calling
  * thread: a hung dependency makes a check "error", never a hung endpoint.
+ * Checks are shared: a request that arrives while a check is in flight
+ * waits for that one and answers with its result instead of starting its
+ * own, so a storm of health requests costs one check at a time (and every
+ * answer is at most one check old).
  * Another method on these paths is 405 (Allow: GET) in the error envelope. */
 #ifndef GATEWAY_HEALTH_H
 #define GATEWAY_HEALTH_H
@@ -25,6 +29,10 @@
 
 #include "api.h"
 #include "http.h"
+
+/* The shared check state of api (api->health); health_free(NULL) is a no-op. */
+void health_init(struct api *api);
+void health_free(struct api *api);
 
 /* Answers req when its path is exactly /health, /health/live or
  * /health/ready (res filled, true); false (res untouched) otherwise. */

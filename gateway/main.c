@@ -13,6 +13,7 @@
 #include "api.h"
 #include "caller.h"
 #include "config.h"
+#include "health.h"
 #include "http.h"
 #include "kv.h"
 #include "log.h"
@@ -134,6 +135,7 @@ int main(void)
 		api.upstream[i] = rpc_channel_new(api.upstream_target[i]);
 	api.callers = new_callers(&api);
 	api_metrics_init(&api);
+	health_init(&api);
 	api.limits = ratelimit_new(&s.limits, api.kv, api.metrics);
 	s.http.api_version = api.version;
 	s.http.handler = api_handle;
@@ -153,6 +155,7 @@ int main(void)
 	}
 	ratelimit_free(api.limits);
 	api_metrics_free(&api);
+	health_free(&api);
 	caller_resolver_free(api.callers);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		rpc_channel_free(api.upstream[i]);

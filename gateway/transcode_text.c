@@ -42,15 +42,13 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
 
-/* Strict RFC 3339 date-time of len bytes: "YYYY-MM-DDTHH:MM:SS", an optional
- * fraction of 1..9 digits, then "Z" or "+hh:mm" / "-hh:mm". */
-bool transcode_parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *nanos)
+/* "YYYY-MM-DDTHH:MM:SS" (19 bytes, a valid calendar date and time of day)
+ * as seconds since the epoch, before any offset. */
+static bool parse_date_time(const char *s, int64_t *secs)
 {
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, ns = 0, scale = 100000000, sign = 0;
-	size_t i = 19, start;
-	int64_t t;
+	int y, mo, d, h, mi, sec;
 
-	if (len < 20 || !parse_digits(s, 4, &y) || s[4] != '-' || !parse_digits(s + 5, 2, &mo) ||
+	if (!parse_digits(s, 4, &y) || s[4] != '-' || !parse_digits(s + 5, 2, &mo) ||
 	    s[7] != '-' || !parse_digits(s + 8, 2, &d) || s[10] != 'T' ||
 	    !parse_digits(s + 11, 2, &h) || s[13] != ':' || !parse_digits(s + 14, 2, &mi) ||
 	    s[16] != ':' || !parse_digits(s + 17, 2, &sec))
@@ -58,25 +56,56 @@ bool transcode_parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
 	    sec > 59)
 		return false;
-	if (s[i] == '.') {
-		start = ++i;
-		for (; i < len && s[i] >= '0' && s[i] <= '9' && i - start < 9; i++, scale /= 10)
-			ns += (s[i] - '0') * scale;
-		if (i == start)
-			return false;
+	*secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	return true;
+}
+
+/* An optional ".d{1,9}" at s[*i]: *nanos, *i moved past it. */
+static bool parse_fraction(const char *s, size_t len, size_t *i, int32_t *nanos)
+{
+	int scale = 100000000;
+	size_t start;
+
+	*nanos = 0;
+	if (s[*i] != '.')
+		return true;
+	start = ++*i;
+	for (; *i < len && s[*i] >= '0' && s[*i] <= '9' && *i - start < 9; ++*i, scale /= 10)
+		*nanos += (s[*i] - '0') * scale;
+	return *i > start;
+}
+
+/* The rest, s[i..len): "Z" or "+hh:mm" / "-hh:mm", as seconds east of UTC. */
+static bool parse_offset(const char *s, size_t len, size_t i, int64_t *east)
+{
+	int oh, om;
+
+	if (i + 1 == len && s[i] == 'Z') {
+		*east = 0;
+		return true;
 	}
-	if (i + 1 == len && s[i] == 'Z')
-		sign = 0;
-	else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && parse_digits(s + i + 1, 2, &oh) &&
-		 s[i + 3] == ':' && parse_digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59)
-		sign = s[i] == '+' ? 1 : -1;
-	else
+	if (i + 6 != len || (s[i] != '+' && s[i] != '-') || !parse_digits(s + i + 1, 2, &oh) ||
+	    s[i + 3] != ':' || !parse_digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
 		return false;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	    sign * (oh * 3600 + om * 60);
-	if (t < TS_MIN_SECONDS || t > TS_MAX_SECONDS)
-		return false; /* an offset took it outside 0001..9999 */
-	*secs = t;
+	*east = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+	return true;
+}
+
+/* Strict RFC 3339 date-time of len bytes: "YYYY-MM-DDTHH:MM:SS", an optional
+ * fraction of 1..9 digits, then "Z" or "+hh:mm" / "-hh:mm"; false also when
+ * the offset takes the instant outside 0001..9999 UTC. */
+bool transcode_parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *nanos)
+{
+	size_t i = 19;
+	int64_t local, east;
+	int32_t ns;
+
+	if (len < 20 || !parse_date_time(s, &local) || !parse_fraction(s, len, &i, &ns) ||
+	    !parse_offset(s, len, i, &east))
+		return false;
+	if (local - east < TS_MIN_SECONDS || local - east > TS_MAX_SECONDS)
+		return false;
+	*secs = local - east;
 	*nanos = ns;
 	return true;
 }

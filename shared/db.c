@@ -8,6 +8,8 @@
  * transaction is gone with the connection and the caller must see it. */
 #include "db.h"
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -23,11 +25,22 @@
 #define DB_PING_WAIT_MS 1000
 #define DB_WARN_INTERVAL_MS 5000       /* at most one "cannot connect" log per interval */
 
+/* Statements prepared on a connection, by the FNV-1a hash of their text
+ * (the text is kept to tell two statements with one hash apart). */
+#define DB_STMT_SLOTS 256 /* a power of two; when full, statements run unprepared */
+
+struct db_stmt {
+	uint64_t hash;
+	char *sql; /* NULL: free slot */
+};
+
 struct db_conn {
 	struct db_conn *next; /* in the pool's idle list */
 	struct db_pool *pool; /* owner, for rate-limited warnings */
 	PGconn *pg;
 	bool in_tx;           /* a transaction is open (as far as we know) */
+	struct db_stmt stmts[DB_STMT_SLOTS];
+	size_t nstmts;
 };
 
 struct db_pool {
@@ -103,8 +116,19 @@ static struct db_conn *conn_open(struct db_pool *p)
 	return c;
 }
 
+/* The connection's prepared statements are gone (a new session) or unknown. */
+static void stmts_forget(struct db_conn *c)
+{
+	for (size_t i = 0; i < DB_STMT_SLOTS; i++) {
+		free(c->stmts[i].sql);
+		c->stmts[i].sql = NULL;
+	}
+	c->nstmts = 0;
+}
+
 static void conn_close(struct db_conn *c)
 {
+	stmts_forget(c);
 	PQfinish(c->pg);
 	free(c);
 }
@@ -113,6 +137,7 @@ static void conn_close(struct db_conn *c)
 static bool conn_reset(struct db_conn *c)
 {
 	c->in_tx = false;
+	stmts_forget(c);
 	PQreset(c->pg);
 	return PQstatus(c->pg) == CONNECTION_OK;
 }
@@ -438,6 +463,51 @@ static PGresult *fail_unavailable(struct db_conn *c, PGresult *res, struct app_e
 
 /* ---- statements ------------------------------------------------------------- */
 
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *sql; sql++) {
+		h ^= (unsigned char)*sql;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Runs sql as a statement prepared once per connection (named "s<hash>"), so
+ * PostgreSQL parses and plans it once rather than on every call. Runs it
+ * unprepared when the table is full or the text collides with another
+ * statement's. When preparing fails, that error is the result: it is the
+ * one running the text would give (parse and analysis happen either way),
+ * and inside a transaction nothing else may run after it. */
+static PGresult *exec_prepared(struct db_conn *c, const char *sql, int nparams,
+			       const char *const *params)
+{
+	uint64_t h = sql_hash(sql);
+	size_t i = (size_t)h & (DB_STMT_SLOTS - 1);
+	char name[24];
+
+	while (c->stmts[i].sql && c->stmts[i].hash != h)
+		i = (i + 1) & (DB_STMT_SLOTS - 1);
+	snprintf(name, sizeof(name), "s%016" PRIx64, h);
+	if (c->stmts[i].sql) {
+		if (strcmp(c->stmts[i].sql, sql) != 0)
+			return PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+		return PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+	}
+	if (c->nstmts + 1 < DB_STMT_SLOTS) {
+		PGresult *prep = PQprepare(c->pg, name, sql, nparams, NULL);
+
+		if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK)
+			return prep;
+		PQclear(prep);
+		c->stmts[i] = (struct db_stmt){ .hash = h, .sql = xstrdup(sql) };
+		c->nstmts++;
+		return PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+	}
+	return PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		  struct app_error *err)
 {
@@ -450,7 +520,7 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
 
 		if (PQstatus(c->pg) != CONNECTION_OK && (c->in_tx || !conn_revive(c)))
 			return fail_unavailable(c, NULL, err);
-		res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+		res = exec_prepared(c, sql, nparams, params);
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (PQstatus(c->pg) == CONNECTION_OK)
 			c->in_tx = tx_open(c->pg);

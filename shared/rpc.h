@@ -6,7 +6,8 @@
  * Process lifecycle:
  *   rpc_runtime_init();            first thing in main(): blocks SIGTERM/SIGINT
  *                                  in every thread (so rpc_server_run can
- *                                  sigwait them), ignores SIGPIPE, grpc_init()
+ *                                  sigwait them), ignores SIGPIPE, bounds the
+ *                                  allocator's retained memory, grpc_init()
  *   ... rpc_server_new / rpc_channel_new ...
  *   rpc_runtime_shutdown();        last thing: grpc_shutdown()
  */

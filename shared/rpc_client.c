@@ -5,6 +5,7 @@
  * a steady stream of calls creates no queue and any thread may call. */
 #include "rpc.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,6 +41,12 @@ void rpc_runtime_init(void)
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
+	/* Retained memory: a fixed mmap threshold (glibc raises it after the
+	 * first large free, after which the 19 MiB argon2id buffers of every
+	 * login would stay in the heap) and a few malloc arenas rather than one
+	 * per thread of gRPC's and the HTTP server's pools. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_ARENA_MAX, 4);
 	grpc_init();
 }
 

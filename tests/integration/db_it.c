@@ -398,6 +398,46 @@ static void test_migrate_concurrently(void **state)
 
 /* Every connection of the pool answers right after a restart that happened
  * while they sat idle: the lost connection is reset and the call retried. */
+/* db_exec prepares a statement once per connection and reuses it; an error
+ * while preparing is the statement's own error (here: an unknown table,
+ * inside a transaction), and the connection goes on after a rollback. */
+static void test_statements_are_prepared_once(void **state)
+{
+	static const char *const one[] = { "41" };
+	struct app_error err;
+	struct db_conn *c;
+	PGresult *r;
+	char *log;
+
+	(void)state;
+	app_error_init(&err);
+	assert_int_equal(db_pool_acquire(F.pool, 1000, &c, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		r = db_exec(c, "SELECT $1::int + 1", 1, one, &err);
+		assert_non_null(r);
+		assert_string_equal(PQgetvalue(r, 0, 0), "42");
+		PQclear(r);
+	}
+	r = db_exec(c, "SELECT count(*) FROM pg_prepared_statements"
+		       " WHERE statement = 'SELECT $1::int + 1'", 0, NULL, &err);
+	assert_non_null(r);
+	assert_string_equal(PQgetvalue(r, 0, 0), "1");
+	PQclear(r);
+
+	assert_int_equal(db_begin(c, &err), 0);
+	assert_null(db_exec(c, "SELECT * FROM no_such_table", 0, NULL, &err));
+	assert_int_equal(err.code, ERR_DATABASE_ERROR);
+	log = log_text();
+	assert_non_null(strstr(log, "\"sqlstate\":\"42P01\"")); /* undefined_table */
+	free(log);
+	db_rollback(c);
+	app_error_init(&err);
+	r = db_exec(c, "SELECT $1::int + 1", 1, one, &err);
+	assert_non_null(r);
+	PQclear(r);
+	db_pool_release(F.pool, c);
+}
+
 static void test_pg_restart_is_transparent(void **state)
 {
 	struct app_error err;
@@ -485,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_applies_once),
 		cmocka_unit_test(test_migrate_failure_rolls_back),
 		cmocka_unit_test(test_migrate_concurrently),
+		cmocka_unit_test(test_statements_are_prepared_once),
 		cmocka_unit_test(test_pg_restart_is_transparent),
 		cmocka_unit_test(test_pg_down_then_back),
 		cmocka_unit_test(test_pg_lost_inside_transaction),

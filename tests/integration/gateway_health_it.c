@@ -4,6 +4,7 @@
  * services), each check bounded by HEALTH_CHECK_TIMEOUT_MS, /health/live and
  * /health/ready answer {"status":"ok"} or 503, and after SIGTERM the gateway
  * drains: /health/ready is 503 for SHUTDOWN_DELAY_MS before it exits 0. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -337,21 +338,15 @@ static void frozen_users_service_is_an_error_within_the_deadline(void **state)
  * answers /health/ready 200 and returns its port. */
 static struct proc *second_gateway(int *port_out)
 {
-	char port[32], users[96], redis[128], auth[320], posts[320];
-	const char *env[] = { port, users, redis, auth, posts, "API_HOST=127.0.0.1",
-			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info",
-			      "HEALTH_CHECK_TIMEOUT_MS=500", "SHUTDOWN_DELAY_MS=1500", NULL };
+	static const char *const extra[] = { "HEALTH_CHECK_TIMEOUT_MS=500",
+					     "SHUTDOWN_DELAY_MS=1500", NULL };
 	int p = stack_free_port();
 	int64_t deadline = mono_ms() + 20000;
 	struct proc *gw;
 
 	_Static_assert(DRAIN_DELAY_MS == 1500, "env above");
-	snprintf(port, sizeof(port), "API_PORT=%d", p);
-	snprintf(users, sizeof(users), "USERS_ADDR=%s", G.users_target);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(G.stack));
-	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", G.auth_target);
-	snprintf(posts, sizeof(posts), "POSTS_ADDR=%s", G.posts_target);
-	gw = stack_spawn(G.stack, "gateway2", "bin/gateway", env);
+	gw = it_gateway_spawn_extra(&G, "gateway2", p, extra);
+	assert_non_null(gw);
 	while (mono_ms() < deadline && proc_wait(gw, 0) < 0) {
 		struct it_http_result r = get_on(p, "GET", "/health/ready");
 		bool ready = r.status == 200;
@@ -366,6 +361,60 @@ static struct proc *second_gateway(int *port_out)
 	fprintf(stderr, "second gateway never became ready; log: %s\n", proc_log_path(gw));
 	fail();
 	return NULL;
+}
+
+/* How many health checks the posts service has answered (its RPC log). */
+static int posts_checks_logged(void)
+{
+	char *log = read_file_all(proc_log_path(G.posts));
+	int n = 0;
+
+	for (const char *s = log; s && (s = strstr(s, "/grpc.health.v1.Health/Check")); s++)
+		n++;
+	free(log);
+	return n;
+}
+
+static void *health_thread(void *arg)
+{
+	struct it_http_result *r = arg;
+
+	*r = get("/health");
+	return NULL;
+}
+
+/* Concurrent /health requests while a check hangs on the frozen users
+ * service share the check in flight (health.h): the posts service sees fewer
+ * checks than requests. Not exactly one: each of the gateway's HTTP threads
+ * serves its connections one request at a time, so requests that landed on
+ * the same thread run one after another (one check per such round). */
+static void concurrent_health_requests_share_one_check(void **state)
+{
+	enum { N = 6 };
+	static const char *const bad[] = { "users", "database", NULL };
+	struct it_http_result r[N];
+	pthread_t t[N];
+	int before;
+
+	(void)state;
+	sleep_ms(200); /* earlier checks' log lines are written */
+	before = posts_checks_logged();
+	proc_signal(G.users, SIGSTOP);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, health_thread, &r[i]), 0);
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		fprintf(stderr, "request %d: %lld ms\n", i, (long long)r[i].elapsed_ms);
+		assert_checks(health_checks(&r[i], 503), bad);
+		assert_true(r[i].elapsed_ms < N * HEALTH_TIMEOUT_MS);
+		it_http_release(&r[i]);
+	}
+	proc_signal(G.users, SIGCONT);
+	sleep_ms(200);
+	fprintf(stderr, "%d concurrent /health: %d checks reached posts\n", N,
+		posts_checks_logged() - before);
+	assert_true(posts_checks_logged() - before < N);
+	assert_true(healthy_within(10000));
 }
 
 static void sigterm_drains_before_exiting(void **state)
@@ -406,6 +455,7 @@ int main(void)
 		cmocka_unit_test(redis_down_is_a_failed_redis_check),
 		cmocka_unit_test(stopped_posts_service_fails_posts_and_database),
 		cmocka_unit_test(frozen_users_service_is_an_error_within_the_deadline),
+		cmocka_unit_test(concurrent_health_requests_share_one_check),
 		cmocka_unit_test(sigterm_drains_before_exiting),
 	};
 
