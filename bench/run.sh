@@ -65,29 +65,15 @@ names="gateway users posts auth ceiling" # our processes, pid in <name>_pid
 gateway_pid="" users_pid="" posts_pid="" auth_pid="" ceiling_pid=""
 failed=0
 
-say() {
-	echo "bench: $*" >&2
-}
-
-die() {
-	say "$*"
-	exit 1
-}
+tag=bench
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 
 for tool in wrk h2load curl awk ss; do
 	command -v $tool >/dev/null 2>&1 || die "$tool not found (make deps installs wrk and nghttp2-client)"
 done
 
 # ---- processes ---------------------------------------------------------------
-
-pid_of() {
-	eval "echo \${${1}_pid}"
-}
-
-alive() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null &&
-		[ "$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null)" != "Z" ]
-}
 
 # Every process of the PostgreSQL cluster: the postmaster and its children.
 pg_pids() {
@@ -99,51 +85,6 @@ pg_pids() {
 
 redis_pids() {
 	cat "$dir/redis/redis.pid" 2>/dev/null || true
-}
-
-stop_all() {
-	rc=$?
-	trap - INT TERM EXIT
-	say "stopping..."
-	for n in $names; do
-		p=$(pid_of $n)
-		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
-	done
-	for n in $names; do
-		p=$(pid_of $n)
-		[ -n "$p" ] && wait "$p" 2>/dev/null || true
-	done
-	$stack redis-stop "$dir" || rc=1
-	$stack pg-stop "$dir" || rc=1
-	# Nothing of this run may be left: our pids, or anything using $dir.
-	left=$(ps -eo pid=,args= | awk -v d="$dir" -v me=$$ \
-		'index($0, d) && $1 != me && !/awk -v d=/ { print }')
-	for n in $names; do
-		p=$(pid_of $n)
-		if alive "$p"; then
-			left="$left
-$p ($n)"
-		fi
-	done
-	if [ -n "$(echo "$left" | tr -d ' \n')" ]; then
-		say "processes left behind:$left"
-		rc=1
-	else
-		say "stopped (no process left)"
-	fi
-	exit $rc
-}
-
-# Waits until a command succeeds (30 s at most).
-wait_for() {
-	what=$1
-	shift
-	i=0
-	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -le 300 ] || die "$what did not become ready (logs in $dir)"
-		sleep 0.1
-	done
 }
 
 # A previous run that was killed may have left its cluster running.
@@ -284,23 +225,29 @@ rss_kb() {
 	echo "$rss $hwm $n"
 }
 
-# Before any load (after seeding and the checks): name and RSS kB, a line each.
-rss_before() {
+# rss_snapshot <file>: name and RSS kB, a line each (rss-before: after
+# seeding and the checks, before any load; rss-after: right after the last
+# run). The report reads "settled" BENCH_SETTLE_SECONDS later, once the
+# services have given freed memory back (rpc_server.c RPC_TRIM_INTERVAL_MS).
+rss_snapshot() {
 	for n in $cpu_names; do
 		# shellcheck disable=SC2046
 		set -- $(rss_kb $(pids_of $n))
 		echo "$n $1"
-	done >"$dir/rss-before"
+	done >"$1"
 }
 
-# rss_row <name> <label>: RSS before the load, after it, and the peak (MB).
+# rss_row <name> <label>: RSS before the load, right after it, settled, and
+# the peak (MB).
 rss_row() {
 	# shellcheck disable=SC2046
 	set -- "$1" "$2" $(rss_kb $(pids_of "$1"))
 	ids=$(pids_of "$1" | tr '\n' ' ')
 	[ "$5" -gt 1 ] && ids="$5 processes (sum)"
 	before=$(awk -v n="$1" '$1 == n { print $2 }' "$dir/rss-before")
-	printf '| %s | %s | %s | %s | %s |\n' "$2" "${ids% }" "$(mb "${before:-0}")" "$(mb "$3")" "$(mb "$4")"
+	after=$(awk -v n="$1" '$1 == n { print $2 }' "$dir/rss-after")
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "${ids% }" "$(mb "${before:-0}")" \
+		"$(mb "${after:-0}")" "$(mb "$3")" "$(mb "$4")"
 }
 
 mb() {
@@ -539,7 +486,7 @@ run_h2load() {
 # Planning time too (off by default; the cluster is ours and thrown away).
 psql_app -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
 	-c 'ALTER SYSTEM SET pg_stat_statements.track_planning = on' -c 'SELECT pg_reload_conf()' >/dev/null
-rss_before
+rss_snapshot "$dir/rss-before"
 export BENCH_TOKEN="$token" BENCH_USERS="$nusers" BENCH_THREADS="$threads"
 run_wrk ceiling "bare libmicrohttpd, $body_bytes-byte JSON" "http://127.0.0.1:$ceiling_port/"
 run_wrk a 'GET /api/v1/users/:id (cached, token)' "$api/api/v1/users/1" bench/users.lua
@@ -547,6 +494,8 @@ run_wrk b 'GET /api/v1/posts?limit=20' "$api/api/v1/posts?limit=20"
 run_wrk c 'GET /api/v1/posts?page=500&limit=20' "$api/api/v1/posts?page=500&limit=20"
 run_wrk d 'GET /health' "$api/health"
 run_h2load
+rss_snapshot "$dir/rss-after"
+sleep "${BENCH_SETTLE_SECONDS:-12}"
 
 # ---- report ------------------------------------------------------------------------
 
@@ -568,10 +517,11 @@ report() {
 	echo "p50/p99 from h2load's per-request log; non-2xx = calls without an OK answer (HTTP non-2xx,"
 	echo "grpc-status not 0, reset), counted from the DATA bytes (every OK answer is $grpc_bytes bytes)."
 	echo
-	echo "RSS (VmRSS) before the load and after the run, and the peak (VmHWM), MB:"
+	echo "RSS (VmRSS) before the load, right after the last run, settled (${BENCH_SETTLE_SECONDS:-12} s"
+	echo "later, the stack idle), and the peak (VmHWM), MB:"
 	echo
-	echo "| process | pid | before | after | peak |"
-	echo "|---|---|---:|---:|---:|"
+	echo "| process | pid | before | after | settled | peak |"
+	echo "|---|---|---:|---:|---:|---:|"
 	rss_row gateway gateway
 	rss_row users users
 	rss_row posts posts

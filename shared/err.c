@@ -84,6 +84,10 @@ enum err_code err_from_grpc_status(grpc_status_code status, bool has_violations)
 	case GRPC_STATUS_UNIMPLEMENTED:
 		return ERR_NOT_IMPLEMENTED;
 	case GRPC_STATUS_UNAVAILABLE:
+	/* Our clients never cancel a call they still wait for: a CANCELLED
+	 * they see comes from a server that is shutting down (calls it had
+	 * accepted but not started), which is a service being unavailable. */
+	case GRPC_STATUS_CANCELLED:
 		return ERR_SERVICE_UNAVAILABLE;
 	case GRPC_STATUS_DEADLINE_EXCEEDED:
 		return ERR_GATEWAY_TIMEOUT;

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 
 #define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
 #define RPC_FORCE_EXIT_MS 5000 /* after cancelling every call, the longest wait for gRPC */
+#define RPC_TRIM_INTERVAL_MS 10000 /* how often free heap memory is given back */
 
 struct rpc_worker {
 	struct rpc_server *srv;
@@ -497,11 +499,19 @@ static const char *wait_for_stop(struct rpc_server *s, int sfd)
 	struct signalfd_siginfo si;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		int n = poll(pfd, 2, RPC_TRIM_INTERVAL_MS);
+
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll failed, stopping", LOG_S("error", strerror(errno)));
 			return "error";
+		}
+		if (n == 0) {
+			/* Memory freed after a burst (call arenas, gRPC buffers) goes
+			 * back to the system instead of staying in malloc's heaps. */
+			malloc_trim(0);
+			continue;
 		}
 		if (pfd[1].revents)
 			return "stop requested";
