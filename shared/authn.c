@@ -374,31 +374,44 @@ static int set_claim(json_t *obj, const char *name, json_t *value)
 	return json_object_set_new(obj, name, value);
 }
 
-/* The claims object for p, or NULL when p could not pass jwt_verify (so the
- * signer never issues a token its own verifier refuses). Caller decrefs. */
-static json_t *build_claims(const struct jwt_config *cfg, const struct principal *p,
-			    int64_t iat, int64_t exp, const char *jti)
+/* What jwt_sign refuses to put in a token. */
+static bool claims_signable(const struct jwt_config *cfg, const struct principal *p,
+			    const char *jti)
+{
+	return p->user_id > 0 && p->user_id < USER_ID_LIMIT && role_valid(p->role) &&
+	       strnlen(p->email, sizeof(p->email)) < sizeof(p->email) && jti && *jti &&
+	       strlen(jti) < sizeof(p->jti) && cfg->issuer && *cfg->issuer;
+}
+
+/* The permission names as a JSON array, or NULL. */
+static json_t *perm_array(const struct principal *p)
 {
 	const char *names[PERM__COUNT];
-	char sub[SUB_PREFIX_LEN + 24];
-	json_t *claims, *perms;
-	int n;
+	json_t *perms = json_array();
+	int n = perm_names(p->perms, names, PERM__COUNT);
 
-	if (p->user_id <= 0 || p->user_id >= USER_ID_LIMIT || !role_valid(p->role) ||
-	    strnlen(p->email, sizeof(p->email)) == sizeof(p->email) || !jti || !*jti ||
-	    strlen(jti) >= sizeof(p->jti) || !cfg->issuer || !*cfg->issuer)
-		return NULL;
-	snprintf(sub, sizeof(sub), SUB_PREFIX "%lld", (long long)p->user_id);
-	perms = json_array();
-	n = perm_names(p->perms, names, PERM__COUNT);
 	for (int i = 0; perms && i < n; i++) {
 		if (json_array_append_new(perms, json_string(names[i])) != 0) {
 			json_decref(perms);
 			return NULL;
 		}
 	}
+	return perms;
+}
+
+/* The claims object for p, or NULL when p could not pass jwt_verify (so the
+ * signer never issues a token its own verifier refuses). Caller decrefs. */
+static json_t *build_claims(const struct jwt_config *cfg, const struct principal *p,
+			    int64_t iat, int64_t exp, const char *jti)
+{
+	char sub[SUB_PREFIX_LEN + 24];
+	json_t *claims;
+
+	if (!claims_signable(cfg, p, jti))
+		return NULL;
+	snprintf(sub, sizeof(sub), SUB_PREFIX "%lld", (long long)p->user_id);
 	claims = json_object();
-	if (!claims || set_claim(claims, "permissions", perms) != 0 ||
+	if (!claims || set_claim(claims, "permissions", perm_array(p)) != 0 ||
 	    set_claim(claims, "sub", json_string(sub)) != 0 ||
 	    set_claim(claims, "email", json_string(p->email)) != 0 ||
 	    set_claim(claims, "role", json_string(p->role)) != 0 ||

@@ -22,11 +22,9 @@ set -eu
 cd "$(dirname "$0")/../.." || exit 2
 
 CCN_MAX=${CCN_MAX:-20}
-# Over the ceiling when the check was introduced; capped at their value then.
-default_exceptions="
-tests/integration/support/http_shape.c:it_rfc3339_utc:27
-shared/authn.c:build_claims:22
-"
+# Functions allowed over the ceiling, each capped at a value (none today:
+# the three that were over it when the check came in have been split).
+default_exceptions=""
 CCN_EXCEPTIONS=${CCN_EXCEPTIONS-$default_exceptions}
 
 case $CCN_MAX in

@@ -59,12 +59,27 @@ static bool digits(const char *s, size_t n)
 	return true;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" with digits and separators in place (no ranges). */
+static bool date_time_layout(const char *s)
+{
+	return strlen(s) >= 20 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) &&
+	       s[7] == '-' && digits(s + 8, 2) && s[10] == 'T' && digits(s + 11, 2) &&
+	       s[13] == ':' && digits(s + 14, 2) && s[16] == ':' && digits(s + 17, 2);
+}
+
+/* Month, day, hour, minute and second in range (a leap second allowed). */
+static bool date_time_ranges(const char *s)
+{
+	int month = two_digits(s + 5), day = two_digits(s + 8), hour = two_digits(s + 11);
+
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 &&
+	       two_digits(s + 14) <= 59 && two_digits(s + 17) <= 60;
+}
+
 bool it_rfc3339_utc(const char *s)
 {
 	size_t i = 19;
-	bool ok = s && strlen(s) >= 20 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) &&
-		  s[7] == '-' && digits(s + 8, 2) && s[10] == 'T' && digits(s + 11, 2) &&
-		  s[13] == ':' && digits(s + 14, 2) && s[16] == ':' && digits(s + 17, 2);
+	bool ok = s && date_time_layout(s);
 
 	if (ok && s[i] == '.') {
 		i++;
@@ -72,13 +87,7 @@ bool it_rfc3339_utc(const char *s)
 		while (isdigit((unsigned char)s[i]))
 			i++;
 	}
-	ok = ok && s[i] == 'Z' && s[i + 1] == '\0';
-	if (ok) {
-		int month = two_digits(s + 5), day = two_digits(s + 8), hour = two_digits(s + 11);
-
-		ok = month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 &&
-		     two_digits(s + 14) <= 59 && two_digits(s + 17) <= 60;
-	}
+	ok = ok && s[i] == 'Z' && s[i + 1] == '\0' && date_time_ranges(s);
 	if (!ok)
 		fprintf(stderr, "shape: \"%s\" is not RFC 3339 UTC ending in Z\n", s ? s : "(null)");
 	return ok;
