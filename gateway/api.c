@@ -215,11 +215,13 @@ static bool count_general(struct api *api, struct http_request *req, const char 
 	return true;
 }
 
+/* The 429 (counted in rate_limit_rejections_total{limiter}). */
 static void refuse_limited(const struct api *api, struct http_request *req,
-			   struct http_response *res)
+			   struct http_response *res, const struct ratelimit_state *st)
 {
 	struct app_error err;
 
+	metrics_rate_limited(api->metrics, (int)st->kind);
 	app_error_init(&err);
 	app_error_set(&err, ERR_RATE_LIMIT_EXCEEDED, "Too many requests, please try again later");
 	respond_error(api, req, res, &err);
@@ -235,13 +237,13 @@ static void serve_limited(struct api *api, struct http_request *req, struct http
 	struct app_error err;
 
 	if (st->limited) {
-		refuse_limited(api, req, res);
+		refuse_limited(api, req, res, st);
 		return;
 	}
 	if (client && m->route->auth_limited) {
 		ratelimit_hit(api->limits, RATELIMIT_AUTH, client, st);
 		if (st->limited) {
-			refuse_limited(api, req, res);
+			refuse_limited(api, req, res, st);
 			return;
 		}
 	}

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpc.h"
 #include "util.h"
 
 /* Finite bucket bounds in nanoseconds and their rendered `le` values; the
@@ -31,16 +32,9 @@ static const char *const bucket_le[NBUCKETS] = {
 	"0.5",   "1",    "2.5",   "5",    "10",  "+Inf",
 };
 
-/* gRPC status names by numeric code (grpc/status.h). */
-static const char *const grpc_code_names[] = {
-	"OK",		     "CANCELLED",	  "UNKNOWN",	 "INVALID_ARGUMENT",
-	"DEADLINE_EXCEEDED", "NOT_FOUND",	  "ALREADY_EXISTS", "PERMISSION_DENIED",
-	"RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",	 "OUT_OF_RANGE",
-	"UNIMPLEMENTED",     "INTERNAL",	  "UNAVAILABLE",	 "DATA_LOSS",
-	"UNAUTHENTICATED",
-};
-#define NCODES ARRAY_SIZE(grpc_code_names)
-#define GRPC_CODE_UNKNOWN 2
+/* gRPC status codes 0..16 (grpc/status.h), named by rpc_status_name. */
+#define NCODES (GRPC_STATUS_UNAUTHENTICATED + 1)
+#define GRPC_CODE_UNKNOWN GRPC_STATUS_UNKNOWN
 
 static const char *const limiter_names[] = { "general", "auth" };
 #define NLIMITERS ARRAY_SIZE(limiter_names)
@@ -428,7 +422,7 @@ static void render_upstream(struct sbuf *sb, struct metrics *m, struct sbuf *lab
 			if (n > 0)
 				sbuf_printf(sb,
 					    "upstream_requests_total{%s,code=\"%s\"} %" PRIu64 "\n",
-					    labels->data, grpc_code_names[c], n);
+					    labels->data, rpc_status_name((grpc_status_code)c), n);
 		}
 	}
 	render_header(sb, "upstream_errors_total", "counter",

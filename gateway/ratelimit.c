@@ -176,8 +176,6 @@ void ratelimit_hit(struct ratelimiter *rl, enum ratelimit_kind kind, const char 
 	st->limit = kind == RATELIMIT_AUTH ? rl->cfg.auth_max : rl->cfg.max;
 	count(rl, kind, client, 1, st);
 	st->limited = st->count > st->limit;
-	if (st->limited && rl->metrics)
-		metrics_rate_limited(rl->metrics, (int)kind);
 }
 
 void ratelimit_take_back(struct ratelimiter *rl, const char *client, struct ratelimit_state *st)

@@ -47,7 +47,8 @@ struct ratelimit_state {
 
 struct ratelimiter;
 
-/* kv and metrics are borrowed (metrics may be NULL). */
+/* kv and metrics are borrowed (metrics may be NULL: it only gets the
+ * fallback gauge; rejections are counted where the 429 is sent). */
 struct ratelimiter *ratelimit_new(const struct ratelimit_config *cfg, struct kv *kv,
 				  struct metrics *metrics);
 void ratelimit_free(struct ratelimiter *rl);

@@ -211,9 +211,28 @@ static void general_limit_counts_down_then_refuses(void **state)
 	spend(G.port, "203.0.113.2", 1, MAX);
 }
 
+/* rate_limit_rejections_total{limiter="general"} of the main gateway. */
+static int64_t general_rejections(void)
+{
+	static const char name[] = "rate_limit_rejections_total{limiter=\"general\"} ";
+	char url[160];
+	struct it_http_result r;
+	const char *line;
+	int64_t n = -1;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", G.port);
+	r = it_http("GET", url, NULL, NULL);
+	line = strstr(r.body, name);
+	assert_non_null(line);
+	n = strtoll(line + strlen(name), NULL, 10);
+	it_http_release(&r);
+	return n;
+}
+
 static void unknown_routes_count_and_keep_their_404(void **state)
 {
 	struct it_http_result r;
+	int64_t rejected = general_rejections();
 
 	(void)state;
 	for (int i = 0; i < MAX; i++) {
@@ -226,6 +245,8 @@ static void unknown_routes_count_and_keep_their_404(void **state)
 	assert_limit_headers(&r, MAX, 0);
 	it_expect_error(r, 405, "METHOD_NOT_ALLOWED", NULL);
 	assert_refused(list_posts(G.port, "203.0.113.10"), MAX);
+	/* only the 429 is a rejection, not the 405 past the limit */
+	assert_int_equal(general_rejections() - rejected, 1);
 }
 
 static void operational_endpoints_are_never_limited(void **state)
