@@ -19,6 +19,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -41,6 +42,7 @@
 #define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
 #define RPC_FORCE_EXIT_MS 5000 /* after cancelling every call, the longest wait for gRPC */
 #define RPC_TRIM_INTERVAL_MS 10000 /* how often free heap memory is given back */
+#define RPC_SHUTDOWN_POLL_MS 50 /* how often shutdown looks whether calls are in flight */
 
 struct rpc_worker {
 	struct rpc_server *srv;
@@ -65,6 +67,7 @@ struct rpc_server {
 	int nworkers;
 	int port;
 	int stop_fd;        /* eventfd written by rpc_server_stop */
+	atomic_int busy;    /* workers serving a call right now */
 	bool started;       /* rpc_server_run was entered */
 	bool shut_down;     /* gRPC shutdown notified, workers joined */
 	bool queues_closed; /* every queue shut down and drained */
@@ -375,8 +378,11 @@ static void *worker_main(void *arg)
 		ce = grpc_server_request_call(s->server, &c.call, &c.details, &c.md, w->cq, w->cq, &c);
 		/* ok=false: the server is shutting down. */
 		ok = ce == GRPC_CALL_OK && cq_wait(w->cq);
-		if (ok)
+		if (ok) {
+			atomic_fetch_add(&s->busy, 1);
 			serve_call(w, &c);
+			atomic_fetch_sub(&s->busy, 1);
+		}
 		if (c.call)
 			grpc_call_unref(c.call);
 		grpc_call_details_destroy(&c.details);
@@ -525,21 +531,44 @@ static gpr_timespec in_ms(int ms)
 	return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-/* Shuts the gRPC server down: in-flight calls get grace_ms, then are
- * cancelled (which also drops idle connections); returns once gRPC reports
- * the shutdown complete. Should that not come RPC_FORCE_EXIT_MS after the
- * cancellation, the process exits 1 at once: a bounded stop matters more
- * than a tidy one, and every acknowledged write is already committed. */
+/* Waits for gRPC's shutdown notification while calls are in flight, at most
+ * grace_ms; true when it came. gRPC also waits for every client connection
+ * to close, which an idle client may never do: once no call has been in
+ * flight for two polls in a row, waiting longer would only wait for them. */
+static bool wait_for_calls(struct rpc_server *s, int grace_ms)
+{
+	int64_t deadline = mono_ms() + grace_ms;
+	int idle_polls = 0;
+
+	while (idle_polls < 2) {
+		grpc_event ev = grpc_completion_queue_next(s->shutdown_cq,
+							   in_ms(RPC_SHUTDOWN_POLL_MS), NULL);
+
+		if (ev.type != GRPC_QUEUE_TIMEOUT)
+			return true;
+		idle_polls = atomic_load(&s->busy) == 0 ? idle_polls + 1 : 0;
+		if (idle_polls == 0 && mono_ms() >= deadline) {
+			log_warn("grace period over, cancelling in-flight calls",
+				 LOG_S("service", s->domain), LOG_I("graceMs", grace_ms));
+			return false;
+		}
+	}
+	return false;
+}
+
+/* Shuts the gRPC server down: in-flight calls get grace_ms to finish, then
+ * the rest is cancelled (which also drops idle connections); returns once
+ * gRPC reports the shutdown complete. Should that not come RPC_FORCE_EXIT_MS
+ * after the cancellation, the process exits 1 at once: a bounded stop
+ * matters more than a tidy one, and every acknowledged write is already
+ * committed. */
 static void shutdown_grpc_server(struct rpc_server *s, int grace_ms)
 {
 	grpc_event ev;
 
 	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
-	ev = grpc_completion_queue_next(s->shutdown_cq, in_ms(grace_ms), NULL);
-	if (ev.type != GRPC_QUEUE_TIMEOUT)
+	if (wait_for_calls(s, grace_ms))
 		return;
-	log_warn("grace period over, cancelling in-flight calls", LOG_S("service", s->domain),
-		 LOG_I("graceMs", grace_ms));
 	grpc_server_cancel_all_calls(s->server);
 	ev = grpc_completion_queue_next(s->shutdown_cq, in_ms(RPC_FORCE_EXIT_MS), NULL);
 	if (ev.type == GRPC_QUEUE_TIMEOUT) {

@@ -121,6 +121,30 @@ static void posts_service_finishes_a_slow_request_then_exits_0(void **state)
 	}
 }
 
+/* Nothing in flight, but clients (the gateway, the users service) keep
+ * their connections open: the service must not wait its whole grace
+ * (SHUTDOWN_GRACE_MS, 10 s by default) for them to go away. */
+static void idle_service_exits_at_once(void **state)
+{
+	struct it_http_result r;
+	int64_t start;
+	int status;
+
+	(void)state;
+	r = it_gateway_call(&G, "POST", "/auth/login", NULL, NULL,
+			    "{\"email\":\"" IT_GW_ADMIN_EMAIL "\",\"password\":\"" IT_GW_ADMIN_PASSWORD
+			    "\"}");
+	assert_int_equal(r.status, 200); /* the gateway holds a connection to auth */
+	it_http_release(&r);
+	start = mono_ms();
+	proc_signal(G.auth, SIGTERM);
+	status = proc_wait(G.auth, 5000);
+	fprintf(stderr, "auth-service exited %d after %lld ms\n", status,
+		(long long)(mono_ms() - start));
+	assert_int_equal(status, 0);
+	assert_true(mono_ms() - start < 3000);
+}
+
 static void gateway_finishes_a_slow_request_then_exits_0(void **state)
 {
 	struct slow_call c = { .path = "/users/me", .token = G.admin_token, .port = G.port };
@@ -140,6 +164,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(posts_service_finishes_a_slow_request_then_exits_0),
+		cmocka_unit_test(idle_service_exits_at_once),
 		cmocka_unit_test(gateway_finishes_a_slow_request_then_exits_0),
 	};
 
