@@ -11,6 +11,7 @@
 #include "openapi.h"
 #include "ratelimit.h"
 #include "log.h"
+#include "revocation.h"
 #include "metrics.h"
 #include "transcode.h"
 #include "util.h"
@@ -58,6 +59,21 @@ static int check_admin_only(const struct route *r, const json_t *body, const str
 	return app_error_set(err, ERR_FORBIDDEN, "You may not set these fields");
 }
 
+/* The call wrote a revocation (a logout, a password or role change...):
+ * answer once this gateway's copy has it, so that the client's next request
+ * with the old token is refused here too. Bounded: after
+ * REVOCATION_SEQ_WAIT_MS the reply goes out anyway (logged). */
+static void await_revocation(const struct api *api, const char *seq_text)
+{
+	long long seq = strtoll(seq_text, NULL, 10);
+
+	if (!api->revocations || seq <= 0)
+		return;
+	if (!revocations_wait(api->revocations, seq, REVOCATION_SEQ_WAIT_MS))
+		log_warn("revocation not applied here in time; answering anyway",
+			 LOG_I("seq", seq), LOG_I("waitedMs", REVOCATION_SEQ_WAIT_MS));
+}
+
 static int call_upstream(const struct api *api, const struct http_request *req,
 			 const struct route *r, const ProtobufCMessage *request,
 			 ProtobufCMessage **reply, struct app_error *err)
@@ -70,11 +86,15 @@ static int call_upstream(const struct api *api, const struct http_request *req,
 
 	int64_t start = mono_us();
 	grpc_status_code status = GRPC_STATUS_OK;
-	int rc = rpc_call_unary(api->upstream[r->upstream], r->rpc, request, r->reply, md,
-				ARRAY_SIZE(md), api->deadline_ms, reply, err, &status);
+	char seq[24];
+	int rc = rpc_call_unary_trailer(api->upstream[r->upstream], r->rpc, request, r->reply, md,
+					ARRAY_SIZE(md), api->deadline_ms, reply, err, &status,
+					REVOCATION_SEQ_TRAILER, seq, sizeof(seq));
 
 	metrics_upstream(api->metrics, (size_t)r->upstream, rc == 0 ? 0 : (int)status,
 			 (double)(mono_us() - start) / 1e6);
+	if (rc == 0 && seq[0])
+		await_revocation(api, seq);
 	return rc;
 }
 

@@ -50,7 +50,8 @@ struct api {
 	const char *upstream_target[UPSTREAM__COUNT];
 	int deadline_ms;      /* GRPC_DEADLINE_MS */
 	struct jwt_config jwt;
-	struct kv *kv;        /* REDIS_URL: revocations (and limits) */
+	struct kv *kv;        /* REDIS_URL: rate limits */
+	struct revocations *revocations; /* in-memory revocation copy (revocation.h) */
 	struct caller_resolver *callers; /* credentials of every request (caller.h) */
 	int health_timeout_ms; /* HEALTH_CHECK_TIMEOUT_MS: deadline of each health check */
 	/* Set once SIGTERM/SIGINT arrived: /health/ready answers 503 from then on

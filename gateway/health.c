@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "kv.h"
+#include "revocation.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -147,7 +148,9 @@ static void respond_json(struct http_response *res, int status, json_t *obj)
 static void serve_health(struct api *api, struct http_response *res)
 {
 	bool serving[UPSTREAM__COUNT], redis_ok = false, all_serving = true;
+	bool revocation_ok = !api->revocations || revocations_current(api->revocations);
 	json_t *checks = json_object(), *obj = json_object();
+	bool ok;
 	char ts[32];
 
 	check_dependencies(api, serving, &redis_ok);
@@ -159,25 +162,31 @@ static void serve_health(struct api *api, struct http_response *res)
 	json_object_set_new(checks, "redis", ok_or_error(redis_ok));
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		json_object_set_new(checks, service_names[i], ok_or_error(serving[i]));
+	/* This gateway's revocation copy: loaded and synced within
+	 * REVOCATION_MAX_STALENESS_MS (else credentials get 503). */
+	json_object_set_new(checks, "revocation", ok_or_error(revocation_ok));
+	ok = all_serving && redis_ok && revocation_ok;
 	format_rfc3339_ms(now_unix_ms(), ts, sizeof(ts));
-	json_object_set_new(obj, "status", ok_or_error(all_serving && redis_ok));
+	json_object_set_new(obj, "status", ok_or_error(ok));
 	json_object_set_new(obj, "timestamp", json_string(ts));
 	json_object_set_new(obj, "version", json_string(APP_VERSION));
 	json_object_set_new(obj, "checks", checks);
-	respond_json(res, all_serving && redis_ok ? 200 : 503, obj);
+	respond_json(res, ok ? 200 : 503, obj);
 }
 
 /* GET /health/ready: can this gateway serve? Every service reachable and
- * SERVING, and not draining. Redis is not required: without it the gateway
- * still serves (revocations and limits degrade as documented elsewhere). */
+ * SERVING, the revocation copy current, and not draining. Redis is not
+ * required: without it the gateway still serves (limits degrade to
+ * in-process counters). */
 static void serve_ready(struct api *api, struct http_response *res)
 {
 	bool serving[UPSTREAM__COUNT], ready;
 	bool draining = atomic_load(&api->draining);
+	bool revocation_ok = !api->revocations || revocations_current(api->revocations);
 	json_t *checks;
 
 	check_dependencies(api, serving, NULL);
-	ready = !draining;
+	ready = !draining && revocation_ok;
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		ready = ready && serving[i];
 	if (ready) {
@@ -187,6 +196,7 @@ static void serve_ready(struct api *api, struct http_response *res)
 	checks = json_object();
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		json_object_set_new(checks, service_names[i], ok_or_error(serving[i]));
+	json_object_set_new(checks, "revocation", ok_or_error(revocation_ok));
 	json_object_set_new(checks, "draining", json_boolean(draining));
 	respond_json(res, 503, json_pack("{s:s,s:o}", "status", "error", "checks", checks));
 }

@@ -18,6 +18,7 @@
 #include "kv.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "revocation_follow.h"
 #include "rpc.h"
 #include "svc.h"
 
@@ -27,6 +28,7 @@ struct gateway_settings {
 	const char *redis_url;
 	struct ratelimit_config limits;
 	int shutdown_delay_ms; /* SHUTDOWN_DELAY_MS: draining before the listener closes */
+	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS */
 };
 
 /* API_VERSION: a short path segment such as "v1". */
@@ -72,6 +74,9 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	s->limits.max = config_int(&r, "RATE_LIMIT_MAX", 100, 1, 1000000000);
 	s->limits.auth_max = config_int(&r, "AUTH_RATE_LIMIT_MAX", 5, 1, 1000000000);
 	s->limits.trust_proxy = (int)config_int(&r, "TRUST_PROXY", 0, 0, 32);
+	s->revocation_staleness_ms = (int)config_int(&r, "REVOCATION_MAX_STALENESS_MS",
+						     REVOCATION_DEFAULT_MAX_STALENESS_MS, 1000,
+						     3600000);
 	return config_reader_finish(&r, stderr);
 }
 
@@ -107,7 +112,8 @@ static void drain(struct api *api, int delay_ms)
 static struct caller_resolver *new_callers(struct api *api)
 {
 	const struct caller_config cfg = {
-		.jwt = &api->jwt, .kv = api->kv, .auth = api->upstream[UPSTREAM_AUTH],
+		.jwt = &api->jwt, .revocations = api->revocations,
+		.auth = api->upstream[UPSTREAM_AUTH],
 		.cache_ms = 500, .deadline_ms = api->deadline_ms,
 	};
 
@@ -118,6 +124,7 @@ int main(void)
 {
 	struct gateway_settings s = { 0 };
 	struct api api = { 0 };
+	struct revocation_follower *follower;
 	struct http_server *srv;
 	int sig;
 
@@ -133,6 +140,10 @@ int main(void)
 	snprintf(api.base, sizeof(api.base), "/api/%s", api.version);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		api.upstream[i] = rpc_channel_new(api.upstream_target[i]);
+	/* Revocation state loads from the auth service now; /health/ready is
+	 * 503 and credentials get 503 until it is in. */
+	api.revocations = revocations_new(s.revocation_staleness_ms);
+	follower = revocation_follower_start(api.revocations, api.upstream_target[UPSTREAM_AUTH]);
 	api.callers = new_callers(&api);
 	api_metrics_init(&api);
 	health_init(&api);
@@ -153,12 +164,14 @@ int main(void)
 		http_server_stop(srv);
 		log_info("gateway stopped");
 	}
+	revocation_follower_stop(follower);
 	ratelimit_free(api.limits);
 	api_metrics_free(&api);
 	health_free(&api);
 	caller_resolver_free(api.callers);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		rpc_channel_free(api.upstream[i]);
+	revocations_free(api.revocations);
 	kv_free(api.kv);
 	rpc_runtime_shutdown();
 	return srv ? 0 : 1;

@@ -23,6 +23,9 @@
 
 #include <jansson.h>
 #include <jwt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "util.h"
 
@@ -308,6 +311,27 @@ static int64_t add_saturated(int64_t a, int64_t b)
 	return r;
 }
 
+/* iat_ms, when present: an integer within iat's second. Sets p->iat_ms
+ * (iat * 1000 without the claim). p->iat is checked already. */
+static int check_iat_ms(const json_t *claims, struct principal *p, struct app_error *err)
+{
+	const json_t *ms = json_object_get(claims, "iat_ms");
+	int64_t v;
+
+	if (!ms) {
+		p->iat_ms = p->iat < INT64_MAX / 1000 && p->iat > INT64_MIN / 1000 ? p->iat * 1000 : 0;
+		return 0;
+	}
+	if (!json_is_integer(ms))
+		return reject(err, ERR_UNAUTHORIZED, "Token 'iat_ms' claim must be an integer");
+	v = json_integer_value(ms);
+	if (p->iat >= INT64_MAX / 1000 || p->iat <= INT64_MIN / 1000 || v < p->iat * 1000 ||
+	    v > p->iat * 1000 + 999)
+		return reject(err, ERR_UNAUTHORIZED, "Token 'iat_ms' claim does not match 'iat'");
+	p->iat_ms = v;
+	return 0;
+}
+
 /* exp and iat: both present JSON integers (a real or a string is refused);
  * iat not after now + leeway. Expiry itself is check_expiry's. */
 static int check_times(const json_t *claims, int64_t now_s, int64_t leeway,
@@ -324,7 +348,7 @@ static int check_times(const json_t *claims, int64_t now_s, int64_t leeway,
 	p->iat = json_integer_value(iat);
 	if (p->iat > add_saturated(now_s, leeway))
 		return reject(err, ERR_UNAUTHORIZED, "Token was issued in the future");
-	return 0;
+	return check_iat_ms(claims, p, err);
 }
 
 int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s, struct principal *out,
@@ -418,7 +442,9 @@ static json_t *build_claims(const struct jwt_config *cfg, const struct principal
 	    set_claim(claims, "iat", json_integer(iat)) != 0 ||
 	    set_claim(claims, "exp", json_integer(exp)) != 0 ||
 	    set_claim(claims, "jti", json_string(jti)) != 0 ||
-	    set_claim(claims, "iss", json_string(cfg->issuer)) != 0) {
+	    set_claim(claims, "iss", json_string(cfg->issuer)) != 0 ||
+	    (p->iat_ms / 1000 == iat && p->iat_ms > 0 &&
+	     set_claim(claims, "iat_ms", json_integer(p->iat_ms)) != 0)) {
 		json_decref(claims);
 		return NULL;
 	}
@@ -455,6 +481,41 @@ out_free_jwt:
 out_free_json:
 	free(json);
 	return token;
+}
+
+/* ---- revocation proofs ------------------------------------------------------------ */
+
+void authn_revocation_proof(const struct jwt_config *cfg, int64_t user_id, int64_t not_before_ms,
+			    char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char msg[80];
+	int n = snprintf(msg, sizeof(msg), "revoke-user:%lld:%lld", (long long)user_id,
+			 (long long)not_before_ms);
+
+	out[0] = '\0';
+	if (!cfg || !cfg->secret ||
+	    !HMAC(EVP_sha256(), cfg->secret, (int)strlen(cfg->secret), (const unsigned char *)msg,
+		  (size_t)n, mac, &len) ||
+	    len * 2 != AUTHN_PROOF_HEX_LEN)
+		return;
+	for (unsigned int i = 0; i < len; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[AUTHN_PROOF_HEX_LEN] = '\0';
+}
+
+bool authn_revocation_proof_ok(const struct jwt_config *cfg, int64_t user_id,
+			       int64_t not_before_ms, const char *proof)
+{
+	char want[AUTHN_PROOF_HEX_LEN + 1];
+
+	authn_revocation_proof(cfg, user_id, not_before_ms, want);
+	return proof && want[0] && strlen(proof) == AUTHN_PROOF_HEX_LEN &&
+	       CRYPTO_memcmp(want, proof, AUTHN_PROOF_HEX_LEN) == 0;
 }
 
 /* ---- request metadata ------------------------------------------------------------ */

@@ -6,7 +6,8 @@
  *   - refuses a key shorter than JWT_MIN_KEY_BYTES (empty included);
  *   - requires the header's alg to be exactly "HS256" (none/HS512/RS256: 401);
  *   - checks the signature with libjwt, then every claim itself:
- *     exp (present, integer, not past - leeway), iat (present, integer, not
+ *     exp (present, integer, not past - leeway), iat_ms (optional integer:
+ *     the issue time in unix ms, within iat's second), iat (present, integer, not
  *     after now + leeway), iss (== issuer), jti (non-empty string), sub
  *     ("user_<positive id>"), role (known), permissions (array of strings;
  *     unknown names are ignored), email (string).
@@ -35,6 +36,7 @@ struct principal {
 	perm_set perms;
 	char jti[128];
 	int64_t iat;
+	int64_t iat_ms; /* the iat_ms claim; iat * 1000 when the token has none */
 	int64_t exp;
 };
 
@@ -53,12 +55,25 @@ int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s, s
 	       struct app_error *err);
 
 /* Signs an access token for p (sub, email, role, permissions from p->perms)
- * with iat/exp/jti and cfg->issuer. Returns a malloc'd token (caller frees),
+ * with iat/exp/jti and cfg->issuer, plus iat_ms when p->iat_ms is set and
+ * falls within iat's second (revocation compares it with a user's
+ * not-before, API.md §6). Returns a malloc'd token (caller frees),
  * or NULL for anything jwt_verify would refuse: an unacceptable key, an empty
  * issuer, a user id outside 1..2^53-1, an unknown role, an empty or over-127-
  * byte jti, an email that does not fit. */
 char *jwt_sign(const struct jwt_config *cfg, const struct principal *p, int64_t iat, int64_t exp,
 	       const char *jti);
+
+/* The proof a RevokeUserTokens request carries: lower-case hex of
+ * HMAC-SHA256(cfg->secret, "revoke-user:<user_id>:<not_before_ms>") into out
+ * (AUTHN_PROOF_HEX_LEN + 1 bytes). Every process holding the JWT secret can
+ * make one, as it can sign tokens: the same trust. */
+#define AUTHN_PROOF_HEX_LEN 64
+void authn_revocation_proof(const struct jwt_config *cfg, int64_t user_id, int64_t not_before_ms,
+			    char *out);
+/* true when proof is that proof (compared in constant time). */
+bool authn_revocation_proof_ok(const struct jwt_config *cfg, int64_t user_id,
+			       int64_t not_before_ms, const char *proof);
 
 /* The token of an Authorization value "Bearer <token>": the scheme in any
  * case, exactly one space, a non-empty token not starting with a space.

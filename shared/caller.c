@@ -1,7 +1,9 @@
 /* caller.c - the caller of a request, from its credentials; see caller.h.
  *
- * Bearer tokens are verified here (authn.h) and looked up in Redis
- * (revocation.h). API keys go to the auth service (or its local validator);
+ * Bearer tokens are verified here (authn.h) and checked against the
+ * in-memory revocation copy (revocation.h): no network call. While that copy
+ * is not loaded or stale, bearer and API-key requests fail closed (503).
+ * API keys go to the auth service (or its local validator);
  * successful validations are kept in a small cache:
  *   - keyed by SHA-256(key): the key itself is never stored;
  *   - CACHE_SLOTS entries used as a ring in insertion order, so a full cache
@@ -20,7 +22,6 @@
 #include <openssl/evp.h>
 
 #include "agentos/auth/v1/auth.pb-c.h"
-#include "kv.h"
 #include "log.h"
 #include "revocation.h"
 #include "rpc.h"
@@ -33,7 +34,6 @@
 #define CACHE_MAX_MS 1000
 #define DIGEST_LEN 32
 #define DEFAULT_DEADLINE_MS 2000
-#define UNCHECKED_WARN_EVERY_MS 10000
 /* Longer "keys" are refused without asking anyone (the auth service issues
  * keys of about 60 characters). */
 #define API_KEY_MAX_BYTES 512
@@ -53,7 +53,6 @@ struct caller_resolver {
 	struct cache_slot slots[CACHE_SLOTS];
 	uint16_t buckets[CACHE_BUCKETS];
 	size_t head;          /* the slot the next insertion takes: the oldest */
-	int64_t last_warn_ms; /* atomic; INT64_MIN = never warned */
 };
 
 struct caller_resolver *caller_resolver_new(const struct caller_config *cfg)
@@ -70,7 +69,6 @@ struct caller_resolver *caller_resolver_new(const struct caller_config *cfg)
 	pthread_mutex_init(&r->lock, NULL);
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)
 		r->buckets[i] = CACHE_NIL;
-	r->last_warn_ms = INT64_MIN;
 	return r;
 }
 
@@ -235,12 +233,23 @@ static int validate_remote(struct caller_resolver *r, const char *key, const cha
 	return rc;
 }
 
+/* 0 when the revocation copy can answer, else 503 (fail closed). */
+static int revocations_usable(struct caller_resolver *r, struct app_error *err)
+{
+	if (!r->cfg.revocations || revocations_current(r->cfg.revocations))
+		return 0;
+	return app_error_set(err, ERR_SERVICE_UNAVAILABLE,
+			     "Credentials cannot be checked right now: revocation state is unavailable");
+}
+
 static int resolve_api_key(struct caller_resolver *r, const char *key, const char *request_id,
 			   struct principal *out, struct app_error *err)
 {
 	unsigned char digest[DIGEST_LEN];
 	int rc;
 
+	if (revocations_usable(r, err) != 0)
+		return -1;
 	if (!*key || strnlen(key, API_KEY_MAX_BYTES + 1) > API_KEY_MAX_BYTES)
 		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid API key");
 	if (!key_digest(key, digest))
@@ -264,40 +273,30 @@ static int resolve_api_key(struct caller_resolver *r, const char *key, const cha
 
 /* ---- bearer tokens ---------------------------------------------------------------- */
 
-/* Redis could not tell: the token is accepted; said at most every 10 s. */
-static void warn_unchecked(struct caller_resolver *r)
-{
-	int64_t now = mono_ms();
-	int64_t last = __atomic_load_n(&r->last_warn_ms, __ATOMIC_RELAXED);
-
-	if (last != INT64_MIN && now - last < UNCHECKED_WARN_EVERY_MS)
-		return;
-	if (!__atomic_compare_exchange_n(&r->last_warn_ms, &last, now, false, __ATOMIC_RELAXED,
-					 __ATOMIC_RELAXED))
-		return; /* another thread is warning */
-	log_warn("revocation lookup unavailable (Redis): accepting access tokens unchecked");
-}
-
 static int resolve_bearer(struct caller_resolver *r, const char *authorization,
 			  struct principal *out, struct app_error *err)
 {
 	const char *token = authn_parse_bearer(authorization);
-	int revoked;
 
 	if (!token)
 		return app_error_set(err, ERR_UNAUTHORIZED,
 				     "Authorization header must be 'Bearer <token>'");
 	if (jwt_verify(r->cfg.jwt, token, now_unix_ms() / 1000, out, err) != 0)
 		return -1;
-	if (!r->cfg.kv)
+	if (!r->cfg.revocations)
 		return 0;
-	revoked = revocation_check(r->cfg.kv, out->jti, out->user_id, out->iat);
-	if (revoked < 0)
-		warn_unchecked(r);
-	if (revoked <= 0)
+	switch (revocations_check(r->cfg.revocations, out->jti, out->user_id, out->iat_ms)) {
+	case REVOCATION_OK:
 		return 0;
-	anonymous(out);
-	return app_error_set(err, ERR_TOKEN_REVOKED, "Token has been revoked");
+	case REVOCATION_REVOKED:
+		anonymous(out);
+		return app_error_set(err, ERR_TOKEN_REVOKED, "Token has been revoked");
+	default:
+		anonymous(out);
+		return revocations_usable(r, err) != 0
+			       ? -1
+			       : app_error_set(err, ERR_SERVICE_UNAVAILABLE, NULL);
+	}
 }
 
 int caller_resolve(struct caller_resolver *r, const char *authorization, const char *api_key,

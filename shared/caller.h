@@ -3,9 +3,12 @@
  *
  *   neither                 anonymous (AUTH_NONE)
  *   both                    400 BAD_REQUEST
- *   Bearer <jwt>            jwt_verify (authn.h), then revocation_check:
- *                           a logged-out jti or a token issued before the
- *                           user's not-before is 401 TOKEN_REVOKED
+ *   Bearer <jwt>            jwt_verify (authn.h), then revocations_check
+ *                           (in memory): a logged-out jti or a token issued
+ *                           before the user's not-before is 401
+ *                           TOKEN_REVOKED; a revocation copy not loaded yet
+ *                           or stale is 503 SERVICE_UNAVAILABLE (as for
+ *                           API keys)
  *   x-api-key               validated by the auth service
  *                           (AuthService.ValidateApiKey over gRPC, or the
  *                           local validator inside the auth service itself):
@@ -24,7 +27,7 @@
 #include "authn.h"
 #include "err.h"
 
-struct kv;
+struct revocations;
 struct rpc_channel;
 
 /* Validates an API key in-process (the auth service's own implementation). */
@@ -33,7 +36,7 @@ typedef int (*caller_api_key_fn)(void *ctx, const char *key, struct principal *o
 
 struct caller_config {
 	const struct jwt_config *jwt;
-	struct kv *kv;             /* revocation lookups; NULL: none (tests) */
+	struct revocations *revocations; /* the revocation copy; NULL: none (tests) */
 	struct rpc_channel *auth;  /* AuthService, for API keys (when no local validator) */
 	caller_api_key_fn local_api_key;
 	void *local_ctx;

@@ -115,6 +115,8 @@ int64_t rpc_call_remaining_ms(const struct rpc_call *call);
  * metadata of a successful unary reply; one entry per call, a second call
  * replaces it. Both are copied into the call's arena. */
 void rpc_call_set_trailer(struct rpc_call *call, const char *key, const char *value);
+/* The same with a decimal integer value. */
+void rpc_call_set_trailer_i64(struct rpc_call *call, const char *key, int64_t value);
 
 /* Streaming calls (inside an rpc_stream_fn). At most RPC_MAX_STREAMS run at
  * once per server; more are refused with UNAVAILABLE. */
@@ -143,6 +145,11 @@ struct rpc_channel;
 /* A long-lived, thread-safe channel to a gRPC target ("127.0.0.1:50051",
  * "dns:///users:50051"), round_robin over the resolved addresses. Never NULL. */
 struct rpc_channel *rpc_channel_new(const char *target);
+/* The same; with own_connections, the channel shares no connection (nor
+ * its reconnection backoff) with any other channel to target: a fresh one
+ * connects at once, which a follower that recreates its channel after a
+ * failure relies on. */
+struct rpc_channel *rpc_channel_new_ex(const char *target, bool own_connections);
 void rpc_channel_free(struct rpc_channel *ch);
 
 struct rpc_metadata {
@@ -167,8 +174,8 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
 			   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
 			   const struct rpc_metadata *md, size_t nmd, int deadline_ms,
-			   ProtobufCMessage **reply, struct app_error *err, const char *key,
-			   char *value, size_t cap);
+			   ProtobufCMessage **reply, struct app_error *err, grpc_status_code *status,
+			   const char *key, char *value, size_t cap);
 
 /* A server-streaming call: the client sends one request and reads replies
  * until either side ends it. Not thread-safe: one thread uses a stream. */

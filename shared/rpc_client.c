@@ -82,6 +82,11 @@ struct rpc_channel {
 
 struct rpc_channel *rpc_channel_new(const char *target)
 {
+	return rpc_channel_new_ex(target, false);
+}
+
+struct rpc_channel *rpc_channel_new_ex(const char *target, bool own_connections)
+{
 	/* Keepalive pings (also on idle connections) find a peer that vanished
 	 * without a RST; rpc_server.c accepts pings this frequent. The backoff
 	 * cap bounds how long a restarted service stays unused. */
@@ -98,8 +103,11 @@ struct rpc_channel *rpc_channel_new(const char *target)
 		  .value.integer = 0 },
 		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
 		  .value.integer = 5000 },
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
+		  .value.integer = 1 },
 	};
-	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args), .args = args };
+	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args) - (own_connections ? 0 : 1),
+				    .args = args };
 	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
 	struct rpc_channel *ch = xcalloc(1, sizeof(*ch));
 
@@ -403,12 +411,12 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
 			   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
 			   const struct rpc_metadata *md, size_t nmd, int deadline_ms,
-			   ProtobufCMessage **reply, struct app_error *err, const char *key,
-			   char *value, size_t cap)
+			   ProtobufCMessage **reply, struct app_error *err, grpc_status_code *status,
+			   const char *key, char *value, size_t cap)
 {
 	if (value && cap)
 		value[0] = '\0';
-	return call_unary(ch, method, request, reply_desc, md, nmd, deadline_ms, reply, err, NULL,
+	return call_unary(ch, method, request, reply_desc, md, nmd, deadline_ms, reply, err, status,
 			  key, value, cap);
 }
 

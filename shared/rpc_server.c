@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -107,6 +108,14 @@ void rpc_call_set_trailer(struct rpc_call *call, const char *key, const char *va
 {
 	call->trailer_key = arena_strdup(call->arena, key);
 	call->trailer_value = arena_strdup(call->arena, value);
+}
+
+void rpc_call_set_trailer_i64(struct rpc_call *call, const char *key, int64_t value)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%lld", (long long)value);
+	rpc_call_set_trailer(call, key, v);
 }
 
 int64_t rpc_call_remaining_ms(const struct rpc_call *call)

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "revocation.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -79,6 +80,9 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 	c->deadline_ms = (int)config_int(r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
 	c->users_addr = config_str(r, "USERS_ADDR", "127.0.0.1:50051");
 	c->auth_addr = config_str(r, "AUTH_ADDR", "127.0.0.1:50053");
+	c->revocation_staleness_ms = (int)config_int(r, "REVOCATION_MAX_STALENESS_MS",
+						     REVOCATION_DEFAULT_MAX_STALENESS_MS, 1000,
+						     3600000);
 }
 
 bool svc_wait_or_stop(int ms)
@@ -113,19 +117,28 @@ int svc_migrate(struct db_pool *db, const char *schema, const struct db_migratio
 	}
 }
 
-static bool db_health(void *db)
+struct svc_health {
+	struct db_pool *db;
+	struct revocations *rev;
+};
+
+static bool svc_healthy(void *ctx)
 {
-	return db_pool_ping(db);
+	const struct svc_health *h = ctx;
+
+	return (!h->rev || revocations_loaded(h->rev)) && db_pool_ping(h->db);
 }
 
 int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
-	      size_t n, void *app, struct db_pool *db)
+	      size_t n, void *app, struct db_pool *db, struct revocations *rev)
 {
 	const char *const names[] = { full_name, NULL };
+	struct svc_health health = { .db = db, .rev = rev };
 	struct rpc_server_config cfg = {
 		.listen_addr = c->listen_addr, .workers = c->workers,
 		.shutdown_grace_ms = c->shutdown_grace_ms, .domain = c->name,
-		.health_services = names, .health_check = db_health, .health_ctx = db, .app = app,
+		.health_services = names, .health_check = svc_healthy, .health_ctx = &health,
+		.app = app,
 	};
 	struct rpc_server *srv = rpc_server_new(&cfg, methods, n);
 	int rc;
@@ -150,11 +163,12 @@ struct kv *svc_kv_new(const struct svc_config *c)
 	return kv;
 }
 
-struct caller_resolver *svc_callers_new(const struct svc_config *c, struct kv *kv,
+struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revocations *rev,
 					struct rpc_channel *auth)
 {
 	const struct caller_config cfg = {
-		.jwt = &c->jwt, .kv = kv, .auth = auth, .cache_ms = 500, .deadline_ms = 2000,
+		.jwt = &c->jwt, .revocations = rev, .auth = auth, .cache_ms = 500,
+		.deadline_ms = 2000,
 	};
 
 	return caller_resolver_new(&cfg);

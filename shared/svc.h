@@ -27,7 +27,8 @@ struct svc_config {
 	int startup_timeout_s;     /* DATABASE_STARTUP_TIMEOUT (30) */
 	int deadline_ms;           /* GRPC_DEADLINE_MS (5000): calls to other services */
 	const char *users_addr;    /* USERS_ADDR (127.0.0.1:50051) */
-	const char *auth_addr;     /* AUTH_ADDR (127.0.0.1:50053): API-key validation */
+	const char *auth_addr;     /* AUTH_ADDR (127.0.0.1:50053): API keys, revocations */
+	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS (30000) */
 };
 
 /* The part every binary shares, the gateway included: LOG_LEVEL/LOG_FORMAT
@@ -65,16 +66,18 @@ int svc_migrate(struct db_pool *db, const char *schema, const struct db_migratio
 struct kv *svc_kv_new(const struct svc_config *c);
 
 /* The caller resolver of a service that is not the auth service: JWTs checked
- * against the revocations in kv, API keys validated through auth (cached
- * 500 ms, so a revoked key stops within a second). */
-struct caller_resolver *svc_callers_new(const struct svc_config *c, struct kv *kv,
+ * against the in-memory revocation copy rev, API keys validated through auth
+ * (cached 500 ms, so a revoked key stops within a second). */
+struct revocations;
+struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revocations *rev,
 					struct rpc_channel *auth);
 
 /* Serves methods (handlers get app) on c->listen_addr with c->workers until
  * SIGTERM/SIGINT; grpc.health.v1 answers for "" and full_name, SERVING while
- * db answers. Logs "<name> service listening" / "stopped". 0, or -1 when the
- * address cannot be bound or the run failed. */
+ * db answers once rev (NULL: none) has its first full load. Logs "<name>
+ * service listening" / "stopped". 0, or -1 when the address cannot be bound
+ * or the run failed. */
 int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
-	      size_t n, void *app, struct db_pool *db);
+	      size_t n, void *app, struct db_pool *db, struct revocations *rev);
 
 #endif

@@ -6,8 +6,10 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "revocation.h"
 #include "util.h"
 
 #define US(col) "coalesce((extract(epoch from " col ") * 1000000)::int8, 0)"
@@ -123,6 +125,112 @@ int auth_repo_family_revoke_by_jti(struct db_conn *c, const char *jti, char *fam
 	if (!r)
 		return -1;
 	strlcpy_s(family_id, PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "", AUTH_ID_LEN + 1);
+	PQclear(r);
+	return 0;
+}
+
+int auth_repo_families_revoke_before(struct db_conn *c, int64_t user_id, int64_t not_before_ms,
+				     struct app_error *err)
+{
+	char uid[24], nbf[24];
+	const char *p[] = { uid, nbf };
+
+	fmt_i64(uid, sizeof(uid), user_id);
+	fmt_i64(nbf, sizeof(nbf), not_before_ms);
+	return exec(c,
+		    "UPDATE auth.refresh_families SET revoked_at = now()"
+		    " WHERE user_id = $1 AND revoked_at IS NULL"
+		    " AND created_at < to_timestamp($2::int8 / 1000.0)",
+		    2, p, err);
+}
+
+/* ---- the revocation feed ------------------------------------------------------------------ */
+
+int auth_repo_revocation_append(struct db_conn *c, const struct auth_revocation_row *row,
+				int64_t *seq, struct app_error *err)
+{
+	char uid[24], nbf[24], exp[24];
+	const char *p[] = { row->jti, row->jti ? NULL : uid, row->jti ? NULL : nbf, exp };
+	PGresult *r;
+
+	fmt_i64(uid, sizeof(uid), row->user_id);
+	fmt_i64(nbf, sizeof(nbf), row->not_before_ms);
+	fmt_i64(exp, sizeof(exp), row->expires_at_ms);
+	r = db_exec(c,
+		    "WITH h AS (UPDATE auth.revocation_feed SET head = head + 1 RETURNING head)"
+		    " INSERT INTO auth.revocations (seq, jti, user_id, not_before_ms, expires_at_ms)"
+		    " SELECT h.head, $1, $2::int8, $3::int8, $4::int8 FROM h RETURNING seq",
+		    4, p, err);
+	if (!r)
+		return -1;
+	*seq = db_get_int64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+int auth_repo_feed_head(struct db_conn *c, char *feed_id, int64_t *head, struct app_error *err)
+{
+	PGresult *r = db_exec(c, "SELECT feed_id, head FROM auth.revocation_feed", 0, NULL, err);
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return app_error_set(err, ERR_DATABASE_ERROR, "The revocation feed row is missing");
+	}
+	strlcpy_s(feed_id, PQgetvalue(r, 0, 0), REVOCATION_FEED_ID_MAX);
+	*head = db_get_int64(r, 0, 1);
+	PQclear(r);
+	return 0;
+}
+
+int auth_repo_revocations_after(struct db_conn *c, int64_t after, int64_t now_ms, int limit,
+				struct arena *a, struct auth_revocation_row **out, size_t *nout,
+				struct app_error *err)
+{
+	char from[24], now[24], lim[24];
+	const char *p[] = { from, now, lim };
+	struct auth_revocation_row *rows;
+	PGresult *r;
+	int n;
+
+	fmt_i64(from, sizeof(from), after);
+	fmt_i64(now, sizeof(now), now_ms);
+	fmt_i64(lim, sizeof(lim), limit);
+	r = db_exec(c,
+		    "SELECT seq, jti, coalesce(user_id, 0), coalesce(not_before_ms, 0), expires_at_ms"
+		    " FROM auth.revocations WHERE seq > $1::int8 AND expires_at_ms > $2::int8"
+		    " ORDER BY seq LIMIT $3::int8",
+		    3, p, err);
+	if (!r)
+		return -1;
+	n = PQntuples(r);
+	rows = arena_alloc(a, (size_t)(n ? n : 1) * sizeof(*rows));
+	for (int i = 0; i < n; i++) {
+		rows[i].seq = db_get_int64(r, i, 0);
+		rows[i].jti = PQgetisnull(r, i, 1) ? NULL : arena_strdup(a, PQgetvalue(r, i, 1));
+		rows[i].user_id = db_get_int64(r, i, 2);
+		rows[i].not_before_ms = db_get_int64(r, i, 3);
+		rows[i].expires_at_ms = db_get_int64(r, i, 4);
+	}
+	PQclear(r);
+	*out = rows;
+	*nout = (size_t)n;
+	return 0;
+}
+
+int auth_repo_revocations_purge(struct db_conn *c, int64_t now_ms, int64_t *deleted,
+				struct app_error *err)
+{
+	char now[24];
+	const char *p[] = { now };
+	PGresult *r;
+
+	fmt_i64(now, sizeof(now), now_ms);
+	r = db_exec(c, "DELETE FROM auth.revocations WHERE expires_at_ms <= $1::int8", 1, p, err);
+	if (!r)
+		return -1;
+	*deleted = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return 0;
 }

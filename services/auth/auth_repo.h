@@ -48,6 +48,28 @@ int auth_repo_family_revoke(struct db_conn *c, const char *family_id, struct app
 int auth_repo_family_revoke_by_jti(struct db_conn *c, const char *jti, char *family_id,
 				   struct app_error *err);
 
+/* Revokes user_id's families created before not_before_ms (unix ms). */
+int auth_repo_families_revoke_before(struct db_conn *c, int64_t user_id, int64_t not_before_ms,
+				     struct app_error *err);
+
+/* ---- the revocation feed (auth.revocations, 002_revocations.sql) ---------------------- */
+
+
+/* Appends a change inside the caller's transaction (the feed row stays
+ * locked until it ends, so changes commit in seq order); *seq is its number. */
+int auth_repo_revocation_append(struct db_conn *c, const struct auth_revocation_row *row,
+				int64_t *seq, struct app_error *err);
+/* The feed's id (REVOCATION_FEED_ID_MAX bytes) and its head. */
+int auth_repo_feed_head(struct db_conn *c, char *feed_id, int64_t *head, struct app_error *err);
+/* Up to limit changes with seq > after that refuse something at now_ms, by
+ * seq; *out allocated from a. */
+int auth_repo_revocations_after(struct db_conn *c, int64_t after, int64_t now_ms, int limit,
+				struct arena *a, struct auth_revocation_row **out, size_t *nout,
+				struct app_error *err);
+/* Deletes the changes that expired before now_ms; *deleted their count. */
+int auth_repo_revocations_purge(struct db_conn *c, int64_t now_ms, int64_t *deleted,
+				struct app_error *err);
+
 /* ---- API keys ---------------------------------------------------------------------- */
 
 struct auth_key_row_new {

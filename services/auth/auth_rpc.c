@@ -9,9 +9,12 @@
 #include "caller.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "rpc_msg.h"
+#include "revocation.h"
 #include "util.h"
 
 #define PATH(m) "/agentos.auth.v1.AuthService/" m
+#define AUTH_FEED_HEARTBEAT_MS 1000
+#define AUTH_FEED_SLICE_MS 250
 
 static int caller_of(struct auth_app *app, struct rpc_call *call, struct principal *p,
 		     struct app_error *err)
@@ -163,11 +166,114 @@ static int logout(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
 {
 	struct auth_app *app = ctx;
 	struct principal p;
+	int64_t seq = 0;
 
-	if (caller_of(app, call, &p, err) != 0 || auth_logout(&app->svc, &p, err) != 0)
+	if (caller_of(app, call, &p, err) != 0 || auth_logout(&app->svc, &p, &seq, err) != 0)
 		return -1;
+	if (seq > 0) /* the gateway answers once its copy has it */
+		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
 	*reply = rpc_msg_empty(rpc_call_arena(call));
 	return 0;
+}
+
+static int revoke_user_tokens(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			      ProtobufCMessage **reply, struct app_error *err)
+{
+	const Agentos__Auth__V1__RevokeUserTokensRequest *r = (const void *)req;
+	Agentos__Auth__V1__RevokeUserTokensResponse *m;
+	struct auth_app *app = ctx;
+	int64_t seq = 0;
+
+	if (auth_revoke_user_tokens(&app->svc, r->user_id, r->not_before_ms, r->proof, &seq,
+				    err) != 0)
+		return -1;
+	m = arena_alloc(rpc_call_arena(call), sizeof(*m));
+	agentos__auth__v1__revoke_user_tokens_response__init(m);
+	m->seq = seq;
+	*reply = &m->base;
+	return 0;
+}
+
+/* A batch for one page of the feed, from a. */
+static ProtobufCMessage *batch_msg(struct arena *a, const struct auth_revocation_page *pg)
+{
+	Agentos__Auth__V1__RevocationBatch *m = arena_alloc(a, sizeof(*m));
+	size_t nt = 0, nu = 0;
+
+	agentos__auth__v1__revocation_batch__init(m);
+	m->seq = pg->seq;
+	m->feed_id = (char *)pg->feed_id;
+	m->reset = pg->reset;
+	m->caught_up = !pg->more;
+	m->tokens = arena_alloc(a, (pg->n ? pg->n : 1) * sizeof(*m->tokens));
+	m->users = arena_alloc(a, (pg->n ? pg->n : 1) * sizeof(*m->users));
+	for (size_t i = 0; i < pg->n; i++) {
+		const struct auth_revocation_row *row = &pg->rows[i];
+
+		if (row->jti) {
+			Agentos__Auth__V1__RevokedToken *t = arena_alloc(a, sizeof(*t));
+
+			agentos__auth__v1__revoked_token__init(t);
+			t->jti = (char *)row->jti;
+			t->expires_at_ms = row->expires_at_ms;
+			m->tokens[nt++] = t;
+		} else {
+			Agentos__Auth__V1__UserNotBefore *u = arena_alloc(a, sizeof(*u));
+
+			agentos__auth__v1__user_not_before__init(u);
+			u->user_id = row->user_id;
+			u->not_before_ms = row->not_before_ms;
+			u->expires_at_ms = row->expires_at_ms;
+			m->users[nu++] = u;
+		}
+	}
+	m->n_tokens = nt;
+	m->n_users = nu;
+	return &m->base;
+}
+
+/* Waits until this process's copy moves past seq, at most a heartbeat
+ * interval; false when the stream is over. */
+static bool wait_for_change(struct auth_app *app, struct rpc_stream *st, int64_t seq)
+{
+	for (int waited = 0; waited < AUTH_FEED_HEARTBEAT_MS; waited += AUTH_FEED_SLICE_MS) {
+		if (rpc_stream_done(st))
+			return false;
+		if (revocations_wait_beyond(app->svc.revocations, seq, AUTH_FEED_SLICE_MS))
+			break;
+	}
+	return !rpc_stream_done(st);
+}
+
+/* The feed, from the follower's position: pages of changes, then each new
+ * change as it lands, and a heartbeat every second while nothing does. */
+static int watch_revocations(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			     struct rpc_stream *st, struct app_error *err)
+{
+	const Agentos__Auth__V1__WatchRevocationsRequest *r = (const void *)req;
+	char feed_id[REVOCATION_FEED_ID_MAX];
+	struct auth_app *app = ctx;
+	int64_t seq = r->after_seq;
+
+	(void)call;
+	strlcpy_s(feed_id, r->feed_id ? r->feed_id : "", sizeof(feed_id));
+	for (;;) {
+		struct auth_revocation_page pg;
+		struct arena a;
+		int rc;
+
+		arena_init(&a);
+		rc = auth_revocations_page(&app->svc, seq, feed_id, &a, &pg, err);
+		if (rc == 0)
+			rc = rpc_stream_send(st, batch_msg(&a, &pg));
+		arena_release(&a);
+		if (rc != 0)
+			return err->code == ERR_OK ? 0 : -1; /* a failed send: the client is gone */
+		seq = pg.seq;
+		strlcpy_s(feed_id, pg.feed_id, sizeof(feed_id));
+		if (!pg.more && !wait_for_change(app, st, seq))
+			return 0;
+	}
 }
 
 static int validate_token(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
@@ -311,5 +417,9 @@ const struct rpc_method auth_rpc_methods[] = {
 	  revoke_api_key),
 	RPC_UNARY(PATH("RotateApiKey"), &agentos__auth__v1__rotate_api_key_request__descriptor,
 	  rotate_api_key),
+	RPC_UNARY(PATH("RevokeUserTokens"),
+		  &agentos__auth__v1__revoke_user_tokens_request__descriptor, revoke_user_tokens),
+	RPC_STREAM(PATH("WatchRevocations"),
+		   &agentos__auth__v1__watch_revocations_request__descriptor, watch_revocations),
 };
 const size_t auth_rpc_methods_count = ARRAY_SIZE(auth_rpc_methods);

@@ -14,10 +14,13 @@
 #include "authn.h"
 #include "err.h"
 #include "perm.h"
+#include "revocation.h"
 #include "validate.h"
 
+struct db_conn;
 struct db_pool;
-struct kv;
+struct revocations;
+struct auth_feed;
 
 /* ---- secrets and formats (auth_secret.c; pure) ------------------------------ */
 
@@ -125,10 +128,21 @@ struct auth_users {
 	void *ctx;
 };
 
+/* One revocation change: a token (jti set, user_id 0) or a user's
+ * not-before (jti NULL). Times are unix ms. */
+struct auth_revocation_row {
+	int64_t seq;
+	const char *jti;
+	int64_t user_id;
+	int64_t not_before_ms;
+	int64_t expires_at_ms; /* after it the change refuses nothing */
+};
+
 /* Everything the service needs; owned by main.c. */
 struct auth_ctx {
 	struct db_pool *db;
-	struct kv *kv;
+	struct revocations *revocations; /* this process's copy (revocation.h) */
+	struct auth_feed *feed;          /* keeps it current; NULL in unit tests */
 	const struct jwt_config *jwt;
 	struct auth_users users;
 	int64_t access_ttl_s;      /* JWT_EXPIRES_IN */
@@ -149,8 +163,10 @@ int auth_login(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *
 /* Spends refresh_token and issues a new pair of the same family. */
 int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
 		 const char *refresh_token, struct auth_token_pair *out, struct app_error *err);
-/* Bearer callers only: denylists the token's jti and revokes its family. */
-int auth_logout(struct auth_ctx *ctx, const struct principal *caller, struct app_error *err);
+/* Bearer callers only: refuses the token's jti until it expires and revokes
+ * its family, in one transaction; *seq is the feed position of the change. */
+int auth_logout(struct auth_ctx *ctx, const struct principal *caller, int64_t *seq,
+		struct app_error *err);
 /* token "" or NULL = the caller itself (anonymous: UNAUTHORIZED). */
 int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, const char *token,
 			struct principal *out, struct app_error *err);
@@ -159,6 +175,45 @@ int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, co
  * minted token by UsersService is INTERNAL_ERROR (misconfiguration). */
 int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct auth_origin *origin,
 		    struct auth_user *out, struct app_error *err);
+
+/* ---- revocation (auth_revocations.c) --------------------------------------------- */
+
+#define AUTH_REVOCATION_PAGE 1000
+
+/* Starts the thread that keeps ctx->revocations current from the database
+ * (first load included: ctx->revocations is loaded once it synced). NULL
+ * (logged) when it cannot start. */
+struct auth_feed *auth_feed_start(struct auth_ctx *ctx);
+/* Makes the follower read the feed now. NULL is a no-op. */
+void auth_feed_kick(struct auth_feed *f);
+/* Stops and frees the follower. NULL is a no-op. */
+void auth_feed_stop(struct auth_feed *f);
+
+/* When a user's not-before stops refusing anything: after the longest
+ * access or refresh token life (plus the JWT leeway). */
+int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_before_ms);
+/* Appends row on c, inside the caller's open transaction, which it commits;
+ * a user row also revokes the refresh families created before its
+ * not-before. On success applies the change to ctx->revocations at once. */
+int auth_revocation_write(struct auth_ctx *ctx, struct db_conn *c,
+			  const struct auth_revocation_row *row, int64_t *seq,
+			  struct app_error *err);
+/* RevokeUserTokens (from the users service's outbox): proof must be
+ * authn_revocation_proof's for (user_id, not_before_ms), else UNAUTHORIZED. */
+int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_before_ms,
+			    const char *proof, int64_t *seq, struct app_error *err);
+
+/* One page of the feed for a follower at after on feed_id. */
+struct auth_revocation_page {
+	bool reset;         /* the follower must drop its copy first */
+	bool more;          /* another page follows at once */
+	int64_t seq;        /* the follower's position after this page */
+	char feed_id[REVOCATION_FEED_ID_MAX];
+	struct auth_revocation_row *rows; /* from the arena */
+	size_t n;
+};
+int auth_revocations_page(struct auth_ctx *ctx, int64_t after, const char *feed_id,
+			  struct arena *a, struct auth_revocation_page *out, struct app_error *err);
 
 /* ---- API keys (auth_keys.c) ------------------------------------------------------ */
 

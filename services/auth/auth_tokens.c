@@ -34,8 +34,8 @@ int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct auth_ori
 		    struct auth_user *out, struct app_error *err)
 {
 	struct principal p = { .method = AUTH_JWT, .user_id = user_id, .role = "user",
-			       .perms = PERM_BIT(PERM_READ_OWN_PROFILE) };
-	int64_t iat = now_s();
+			       .perms = PERM_BIT(PERM_READ_OWN_PROFILE), .iat_ms = now_unix_ms() };
+	int64_t iat = p.iat_ms / 1000;
 	char jti[AUTH_ID_LEN + 1];
 	char *token;
 	int rc;
@@ -62,8 +62,8 @@ int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct auth_ori
 static int sign_access(struct auth_ctx *ctx, struct arena *a, const struct auth_user *u,
 		       char *jti, struct auth_token_pair *out, struct app_error *err)
 {
-	struct principal p = { .method = AUTH_JWT, .user_id = u->id };
-	int64_t iat = now_s();
+	struct principal p = { .method = AUTH_JWT, .user_id = u->id, .iat_ms = now_unix_ms() };
+	int64_t iat = p.iat_ms / 1000;
 	char *token;
 
 	strlcpy_s(p.email, u->email, sizeof(p.email));
@@ -153,7 +153,7 @@ static int check_token(struct auth_ctx *ctx, const char *hash, struct auth_refre
 		       struct app_error *err)
 {
 	struct db_conn *c;
-	int64_t nbf = 0;
+	int64_t nbf_ms;
 	int rc;
 
 	if (acquire(ctx, &c, err) != 0)
@@ -174,9 +174,10 @@ static int check_token(struct auth_ctx *ctx, const char *hash, struct auth_refre
 	}
 	if (row->expires_at_us <= now_unix_us())
 		return app_error_set(err, ERR_TOKEN_EXPIRED, "Refresh token has expired");
-	if (revocation_not_before(ctx->kv, row->user_id, &nbf) != 0)
-		log_warn("not-before unknown (Redis unavailable)", LOG_I("userId", row->user_id));
-	if (nbf > 0 && row->family_created_at_us / 1000000 < nbf) {
+	/* Families are revoked with the not-before itself (auth_revocation_write);
+	 * this catches one created while that change was being written. */
+	nbf_ms = ctx->revocations ? revocations_not_before(ctx->revocations, row->user_id) : 0;
+	if (nbf_ms > 0 && row->family_created_at_us / 1000 < nbf_ms) {
 		revoke_family(ctx, row->family_id, "issued before the user's not-before");
 		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
 	}
@@ -260,8 +261,11 @@ int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct auth_origin
 	return rc;
 }
 
-int auth_logout(struct auth_ctx *ctx, const struct principal *caller, struct app_error *err)
+int auth_logout(struct auth_ctx *ctx, const struct principal *caller, int64_t *seq,
+		struct app_error *err)
 {
+	struct auth_revocation_row row = { .jti = caller->jti,
+					   .expires_at_ms = (caller->exp + JWT_LEEWAY_S) * 1000 };
 	char family[AUTH_ID_LEN + 1] = "";
 	struct db_conn *c;
 	int rc;
@@ -272,26 +276,22 @@ int auth_logout(struct auth_ctx *ctx, const struct principal *caller, struct app
 		return app_error_set(err, ERR_FORBIDDEN, "Logout requires a bearer token");
 	if (acquire(ctx, &c, err) != 0)
 		return -1;
-	rc = auth_repo_family_revoke_by_jti(c, caller->jti, family, err);
-	db_pool_release(ctx->db, c);
+	rc = db_begin(c, err);
+	if (rc == 0)
+		rc = auth_repo_family_revoke_by_jti(c, caller->jti, family, err);
+	if (rc == 0)
+		rc = auth_revocation_write(ctx, c, &row, seq, err);
+	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
 	if (rc != 0)
 		return -1;
-	if (revocation_revoke_jti(ctx->kv, caller->jti, caller->exp) != 0) {
-		/* The family is gone, but the access token would keep working:
-		 * tell the client the logout did not fully happen (it may retry). */
-		log_error("cannot denylist the access token (Redis unavailable)",
-			  LOG_I("userId", caller->user_id));
-		return app_error_set(err, ERR_SERVICE_UNAVAILABLE, "Logout could not be completed");
-	}
-	log_info("logout", LOG_I("userId", caller->user_id), LOG_S("familyId", family));
+	log_info("logout", LOG_I("userId", caller->user_id), LOG_S("familyId", family),
+		 LOG_I("seq", *seq));
 	return 0;
 }
 
 int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, const char *token,
 			struct principal *out, struct app_error *err)
 {
-	int revoked;
-
 	if (!token || !*token) {
 		if (caller->method == AUTH_NONE)
 			return app_error_set(err, ERR_UNAUTHORIZED, NULL);
@@ -300,11 +300,15 @@ int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, co
 	}
 	if (jwt_verify(ctx->jwt, token, now_s(), out, err) != 0)
 		return -1;
-	revoked = revocation_check(ctx->kv, out->jti, out->user_id, out->iat);
-	if (revoked == 1)
+	if (!ctx->revocations)
+		return 0;
+	switch (revocations_check(ctx->revocations, out->jti, out->user_id, out->iat_ms)) {
+	case REVOCATION_OK:
+		return 0;
+	case REVOCATION_REVOKED:
 		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
-	if (revoked < 0)
-		log_warn("revocation unknown (Redis unavailable); token accepted",
-			 LOG_I("userId", out->user_id));
-	return 0;
+	default:
+		return app_error_set(err, ERR_SERVICE_UNAVAILABLE,
+				     "Tokens cannot be checked right now: revocation state is unavailable");
+	}
 }

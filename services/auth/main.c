@@ -12,7 +12,7 @@
 #include "caller.h"
 #include "config.h"
 #include "db.h"
-#include "kv.h"
+#include "revocation.h"
 #include "log.h"
 #include "rpc.h"
 #include "svc.h"
@@ -43,7 +43,7 @@ static int read_settings(struct auth_settings *s)
 static void wire(struct auth_settings *s, struct auth_app *app, struct auth_users_client *users)
 {
 	struct caller_config cc = {
-		.jwt = &s->svc.jwt, .kv = app->svc.kv, .auth = NULL,
+		.jwt = &s->svc.jwt, .revocations = app->svc.revocations, .auth = NULL,
 		.local_api_key = auth_keys_validate_local, .local_ctx = &app->svc,
 		.cache_ms = 0, /* a revoked key stops here at once */
 		.deadline_ms = s->svc.deadline_ms,
@@ -68,9 +68,7 @@ int main(void)
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
-	app.svc.kv = svc_kv_new(&s.svc);
-	if (!app.svc.kv)
-		return 2;
+	app.svc.revocations = revocations_new(s.svc.revocation_staleness_ms);
 	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	users = auth_users_client_new(s.svc.users_addr, s.svc.deadline_ms);
 	wire(&s, &app, users);
@@ -80,13 +78,18 @@ int main(void)
 		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
+	/* Revocation state loads from the database now; SERVING waits for it. */
+	app.svc.feed = auth_feed_start(&app.svc);
+	if (!app.svc.feed)
+		goto out;
 	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count, &app,
-		       app.svc.db) == 0 ? 0 : 1;
+		       app.svc.db, app.svc.revocations) == 0 ? 0 : 1;
 out:
+	auth_feed_stop(app.svc.feed);
 	caller_resolver_free(app.caller);
 	auth_users_client_free(users);
 	db_pool_free(app.svc.db);
-	kv_free(app.svc.kv);
+	revocations_free(app.svc.revocations);
 	rpc_runtime_shutdown();
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "revocation_follow.h"
 #include "posts_repo.h"
 #include "posts_rpc.h"
 #include "rpc.h"
@@ -36,6 +37,8 @@ int main(void)
 	struct posts_app app = { 0 };
 	struct rpc_channel *auth = NULL;
 	struct posts_users_client *users = NULL;
+	struct revocations *revocations = NULL;
+	struct revocation_follower *follower = NULL;
 	int rc = 1, migrated;
 
 	rpc_runtime_init();
@@ -47,7 +50,11 @@ int main(void)
 	if (!app.svc.kv)
 		return 2;
 	auth = rpc_channel_new(s.svc.auth_addr);
-	app.callers = svc_callers_new(&s.svc, app.svc.kv, auth);
+	revocations = revocations_new(s.svc.revocation_staleness_ms);
+	follower = revocation_follower_start(revocations, s.svc.auth_addr);
+	if (!follower)
+		goto out;
+	app.callers = svc_callers_new(&s.svc, revocations, auth);
 	users = posts_users_client_new(s.svc.users_addr, s.svc.deadline_ms);
 	app.svc.names = posts_users_names;
 	app.svc.names_ctx = users;
@@ -59,12 +66,14 @@ int main(void)
 		goto out;
 	}
 	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count, &app,
-		       app.svc.db) == 0 ? 0 : 1;
+		       app.svc.db, revocations) == 0 ? 0 : 1;
 out:
+	revocation_follower_stop(follower);
 	db_pool_free(app.svc.db);
 	caller_resolver_free(app.callers);
 	posts_users_client_free(users);
 	rpc_channel_free(auth);
+	revocations_free(revocations);
 	kv_free(app.svc.kv);
 	rpc_runtime_shutdown();
 	return rc;

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "revocation_follow.h"
 #include "rpc.h"
 #include "svc.h"
 #include "users_repo.h"
@@ -47,6 +48,10 @@ int main(void)
 	struct users_app app = { 0 };
 	struct rpc_channel *auth = NULL;
 	struct app_error err;
+	struct revocations *revocations = NULL;
+	struct revocation_follower *follower = NULL;
+	struct users_auth_client *revoker = NULL;
+	struct users_relay *relay = NULL;
 	int rc = 1, migrated;
 
 	rpc_runtime_init();
@@ -58,7 +63,15 @@ int main(void)
 	if (!app.svc.kv)
 		return 2;
 	auth = rpc_channel_new(s.svc.auth_addr);
-	app.callers = svc_callers_new(&s.svc, app.svc.kv, auth);
+	revocations = revocations_new(s.svc.revocation_staleness_ms);
+	follower = revocation_follower_start(revocations, s.svc.auth_addr);
+	if (!follower)
+		goto out;
+	app.callers = svc_callers_new(&s.svc, revocations, auth);
+	revoker = users_auth_client_new(auth, &s.svc.jwt);
+	app.svc.revoke_tokens = users_auth_revoke;
+	app.svc.revoke_ctx = revoker;
+	app.svc.revocations = revocations;
 	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	app.svc.hasher = users_hasher_new(s.hash_concurrency);
 	migrated = app.svc.hasher ? svc_migrate(app.svc.db, "users", users_migrations,
@@ -75,13 +88,20 @@ int main(void)
 			  LOG_S("error", err.message));
 		goto out;
 	}
+	relay = users_relay_start(&app.svc, s.svc.deadline_ms);
+	if (!relay)
+		goto out;
 	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count, &app,
-		       app.svc.db) == 0 ? 0 : 1;
+		       app.svc.db, revocations) == 0 ? 0 : 1;
 out:
+	users_relay_stop(relay);
+	revocation_follower_stop(follower);
+	users_auth_client_free(revoker);
 	users_hasher_free(app.svc.hasher);
 	db_pool_free(app.svc.db);
 	caller_resolver_free(app.callers);
 	rpc_channel_free(auth);
+	revocations_free(revocations);
 	kv_free(app.svc.kv);
 	rpc_runtime_shutdown();
 	return rc;

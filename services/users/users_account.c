@@ -7,6 +7,7 @@
 #include "db.h"
 #include "log.h"
 #include "perm.h"
+#include "revocation.h"
 #include "users_cache.h"
 #include "users_repo.h"
 #include "users_service.h"
@@ -102,8 +103,25 @@ static int update_locked(struct db_conn *c, const struct principal *caller, stru
 	return users_repo_update(c, id, &u, out, err);
 }
 
+/* After a committed write that moved tokens_valid_after: tells the auth
+ * service now (the relay retries when that fails). */
+static void revoke_now(struct users_ctx *ctx, int64_t id, int64_t *rev_seq)
+{
+	struct app_error err;
+
+	app_error_init(&err);
+	if (users_outbox_flush(ctx, USERS_REVOKE_INLINE_MS, rev_seq, &err) != 0)
+		log_warn("token revocation queued; the auth service will get it when it answers",
+			 LOG_I("userId", id), LOG_S("error", err.message));
+	else if (*rev_seq > 0 && ctx->revocations &&
+		 !revocations_wait(ctx->revocations, *rev_seq, REVOCATION_SEQ_WAIT_MS))
+		log_warn("revocation not applied here in time; answering anyway",
+			 LOG_I("userId", id), LOG_I("seq", *rev_seq));
+}
+
 int users_update(struct users_ctx *ctx, const struct principal *caller, struct arena *a, int64_t id,
-		 const struct user_patch *p, struct user *out, struct app_error *err)
+		 const struct user_patch *p, struct user *out, int64_t *rev_seq,
+		 struct app_error *err)
 {
 	unsigned fields = 0;
 	struct db_conn *c;
@@ -125,7 +143,7 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 	if (rc == 0 && changed) {
 		users_cache_invalidate(ctx->kv, id);
 		if (revoke)
-			users_cache_revoke_tokens(ctx->kv, id);
+			revoke_now(ctx, id, rev_seq);
 		log_info("user updated", LOG_I("userId", id), LOG_I("version", out->version),
 			 LOG_B("tokensRevoked", revoke));
 	}
@@ -133,7 +151,7 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 }
 
 int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t id,
-		 struct app_error *err)
+		 int64_t *rev_seq, struct app_error *err)
 {
 	struct db_conn *c;
 	int rc;
@@ -146,7 +164,7 @@ int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t 
 	db_pool_release(ctx->db, c);
 	if (rc == 0) {
 		users_cache_invalidate(ctx->kv, id);
-		users_cache_revoke_tokens(ctx->kv, id);
+		revoke_now(ctx, id, rev_seq);
 		log_info("user deleted", LOG_I("userId", id));
 	}
 	return rc;
@@ -154,7 +172,7 @@ int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t 
 
 int users_change_password(struct users_ctx *ctx, const struct principal *caller, struct arena *a,
 			  int64_t id, const char *current, const char *new_password,
-			  struct app_error *err)
+			  int64_t *rev_seq, struct app_error *err)
 {
 	char hash[USERS_HASH_MAX];
 	struct db_conn *c;
@@ -188,7 +206,7 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 		rc = users_repo_set_password(c, id, hash, err);
 	db_pool_release(ctx->db, c);
 	if (rc == 0) {
-		users_cache_revoke_tokens(ctx->kv, id);
+		revoke_now(ctx, id, rev_seq);
 		log_info("password changed", LOG_I("userId", id));
 	}
 	return rc;

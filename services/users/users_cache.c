@@ -9,7 +9,6 @@
 
 #include "kv.h"
 #include "log.h"
-#include "revocation.h"
 #include "util.h"
 
 #define KEY_MAX 32
@@ -149,11 +148,4 @@ void users_cache_invalidate(struct kv *kv, int64_t id)
 	if (kv_del(kv, keys, 1) != 0)
 		log_warn("cache invalidation failed; entry expires with its TTL",
 			 LOG_S("key", key));
-}
-
-void users_cache_revoke_tokens(struct kv *kv, int64_t id)
-{
-	if (revocation_set_not_before(kv, id, now_unix_ms() / 1000) != 0)
-		log_error("cannot revoke the user's access tokens: Redis unavailable",
-			  LOG_I("userId", id));
 }

@@ -23,11 +23,5 @@ void users_cache_put(struct kv *kv, const struct user *u, int ttl_s);
 void users_cache_put_many(struct kv *kv, struct arena *a, const struct user *u, size_t n, int ttl_s);
 /* Deletes user:<id>; called after every committed write. */
 void users_cache_invalidate(struct kv *kv, int64_t id);
-/* Refuses every access token of user id issued before now (revocation.h's
- * per-user not-before), everywhere the revocation lookup runs. Called after
- * a committed password change, role change, disabling or deletion. Logs an
- * error when Redis is unavailable (the database's tokens_valid_after still
- * records the change). */
-void users_cache_revoke_tokens(struct kv *kv, int64_t id);
 
 #endif

@@ -232,7 +232,7 @@ int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_updat
 	return one_user(c,
 			"UPDATE users.users SET email = $2, name = $3, role = $4, is_active = $5,"
 			" is_verified = $6, version = version + 1, updated_at = now(),"
-			" tokens_valid_after = CASE WHEN $7 THEN now() ELSE tokens_valid_after END"
+			" tokens_valid_after = CASE WHEN $7 THEN clock_timestamp() ELSE tokens_valid_after END"
 			" WHERE id = $1 AND deleted_at IS NULL RETURNING " USER_COLUMNS,
 			7, p, out, err);
 }
@@ -261,7 +261,7 @@ int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return update_by_id(c,
 			    "UPDATE users.users SET deleted_at = now(), updated_at = now(),"
-			    " tokens_valid_after = now() WHERE id = $1 AND deleted_at IS NULL",
+			    " tokens_valid_after = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL",
 			    1, p, err);
 }
 
@@ -272,9 +272,44 @@ int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, str
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return update_by_id(c,
-			    "UPDATE users.users SET password_hash = $2, tokens_valid_after = now()"
+			    "UPDATE users.users SET password_hash = $2, tokens_valid_after = clock_timestamp()"
 			    " WHERE id = $1 AND deleted_at IS NULL",
 			    2, p, err);
+}
+
+int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out,
+			   size_t *nout, struct app_error *err)
+{
+	char lim[24];
+	const char *p[] = { lim };
+	PGresult *r;
+	int n;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	r = db_exec(c,
+		    "SELECT id, user_id, not_before_ms FROM users.token_revocation_outbox"
+		    " ORDER BY id LIMIT $1::int4 FOR UPDATE SKIP LOCKED",
+		    1, p, err);
+	if (!r)
+		return -1;
+	n = PQntuples(r);
+	for (int i = 0; i < n && i < limit; i++) {
+		out[i].id = db_get_int64(r, i, 0);
+		out[i].user_id = db_get_int64(r, i, 1);
+		out[i].not_before_ms = db_get_int64(r, i, 2);
+	}
+	*nout = (size_t)(n < limit ? n : limit);
+	PQclear(r);
+	return 0;
+}
+
+int users_repo_outbox_delete(struct db_conn *c, int64_t id, struct app_error *err)
+{
+	char ids[24];
+	const char *p[] = { ids };
+
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	return db_exec_cmd(c, "DELETE FROM users.token_revocation_outbox WHERE id = $1", 1, p, err);
 }
 
 int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, bool *created,

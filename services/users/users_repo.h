@@ -72,6 +72,19 @@ int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, struct app_error *err);
 /* Promotes/activates an existing account with this email, or inserts n.
  * *created tells which; *id is the account's id. */
+/* A queued token revocation (002_token_revocation_outbox.sql). */
+struct users_outbox_row {
+	int64_t id;
+	int64_t user_id;
+	int64_t not_before_ms;
+};
+
+/* Up to limit queued revocations, oldest first, locked for the caller's
+ * transaction (rows another relay holds are skipped). */
+int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out,
+			   size_t *nout, struct app_error *err);
+int users_repo_outbox_delete(struct db_conn *c, int64_t id, struct app_error *err);
+
 int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, bool *created,
 			    int64_t *id, struct app_error *err);
 

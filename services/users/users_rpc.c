@@ -8,6 +8,7 @@
 #include "caller.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "log.h"
+#include "revocation.h"
 #include "rpc_msg.h"
 #include "util.h"
 
@@ -148,10 +149,13 @@ static int update_user(void *ctx, struct rpc_call *call, const ProtobufCMessage 
 		.expected_version = r->version,
 	};
 	struct principal p;
+	int64_t seq = 0;
 
 	if (caller_of(app, call, &p, err) != 0 ||
-	    users_update(&app->svc, &p, a, r->id, &patch, u, err) != 0)
+	    users_update(&app->svc, &p, a, r->id, &patch, u, &seq, err) != 0)
 		return -1;
+	if (seq > 0) /* the gateway answers once its copy has it */
+		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
 	*reply = &user_msg(a, u, true)->base;
 	return 0;
 }
@@ -162,9 +166,13 @@ static int delete_user(void *ctx, struct rpc_call *call, const ProtobufCMessage 
 	struct users_app *app = ctx;
 	const Agentos__Users__V1__DeleteUserRequest *r = (const void *)req;
 	struct principal p;
+	int64_t seq = 0;
 
-	if (caller_of(app, call, &p, err) != 0 || users_delete(&app->svc, &p, r->id, err) != 0)
+	if (caller_of(app, call, &p, err) != 0 ||
+	    users_delete(&app->svc, &p, r->id, &seq, err) != 0)
 		return -1;
+	if (seq > 0) /* the gateway answers once its copy has it */
+		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
 	*reply = rpc_msg_empty(rpc_call_arena(call));
 	return 0;
 }
@@ -176,11 +184,14 @@ static int change_password(void *ctx, struct rpc_call *call, const ProtobufCMess
 	const Agentos__Users__V1__ChangePasswordRequest *r = (const void *)req;
 	struct arena *a = rpc_call_arena(call);
 	struct principal p;
+	int64_t seq = 0;
 
 	if (caller_of(app, call, &p, err) != 0 ||
 	    users_change_password(&app->svc, &p, a, r->id, r->current_password, r->new_password,
-				  err) != 0)
+				  &seq, err) != 0)
 		return -1;
+	if (seq > 0) /* the gateway answers once its copy has it */
+		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
 	*reply = rpc_msg_empty(a);
 	return 0;
 }

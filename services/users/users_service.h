@@ -16,6 +16,7 @@
 struct db_pool;
 struct kv;
 struct users_hasher;
+struct revocations;
 
 #define USER_NAME_MAX_CHARS 100
 #define USER_PASSWORD_MIN_CHARS 8
@@ -45,6 +46,16 @@ struct users_ctx {
 	struct users_hasher *hasher;
 	int cache_ttl_s;
 	int db_wait_ms; /* how long a call waits for a free connection */
+	/* Delivers a token revocation to the auth service (users_auth_revoke;
+	 * NULL: the outbox is never flushed, as in unit tests). 0 and *seq, the
+	 * feed position that includes it, or -1 with err. */
+	int (*revoke_tokens)(void *ctx, int64_t user_id, int64_t not_before_ms, int deadline_ms,
+			     int64_t *seq, struct app_error *err);
+	void *revoke_ctx;
+	/* This process's revocation copy (NULL in unit tests): a revoking write
+	 * answers once it holds the change, so the caller's next call is refused
+	 * here too. */
+	struct revocations *revocations;
 };
 
 /* Sign-up input. Strings are as received (untrimmed); has_* mark admin-only
@@ -93,13 +104,18 @@ int users_batch_get(struct users_ctx *ctx, const struct principal *caller, struc
 int users_list(struct users_ctx *ctx, const struct principal *caller, struct arena *a,
 	       const struct user_query *q, struct user **out, size_t *nout, struct page_info *page,
 	       struct app_error *err);
+/* The writes that revoke the user's access tokens (a role change, disabling,
+ * deletion, a password change) set *rev_seq to the revocation feed position
+ * that includes the change once the auth service has it (0 when it could
+ * not be told yet: the outbox relay retries). */
 int users_update(struct users_ctx *ctx, const struct principal *caller, struct arena *a, int64_t id,
-		 const struct user_patch *p, struct user *out, struct app_error *err);
-int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t id,
+		 const struct user_patch *p, struct user *out, int64_t *rev_seq,
 		 struct app_error *err);
+int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t id,
+		 int64_t *rev_seq, struct app_error *err);
 int users_change_password(struct users_ctx *ctx, const struct principal *caller, struct arena *a,
 			  int64_t id, const char *current, const char *new_password,
-			  struct app_error *err);
+			  int64_t *rev_seq, struct app_error *err);
 /* Login check: unknown email and wrong password are the same
  * INVALID_CREDENTIALS after the same amount of hashing; a deleted user is
  * INVALID_CREDENTIALS; a disabled one (right password) ACCOUNT_DISABLED. */
@@ -109,6 +125,23 @@ int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char 
  * an existing account keeps its password. */
 int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *password,
 			  struct app_error *err);
+
+/* ---- token revocation outbox (users_outbox.c) --------------------------- */
+
+/* The deadline of the delivery a revoking write makes before it answers. */
+#define USERS_REVOKE_INLINE_MS 1000
+
+/* Delivers every queued revocation (oldest first) with deadline_ms per call;
+ * *seq the highest feed position acknowledged (0: none). -1 with err at the
+ * first failure (the rest stays queued). */
+int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq,
+		       struct app_error *err);
+
+/* The relay: flushes the outbox every second until stopped. NULL (logged)
+ * when the thread cannot start. */
+struct users_relay;
+struct users_relay *users_relay_start(struct users_ctx *ctx, int deadline_ms);
+void users_relay_stop(struct users_relay *r);
 
 /* ---- password hashing (users_password.c) -------------------------------- */
 

@@ -26,7 +26,8 @@
 
 static struct it_gateway G;
 static const char *const TOP_KEYS[] = { "status", "timestamp", "version", "checks", NULL };
-static const char *const CHECK_KEYS[] = { "database", "redis", "users", "posts", "auth", NULL };
+static const char *const CHECK_KEYS[] = { "database", "redis", "users", "posts", "auth",
+					   "revocation", NULL };
 
 static int setup(void **state)
 {
@@ -163,7 +164,8 @@ static bool healthy_within(int timeout_ms)
 static void assert_not_ready(int port, const char *bad_service, bool draining)
 {
 	static const char *const top[] = { "status", "checks", NULL };
-	static const char *const keys[] = { "users", "posts", "auth", "draining", NULL };
+	static const char *const keys[] = { "users", "posts", "auth", "revocation", "draining",
+					    NULL };
 	struct it_http_result r = get_on(port, "GET", "/health/ready");
 	const json_t *checks;
 
@@ -175,7 +177,7 @@ static void assert_not_ready(int port, const char *bad_service, bool draining)
 	assert_string_equal(it_json_str(r.json, "status"), "error");
 	checks = json_object_get(r.json, "checks");
 	assert_true(it_json_keys_are(checks, keys));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		bool bad = bad_service && strcmp(keys[i], bad_service) == 0;
 
 		assert_check(checks, keys[i], bad ? "error" : "ok");

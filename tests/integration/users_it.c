@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "agentos/auth/v1/auth.pb-c.h"
 #include "agentos/users/v1/users.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "authn.h"
@@ -28,6 +29,8 @@ struct fixture {
 	struct proc *svc;
 	struct rpc_channel *ch;
 	char target[64];
+	char auth_target[64];
+	struct proc *auth;
 	const char *db;
 	struct kv *kv;
 	int64_t admin_id;
@@ -40,7 +43,7 @@ static int setup(void **state)
 {
 	char port_env[32], db_env[512], redis_env[128], auth_env[64];
 	const char *env[12];
-	int port = stack_free_port();
+	int port = stack_free_port(), auth_port;
 
 	rpc_runtime_init();
 	F.stack = stack_start("users_it");
@@ -56,12 +59,18 @@ static int setup(void **state)
 	env[5] = "ADMIN_EMAIL=" ADMIN_EMAIL;
 	env[6] = "ADMIN_PASSWORD=" ADMIN_PASSWORD;
 	env[7] = "LOG_LEVEL=debug";
-	/* Nothing listens there: API keys cannot be validated (SERVICE_UNAVAILABLE). */
-	snprintf(auth_env, sizeof(auth_env), "AUTH_ADDR=127.0.0.1:%d", stack_free_port());
+	/* The auth service first: the users service loads revocation state from
+	 * it, validates API keys with it, and tells it of revoking writes. */
+	auth_port = stack_free_port();
+	snprintf(auth_env, sizeof(auth_env), "AUTH_ADDR=127.0.0.1:%d", auth_port);
+	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
+	F.auth = stack_spawn_auth(F.stack, auth_port, F.target, NULL);
+	if (!F.auth)
+		return -1;
+	snprintf(F.auth_target, sizeof(F.auth_target), "127.0.0.1:%d", auth_port);
 	env[8] = auth_env;
 	env[9] = NULL;
 	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
-	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
 	if (!stack_wait_grpc_serving(F.target, 20000)) {
 		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
 			proc_log_path(F.svc));
@@ -304,14 +313,14 @@ static void bad_credentials_are_refused_even_on_open_calls(void **state)
 	free(forged);
 }
 
-/* An API key needs the auth service: unreachable, it is a 503, never anonymous. */
+/* An API key goes to the auth service: one it does not know is a 401, never anonymous. */
 static void api_keys_need_the_auth_service(void **state)
 {
 	struct it_result r;
 
 	r = it_call(F.ch, M("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
 		    &agentos__users__v1__user__descriptor, NULL, "ak_1_secret");
-	assert_error(&r, GRPC_STATUS_UNAVAILABLE, ERR_SERVICE_UNAVAILABLE);
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
 }
 
 /* ---- GetUser ---------------------------------------------------------------------- */
@@ -876,9 +885,8 @@ static void password_change_and_deletion_revoke_older_tokens(void **state)
 	int64_t gone = make_user("rv.gone@example.com", "Rv Gone");
 	char *t_pw = older_token(pw, "rv.pw@example.com", "user");
 	char *t_gone = older_token(gone, "rv.gone@example.com", "user");
-	char key[64], *val = NULL, *fresh;
-	size_t len = 0;
-	int64_t nbf = 0, now = now_unix_ms() / 1000;
+	char sql[256], *fresh;
+	int64_t now_ms = now_unix_ms();
 	struct it_result r;
 
 	r = change_pw(pw, "password123", "new-password-1", t_pw);
@@ -894,31 +902,46 @@ static void password_change_and_deletion_revoke_older_tokens(void **state)
 	it_result_release(&r);
 	assert_revoked(0, t_gone); /* 401 before the 404 of a deleted account */
 
-	/* the shared fact every service reads: user:nbf:<id>, unix seconds */
-	snprintf(key, sizeof(key), "user:nbf:%lld", (long long)pw);
-	assert_int_equal(kv_get(F.kv, key, &val, &len), 1);
-	assert_true(parse_int64(val, &nbf));
-	assert_true(nbf >= now - 1 && nbf <= now + 5);
-	free(val);
-	assert_int_equal(revocation_not_before(F.kv, gone, &nbf), 0);
-	assert_true(nbf >= now - 1 && nbf <= now + 5);
+	/* the auth service holds the fact (its schema), at millisecond precision */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM auth.revocations WHERE user_id IN (%lld, %lld)"
+		 " AND not_before_ms BETWEEN %lld AND %lld",
+		 (long long)pw, (long long)gone, (long long)(now_ms - 60000), (long long)(now_ms + 1000));
+	assert_int_equal(it_sql_int(F.db, sql), 2);
+	/* the outbox is empty: every revocation was delivered */
+	assert_int_equal(it_sql_int(F.db, "SELECT count(*) FROM users.token_revocation_outbox"), 0);
 	free(t_pw);
 	free(t_gone);
 }
 
-static void a_denylisted_jti_is_refused(void **state)
+/* A token logged out at the auth service is refused here at once. */
+static void a_logged_out_token_is_refused(void **state)
 {
-	const struct jwt_config cfg = { IT_JWT_SECRET, IT_JWT_ISSUER, JWT_LEEWAY_S };
 	int64_t id = make_user("rv.jti@example.com", "Rv Jti");
 	char *t = it_token(id, "rv.jti@example.com", "user");
 	char *other = it_token(id, "rv.jti@example.com", "user");
-	struct principal p;
+	struct rpc_channel *auth = rpc_channel_new(F.auth_target);
+	struct it_result r;
+	int64_t start;
 
-	assert_int_equal(jwt_verify(&cfg, t, now_unix_ms() / 1000, &p, NULL), 0);
 	assert_get_ok(id, t);
-	assert_int_equal(revocation_revoke_jti(F.kv, p.jti, p.exp), 0);
-	assert_revoked(id, t);
+	r = it_call(auth, "/agentos.auth.v1.AuthService/Logout",
+		    &(Agentos__Auth__V1__LogoutRequest)AGENTOS__AUTH__V1__LOGOUT_REQUEST__INIT.base,
+		    &google__protobuf__empty__descriptor, t, NULL);
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	it_result_release(&r);
+	start = mono_ms();
+	for (;;) { /* pushed to this service: well within a second */
+		r = get(id, t);
+		if (r.err.code == ERR_TOKEN_REVOKED || mono_ms() - start > 1000)
+			break;
+		it_result_release(&r);
+		sleep_ms(5);
+	}
+	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_REVOKED);
+	it_result_release(&r);
 	assert_get_ok(id, other); /* another jti of the same user */
+	rpc_channel_free(auth);
 	free(t);
 	free(other);
 }
@@ -970,7 +993,7 @@ int main(void)
 		cmocka_unit_test(verify_credentials_same_answer_for_unknown_and_wrong),
 		cmocka_unit_test(role_change_and_disabling_revoke_older_tokens),
 		cmocka_unit_test(password_change_and_deletion_revoke_older_tokens),
-		cmocka_unit_test(a_denylisted_jti_is_refused),
+		cmocka_unit_test(a_logged_out_token_is_refused),
 		cmocka_unit_test(admin_is_bootstrapped),
 		cmocka_unit_test(health_answers_per_service_name),
 		cmocka_unit_test(logs_carry_request_ids_and_no_secrets),

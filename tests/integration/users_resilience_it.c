@@ -25,7 +25,8 @@ struct fixture {
 	struct proc *svc;
 	struct rpc_channel *ch;
 	char target[64];
-	char env_port[32], env_db[512], env_redis[128];
+	char env_port[32], env_db[512], env_redis[128], env_auth[64];
+	struct proc *auth;
 	char *token;
 };
 
@@ -33,8 +34,9 @@ static struct fixture F;
 
 static void start_service(void)
 {
-	const char *env[] = { F.env_port, F.env_db, F.env_redis, "JWT_SECRET=" IT_JWT_SECRET,
-			      "GRPC_HOST=127.0.0.1", "PASSWORD_HASH_CONCURRENCY=1", NULL };
+	const char *env[] = { F.env_port, F.env_db, F.env_redis, F.env_auth,
+			      "JWT_SECRET=" IT_JWT_SECRET, "GRPC_HOST=127.0.0.1",
+			      "PASSWORD_HASH_CONCURRENCY=1", NULL };
 
 	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
 	assert_true(stack_wait_grpc_serving(F.target, 20000));
@@ -42,7 +44,7 @@ static void start_service(void)
 
 static int setup(void **state)
 {
-	int port = stack_free_port();
+	int port = stack_free_port(), auth_port;
 
 	rpc_runtime_init();
 	F.stack = stack_start("users_resilience_it");
@@ -50,6 +52,11 @@ static int setup(void **state)
 	snprintf(F.env_db, sizeof(F.env_db), "DATABASE_URL=%s", stack_database_url(F.stack));
 	snprintf(F.env_redis, sizeof(F.env_redis), "REDIS_URL=%s", stack_redis_url(F.stack));
 	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
+	auth_port = stack_free_port();
+	snprintf(F.env_auth, sizeof(F.env_auth), "AUTH_ADDR=127.0.0.1:%d", auth_port);
+	F.auth = stack_spawn_auth(F.stack, auth_port, F.target, NULL);
+	if (!F.auth)
+		return -1;
 	start_service();
 	F.ch = rpc_channel_new(F.target);
 	F.token = it_token(1, "mod@example.com", "moderator");

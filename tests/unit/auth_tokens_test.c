@@ -133,11 +133,12 @@ static void logout_needs_a_bearer_token(void **state)
 	struct principal anon = { .method = AUTH_NONE };
 	struct principal key = { .method = AUTH_API_KEY, .user_id = 9 };
 	struct app_error err;
+	int64_t seq = 0;
 
 	app_error_init(&err);
-	assert_int_equal(auth_logout(&ctx, &anon, &err), -1);
+	assert_int_equal(auth_logout(&ctx, &anon, &seq, &err), -1);
 	assert_string_equal(err_name(err.code), "UNAUTHORIZED");
-	assert_int_equal(auth_logout(&ctx, &key, &err), -1);
+	assert_int_equal(auth_logout(&ctx, &key, &seq, &err), -1);
 	assert_string_equal(err_name(err.code), "FORBIDDEN");
 }
 

@@ -21,7 +21,7 @@
 
 #include "agentos/auth/v1/auth.pb-c.h"
 #include "caller.h"
-#include "kv.h"
+#include "revocation.h"
 #include "log.h"
 #include "rpc.h"
 #include "util.h"
@@ -504,46 +504,62 @@ static void unreachable_auth_service_is_unavailable(void **state)
 	rpc_channel_free(nowhere);
 }
 
-/* ---- Redis that cannot be reached -------------------------------------------------- */
+/* ---- the in-memory revocation copy ----------------------------------------------------- */
 
-static int count_lines_with(FILE *f, const char *needle)
+static void revocations_refuse_in_memory(void **state)
 {
-	char line[2048];
-	int n = 0;
-
-	fflush(f);
-	rewind(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, needle))
-			n++;
-	}
-	return n;
-}
-
-static void unreachable_redis_accepts_and_warns_once(void **state)
-{
-	struct kv *kv = kv_new("redis://127.0.0.1:1", 200, 2);
-	struct caller_config cfg = { .jwt = &jwt, .kv = kv, .cache_ms = 500 };
+	struct revocations *rev = revocations_new(60000);
+	struct local l = { 0 };
+	struct caller_config cfg = { .jwt = &jwt, .revocations = rev, .local_api_key = local_validate,
+				     .local_ctx = &l };
 	struct caller_resolver *r = caller_resolver_new(&cfg);
 	char *good = token("user", 0, 3600), *hg = bearer(good);
-	FILE *f = tmpfile();
+	int64_t iat_ms = now_s() * 1000; /* the test token has no iat_ms claim */
 	struct principal p;
 	struct app_error e;
 
-	assert_non_null(kv);
-	assert_non_null(f);
-	log_set_fd(fileno(f));
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(resolve(r, hg, NULL, &p, &e), 0);
-		assert_int_equal(p.method, AUTH_JWT);
-		assert_int_equal(p.user_id, 42);
-	}
-	log_set_fd(1);
-	assert_int_equal(count_lines_with(f, "accepting access tokens unchecked"), 1);
-	assert_int_equal(count_lines_with(f, good), 0); /* the token is never logged */
-	fclose(f);
+	/* not loaded yet: bearer and API-key requests fail closed, anonymous ones pass */
+	assert_refused(resolve(r, hg, NULL, &p, &e), &e, ERR_SERVICE_UNAVAILABLE);
+	assert_refused(resolve(r, NULL, "ak_good", &p, &e), &e, ERR_SERVICE_UNAVAILABLE);
+	assert_int_equal(atomic_load(&l.calls), 0);
+	assert_int_equal(resolve(r, NULL, NULL, &p, &e), 0);
+	revocations_synced(rev, 0, true);
+	assert_int_equal(resolve(r, hg, NULL, &p, &e), 0);
+	assert_int_equal(resolve(r, NULL, "ak_good", &p, &e), 0);
+	/* a not-before at the token's own millisecond leaves it valid; one after refuses it */
+	revocations_add_user(rev, 42, iat_ms, INT64_MAX);
+	assert_int_equal(resolve(r, hg, NULL, &p, &e), 0);
+	revocations_add_user(rev, 42, iat_ms + 1, INT64_MAX);
+	assert_refused(resolve(r, hg, NULL, &p, &e), &e, ERR_TOKEN_REVOKED);
+	revocations_reset(rev, "feed");
+	revocations_synced(rev, 1, true);
+	assert_int_equal(resolve(r, hg, NULL, &p, &e), 0);
+	revocations_add_token(rev, "jti-42", INT64_MAX);
+	assert_refused(resolve(r, hg, NULL, &p, &e), &e, ERR_TOKEN_REVOKED);
+	assert_int_equal(p.method, AUTH_NONE);
 	caller_resolver_free(r);
-	kv_free(kv);
+	revocations_free(rev);
+	free(good);
+	free(hg);
+}
+
+static void stale_revocations_fail_closed(void **state)
+{
+	struct revocations *rev = revocations_new(1000); /* the least the setting allows */
+	struct caller_config cfg = { .jwt = &jwt, .revocations = rev };
+	struct caller_resolver *r = caller_resolver_new(&cfg);
+	char *good = token("user", 0, 3600), *hg = bearer(good);
+	struct principal p;
+	struct app_error e;
+
+	revocations_synced(rev, 7, true);
+	assert_int_equal(resolve(r, hg, NULL, &p, &e), 0);
+	sleep_ms(1100);
+	assert_refused(resolve(r, hg, NULL, &p, &e), &e, ERR_SERVICE_UNAVAILABLE);
+	revocations_synced(rev, 7, true); /* a heartbeat */
+	assert_int_equal(resolve(r, hg, NULL, &p, &e), 0);
+	caller_resolver_free(r);
+	revocations_free(rev);
 	free(good);
 	free(hg);
 }
@@ -562,7 +578,8 @@ int main(void)
 		cmocka_unit_test(malformed_keys_are_refused_without_asking),
 		cmocka_unit_test(the_cache_is_bounded_and_evicts_the_oldest),
 		cmocka_unit_test(the_cache_is_thread_safe),
-		cmocka_unit_test(unreachable_redis_accepts_and_warns_once),
+		cmocka_unit_test(revocations_refuse_in_memory),
+		cmocka_unit_test(stale_revocations_fail_closed),
 	};
 	const struct CMUnitTest remote[] = {
 		cmocka_unit_test(remote_keys_become_principals),

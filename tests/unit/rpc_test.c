@@ -970,14 +970,14 @@ static void test_trailer_reaches_the_client(void **state)
 	req.id = 21;
 	assert_int_equal(rpc_call_unary_trailer(shared.ch, TRAILER, &req.base,
 						&agentos__users__v1__user__descriptor, NULL, 0, 2000,
-						&reply, &err, "x-test-seq", v, sizeof(v)),
+						&reply, &err, NULL, "x-test-seq", v, sizeof(v)),
 			 0);
 	assert_string_equal(v, "42");
 	protobuf_c_message_free_unpacked(reply, NULL);
 	/* absent: "" */
 	assert_int_equal(rpc_call_unary_trailer(shared.ch, GET_USER, &req.base,
 						&agentos__users__v1__user__descriptor, NULL, 0, 2000,
-						&reply, &err, "x-test-seq", v, sizeof(v)),
+						&reply, &err, NULL, "x-test-seq", v, sizeof(v)),
 			 0);
 	assert_string_equal(v, "");
 	protobuf_c_message_free_unpacked(reply, NULL);

@@ -372,6 +372,25 @@ bool it_gateway_users_start(struct it_gateway *g)
 }
 
 /* Polls until the gateway answers any HTTP status on GET /users/me. */
+/* Gives the gateway up to 10 s to load its revocation state from the auth
+ * service (until then credentials get 503), watching its log rather than
+ * asking it (a request would show in its metrics); a test whose auth
+ * service is meant to be down goes on after that. */
+static void wait_revocation_loaded(struct proc *gw)
+{
+	int64_t deadline = mono_ms() + 10000;
+
+	while (mono_ms() < deadline) {
+		char *log = read_file_all(proc_log_path(gw));
+		bool loaded = log && strstr(log, "revocation state loaded");
+
+		free(log);
+		if (loaded)
+			return;
+		sleep_ms(10);
+	}
+}
+
 /* Polls GET /health/live (never rate limited) until the gateway answers. */
 static bool wait_gateway(struct proc *gw, int port)
 {
@@ -390,8 +409,10 @@ static bool wait_gateway(struct proc *gw, int port)
 		r = it_http("GET", url, NULL, NULL);
 		up = r.status != 0;
 		it_http_release(&r);
-		if (up)
+		if (up) {
+			wait_revocation_loaded(gw);
 			return true;
+		}
 		sleep_ms(50);
 	}
 	fprintf(stderr, "gateway did not answer within 20 s; log: %s\n", proc_log_path(gw));
@@ -536,9 +557,11 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 	snprintf(g->users_target, sizeof(g->users_target), "127.0.0.1:%d", g->users_port);
 	start_auth = choose_auth_target(g);
 	snprintf(g->env[3], sizeof(g->env[3]), "AUTH_ADDR=%s", g->auth_target);
-	if (!it_gateway_users_start(g))
-		return false;
+	/* Auth first: users, posts and the gateway load their revocation state
+	 * from it before they are SERVING / ready. */
 	if (start_auth && !auth_spawn(g))
+		return false;
+	if (!it_gateway_users_start(g))
 		return false;
 	start_posts = choose_posts_target(g);
 	if (start_posts && !posts_spawn(g))

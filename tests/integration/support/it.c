@@ -15,13 +15,14 @@ char *it_token_ex(int64_t user_id, const char *email, const char *role, int64_t 
 {
 	struct jwt_config cfg = { .secret = secret, .issuer = IT_JWT_ISSUER, .leeway_s = 30 };
 	struct principal p = { .method = AUTH_JWT, .user_id = user_id };
-	int64_t now = now_unix_ms() / 1000;
+	int64_t now_ms = now_unix_ms() + iat_off * 1000, now = now_ms / 1000 - iat_off;
 	char jti[33];
 
 	strlcpy_s(p.email, email, sizeof(p.email));
 	strlcpy_s(p.role, role, sizeof(p.role));
 	role_permissions(role, &p.perms);
 	random_alnum(jti, 32);
+	p.iat_ms = now_ms; /* as the auth service issues them */
 	return jwt_sign(&cfg, &p, now + iat_off, now + exp_off, jti);
 }
 
@@ -133,6 +134,17 @@ void it_redis_reset_stats(const char *redis_url)
 {
 	redisContext *c = redis_connect(redis_url);
 	redisReply *r = c ? redisCommand(c, "CONFIG RESETSTAT") : NULL;
+
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+}
+
+void it_redis_flushall(const char *redis_url)
+{
+	redisContext *c = redis_connect(redis_url);
+	redisReply *r = c ? redisCommand(c, "FLUSHALL") : NULL;
 
 	if (r)
 		freeReplyObject(r);

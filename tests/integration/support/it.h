@@ -53,6 +53,8 @@ bool it_sql_exec(const char *database_url, const char *sql);
 /* Redis server statistics (INFO commandstats): resets them, and reads how
  * many times a command (lower-case, e.g. "mget") ran since. */
 void it_redis_reset_stats(const char *redis_url);
+/* FLUSHALL: every key of every database gone. */
+void it_redis_flushall(const char *redis_url);
 int64_t it_redis_command_calls(const char *redis_url, const char *command);
 
 #endif

@@ -64,10 +64,12 @@ bool pit_start(struct pit *p, const char *name, bool with_auth)
 	free_target(p->target, sizeof(p->target));
 	snprintf(users_addr, sizeof(users_addr), "USERS_ADDR=%s", p->users_target);
 	snprintf(auth_addr, sizeof(auth_addr), "AUTH_ADDR=%s", p->auth_target);
-	if (!spawn(p, &p->users, "users", "bin/users-service", p->users_target, users_env))
+	/* Auth first: every other service loads its revocation state from it
+	 * before it reports SERVING. with_auth only says whether the test talks
+	 * to it (p->auth_ch). */
+	if (!spawn(p, &p->auth, "auth", "bin/auth-service", p->auth_target, auth_env))
 		return false;
-	if (with_auth &&
-	    !spawn(p, &p->auth, "auth", "bin/auth-service", p->auth_target, auth_env))
+	if (!spawn(p, &p->users, "users", "bin/users-service", p->users_target, users_env))
 		return false;
 	if (!spawn(p, &p->posts, "posts", "bin/posts-service", p->target, posts_env))
 		return false;

@@ -614,3 +614,27 @@ char *read_file_all(const char *path)
 	buf[len] = '\0';
 	return buf;
 }
+
+struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target,
+			      const char *const *extra)
+{
+	char port_env[32], db[512], users[128], target[64];
+	const char *env[24] = { port_env, db, users, "GRPC_HOST=127.0.0.1",
+				"JWT_SECRET=integration-test-secret-0123456789abcdef",
+				"API_KEY_ROTATION_GRACE_SECONDS=2", "LOG_LEVEL=info" };
+	size_t n = 7;
+	struct proc *p;
+
+	snprintf(port_env, sizeof(port_env), "GRPC_PORT=%d", port);
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", stack_database_url(s));
+	snprintf(users, sizeof(users), "USERS_ADDR=%s", users_target);
+	for (size_t i = 0; extra && extra[i] && n < 23; i++)
+		env[n++] = extra[i];
+	env[n] = NULL;
+	p = stack_spawn(s, "auth", "bin/auth-service", env);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	if (stack_wait_grpc_serving(target, 20000))
+		return p;
+	fprintf(stderr, "auth-service did not become SERVING; log: %s\n", proc_log_path(p));
+	return NULL;
+}

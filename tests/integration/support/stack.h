@@ -56,6 +56,13 @@ int proc_stop(struct proc *p);
 /* Polls grpc.health.v1.Health/Check("") on target until SERVING or timeout;
  * true when it became SERVING. Needs rpc_runtime_init() done by the caller. */
 bool stack_wait_grpc_serving(const char *target, int timeout_ms);
+/* Starts the auth service as "auth" on 127.0.0.1:port (the stack's database,
+ * JWT_SECRET, USERS_ADDR=users_target, plus extra, NULL-terminated, may be
+ * NULL) and waits until it is SERVING (its revocation state loaded). NULL,
+ * with the log's path on stderr, when it does not within 20 s. Every other
+ * service needs it to become SERVING itself. */
+struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target,
+			      const char *const *extra);
 
 /* The whole content of a file, malloc'd (NULL when unreadable). */
 char *read_file_all(const char *path);

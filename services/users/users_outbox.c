@@ -1,0 +1,130 @@
+/* users_outbox.c - the relay of the token-revocation outbox
+ * (002_token_revocation_outbox.sql): queued revocations go to the auth
+ * service, which owns revocation state, and leave the queue only once it
+ * acknowledged them. A write that queues one flushes the queue right after
+ * its commit (so the change is refused before the write is answered); the
+ * relay thread retries whatever is left every RELAY_EVERY_MS, so an auth
+ * service that was down gets every change once it is back. Delivery is at
+ * least once: the auth service keeps the later not-before, so a repeat
+ * changes nothing. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "db.h"
+#include "log.h"
+#include "users_repo.h"
+#include "users_service.h"
+#include "util.h"
+
+#define OUTBOX_BATCH 32
+#define RELAY_EVERY_MS 1000
+
+/* Delivers one locked batch on c; *n the rows taken, *seq the highest
+ * position acknowledged. -1 on the first failure (the rest stays queued). */
+static int deliver(struct users_ctx *ctx, struct db_conn *c, int deadline_ms, size_t *n,
+		   int64_t *seq, struct app_error *err)
+{
+	struct users_outbox_row rows[OUTBOX_BATCH];
+
+	if (users_repo_outbox_take(c, OUTBOX_BATCH, rows, n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		int64_t s = 0;
+
+		if (ctx->revoke_tokens(ctx->revoke_ctx, rows[i].user_id, rows[i].not_before_ms,
+				       deadline_ms, &s, err) != 0 ||
+		    users_repo_outbox_delete(c, rows[i].id, err) != 0)
+			return -1;
+		if (s > *seq)
+			*seq = s;
+	}
+	return 0;
+}
+
+int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq,
+		       struct app_error *err)
+{
+	struct db_conn *c;
+	size_t n = OUTBOX_BATCH;
+	int rc = 0;
+
+	*seq = 0;
+	if (!ctx->revoke_tokens)
+		return 0;
+	while (rc == 0 && n == OUTBOX_BATCH) {
+		struct app_error late;
+
+		if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
+			return -1;
+		rc = db_begin(c, err);
+		if (rc == 0) {
+			app_error_init(&late);
+			rc = deliver(ctx, c, deadline_ms, &n, seq, err);
+			/* What was acknowledged leaves the queue even when a later row failed. */
+			if (db_commit(c, rc == 0 ? err : &late) != 0)
+				rc = -1;
+		}
+		db_pool_release(ctx->db, c);
+	}
+	return rc;
+}
+
+struct users_relay {
+	struct users_ctx *ctx;
+	int deadline_ms;
+	pthread_t thread;
+	atomic_bool stop;
+	bool failing; /* logged once per episode */
+};
+
+static void *relay_main(void *arg)
+{
+	struct users_relay *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		struct app_error err;
+		int64_t seq;
+
+		app_error_init(&err);
+		if (users_outbox_flush(r->ctx, r->deadline_ms, &seq, &err) != 0) {
+			if (!r->failing)
+				log_warn("token revocations queued; the auth service did not take them "
+					 "yet (retrying every second)",
+					 LOG_S("error", err.message));
+			r->failing = true;
+		} else if (r->failing) {
+			r->failing = false;
+			log_info("queued token revocations delivered", LOG_I("seq", seq));
+		}
+		for (int waited = 0; waited < RELAY_EVERY_MS && !atomic_load(&r->stop); waited += 50)
+			sleep_ms(50);
+	}
+	return NULL;
+}
+
+struct users_relay *users_relay_start(struct users_ctx *ctx, int deadline_ms)
+{
+	struct users_relay *r = xcalloc(1, sizeof(*r));
+	int err;
+
+	r->ctx = ctx;
+	r->deadline_ms = deadline_ms;
+	atomic_init(&r->stop, false);
+	err = pthread_create(&r->thread, NULL, relay_main, r);
+	if (err != 0) {
+		log_error("cannot start the revocation relay", LOG_I("error", err));
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void users_relay_stop(struct users_relay *r)
+{
+	if (!r)
+		return;
+	atomic_store(&r->stop, true);
+	pthread_join(r->thread, NULL);
+	free(r);
+}
