@@ -4,6 +4,7 @@
 #define SHARED_SVC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "authn.h"
@@ -28,6 +29,11 @@ struct svc_config {
 	int deadline_ms;           /* GRPC_DEADLINE_MS (5000): calls to other services */
 	const char *users_addr;    /* USERS_ADDR (127.0.0.1:50051) */
 	const char *auth_addr;     /* AUTH_ADDR (127.0.0.1:50053): API-key validation */
+	/* Not from the environment: set by main to the FileDescriptorSet the
+	 * build embedded (<name>_descriptor_set), served by gRPC reflection.
+	 * NULL: reflection answers UNIMPLEMENTED. */
+	const uint8_t *descriptors;
+	size_t descriptors_len;
 };
 
 /* The part every binary shares, the gateway included: LOG_LEVEL/LOG_FORMAT
@@ -72,8 +78,11 @@ struct caller_resolver *svc_callers_new(const struct svc_config *c, struct kv *k
 
 /* Serves methods (handlers get app) on c->listen_addr with c->workers until
  * SIGTERM/SIGINT; grpc.health.v1 answers for "" and full_name, SERVING while
- * db answers. Logs "<name> service listening" / "stopped". 0, or -1 when the
- * address cannot be bound or the run failed. */
+ * db answers; gRPC server reflection (reflection.h, v1 and v1alpha) answers
+ * from c->descriptors and lists the services of methods, Health and
+ * ServerReflection. Logs "<name> service listening" / "stopped". 0, or -1
+ * when the address cannot be bound, the descriptors are malformed or the
+ * run failed. */
 int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
 	      size_t n, void *app, struct db_pool *db);
 
