@@ -51,6 +51,7 @@ OBJ := $(BUILD)/obj
 LIB := $(BUILD)/lib
 BIN := $(BUILD)/bin
 TBIN := $(BUILD)/tests
+DESC := $(BUILD)/descriptors
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 INCLUDES := -Ishared -I$(GEN)
@@ -84,12 +85,30 @@ LIBS_OWN := $(LIB)/libshared.a $(LIB)/libproto.a
 define service_rules
 $(1)_SRC := $$(sort $$(wildcard services/$(1)/*.c))
 $(1)_SQL := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
-$(1)_O := $$(patsubst %.c,$(OBJ)/%.o,$$($(1)_SRC)) $(OBJ)/gen/$(1)_migrations.o
+$(1)_O := $$(patsubst %.c,$(OBJ)/%.o,$$($(1)_SRC)) $(OBJ)/gen/$(1)_migrations.o \
+	$(OBJ)/gen/$(1)_descriptors.o
+# What the service serves, as one FileDescriptorSet with every import: its
+# own protos, grpc.health.v1 and both reflection versions. Embedded for gRPC
+# server reflection; also usable as is (grpcurl -protoset).
+$(1)_PROTO_ROOTS := $$(patsubst proto/%,%,$$(wildcard proto/agentos/$(1)/v1/*.proto)) \
+	grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto \
+	grpc/reflection/v1alpha/reflection.proto
 
 $(GEN)/$(1)_migrations.c: $$($(1)_SQL) deploy/embed_sql.sh
 	@mkdir -p $$(@D)
 	@echo "  EMBED   $$@"
 	$(Q)sh deploy/embed_sql.sh $(1) $$($(1)_SQL) > $$@.tmp && mv $$@.tmp $$@
+
+$(DESC)/$(1).pb: $(PROTOS) | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@echo "  PROTOSET $$@"
+	$(Q)protoc-c -Iproto --include_imports --descriptor_set_out=$$@.tmp $$($(1)_PROTO_ROOTS) \
+		&& mv $$@.tmp $$@
+
+$(GEN)/$(1)_descriptors.c: $(DESC)/$(1).pb deploy/embed_bin.sh
+	@mkdir -p $$(@D)
+	@echo "  EMBED   $$@"
+	$(Q)sh deploy/embed_bin.sh $(1)_descriptor_set $$< > $$@.tmp && mv $$@.tmp $$@
 
 $(BIN)/$(1)-service: $$($(1)_O) $(LIBS_OWN)
 	@mkdir -p $$(@D)

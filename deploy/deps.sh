@@ -21,6 +21,9 @@ done
 # Node.js runs the contract checks' validators (tests/contract). Any node with
 # npm will do (a NodeSource nodejs bundles npm and conflicts with Debian's).
 command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+# promtool lints the gateway's /metrics (gateway_metrics_it); Debian ships it
+# only inside the prometheus package.
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 
 [ -z "$missing" ] && exit 0
 
@@ -35,3 +38,12 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq || true
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+# Only promtool was wanted: the Prometheus server that the package enables
+# and starts (on machines with systemd) is stopped and disabled again.
+case "$missing" in
+*" prometheus"*)
+	if command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+	fi
+	;;
+esac

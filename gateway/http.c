@@ -26,6 +26,7 @@
 #include "err.h"
 #include "log.h"
 #include "request_id.h"
+#include "trace.h"
 #include "util.h"
 
 #define HTTP_CONN_MEMORY (64 * 1024)     /* per connection: request line + headers */
@@ -56,6 +57,7 @@ struct http_request_impl {
 	struct arena arena;
 	int64_t start_us;
 	char request_id[REQUEST_ID_MAX + 1];
+	struct trace_ctx trace; /* the gateway's span of this request (W3C) */
 	char ip[INET6_ADDRSTRLEN];
 	const char *log_url;    /* redacted path?query, in arena */
 	const char *user_agent; /* in arena, NULL when absent */
@@ -235,6 +237,9 @@ static struct http_request_impl *request_new(struct http_server *s, struct MHD_C
 	r->req.arena = &r->arena;
 	r->req.label = -1;
 	r->req.impl = r;
+	/* Repeated headers are joined with ", ": two traceparents are invalid. */
+	trace_begin(&r->trace, http_header_all(&r->req, "traceparent"),
+		    http_header_all(&r->req, "tracestate"));
 	r->user_agent = arena_strdup(&r->arena,
 				     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"));
 	r->log_url = build_log_url(r);
@@ -255,15 +260,25 @@ static void request_free(struct http_request_impl *r)
 static void access_log(const struct http_request_impl *r)
 {
 	double ms = (double)(mono_us() - r->start_us) / 1000.0;
+	struct log_field f[12];
+	size_t n = 0;
 
 	if (r->srv->on_done)
 		r->srv->on_done(r->srv->app, &r->req, r->status, ms / 1000.0);
 
-	log_info(r->queued ? "HTTP Request" : "HTTP Request aborted",
-		 LOG_S("method", r->req.method), LOG_S("url", r->log_url),
-		 LOG_I("statusCode", r->status), LOG_D("duration", ms),
-		 LOG_S("userAgent", r->user_agent), LOG_S("ip", r->ip),
-		 LOG_S("requestId", r->request_id));
+	f[n++] = LOG_S("method", r->req.method);
+	f[n++] = LOG_S("url", r->log_url);
+	f[n++] = LOG_I("statusCode", r->status);
+	f[n++] = LOG_D("duration", ms);
+	f[n++] = LOG_S("userAgent", r->user_agent);
+	f[n++] = LOG_S("ip", r->ip);
+	f[n++] = LOG_S("requestId", r->request_id);
+	f[n++] = LOG_S("traceId", r->trace.trace_id);
+	f[n++] = LOG_S("spanId", r->trace.span_id);
+	if (r->trace.parent_id[0])
+		f[n++] = LOG_S("parentSpanId", r->trace.parent_id);
+	f[n] = (struct log_field){ 0 };
+	log_emit(LOG_INFO, r->queued ? "HTTP Request" : "HTTP Request aborted", f);
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -284,6 +299,7 @@ static bool add_headers(struct MHD_Response *mr, const struct http_response *res
 		const struct http_header *h = &res->headers[i];
 
 		if (!h->name || !h->value || header_is(h->name, "X-Request-Id") ||
+		    header_is(h->name, "traceparent") ||
 		    header_is(h->name, "Content-Length") || header_is(h->name, "Transfer-Encoding"))
 			continue;
 		if (MHD_add_response_header(mr, h->name, h->value) != MHD_YES) {
@@ -300,6 +316,7 @@ static enum MHD_Result respond_error(struct http_request_impl *r, enum err_code 
 /* Queues res (taking res->body). */
 static enum MHD_Result respond(struct http_request_impl *r, struct http_response *res)
 {
+	char traceparent[TRACE_PARENT_LEN + 1];
 	struct MHD_Response *mr;
 	enum MHD_Result ok;
 	bool has_type;
@@ -327,6 +344,8 @@ static enum MHD_Result respond(struct http_request_impl *r, struct http_response
 		MHD_add_response_header(mr, "Content-Type",
 					res->content_type ? res->content_type : "application/json");
 	MHD_add_response_header(mr, "X-Request-Id", r->request_id);
+	trace_format(&r->trace, traceparent);
+	MHD_add_response_header(mr, "traceparent", traceparent);
 	if (r->close_after || atomic_load(&r->srv->stopping))
 		MHD_add_response_header(mr, "Connection", "close");
 	ok = MHD_queue_response(r->conn, (unsigned int)res->status, mr);
@@ -452,7 +471,9 @@ static enum MHD_Result dispatch(struct http_request_impl *r)
 		r->req.body = r->body;
 		r->req.body_len = r->body_len;
 	}
+	trace_set_current(&r->trace); /* upstream calls are its children */
 	r->srv->handler(r->srv->app, &r->req, &res);
+	trace_set_current(NULL);
 	return respond(r, &res);
 }
 

@@ -1,6 +1,8 @@
 /* http.h - the gateway's HTTP server (libmicrohttpd): connections, limits,
- * bodies, request ids and the access log. Everything above it sees one
- * complete request and fills one response; it never touches MHD.
+ * bodies, request ids, the request's span (W3C traceparent, trace.h: the
+ * reply carries it, the handler runs with it as trace_current()) and the
+ * access log. Everything above it sees one complete request and fills one
+ * response; it never touches MHD.
  *
  * What this layer answers by itself (in the error envelope, with
  * X-Request-Id): 413 PAYLOAD_TOO_LARGE when the body exceeds max_body_bytes

@@ -109,6 +109,11 @@ const char *rpc_call_metadata(const struct rpc_call *call, const char *key);
 /* `x-request-id` from metadata when sane ([A-Za-z0-9._-]{1,64}), else a
  * generated "req_" + 16 alphanumerics. Owned by the call. */
 const char *rpc_call_request_id(const struct rpc_call *call);
+/* Trace context (trace.h): every call is a span of its own, continuing the
+ * `traceparent` (+ `tracestate`) metadata when valid, else a new trace. Its
+ * traceId, spanId and parentSpanId are on the call's "rpc" log line, and it
+ * is trace_current() while the handler runs, so rpc_call_unary from the
+ * handler's thread makes child spans. */
 /* Milliseconds left before the caller's deadline (INT64_MAX when none). */
 int64_t rpc_call_remaining_ms(const struct rpc_call *call);
 /* Adds key: value (lower-case ASCII key; printable value) to the trailing
@@ -157,7 +162,12 @@ struct rpc_metadata {
 	const char *value; /* NULL entries are skipped */
 };
 
-/* One unary call with a deadline (deadline_ms <= 0 counts as 1 ms). On success returns 0 and *reply is an
+/* One unary call with a deadline (deadline_ms <= 0 counts as 1 ms). It
+ * carries `traceparent` (and `tracestate`) for a new span, a child of
+ * trace_current() (a new trace when there is none) unless md has a
+ * traceparent; a child of a current span is logged ("rpc call": target,
+ * method, status, duration, requestId from md's x-request-id, traceId,
+ * spanId, parentSpanId). On success returns 0 and *reply is an
  * unpacked reply_desc message the caller frees with
  * protobuf_c_message_free_unpacked(*reply, NULL). On failure returns -1, fills
  * err (code from the rich error's ErrorInfo when present, otherwise from the

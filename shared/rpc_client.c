@@ -22,6 +22,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
 #include "rpc_internal.h"
+#include "trace.h"
 #include "util.h"
 
 #define RPC_HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
@@ -181,15 +182,45 @@ static bool metadata_legal(const grpc_metadata *m)
 	       (grpc_is_binary_header(m->key) || grpc_header_nonbin_value_is_legal(m->value));
 }
 
+/* The value of key in the caller's metadata, or NULL. */
+static const char *md_value(const struct rpc_metadata *md, size_t nmd, const char *key)
+{
+	for (size_t i = 0; i < nmd; i++) {
+		if (md[i].key && md[i].value && strcmp(md[i].key, key) == 0)
+			return md[i].value;
+	}
+	return NULL;
+}
+
+/* The call's own span as traceparent (+ tracestate), unless the caller set
+ * a traceparent itself. */
+static void add_trace_metadata(struct unary_call *u, const struct trace_ctx *hop,
+			       const struct rpc_metadata *md, size_t nmd)
+{
+	char tp[TRACE_PARENT_LEN + 1];
+
+	if (md_value(md, nmd, "traceparent"))
+		return;
+	trace_format(hop, tp);
+	u->md[u->nmd].key = grpc_slice_from_static_string("traceparent");
+	u->md[u->nmd++].value = grpc_slice_from_copied_string(tp);
+	if (hop->state[0]) {
+		u->md[u->nmd].key = grpc_slice_from_static_string("tracestate");
+		u->md[u->nmd++].value = grpc_slice_from_copied_string(hop->state);
+	}
+}
+
 /* Returns the key of the first entry gRPC cannot send, else NULL. */
 static const char *unary_init(struct unary_call *u, const ProtobufCMessage *request,
-			      const struct rpc_metadata *md, size_t nmd)
+			      const struct rpc_metadata *md, size_t nmd,
+			      const struct trace_ctx *hop)
 {
 	const char *bad = NULL;
 
 	memset(u, 0, sizeof(*u));
-	/* Copies: gRPC may hold metadata a little past our call's return. */
-	u->md = nmd ? xcalloc(nmd, sizeof(*u->md)) : NULL;
+	/* Copies: gRPC may hold metadata a little past our call's return. Two
+	 * more entries for the trace context. */
+	u->md = xcalloc(nmd + 2, sizeof(*u->md));
 	for (size_t i = 0; i < nmd; i++) {
 		if (!md[i].key || !md[i].value)
 			continue;
@@ -199,6 +230,7 @@ static const char *unary_init(struct unary_call *u, const ProtobufCMessage *requ
 			bad = md[i].key;
 		u->nmd++;
 	}
+	add_trace_metadata(u, hop, md, nmd);
 	u->request = rpc__encode_message(request);
 	grpc_metadata_array_init(&u->initial_md);
 	grpc_metadata_array_init(&u->trailing_md);
@@ -365,18 +397,37 @@ static void read_trailer(const struct unary_call *u, const char *key, char *valu
 	value[len] = '\0';
 }
 
+/* The client side of a call made while serving a traced request: one line
+ * with the call's span, whose parent is the span being served, so that the
+ * callee's line (parentSpanId = this spanId) joins the tree. */
+static void log_hop(const struct rpc_channel *ch, const char *method, const struct trace_ctx *hop,
+		    const struct rpc_metadata *md, size_t nmd, grpc_status_code status,
+		    int64_t start_us)
+{
+	log_info("rpc call", LOG_S("target", ch->target), LOG_S("method", method),
+		 LOG_S("status", rpc_status_name(status)),
+		 LOG_D("duration", (double)(mono_us() - start_us) / 1000.0),
+		 LOG_S("requestId", md_value(md, nmd, "x-request-id")),
+		 LOG_S("traceId", hop->trace_id), LOG_S("spanId", hop->span_id),
+		 LOG_S("parentSpanId", hop->parent_id));
+}
+
 static int call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage *request,
 		      const ProtobufCMessageDescriptor *reply_desc, const struct rpc_metadata *md,
 		      size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
 		      grpc_status_code *status, const char *key, char *value, size_t cap)
 {
+	const struct trace_ctx *parent = trace_current();
+	int64_t start_us = mono_us();
 	struct unary_call u;
+	struct trace_ctx hop;
 	const char *bad_key;
 	int rc;
 
 	*reply = NULL;
 	app_error_init(err);
-	bad_key = unary_init(&u, request, md, nmd);
+	trace_child(&hop, parent);
+	bad_key = unary_init(&u, request, md, nmd, &hop);
 	u.cq = cq_take(ch);
 	if (bad_key) {
 		/* e.g. a forwarded header with control characters: the caller's fault */
@@ -394,6 +445,8 @@ static int call_unary(struct rpc_channel *ch, const char *method, const Protobuf
 	}
 	if (status)
 		*status = u.status;
+	if (parent && !md_value(md, nmd, "traceparent"))
+		log_hop(ch, method, &hop, md, nmd, u.status, start_us);
 	unary_release(&u);
 	cq_give_back(ch, u.cq);
 	return rc;
@@ -440,11 +493,13 @@ struct rpc_client_stream *rpc_client_stream_open(struct rpc_channel *ch, const c
 	struct rpc_client_stream *s = xcalloc(1, sizeof(*s));
 	grpc_slice path = grpc_slice_from_copied_string(method);
 	grpc_op ops[4], st;
+	struct trace_ctx hop;
 
 	s->ch = ch;
 	s->method = xstrdup(method);
 	app_error_init(&s->end);
-	unary_init(&s->u, request, md, nmd);
+	trace_child(&hop, trace_current());
+	unary_init(&s->u, request, md, nmd, &hop);
 	s->u.cq = grpc_completion_queue_create_for_next(NULL);
 	s->u.call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->u.cq, path,
 					     NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);

@@ -12,6 +12,8 @@
 
 #include "rpc.h"
 
+struct trace_ctx;
+
 #define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
 
 /* m packed into a new byte buffer; the caller destroys it. */
@@ -30,6 +32,7 @@ struct rpc_call {
 	const char *method;     /* in the arena */
 	const char **values;    /* NUL-terminated copies of md values, in the arena */
 	const char *request_id; /* in the arena */
+	struct trace_ctx *trace; /* this call's span (W3C traceparent), in the arena */
 	const char *trailer_key;   /* rpc_call_set_trailer: in the arena, or NULL */
 	const char *trailer_value;
 };

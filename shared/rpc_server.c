@@ -39,6 +39,7 @@
 #include "log.h"
 #include "rpc_internal.h"
 #include "request_id.h"
+#include "trace.h"
 #include "util.h"
 
 #define RPC_FORCE_EXIT_MS 5000 /* after cancelling every call, the longest wait for gRPC */
@@ -150,6 +151,9 @@ void rpc__call_prepare(struct rpc_call *c)
 		c->values[i] = arena_strndup(a, (const char *)GRPC_SLICE_START_PTR(v),
 					     GRPC_SLICE_LENGTH(v));
 	}
+	c->trace = arena_alloc(a, sizeof(*c->trace));
+	trace_begin(c->trace, rpc_call_metadata(c, "traceparent"),
+		    rpc_call_metadata(c, "tracestate"));
 	rid = rpc_call_metadata(c, "x-request-id");
 	if (request_id_valid(rid)) {
 		c->request_id = rid;
@@ -303,11 +307,12 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 	return 0;
 }
 
-/* One line per call; metadata values other than the request id stay out. */
+/* One line per call; metadata values other than the request id and the
+ * trace context (traceparent) stay out. */
 static void log_call(const struct rpc_call *c, const struct app_error *err, bool ok,
 		     int64_t start_us, int cancelled)
 {
-	struct log_field f[9];
+	struct log_field f[12];
 	size_t n = 0;
 
 	f[n++] = LOG_S("service", c->srv->domain);
@@ -317,6 +322,10 @@ static void log_call(const struct rpc_call *c, const struct app_error *err, bool
 		f[n++] = LOG_S("code", err_name(err->code));
 	f[n++] = LOG_D("duration", (double)(mono_us() - start_us) / 1000.0);
 	f[n++] = LOG_S("requestId", c->request_id);
+	f[n++] = LOG_S("traceId", c->trace->trace_id);
+	f[n++] = LOG_S("spanId", c->trace->span_id);
+	if (c->trace->parent_id[0])
+		f[n++] = LOG_S("parentSpanId", c->trace->parent_id);
 	if (cancelled)
 		f[n++] = LOG_B("cancelled", true); /* the client never saw this outcome */
 	f[n] = (struct log_field){ 0 };
@@ -335,10 +344,12 @@ static void serve_call(struct rpc_worker *w, struct rpc_call *c)
 
 	rpc__call_prepare(c);
 	app_error_init(&err);
+	trace_set_current(c->trace); /* calls the handler makes are its children */
 	if (receive_request(c, w->call_cq, &payload))
 		rc = dispatch(c, payload, &request, &reply, &err);
 	else
 		rc = app_error_set(&err, ERR_BAD_REQUEST, "Request message could not be received");
+	trace_set_current(NULL);
 	finish_call(c, w->call_cq, rc == 0 ? reply : NULL, &err, &cancelled);
 	log_call(c, &err, rc == 0, start_us, cancelled);
 	if (request)

@@ -16,6 +16,7 @@
 #include <grpc/support/time.h>
 
 #include "log.h"
+#include "trace.h"
 #include "util.h"
 
 #define STREAM_SLICE_MS 100
@@ -263,7 +264,8 @@ static void log_stream(const struct rpc_stream *st, const struct app_error *err,
 		 LOG_S("method", st->call.method),
 		 LOG_S("status", rpc_status_name(err_grpc_status(err->code))),
 		 LOG_D("duration", (double)(mono_us() - start_us) / 1000.0),
-		 LOG_S("requestId", st->call.request_id), LOG_B("cancelled", st->cancelled != 0));
+		 LOG_S("requestId", st->call.request_id), LOG_S("traceId", st->call.trace->trace_id),
+		 LOG_S("spanId", st->call.trace->span_id), LOG_B("cancelled", st->cancelled != 0));
 }
 
 static void stream_free(struct rpc_stream *st)

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "caller.h"
@@ -10,6 +11,7 @@
 #include "kv.h"
 #include "log.h"
 #include "revocation.h"
+#include "reflection.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -129,6 +131,50 @@ static bool svc_healthy(void *ctx)
 	return (!h->rev || revocations_loaded(h->rev)) && db_pool_ping(h->db);
 }
 
+/* The full service names of the methods ("/pkg.Service/Method" ->
+ * "pkg.Service"), each once, then grpc.health.v1.Health; NULL-terminated,
+ * strings in a. */
+static const char **served_services(const struct rpc_method *m, size_t n, struct arena *a)
+{
+	const char **names = arena_alloc(a, (n + 2) * sizeof(*names));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *start = m[i].path[0] == '/' ? m[i].path + 1 : m[i].path;
+		const char *slash = strchr(start, '/');
+		char *name = arena_strndup(a, start, slash ? (size_t)(slash - start) : strlen(start));
+		size_t j = 0;
+
+		while (j < k && strcmp(names[j], name) != 0)
+			j++;
+		if (j == k)
+			names[k++] = name;
+	}
+	names[k] = "grpc.health.v1.Health";
+	return names;
+}
+
+/* methods plus the reflection rows, with the process's reflection index set
+ * from c->descriptors (NULL: none); -1 when the descriptors are malformed. */
+static int with_reflection(const struct svc_config *c, const struct rpc_method *methods,
+			   size_t n, struct rpc_method **all, struct reflection **refl)
+{
+	struct arena a;
+
+	*all = xcalloc(n + ARRAY_SIZE(reflection_methods), sizeof(**all));
+	memcpy(*all, methods, n * sizeof(**all));
+	memcpy(*all + n, reflection_methods, sizeof(reflection_methods));
+	*refl = NULL;
+	if (!c->descriptors)
+		return 0;
+	arena_init(&a);
+	*refl = reflection_new(c->descriptors, c->descriptors_len,
+			       served_services(*all, n + ARRAY_SIZE(reflection_methods), &a));
+	arena_release(&a);
+	reflection_set_default(*refl);
+	return *refl ? 0 : -1;
+}
+
 int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
 	      size_t n, void *app, struct db_pool *db, struct revocations *rev)
 {
@@ -140,16 +186,23 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 		.health_services = names, .health_check = svc_healthy, .health_ctx = &health,
 		.app = app,
 	};
-	struct rpc_server *srv = rpc_server_new(&cfg, methods, n);
-	int rc;
+	struct rpc_server *srv = NULL;
+	struct reflection *refl;
+	struct rpc_method *all;
+	int rc = -1;
 
-	if (!srv)
-		return -1;
-	log_info("service listening", LOG_S("addr", c->listen_addr),
-		 LOG_I("port", rpc_server_port(srv)), LOG_I("workers", c->workers));
-	rc = rpc_server_run(srv);
-	rpc_server_free(srv);
-	log_info("service stopped");
+	if (with_reflection(c, methods, n, &all, &refl) == 0)
+		srv = rpc_server_new(&cfg, all, n + ARRAY_SIZE(reflection_methods));
+	if (srv) {
+		log_info("service listening", LOG_S("addr", c->listen_addr),
+			 LOG_I("port", rpc_server_port(srv)), LOG_I("workers", c->workers));
+		rc = rpc_server_run(srv);
+		rpc_server_free(srv);
+		log_info("service stopped");
+	}
+	reflection_set_default(NULL);
+	reflection_free(refl);
+	free(all);
 	return rc;
 }
 

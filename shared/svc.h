@@ -4,6 +4,7 @@
 #define SHARED_SVC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "authn.h"
@@ -29,6 +30,11 @@ struct svc_config {
 	const char *users_addr;    /* USERS_ADDR (127.0.0.1:50051) */
 	const char *auth_addr;     /* AUTH_ADDR (127.0.0.1:50053): API keys, revocations */
 	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS (30000) */
+	/* Not from the environment: set by main to the FileDescriptorSet the
+	 * build embedded (<name>_descriptor_set), served by gRPC reflection.
+	 * NULL: reflection answers UNIMPLEMENTED. */
+	const uint8_t *descriptors;
+	size_t descriptors_len;
 };
 
 /* The part every binary shares, the gateway included: LOG_LEVEL/LOG_FORMAT
@@ -74,9 +80,11 @@ struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revoc
 
 /* Serves methods (handlers get app) on c->listen_addr with c->workers until
  * SIGTERM/SIGINT; grpc.health.v1 answers for "" and full_name, SERVING while
- * db answers once rev (NULL: none) has its first full load. Logs "<name>
- * service listening" / "stopped". 0, or -1 when the address cannot be bound
- * or the run failed. */
+ * db answers once rev (NULL: none) has its first full load; gRPC server
+ * reflection (reflection.h, v1 and v1alpha) answers from c->descriptors and
+ * lists the services of methods, Health and ServerReflection. Logs "<name>
+ * service listening" / "stopped". 0, or -1 when the address cannot be bound,
+ * the descriptors are malformed or the run failed. */
 int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
 	      size_t n, void *app, struct db_pool *db, struct revocations *rev);
 

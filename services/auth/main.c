@@ -18,6 +18,10 @@
 #include "svc.h"
 #include "util.h"
 
+/* deploy/embed_bin.sh output (build/gen/auth_descriptors.c) */
+extern const uint8_t auth_descriptor_set[];
+extern const size_t auth_descriptor_set_len;
+
 struct auth_settings {
 	struct svc_config svc;
 	int64_t access_ttl_s;
@@ -31,6 +35,9 @@ static int read_settings(struct auth_settings *s)
 
 	config_reader_init(&r);
 	svc_config_read(&r, &s->svc, "auth", 50053);
+	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
+	s->svc.descriptors = auth_descriptor_set;
+	s->svc.descriptors_len = auth_descriptor_set_len;
 	s->access_ttl_s = config_duration_s(&r, "JWT_EXPIRES_IN", 86400, 1, 30 * 86400);
 	s->refresh_ttl_s = config_duration_s(&r, "REFRESH_EXPIRES_IN", 7 * 86400, 1, 365 * 86400);
 	s->rotation_grace_s =

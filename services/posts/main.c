@@ -18,6 +18,10 @@
 #include "svc.h"
 #include "util.h"
 
+/* deploy/embed_bin.sh output (build/gen/posts_descriptors.c) */
+extern const uint8_t posts_descriptor_set[];
+extern const size_t posts_descriptor_set_len;
+
 struct posts_settings {
 	struct svc_config svc;
 };
@@ -28,6 +32,9 @@ static int read_settings(struct posts_settings *s)
 
 	config_reader_init(&r);
 	svc_config_read(&r, &s->svc, "posts", 50052);
+	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
+	s->svc.descriptors = posts_descriptor_set;
+	s->svc.descriptors_len = posts_descriptor_set_len;
 	return config_reader_finish(&r, stderr);
 }
 

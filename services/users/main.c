@@ -21,6 +21,10 @@
 #include "util.h"
 #include "users_service.h"
 
+/* deploy/embed_bin.sh output (build/gen/users_descriptors.c) */
+extern const uint8_t users_descriptor_set[];
+extern const size_t users_descriptor_set_len;
+
 struct users_settings {
 	struct svc_config svc;
 	int hash_concurrency;
@@ -34,6 +38,9 @@ static int read_settings(struct users_settings *s)
 
 	config_reader_init(&r);
 	svc_config_read(&r, &s->svc, "users", 50051);
+	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
+	s->svc.descriptors = users_descriptor_set;
+	s->svc.descriptors_len = users_descriptor_set_len;
 	s->hash_concurrency = (int)config_int(&r, "PASSWORD_HASH_CONCURRENCY", 2, 1, 64);
 	s->admin_email = config_str(&r, "ADMIN_EMAIL", NULL);
 	s->admin_password = config_str(&r, "ADMIN_PASSWORD", NULL);

@@ -6,7 +6,10 @@
 #   - docker-compose.yml: docker-compose's own parser (Debian docker-compose)
 #   - tests/hygiene/check.sh: banned functions and a complexity ceiling
 # It also installs tests/contract's npm packages (package-lock.json, exact
-# versions) that the /metrics parser check in gateway_metrics_it needs.
+# versions) that the /metrics parser check in gateway_metrics_it and the gRPC
+# reflection client in reflection_it (reflection.mjs) need, and
+# makes sure promtool (Debian prometheus), which lints that same /metrics
+# after real traffic in gateway_metrics_it, is there.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +19,10 @@ if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
 	echo "contract: npm ci (tests/contract)"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+command -v promtool >/dev/null 2>&1 || {
+	echo "contract: promtool is missing (make deps installs Debian's prometheus)" >&2
+	exit 1
+}
 node "$dir/openapi.mjs"
 node "$dir/k8s.mjs"
 docker-compose -f docker-compose.yml config -q

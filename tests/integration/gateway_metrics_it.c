@@ -3,7 +3,8 @@
  * and status, latency histograms, upstream calls and errors by service,
  * rate-limit rejections, in-flight requests; and the whole text passes a
  * Prometheus text-format parser (tests/contract/metrics.mjs, npm's
- * parse-prometheus-text-format plus a strict line grammar). */
+ * parse-prometheus-text-format plus a strict line grammar) and Prometheus'
+ * own linter, `promtool check metrics` (issue 15). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,6 +179,28 @@ static void exposition_parses_with_a_prometheus_parser(void **state)
 	snprintf(cmd, sizeof(cmd), "node tests/contract/metrics.mjs --route-templates-only %s",
 		 file);
 	assert_int_equal(system(cmd), 0);
+	/* Prometheus' own linter (deploy/deps.sh installs it): parse errors,
+	 * missing HELP/TYPE, counters without _total, non-base units... */
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", file);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The promtool check above can fail: a counter without the _total suffix and
+ * without HELP is rejected (so a missing or no-op promtool cannot pass). */
+static void promtool_rejects_a_bad_exposition(void **state)
+{
+	static const char bad[] = "# TYPE upstream_calls counter\nupstream_calls 1\n";
+	char file[4096], cmd[10240];
+	FILE *f;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/metrics-bad.txt", stack_dir(G.stack));
+	f = fopen(file, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bad, 1, sizeof(bad) - 1, f), sizeof(bad) - 1);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s.out 2>&1", file, file);
+	assert_int_not_equal(system(cmd), 0);
 }
 
 static void metrics_is_get_only(void **state)
@@ -194,6 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(traffic_is_counted_by_route_template),
 		cmocka_unit_test(exposition_parses_with_a_prometheus_parser),
+		cmocka_unit_test(promtool_rejects_a_bad_exposition),
 		cmocka_unit_test(metrics_is_get_only),
 	};
 
