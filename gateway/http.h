@@ -77,6 +77,8 @@ struct http_server_config {
 	unsigned conn_limit;       /* total connections */
 	unsigned per_ip_limit;     /* connections per client IP */
 	unsigned timeout_s;        /* idle connection timeout */
+	int head_timeout_ms;       /* HTTP_HEADER_TIMEOUT_MS: deadline for a request head (0: 10 s) */
+	int body_timeout_ms;       /* HTTP_BODY_TIMEOUT_MS: deadline for its body (0: 30 s) */
 	const char *api_version;   /* for envelopes this layer writes */
 	http_handler_fn handler;
 	void *app;
@@ -85,6 +87,9 @@ struct http_server_config {
 	 * Called for every request, those this layer answers itself included. */
 	void (*on_begin)(void *app);
 	void (*on_done)(void *app, const struct http_request *req, int status, double seconds);
+	/* Optional: a connection was closed past its head (body false) or body
+	 * (body true) deadline. Called from a thread of the server's own. */
+	void (*on_slow_client)(void *app, bool body);
 };
 
 struct http_server;
