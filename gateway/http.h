@@ -4,9 +4,13 @@
  *
  * What this layer answers by itself (in the error envelope, with
  * X-Request-Id): 413 PAYLOAD_TOO_LARGE when the body exceeds max_body_bytes
- * (by Content-Length before reading, or while reading a chunked body), 400
- * BAD_REQUEST for a request with both Content-Length and Transfer-Encoding or
- * with two Content-Length headers (request smuggling). */
+ * (after reading and dropping it when it is within 8 x max_body_bytes, so a
+ * client still sending reads the reply; at once otherwise), 400 BAD_REQUEST
+ * for a request with both Content-Length and Transfer-Encoding or with two
+ * Content-Length headers (request smuggling) or with %00 in its URL, 404 for
+ * %2F in the path, 414 URI_TOO_LONG for a target over 8 KiB or with more than
+ * 100 query parameters, 408 REQUEST_TIMEOUT past the head or body deadline
+ * (http_guard.h). */
 #ifndef GATEWAY_HTTP_H
 #define GATEWAY_HTTP_H
 
