@@ -25,6 +25,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "http_guard.h"
+#include "http_log.h"
 #include "log.h"
 #include "request_id.h"
 #include "util.h"
@@ -37,9 +38,6 @@
 #define HTTP_DEFAULT_HEAD_MS 10000       /* HTTP_HEADER_TIMEOUT_MS when the config says 0 */
 #define HTTP_DEFAULT_BODY_MS 30000       /* HTTP_BODY_TIMEOUT_MS when the config says 0 */
 #define HTTP_STOP_GRACE_MS 10000         /* how long stop waits for in-flight requests */
-#define HTTP_REDACTED "[REDACTED]"
-#define HTTP_MAX_URI 8192                /* request target, bytes (414 past it) */
-#define HTTP_MAX_QUERY_PARAMS 100        /* query parameters (414 past it) */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -78,173 +76,6 @@ struct http_request_impl {
 	bool close_after; /* answered before reading the body: close the connection */
 	int status;       /* the status answered (or decided when aborting); 0 = none */
 };
-
-/* ---- the log line's url: re-encoded, API keys redacted ------------------- */
-
-struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-static void sbuf_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Percent-encodes every byte of s[0..n) that is not unreserved (RFC 3986) or
- * in keep: the line stays ASCII and one parameter cannot pass for two. */
-static void sbuf_put_encoded(struct sbuf *b, const char *s, size_t n, const char *keep)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~' || (c && strchr(keep, c)))
-			sbuf_put(b, s + i, 1);
-		else
-			sbuf_put(b, esc, 3);
-	}
-}
-
-static bool looks_like_key(const char *s)
-{
-	return s && strncmp(s, "ak_", 3) == 0;
-}
-
-static bool is_b64url(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
-}
-
-/* The length of the JWT that starts at s (n bytes available): "eyJ" (a JSON
- * header in base64url) and three base64url parts joined by dots, the last
- * one possibly empty (alg none); 0 when there is none. */
-static size_t jwt_span(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	if (n < 3 || strncmp(s, "eyJ", 3) != 0)
-		return 0;
-	for (int part = 0; part < 3; part++) {
-		size_t start = i;
-
-		while (i < n && is_b64url(s[i]))
-			i++;
-		if (part < 2 && (i == start || i >= n || s[i] != '.'))
-			return 0;
-		if (part < 2)
-			i++;
-	}
-	return i;
-}
-
-/* Like sbuf_put_encoded, with every JWT inside s[0..n) (a bearer token in
- * a parameter of any name, in a path segment, inside a longer value)
- * written as [REDACTED]. */
-static void put_scrubbed(struct sbuf *b, const char *s, size_t n, const char *keep)
-{
-	size_t done = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t jwt;
-
-		if (s[i] != 'e' || (i > 0 && is_b64url(s[i - 1])))
-			continue;
-		jwt = jwt_span(s + i, n - i);
-		if (jwt == 0)
-			continue;
-		sbuf_put_encoded(b, s + done, i - done, keep);
-		sbuf_put(b, HTTP_REDACTED, strlen(HTTP_REDACTED));
-		i += jwt - 1;
-		done = i + 1;
-	}
-	sbuf_put_encoded(b, s + done, n - done, keep);
-}
-
-static bool secret_param(const char *name)
-{
-	static const char *const names[] = { "api_key", "apikey", "access_token", "key" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcasecmp(name, names[i]) == 0)
-			return true;
-	return looks_like_key(name);
-}
-
-static void put_path(struct sbuf *b, const char *path)
-{
-	while (*path) {
-		size_t n = strcspn(path, "/");
-
-		if (n == 0) {
-			sbuf_put(b, "/", 1);
-			path++;
-			continue;
-		}
-		if (looks_like_key(path))
-			sbuf_put(b, HTTP_REDACTED, strlen(HTTP_REDACTED));
-		else
-			put_scrubbed(b, path, n, "!$'()*+,;=:@");
-		path += n;
-	}
-}
-
-struct log_url {
-	struct sbuf b;
-	bool query; /* the '?' is written */
-};
-
-static void put_query_text(struct sbuf *b, const char *s)
-{
-	put_scrubbed(b, s, strlen(s), "!$'()*,;:@/?");
-}
-
-static enum MHD_Result put_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-			       const char *value)
-{
-	struct log_url *u = cls;
-
-	sbuf_put(&u->b, u->query ? "&" : "?", 1);
-	u->query = true;
-	if (!key)
-		key = "";
-	if (looks_like_key(key))
-		sbuf_put(&u->b, HTTP_REDACTED, strlen(HTTP_REDACTED));
-	else
-		put_query_text(&u->b, key);
-	if (!value)
-		return MHD_YES;
-	sbuf_put(&u->b, "=", 1);
-	if (secret_param(key) || looks_like_key(value))
-		sbuf_put(&u->b, HTTP_REDACTED, strlen(HTTP_REDACTED));
-	else
-		put_query_text(&u->b, value);
-	return MHD_YES;
-}
-
-static const char *build_log_url(struct http_request_impl *r)
-{
-	struct log_url u = { { 0 }, false };
-	char *out;
-
-	sbuf_put(&u.b, "", 0);
-	put_path(&u.b, r->req.path);
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, put_arg, &u);
-	out = arena_strndup(&r->arena, u.b.p, u.b.len);
-	free(u.b.p);
-	return out;
-}
 
 /* ---- per-request state --------------------------------------------------- */
 
@@ -295,7 +126,7 @@ static void request_start(struct http_request_impl *r, const char *url, const ch
 	r->req.impl = r;
 	r->user_agent = arena_strdup(&r->arena,
 				     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"));
-	r->log_url = build_log_url(r);
+	r->log_url = http_log_url(&r->arena, r->req.path, conn);
 	atomic_fetch_add(&s->inflight, 1);
 	if (s->on_begin)
 		s->on_begin(s->app);
@@ -413,38 +244,6 @@ static enum MHD_Result respond_error(struct http_request_impl *r, enum err_code 
 
 /* ---- the raw request line ------------------------------------------------ */
 
-/* "%" followed by the two hex digits of hex2 (either case) in s[0..n). */
-static bool has_escape(const char *s, size_t n, const char *hex2)
-{
-	for (size_t i = 0; i + 2 < n; i++)
-		if (s[i] == '%' && strncasecmp(s + i + 1, hex2, 2) == 0)
-			return true;
-	return false;
-}
-
-/* What only the raw text shows: MHD's decoded path and values end at the
- * first NUL (so "/posts/1%00x" would be served as "/posts/1"), and it turns
- * "%2F" into a slash (so "/posts%2f1" would match "/posts/1", while paths
- * are matched exactly). Too many parameters or too long a line: 414. */
-static enum err_code check_raw_uri(const char *uri)
-{
-	const char *q = strchr(uri, '?');
-	size_t len = strlen(uri);
-	size_t path_len = q ? (size_t)(q - uri) : len;
-	size_t params = 0;
-
-	if (q)
-		for (const char *p = q; *p; p++)
-			params += *p == '&' || p == q;
-	if (len > HTTP_MAX_URI || params > HTTP_MAX_QUERY_PARAMS)
-		return ERR_URI_TOO_LONG;
-	if (has_escape(uri, len, "00"))
-		return ERR_BAD_REQUEST;
-	if (has_escape(uri, path_len, "2f"))
-		return ERR_NOT_FOUND;
-	return ERR_OK;
-}
-
 /* MHD_OPTION_URI_LOG_CALLBACK: the request line is in, nothing of it parsed
  * yet. Creates the request's state (MHD hands it to every later callback)
  * and checks the raw URI. A 414 is answered here, on the socket itself:
@@ -462,11 +261,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->start_us = mono_us();
 	arena_init(&r->arena);
 	http_guard_request_line(conn);
-	r->refused = check_raw_uri(uri ? uri : "");
+	r->refused = http_guard_check_uri(uri ? uri : "");
 	if (r->refused == ERR_URI_TOO_LONG) {
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		request_id_generate(r->request_id);
-		if (ci)
+		if (ci && http_guard_busy(conn)) /* not also answered by the reaper */
 			http_guard_reply(ci->connect_fd, ERR_URI_TOO_LONG,
 					 "The URI is too long or has too many query parameters",
 					 s->api_version, r->request_id);

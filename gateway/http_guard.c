@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -17,6 +18,8 @@
 #define GUARD_TICK_MIN_MS 10
 #define GUARD_TICK_MAX_MS 100
 #define GUARD_LOG_EVERY_MS 1000 /* at most one log line a second for expired clients */
+#define GUARD_MAX_URI 8192          /* request target, bytes */
+#define GUARD_MAX_QUERY_PARAMS 100  /* query parameters */
 
 /* One connection; lives from MHD's STARTED to its CLOSED notification. */
 struct watch {
@@ -50,6 +53,53 @@ static struct watch *watch_of(struct MHD_Connection *conn)
 	return ci ? ci->socket_context : NULL;
 }
 
+/* "%" followed by the two hex digits of hex2 (either case) in s[0..n). */
+static bool has_escape(const char *s, size_t n, const char *hex2)
+{
+	for (size_t i = 0; i + 2 < n; i++)
+		if (s[i] == '%' && strncasecmp(s + i + 1, hex2, 2) == 0)
+			return true;
+	return false;
+}
+
+/* MHD's decoded path and values end at the first NUL (so "/posts/1%00x"
+ * would be served as "/posts/1"), and it turns "%2F" into a slash (so
+ * "/posts%2f1" would match "/posts/1", while paths are matched exactly):
+ * only the raw text shows them. */
+enum err_code http_guard_check_uri(const char *uri)
+{
+	const char *q = strchr(uri, '?');
+	size_t len = strlen(uri);
+	size_t path_len = q ? (size_t)(q - uri) : len;
+	size_t params = 0;
+
+	if (q)
+		for (const char *p = q; *p; p++)
+			params += *p == '&' || p == q;
+	if (len > GUARD_MAX_URI || params > GUARD_MAX_QUERY_PARAMS)
+		return ERR_URI_TOO_LONG;
+	if (has_escape(uri, len, "00"))
+		return ERR_BAD_REQUEST;
+	if (has_escape(uri, path_len, "2f"))
+		return ERR_NOT_FOUND;
+	return ERR_OK;
+}
+
+/* The status line's reason phrase for the codes replied to here. */
+static const char *reason(int status)
+{
+	switch (status) {
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	default:
+		return "Error";
+	}
+}
+
 void http_guard_reply(int fd, enum err_code code, const char *message, const char *api_version,
 		      const char *request_id)
 {
@@ -66,7 +116,7 @@ void http_guard_reply(int fd, enum err_code code, const char *message, const cha
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\nX-Request-Id: %s\r\n\r\n",
-		     err_http_status(code), err_default_message(code), len, request_id);
+		     err_http_status(code), reason(err_http_status(code)), len, request_id);
 	/* Best effort: a client that does not read gets what fits in the buffer. */
 	if (n > 0 && (size_t)n < sizeof(head) &&
 	    send(fd, head, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n)

@@ -1,5 +1,7 @@
-/* http_guard.h - deadlines for slow clients, and replies written straight to
- * a socket when libmicrohttpd cannot send one itself (internal to http.c).
+/* http_guard.h - what guards the HTTP layer against hostile clients
+ * (internal to http.c): deadlines for slow clients, checks of the raw
+ * request target, and replies written straight to a socket when
+ * libmicrohttpd cannot send one itself.
  *
  * A connection has HTTP_HEADER_TIMEOUT_MS from the moment it is ready for a
  * request (accepted, or the previous response sent) until its request head
@@ -70,6 +72,11 @@ bool http_guard_busy(struct MHD_Connection *conn);
 void http_guard_idle(struct http_guard *g, struct MHD_Connection *conn);
 /* true when the reaper closed this connection (its request is logged as 408). */
 bool http_guard_expired(struct MHD_Connection *conn);
+
+/* The raw request target (before MHD decodes it): ERR_URI_TOO_LONG over
+ * 8 KiB or with more than 100 query parameters, ERR_BAD_REQUEST for %00
+ * anywhere, ERR_NOT_FOUND for %2F in the path, else ERR_OK. */
+enum err_code http_guard_check_uri(const char *uri);
 
 /* Writes a complete error response (status of code, the error envelope with
  * message or the table's default, Connection: close) to fd without blocking,

@@ -778,6 +778,23 @@ static void test_access_log(void **state)
 	json_decref(j);
 	free(line);
 
+	/* JWTs anywhere in the URL: a value of any name, inside a value, a path
+	 * segment, a name. */
+	hdrs[1] = "X-Request-Id: log-jwt";
+	request("GET", "/echo/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x?t=eyJh.eyJi.c&"
+		"x=Bearer%20eyJhbGci.eyJzdWIi.sig&eyJh.eyJi.=1&n=eyJnotajwt&k=ceyJa.b.c",
+		NULL, hdrs, &r);
+	reply_free(&r);
+	line = log_line_for("log-jwt");
+	assert_non_null(line);
+	j = json_loads(line, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "url")),
+			    "/echo/[REDACTED]?t=[REDACTED]&x=Bearer%20[REDACTED]&[REDACTED]=1"
+			    "&n=eyJnotajwt&k=ceyJa.b.c");
+	json_decref(j);
+	free(line);
+
 	/* An answer of the server itself is logged too. */
 	{
 		const char *req = "POST /echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: log-2\r\n"
