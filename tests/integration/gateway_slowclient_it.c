@@ -90,6 +90,20 @@ static void peek_reply(int fd, char *buf, size_t size)
 	buf[n > 0 ? n : 0] = '\0';
 }
 
+/* What the server sent before closing fd, waiting until deadline (mono ms);
+ * 1 = a 408 envelope, 0 = closed without one, -1 = still open. */
+static int outcome(int fd, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int64_t left = deadline - mono_ms();
+	char buf[512];
+
+	if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0)
+		return -1;
+	peek_reply(fd, buf, sizeof(buf));
+	return strncmp(buf, "HTTP/1.1 408 ", 13) == 0 && strstr(buf, "\"REQUEST_TIMEOUT\"");
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -146,7 +160,7 @@ static void slow_heads_are_cut_at_the_deadline(void **state)
 	static int fds[ATTACKERS];
 	struct poller p = { .n = 0 };
 	int64_t after[ARRAY_SIZE(p.lat)], t0;
-	size_t nafter = 0, answered408 = 0, blocked = 0;
+	size_t nafter = 0, answered408 = 0, blocked = 0, still_open = 0;
 	struct it_http_result m;
 	char buf[512], *log;
 	int lines = 0;
@@ -171,14 +185,20 @@ static void slow_heads_are_cut_at_the_deadline(void **state)
 			after[nafter++] = p.lat[i];
 		}
 	}
+	/* Attackers accepted late (from the backlog, once the first were
+	 * closed) have their own deadline: give them one more. */
 	for (int i = 0; i < ATTACKERS; i++) {
-		peek_reply(fds[i], buf, sizeof(buf));
-		answered408 += strncmp(buf, "HTTP/1.1 408 ", 13) == 0 &&
-			       strstr(buf, "\"REQUEST_TIMEOUT\"") != NULL;
+		int o = outcome(fds[i], t0 + ATTACK_MS + HEAD_MS + 1000);
+
+		answered408 += o == 1;
+		still_open += o == -1;
 		close(fds[i]);
 	}
 	fprintf(stderr, "normal requests: %zu, blocked in the first second: %zu, after the "
-		"deadline: %zu; attackers answered 408: %zu\n", p.n, blocked, nafter, answered408);
+		"deadline: %zu; attackers answered 408: %zu, closed without: %zu, still open: "
+		"%zu\n", p.n, blocked, nafter, answered408, ATTACKERS - answered408 - still_open,
+		still_open);
+	assert_int_equal(still_open, 0);
 	assert_true(nafter >= 20);
 	qsort(after, nafter, sizeof(after[0]), cmp_i64);
 	fprintf(stderr, "after the deadline: p50 %lld ms, p99 %lld ms, max %lld ms\n",
@@ -187,7 +207,8 @@ static void slow_heads_are_cut_at_the_deadline(void **state)
 	assert_true(after[(nafter * 99) / 100] < 100);
 	/* Every attacker that got a slot was closed with a 408 (a request line
 	 * had arrived); those still in the backlog when the others were closed
-	 * were given their own deadline and got one too. */
+	 * were given their own deadline and got one too. A few may be turned
+	 * away at accept (MHD closes what a full worker accepts in a race). */
 	assert_true(answered408 >= ATTACKERS * 9 / 10);
 	snprintf(buf, sizeof(buf), "http://127.0.0.1:%d/metrics", G.port);
 	m = it_http("GET", buf, NULL, NULL);
