@@ -218,6 +218,7 @@ static enum MHD_Result respond(struct http_request_impl *r, struct http_response
 	MHD_add_response_header(mr, "X-Request-Id", r->request_id);
 	if (r->close_after || atomic_load(&r->srv->stopping))
 		MHD_add_response_header(mr, "Connection", "close");
+	http_guard_busy(r->conn); /* MHD writes from now on: no deadline, no 408 */
 	ok = MHD_queue_response(r->conn, (unsigned int)res->status, mr);
 	MHD_destroy_response(mr);
 	if (ok == MHD_YES) {

@@ -63,9 +63,10 @@ void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 
 /* Phase changes, called on the connection's MHD thread: a request line
  * arrived (a 408 can be sent from now on), the head is complete (the body
- * deadline starts), the request is complete (no deadline; false when the
- * connection was already timed out: do not handle it), the response is done
- * (the next request's head deadline starts). */
+ * deadline starts), the request is complete or a response is about to be
+ * queued or written (no deadline from now on, and the reaper will not write;
+ * false when the connection was already timed out: do not handle it), the
+ * response is done (the next request's head deadline starts). */
 void http_guard_request_line(struct MHD_Connection *conn);
 void http_guard_body(struct http_guard *g, struct MHD_Connection *conn);
 bool http_guard_busy(struct MHD_Connection *conn);
