@@ -607,11 +607,15 @@ int http_server_port(const struct http_server *s)
 	return s ? s->port : 0;
 }
 
-/* Quiesce takes the listening socket from MHD and it is closed at once, so
- * that new clients are refused instead of waiting in the backlog; then up to
- * HTTP_STOP_GRACE_MS for requests already started to be answered (their
- * responses say Connection: close); then MHD_stop_daemon joins the pool
- * threads (a handler still running is waited for) and closes what is left. */
+/* Quiesce takes the listening socket from MHD, and it stops listening at
+ * once so that new clients are refused instead of waiting in a backlog
+ * nobody accepts from (and being reset at the end). shutdown(SHUT_RD) does
+ * that on Linux while the descriptor stays valid: MHD says not to close it
+ * before MHD_stop_daemon, as a pool thread may still be accepting on it.
+ * Then up to HTTP_STOP_GRACE_MS for requests already started to be answered
+ * (their responses say Connection: close); then MHD_stop_daemon joins the
+ * pool threads (a handler still running is waited for) and closes what is
+ * left. */
 void http_server_stop(struct http_server *s)
 {
 	MHD_socket fd;
@@ -622,7 +626,7 @@ void http_server_stop(struct http_server *s)
 	atomic_store(&s->stopping, true);
 	fd = MHD_quiesce_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+		shutdown(fd, SHUT_RD);
 	deadline = mono_ms() + HTTP_STOP_GRACE_MS;
 	while (atomic_load(&s->inflight) > 0 && mono_ms() < deadline) {
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 5 * 1000 * 1000 };
@@ -630,6 +634,8 @@ void http_server_stop(struct http_server *s)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
 	http_guard_stop(s->guard);
 	free(s->api_version);
 	free(s);
