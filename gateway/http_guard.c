@@ -73,9 +73,12 @@ enum err_code http_guard_check_uri(const char *uri)
 	size_t path_len = q ? (size_t)(q - uri) : len;
 	size_t params = 0;
 
-	if (q)
-		for (const char *p = q; *p; p++)
-			params += *p == '&' || p == q;
+	if (q) {
+		params = 1;
+		for (const char *p = q + 1; *p; p++)
+			if (*p == '&')
+				params++;
+	}
 	if (len > GUARD_MAX_URI || params > GUARD_MAX_QUERY_PARAMS)
 		return ERR_URI_TOO_LONG;
 	if (has_escape(uri, len, "00"))
