@@ -76,6 +76,8 @@ void api_metrics_init(struct api *api);
 void api_metrics_free(struct api *api);
 void api_on_begin(void *app);
 void api_on_done(void *app, const struct http_request *req, int status, double seconds);
+/* http_server_config.on_slow_client: counts it in /metrics. */
+void api_on_slow_client(void *app, bool body);
 /* GET /metrics: the Prometheus text (metrics.h); another method is 405. */
 void api_serve_metrics(struct api *api, struct http_request *req, struct http_response *res);
 

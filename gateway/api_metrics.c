@@ -75,6 +75,13 @@ void api_on_begin(void *app)
 	metrics_request_begin(api->metrics);
 }
 
+void api_on_slow_client(void *app, bool body)
+{
+	struct api *api = app;
+
+	metrics_slow_client(api->metrics, body);
+}
+
 void api_on_done(void *app, const struct http_request *req, int status, double seconds)
 {
 	struct api *api = app;

@@ -9,6 +9,7 @@
 #include "google/protobuf/field_mask.pb-c.h"
 #include "transcode.h"
 #include "util.h"
+#include "validate.h"
 
 #define MAX_JSON_ID ((int64_t)1 << 53)
 
@@ -50,6 +51,74 @@ static bool is_json_type(const char *ct)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+#define MAX_NUMBER_CLAMPS 16
+
+/* jansson refuses a number beyond double or int64 range (1e400, twenty
+ * digits) as invalid JSON; the contract calls it a value out of range for
+ * its field (422 naming it, found by the field rules later). So the number
+ * that ends at end (jansson reports the end of the token it refused) is
+ * rewritten in place as +-1e308 padded with spaces: a real, which no integer
+ * field takes. false when there is no number there. */
+static bool clamp_number(char *s, size_t end)
+{
+	size_t start = end;
+	const char *with;
+
+	while (start > 0 && s[start - 1] && strchr("0123456789+-.eE", s[start - 1]))
+		start--;
+	with = s[start] == '-' ? "-1e308" : "1e308";
+	if (end - start < strlen(with))
+		return false;
+	memcpy(s + start, with, strlen(with));
+	memset(s + start + strlen(with), ' ', end - start - strlen(with));
+	return true;
+}
+
+static json_t *load_body(const struct http_request *req, json_error_t *jerr)
+{
+	char *copy = NULL;
+	json_t *j = NULL;
+
+	for (int i = 0; i <= MAX_NUMBER_CLAMPS; i++) {
+		j = json_loadb(copy ? copy : req->body, req->body_len, JSON_REJECT_DUPLICATES, jerr);
+		if (j || json_error_code(jerr) != json_error_numeric_overflow)
+			break;
+		if (!copy) {
+			copy = arena_alloc(req->arena, req->body_len + 1);
+			memcpy(copy, req->body, req->body_len + 1);
+		}
+		if (jerr->position < 0 || (size_t)jerr->position > req->body_len ||
+		    !clamp_number(copy, (size_t)jerr->position))
+			break;
+	}
+	return j;
+}
+
+/* What is wrong, in the API's words (not the library's, whose texts name
+ * its own flags). */
+static const char *json_problem(const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_invalid_utf8:
+		return "it is not valid UTF-8";
+	case json_error_premature_end_of_input:
+		return "it ends before the JSON value is complete";
+	case json_error_end_of_input_expected:
+		return "there is more after the JSON value";
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return "strings must not contain the NUL character (\\u0000)";
+	case json_error_duplicate_key:
+		return "an object has the same key twice";
+	case json_error_stack_overflow:
+		return "it is nested too deeply";
+	case json_error_numeric_overflow:
+		return "a number is out of range";
+	default:
+		return "unexpected character or token";
+	}
+}
+
 int api_parse_body(const struct http_request *req, json_t **body, struct app_error *err)
 {
 	json_error_t jerr;
@@ -60,10 +129,11 @@ int api_parse_body(const struct http_request *req, json_t **body, struct app_err
 		return app_error_set(err, ERR_INVALID_JSON, "Request body is empty; a JSON object is required");
 	if (!is_json_type(http_header(req, "Content-Type")))
 		return app_error_set(err, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
-	*body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	*body = load_body(req, &jerr);
 	if (!*body)
-		return app_error_set(err, ERR_INVALID_JSON, "Request body is not valid JSON: %s",
-				     jerr.text);
+		return app_error_set(err, ERR_INVALID_JSON,
+				     "Request body is not valid JSON: %s (at position %d)",
+				     json_problem(&jerr), jerr.position);
 	if (!json_is_object(*body)) {
 		json_decref(*body);
 		*body = NULL;
@@ -127,7 +197,13 @@ static int check_query_value(const struct route_query *q, const char *v, struct 
 		if (!parse_int64(v, &n) || n < 1 || n > 100)
 			return app_error_set(err, ERR_BAD_REQUEST, "limit must be between 1 and 100");
 		break;
+	case QUERY_ENUM:
+		if (!*v) /* "status=" filters nothing: a mistake, like an unknown value */
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must not be empty", q->name);
+		/* fall through */
 	case QUERY_TEXT:
+		if (!utf8_valid(v, strlen(v)))
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be valid UTF-8", q->name);
 		break;
 	}
 	return 0;

@@ -24,6 +24,8 @@
 
 #include "envelope.h"
 #include "err.h"
+#include "http_guard.h"
+#include "http_log.h"
 #include "log.h"
 #include "request_id.h"
 #include "trace.h"
@@ -33,9 +35,10 @@
 #define HTTP_DEFAULT_CONN_LIMIT 1024     /* when the config says 0 (MHD: no limit) */
 #define HTTP_DEFAULT_TIMEOUT_S 30        /* when the config says 0 (MHD: none) */
 #define HTTP_BODY_INITIAL 4096
-#define HTTP_DRAIN_MAX (1024 * 1024)     /* over-limit chunked bytes dropped before hanging up */
+#define HTTP_DRAIN_FACTOR 8              /* over-limit bodies are read and dropped up to 8 x max */
+#define HTTP_DEFAULT_HEAD_MS 10000       /* HTTP_HEADER_TIMEOUT_MS when the config says 0 */
+#define HTTP_DEFAULT_BODY_MS 30000       /* HTTP_BODY_TIMEOUT_MS when the config says 0 */
 #define HTTP_STOP_GRACE_MS 10000         /* how long stop waits for in-flight requests */
-#define HTTP_REDACTED "[REDACTED]"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -44,6 +47,8 @@ struct http_server {
 	void (*on_begin)(void *app);
 	void (*on_done)(void *app, const struct http_request *req, int status, double seconds);
 	size_t max_body;
+	size_t drain_max; /* bytes of an over-limit body read (and dropped) before hanging up */
+	struct http_guard *guard;
 	char *api_version;
 	int port;
 	atomic_int inflight;  /* requests between first call and completion */
@@ -66,127 +71,13 @@ struct http_request_impl {
 	size_t body_cap;
 	size_t expected;  /* Content-Length (0 = none or chunked) */
 	size_t dropped;   /* bytes read and dropped after the body went over the limit */
+	bool started;     /* on_access has seen the request (headers in) */
+	enum err_code refused; /* what the raw request line earned (ERR_OK: nothing) */
 	bool too_large;
 	bool queued;      /* a response was queued */
 	bool close_after; /* answered before reading the body: close the connection */
 	int status;       /* the status answered (or decided when aborting); 0 = none */
 };
-
-/* ---- the log line's url: re-encoded, API keys redacted ------------------- */
-
-struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-static void sbuf_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Percent-encodes every byte of s[0..n) that is not unreserved (RFC 3986) or
- * in keep: the line stays ASCII and one parameter cannot pass for two. */
-static void sbuf_put_encoded(struct sbuf *b, const char *s, size_t n, const char *keep)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~' || (c && strchr(keep, c)))
-			sbuf_put(b, s + i, 1);
-		else
-			sbuf_put(b, esc, 3);
-	}
-}
-
-static bool looks_like_key(const char *s)
-{
-	return s && strncmp(s, "ak_", 3) == 0;
-}
-
-static bool secret_param(const char *name)
-{
-	static const char *const names[] = { "api_key", "apikey", "access_token", "key" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcasecmp(name, names[i]) == 0)
-			return true;
-	return looks_like_key(name);
-}
-
-static void put_path(struct sbuf *b, const char *path)
-{
-	while (*path) {
-		size_t n = strcspn(path, "/");
-
-		if (n == 0) {
-			sbuf_put(b, "/", 1);
-			path++;
-			continue;
-		}
-		if (looks_like_key(path))
-			sbuf_put(b, HTTP_REDACTED, strlen(HTTP_REDACTED));
-		else
-			sbuf_put_encoded(b, path, n, "!$'()*+,;=:@");
-		path += n;
-	}
-}
-
-struct log_url {
-	struct sbuf b;
-	bool query; /* the '?' is written */
-};
-
-static void put_query_text(struct sbuf *b, const char *s)
-{
-	sbuf_put_encoded(b, s, strlen(s), "!$'()*,;:@/?");
-}
-
-static enum MHD_Result put_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-			       const char *value)
-{
-	struct log_url *u = cls;
-
-	sbuf_put(&u->b, u->query ? "&" : "?", 1);
-	u->query = true;
-	if (!key)
-		key = "";
-	if (looks_like_key(key))
-		sbuf_put(&u->b, HTTP_REDACTED, strlen(HTTP_REDACTED));
-	else
-		put_query_text(&u->b, key);
-	if (!value)
-		return MHD_YES;
-	sbuf_put(&u->b, "=", 1);
-	if (secret_param(key) || looks_like_key(value))
-		sbuf_put(&u->b, HTTP_REDACTED, strlen(HTTP_REDACTED));
-	else
-		put_query_text(&u->b, value);
-	return MHD_YES;
-}
-
-static const char *build_log_url(struct http_request_impl *r)
-{
-	struct log_url u = { { 0 }, false };
-	char *out;
-
-	sbuf_put(&u.b, "", 0);
-	put_path(&u.b, r->req.path);
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, put_arg, &u);
-	out = arena_strndup(&r->arena, u.b.p, u.b.len);
-	free(u.b.p);
-	return out;
-}
 
 /* ---- per-request state --------------------------------------------------- */
 
@@ -215,16 +106,14 @@ static void peer_ip(struct MHD_Connection *conn, char *buf, size_t size)
 	}
 }
 
-static struct http_request_impl *request_new(struct http_server *s, struct MHD_Connection *conn,
-					     const char *url, const char *method)
+/* The request's head is in: everything the handler and the log need. */
+static void request_start(struct http_request_impl *r, const char *url, const char *method)
 {
-	struct http_request_impl *r = xcalloc(1, sizeof(*r));
+	struct http_server *s = r->srv;
+	struct MHD_Connection *conn = r->conn;
 	const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
 
-	r->srv = s;
-	r->conn = conn;
-	r->start_us = mono_us();
-	arena_init(&r->arena);
+	r->started = true;
 	if (request_id_valid(id))
 		strlcpy_s(r->request_id, id, sizeof(r->request_id));
 	else
@@ -242,16 +131,16 @@ static struct http_request_impl *request_new(struct http_server *s, struct MHD_C
 		    http_header_all(&r->req, "tracestate"));
 	r->user_agent = arena_strdup(&r->arena,
 				     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"));
-	r->log_url = build_log_url(r);
+	r->log_url = http_log_url(&r->arena, r->req.path, conn);
 	atomic_fetch_add(&s->inflight, 1);
 	if (s->on_begin)
 		s->on_begin(s->app);
-	return r;
 }
 
 static void request_free(struct http_request_impl *r)
 {
-	atomic_fetch_sub(&r->srv->inflight, 1);
+	if (r->started)
+		atomic_fetch_sub(&r->srv->inflight, 1);
 	arena_release(&r->arena);
 	free(r->body);
 	free(r);
@@ -348,6 +237,7 @@ static enum MHD_Result respond(struct http_request_impl *r, struct http_response
 	MHD_add_response_header(mr, "traceparent", traceparent);
 	if (r->close_after || atomic_load(&r->srv->stopping))
 		MHD_add_response_header(mr, "Connection", "close");
+	http_guard_busy(r->conn); /* MHD writes from now on: no deadline, no 408 */
 	ok = MHD_queue_response(r->conn, (unsigned int)res->status, mr);
 	MHD_destroy_response(mr);
 	if (ok == MHD_YES) {
@@ -370,6 +260,37 @@ static enum MHD_Result respond_error(struct http_request_impl *r, enum err_code 
 	res.status = err_http_status(code);
 	res.body = envelope_error(&m, &e, &res.body_len);
 	return respond(r, &res);
+}
+
+/* ---- the raw request line ------------------------------------------------ */
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line is in, nothing of it parsed
+ * yet. Creates the request's state (MHD hands it to every later callback)
+ * and checks the raw URI. A 414 is answered here, on the socket itself:
+ * libmicrohttpd 0.9.75 stores every query argument in the connection's
+ * memory pool, and when that runs out it neither answers nor closes (the
+ * client waited for the idle timeout). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_server *s = cls;
+	struct http_request_impl *r = xcalloc(1, sizeof(*r));
+	const union MHD_ConnectionInfo *ci;
+
+	r->srv = s;
+	r->conn = conn;
+	r->start_us = mono_us();
+	arena_init(&r->arena);
+	http_guard_request_line(conn);
+	r->refused = http_guard_check_uri(uri ? uri : "");
+	if (r->refused == ERR_URI_TOO_LONG) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		request_id_generate(r->request_id);
+		if (ci && http_guard_busy(conn)) /* not also answered by the reaper */
+			http_guard_reply(ci->connect_fd, ERR_URI_TOO_LONG,
+					 "The URI is too long or has too many query parameters",
+					 s->api_version, r->request_id);
+	}
+	return r;
 }
 
 /* ---- request framing and body -------------------------------------------- */
@@ -406,26 +327,54 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
-/* First call: headers are in, the body is not read yet. Rejects ambiguous
- * framing (request smuggling) and announced bodies over the limit; those
- * answers close the connection instead of reading the body. */
+/* The client waits for "100 Continue" before sending its body: refusing
+ * now costs it nothing. */
+static bool expects_continue(struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+
+	return v && strcasecmp(v, "100-continue") == 0;
+}
+
+/* First call: headers are in, the body is not read yet. Answers what the
+ * raw URI earned, rejects ambiguous framing (request smuggling) and bodies
+ * announced over the limit that will not be read (beyond drain_max, or
+ * awaiting 100 Continue); those answers close the connection instead of
+ * reading the body. Starts the body deadline. */
 static enum MHD_Result on_headers(struct http_request_impl *r)
 {
 	struct framing f = { 0 };
 	int64_t length = 0;
 
+	if (r->refused == ERR_URI_TOO_LONG) {
+		r->status = 414; /* answered by on_uri; the socket is shut down */
+		return MHD_NO;
+	}
+	if (r->refused != ERR_OK) {
+		r->close_after = true;
+		return respond_error(r, r->refused);
+	}
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
 	if (f.padded || f.content_length > 1 || f.transfer_encoding > 1 ||
 	    (f.content_length && f.transfer_encoding) || (f.transfer_encoding && !f.chunked)) {
 		r->close_after = true;
 		return respond_error(r, ERR_BAD_REQUEST);
 	}
-	if (f.content_length && (!parse_int64(f.length, &length) || length < 0 ||
-				 (uint64_t)length > r->srv->max_body)) {
+	if (f.content_length && (!parse_int64(f.length, &length) || length < 0)) {
 		r->close_after = true;
 		return respond_error(r, ERR_PAYLOAD_TOO_LARGE);
 	}
+	if ((uint64_t)length > r->srv->max_body &&
+	    ((uint64_t)length > r->srv->drain_max || expects_continue(r->conn))) {
+		r->close_after = true;
+		return respond_error(r, ERR_PAYLOAD_TOO_LARGE);
+	}
+	/* Over the limit but within drain_max: the body is read and dropped and
+	 * then answered 413, so that a client busy sending it reads the reply
+	 * instead of a reset (API.md §6). */
+	r->too_large = (uint64_t)length > r->srv->max_body;
 	r->expected = (size_t)length;
+	http_guard_body(r->srv->guard, r->conn);
 	return MHD_YES;
 }
 
@@ -477,29 +426,49 @@ static enum MHD_Result dispatch(struct http_request_impl *r)
 	return respond(r, &res);
 }
 
+/* A piece of the body. A body that goes on past drain_max (chunked: no
+ * length to refuse up front) is answered 413 on the socket itself and the
+ * connection closed: MHD 0.9.75 cannot queue a reply before the body is
+ * complete. */
+static enum MHD_Result on_upload(struct http_request_impl *r, const char *data, size_t *size)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	body_append(r, data, *size);
+	*size = 0;
+	if (r->dropped <= r->srv->drain_max)
+		return MHD_YES;
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci && http_guard_busy(r->conn))
+		http_guard_reply(ci->connect_fd, ERR_PAYLOAD_TOO_LARGE, NULL, r->srv->api_version,
+				 r->request_id);
+	r->status = 413;
+	return MHD_NO;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload_data,
 				 size_t *upload_data_size, void **con_cls)
 {
 	struct http_request_impl *r = *con_cls;
 
-	if (!r) {
-		r = request_new(cls, conn, url, method);
+	if (!r) { /* not seen by on_uri: cannot happen with MHD 0.9.75 */
+		r = on_uri(cls, url, conn);
 		*con_cls = r;
+	}
+	if (!r->started) {
+		request_start(r, url, method);
 		return on_headers(r);
 	}
 	if (r->queued) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (*upload_data_size > 0) {
-		body_append(r, upload_data, *upload_data_size);
-		*upload_data_size = 0;
-		if (r->dropped > HTTP_DRAIN_MAX) {
-			r->status = 413; /* hang up: endless chunked body */
-			return MHD_NO;
-		}
-		return MHD_YES;
+	if (*upload_data_size > 0)
+		return on_upload(r, upload_data, upload_data_size);
+	if (!http_guard_busy(conn)) {
+		r->status = 408; /* answered by the reaper, which closed the connection */
+		return MHD_NO;
 	}
 	if (r->too_large)
 		return respond_error(r, ERR_PAYLOAD_TOO_LARGE);
@@ -510,11 +479,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct http_request_impl *r = *con_cls;
+	struct http_server *s = cls;
 
+	http_guard_idle(s->guard, conn);
 	if (!r)
 		return;
 	*con_cls = NULL;
-	access_log(r);
+	if (!r->queued && http_guard_expired(conn))
+		r->status = 408;
+	if (r->started)
+		access_log(r);
 	request_free(r);
 }
 
@@ -592,7 +566,22 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, const struct http_
 				MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+				MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, s->guard,
 				MHD_OPTION_END);
+}
+
+static struct http_guard *start_guard(struct http_server *s, const struct http_server_config *cfg)
+{
+	struct http_guard_config g = {
+		.head_ms = cfg->head_timeout_ms > 0 ? cfg->head_timeout_ms : HTTP_DEFAULT_HEAD_MS,
+		.body_ms = cfg->body_timeout_ms > 0 ? cfg->body_timeout_ms : HTTP_DEFAULT_BODY_MS,
+		.api_version = s->api_version,
+		.on_expired = cfg->on_slow_client,
+		.app = cfg->app,
+	};
+
+	return http_guard_start(&g);
 }
 
 struct http_server *http_server_start(const struct http_server_config *cfg)
@@ -613,13 +602,16 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 	s->on_begin = cfg->on_begin;
 	s->on_done = cfg->on_done;
 	s->max_body = cfg->max_body_bytes;
+	s->drain_max = s->max_body * HTTP_DRAIN_FACTOR;
 	s->api_version = xstrdup(cfg->api_version ? cfg->api_version : "v1");
 	atomic_init(&s->inflight, 0);
 	atomic_init(&s->stopping, false);
+	s->guard = start_guard(s, cfg);
 	s->daemon = start_daemon(s, cfg, &addr);
 	if (!s->daemon) {
 		log_error("http: cannot listen", LOG_S("host", cfg->host ? cfg->host : "0.0.0.0"),
 			  LOG_I("port", cfg->port));
+		http_guard_stop(s->guard);
 		free(s->api_version);
 		free(s);
 		return NULL;
@@ -636,10 +628,15 @@ int http_server_port(const struct http_server *s)
 	return s ? s->port : 0;
 }
 
-/* Quiesce closes the listening socket to new clients; then up to
- * HTTP_STOP_GRACE_MS for requests already started to be answered (their
- * responses say Connection: close); then MHD_stop_daemon joins the pool
- * threads (a handler still running is waited for) and closes what is left. */
+/* Quiesce takes the listening socket from MHD, and it stops listening at
+ * once so that new clients are refused instead of waiting in a backlog
+ * nobody accepts from (and being reset at the end). shutdown(SHUT_RD) does
+ * that on Linux while the descriptor stays valid: MHD says not to close it
+ * before MHD_stop_daemon, as a pool thread may still be accepting on it.
+ * Then up to HTTP_STOP_GRACE_MS for requests already started to be answered
+ * (their responses say Connection: close); then MHD_stop_daemon joins the
+ * pool threads (a handler still running is waited for) and closes what is
+ * left. */
 void http_server_stop(struct http_server *s)
 {
 	MHD_socket fd;
@@ -649,6 +646,8 @@ void http_server_stop(struct http_server *s)
 		return;
 	atomic_store(&s->stopping, true);
 	fd = MHD_quiesce_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		shutdown(fd, SHUT_RD);
 	deadline = mono_ms() + HTTP_STOP_GRACE_MS;
 	while (atomic_load(&s->inflight) > 0 && mono_ms() < deadline) {
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 5 * 1000 * 1000 };
@@ -658,6 +657,7 @@ void http_server_stop(struct http_server *s)
 	MHD_stop_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	http_guard_stop(s->guard);
 	free(s->api_version);
 	free(s);
 }

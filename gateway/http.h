@@ -6,9 +6,13 @@
  *
  * What this layer answers by itself (in the error envelope, with
  * X-Request-Id): 413 PAYLOAD_TOO_LARGE when the body exceeds max_body_bytes
- * (by Content-Length before reading, or while reading a chunked body), 400
- * BAD_REQUEST for a request with both Content-Length and Transfer-Encoding or
- * with two Content-Length headers (request smuggling). */
+ * (after reading and dropping it when it is within 8 x max_body_bytes, so a
+ * client still sending reads the reply; at once otherwise), 400 BAD_REQUEST
+ * for a request with both Content-Length and Transfer-Encoding or with two
+ * Content-Length headers (request smuggling) or with %00 in its URL, 404 for
+ * %2F in the path, 414 URI_TOO_LONG for a target over 8 KiB or with more than
+ * 100 query parameters, 408 REQUEST_TIMEOUT past the head or body deadline
+ * (http_guard.h). */
 #ifndef GATEWAY_HTTP_H
 #define GATEWAY_HTTP_H
 
@@ -79,6 +83,8 @@ struct http_server_config {
 	unsigned conn_limit;       /* total connections */
 	unsigned per_ip_limit;     /* connections per client IP */
 	unsigned timeout_s;        /* idle connection timeout */
+	int head_timeout_ms;       /* HTTP_HEADER_TIMEOUT_MS: deadline for a request head (0: 10 s) */
+	int body_timeout_ms;       /* HTTP_BODY_TIMEOUT_MS: deadline for its body (0: 30 s) */
 	const char *api_version;   /* for envelopes this layer writes */
 	http_handler_fn handler;
 	void *app;
@@ -87,6 +93,9 @@ struct http_server_config {
 	 * Called for every request, those this layer answers itself included. */
 	void (*on_begin)(void *app);
 	void (*on_done)(void *app, const struct http_request *req, int status, double seconds);
+	/* Optional: a connection was closed past its head (body false) or body
+	 * (body true) deadline. Called from a thread of the server's own. */
+	void (*on_slow_client)(void *app, bool body);
 };
 
 struct http_server;

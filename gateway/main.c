@@ -67,6 +67,8 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	s->http.conn_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS", 1024, 1, 100000);
 	s->http.per_ip_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS_PER_IP", 128, 1, 100000);
 	s->http.timeout_s = (unsigned)config_int(&r, "HTTP_IDLE_TIMEOUT", 30, 1, 3600);
+	s->http.head_timeout_ms = (int)config_int(&r, "HTTP_HEADER_TIMEOUT_MS", 10000, 100, 600000);
+	s->http.body_timeout_ms = (int)config_int(&r, "HTTP_BODY_TIMEOUT_MS", 30000, 100, 3600000);
 	api->health_timeout_ms = (int)config_int(&r, "HEALTH_CHECK_TIMEOUT_MS", 1000, 1, 60000);
 	s->shutdown_delay_ms = (int)config_int(&r, "SHUTDOWN_DELAY_MS", 0, 0, 600000);
 	s->limits.enabled = config_bool(&r, "RATE_LIMIT_ENABLED", true);
@@ -152,6 +154,7 @@ int main(void)
 	s.http.handler = api_handle;
 	s.http.on_begin = api_on_begin;
 	s.http.on_done = api_on_done;
+	s.http.on_slow_client = api_on_slow_client;
 	s.http.app = &api;
 	srv = http_server_start(&s.http);
 	if (srv) {

@@ -82,6 +82,7 @@ struct metrics {
 	atomic_int_fast64_t in_flight;
 	atomic_uint_fast64_t rejected[NLIMITERS];
 	atomic_int fallback;
+	atomic_uint_fast64_t slow[2]; /* headers, body */
 };
 
 struct metrics *metrics_new(const struct metrics_config *cfg)
@@ -210,6 +211,11 @@ void metrics_rate_limited(struct metrics *m, int limiter)
 	if (limiter < 0 || (size_t)limiter >= NLIMITERS)
 		return;
 	counter_add(&m->rejected[limiter], 1);
+}
+
+void metrics_slow_client(struct metrics *m, bool body)
+{
+	counter_add(&m->slow[body ? 1 : 0], 1);
 }
 
 void metrics_rate_limit_fallback(struct metrics *m, bool active)
@@ -454,6 +460,12 @@ static void render_rate_limit(struct sbuf *sb, struct metrics *m)
 		      "1 while rate limiting in-process because Redis is unreachable, else 0.");
 	sbuf_printf(sb, "rate_limit_fallback %d\n",
 		    atomic_load_explicit(&m->fallback, memory_order_relaxed));
+	render_header(sb, "http_slow_clients_closed_total", "counter",
+		      "Connections closed because a request head or body missed its deadline.");
+	sbuf_printf(sb, "http_slow_clients_closed_total{phase=\"headers\"} %" PRIu64 "\n",
+		    counter_get(&m->slow[0]));
+	sbuf_printf(sb, "http_slow_clients_closed_total{phase=\"body\"} %" PRIu64 "\n",
+		    counter_get(&m->slow[1]));
 }
 
 char *metrics_render(struct metrics *m, size_t *len)

@@ -14,6 +14,8 @@
  *   rate_limit_rejections_total{limiter}              counter ("general", "auth")
  *   rate_limit_fallback                               gauge (1 while limiting
  *       in-process because Redis is unreachable)
+ *   http_slow_clients_closed_total{phase}             counter ("headers", "body":
+ *       connections closed past HTTP_HEADER_TIMEOUT_MS / HTTP_BODY_TIMEOUT_MS)
  *
  * Labels come only from fixed sets given at creation (route templates such as
  * "/api/v1/users/:id", never raw paths or ids), so the number of series is
@@ -61,6 +63,9 @@ void metrics_request_end(struct metrics *m, size_t route, int status, double sec
 /* One upstream gRPC call: grpc_code is the numeric gRPC status (0 = OK,
  * 1..16; anything else is rendered as "UNKNOWN"). */
 void metrics_upstream(struct metrics *m, size_t service, int grpc_code, double seconds);
+
+/* A connection closed past its head (body false) or body deadline. */
+void metrics_slow_client(struct metrics *m, bool body);
 
 /* limiter: 0 = "general", 1 = "auth". */
 void metrics_rate_limited(struct metrics *m, int limiter);

@@ -40,8 +40,8 @@ const struct route routes[] = {
 		.reply = &agentos__users__v1__list_users_response__descriptor, .status = 200,
 		.auth_required = true, .reply_kind = REPLY_LIST, .list_field = "users",
 		.query = { { "page", QUERY_PAGE }, { "limit", QUERY_LIMIT }, { "sort", QUERY_TEXT },
-			   { "name", QUERY_TEXT }, { "email", QUERY_TEXT }, { "status", QUERY_TEXT },
-			   { "role", QUERY_TEXT } },
+			   { "name", QUERY_TEXT }, { "email", QUERY_TEXT }, { "status", QUERY_ENUM },
+			   { "role", QUERY_ENUM } },
 	},
 	{
 		.method = "GET", .pattern = "/users/:id", .upstream = UPSTREAM_USERS,
@@ -92,7 +92,7 @@ const struct route routes[] = {
 		.reply = &agentos__posts__v1__list_posts_response__descriptor, .status = 200,
 		.me_alias = true, .reply_kind = REPLY_LIST, .list_field = "posts",
 		.query = { { "page", QUERY_PAGE }, { "limit", QUERY_LIMIT }, { "sort", QUERY_TEXT },
-			   { "status", QUERY_TEXT }, { "q", QUERY_TEXT } },
+			   { "status", QUERY_ENUM }, { "q", QUERY_TEXT } },
 		.fixed_field = "author_must_exist", .fixed_value = "true",
 	},
 	{
@@ -102,7 +102,7 @@ const struct route routes[] = {
 		.reply = &agentos__posts__v1__list_posts_response__descriptor, .status = 200,
 		.reply_kind = REPLY_LIST, .list_field = "posts",
 		.query = { { "page", QUERY_PAGE }, { "limit", QUERY_LIMIT }, { "sort", QUERY_TEXT },
-			   { "authorId", QUERY_ID }, { "status", QUERY_TEXT }, { "q", QUERY_TEXT } },
+			   { "authorId", QUERY_ID }, { "status", QUERY_ENUM }, { "q", QUERY_TEXT } },
 	},
 	{
 		.method = "POST", .pattern = "/posts", .upstream = UPSTREAM_POSTS,

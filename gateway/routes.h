@@ -34,7 +34,8 @@ enum route_reply {
 
 /* How a query parameter is checked before it reaches the request. */
 enum query_kind {
-	QUERY_TEXT,  /* any single value */
+	QUERY_TEXT,  /* any single value in valid UTF-8 */
+	QUERY_ENUM,  /* a filter naming one of a set (the service checks which): not empty */
 	QUERY_ID,    /* positive integer below 2^53 */
 	QUERY_PAGE,  /* integer >= 1 */
 	QUERY_LIMIT, /* integer 1..100 */

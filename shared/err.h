@@ -29,7 +29,10 @@
 	X(DUPLICATE_RESOURCE, GRPC_STATUS_ALREADY_EXISTS, 409, "Resource already exists")  \
 	X(VERSION_CONFLICT, GRPC_STATUS_ABORTED, 409, "Resource was modified by someone else") \
 	X(CONFLICT, GRPC_STATUS_ABORTED, 409, "Resource state forbids this action")        \
+	X(REQUEST_TIMEOUT, GRPC_STATUS_DEADLINE_EXCEEDED, 408,                             \
+	  "The request was not received in time")                                      \
 	X(PAYLOAD_TOO_LARGE, GRPC_STATUS_OUT_OF_RANGE, 413, "Request body is too large")   \
+	X(URI_TOO_LONG, GRPC_STATUS_INVALID_ARGUMENT, 414, "Request URI is too long")      \
 	X(UNSUPPORTED_MEDIA_TYPE, GRPC_STATUS_INVALID_ARGUMENT, 415,                       \
 	  "Content-Type must be application/json")                                         \
 	X(VALIDATION_ERROR, GRPC_STATUS_INVALID_ARGUMENT, 422, "Invalid input data")       \

@@ -123,18 +123,19 @@ char *trim_dup(struct arena *a, const char *s)
 	return arena_strndup(a, start, len);
 }
 
-/* No ASCII whitespace, no C0/DEL/C1 control characters, valid UTF-8. */
+/* Printable ASCII only: no whitespace or control characters, and nothing
+ * outside ASCII. Lower-casing is ASCII-only here while PostgreSQL's lower()
+ * (the table's CHECK) is not, so "admİn" or a full-width letter passed this
+ * check and then failed the insert after the password was hashed; and NBSP or
+ * zero-width characters make addresses that look alike but differ. An
+ * internationalized domain is given in its ASCII (punycode) form. */
 static bool email_chars_ok(const char *s, size_t len)
 {
-	size_t i = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
 
-	while (i < len) {
-		uint32_t cp;
-		size_t n = utf8_decode(s + i, len - i, &cp);
-
-		if (n == 0 || cp <= 0x20 || (cp >= 0x7F && cp <= 0x9F))
+		if (c <= 0x20 || c >= 0x7F)
 			return false;
-		i += n;
 	}
 	return true;
 }

@@ -26,7 +26,8 @@ char *trim_dup(struct arena *a, const char *s);
 
 /* Trims and lower-cases in into out (outsize >= EMAIL_MAX_LEN + 1) and checks
  * it: at most 254 characters, exactly one '@', non-empty local part, a domain
- * with a dot (not first or last), no whitespace or control characters.
+ * with a dot (not first or last), printable ASCII only (no whitespace,
+ * control or non-ASCII characters).
  * false when invalid (out then holds the trimmed, lower-cased text, truncated). */
 bool email_normalize(const char *in, char *out, size_t outsize);
 

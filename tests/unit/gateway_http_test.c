@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -740,6 +741,140 @@ static void test_hostile_input(void **state)
 	reply_free(&r);
 }
 
+/* What only the raw URL shows: %00 (400), %2F in the path (404), and a
+ * target MHD would choke on (414, answered at once). */
+static void test_raw_uri(void **state)
+{
+	static const struct {
+		const char *target;
+		int status;
+	} cases[] = { { "/echo?a=%00", 400 }, { "/echo?%00=1", 400 }, { "/ec%2Fho", 404 },
+		      { "/ec%2fho", 404 } };
+	char *req = xmalloc(16 * 1024), *resp;
+	int before = atomic_load(&handler_calls);
+	int64_t t0;
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		n = (size_t)snprintf(req, 16 * 1024, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+				     cases[i].target);
+		resp = raw_exchange(req, n);
+		assert_raw_error(resp, cases[i].status,
+				 cases[i].status == 400 ? "BAD_REQUEST" : "NOT_FOUND");
+		free(resp);
+	}
+	assert_int_equal(atomic_load(&handler_calls), before);
+	/* 101 parameters, then a target of 8193 bytes: 414 at once */
+	n = (size_t)snprintf(req, 16 * 1024, "GET /echo?a=1");
+	for (int i = 1; i <= 100; i++)
+		n += (size_t)snprintf(req + n, 16 * 1024 - n, "&a=1");
+	n += (size_t)snprintf(req + n, 16 * 1024 - n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	t0 = mono_ms();
+	resp = raw_exchange(req, n);
+	assert_raw_error(resp, 414, "URI_TOO_LONG");
+	assert_true(mono_ms() - t0 < 1000);
+	free(resp);
+	n = (size_t)snprintf(req, 16 * 1024, "GET /echo?a=");
+	memset(req + n, 'a', 8193 - (n - 4));
+	n += 8193 - (n - 4);
+	n += (size_t)snprintf(req + n, 16 * 1024 - n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	resp = raw_exchange(req, n);
+	assert_raw_error(resp, 414, "URI_TOO_LONG");
+	free(resp);
+	free(req);
+	assert_int_equal(atomic_load(&handler_calls), before);
+}
+
+/* A connection to p from which the test sends what it wants. */
+static int connect_port(int p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)p) };
+	struct timeval tv = { .tv_sec = 3 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Sends head, then one byte of trickle every 50 ms until the server answers
+ * or closes; returns what it sent back ("" when it closed without a word)
+ * and sets *ms to how long that took. */
+static char *trickle_until_closed(int fd, const char *head, const char *trickle, int64_t *ms)
+{
+	int64_t t0 = mono_ms();
+	char *out = NULL, chunk[4096];
+	size_t outlen = 0;
+
+	buf_append(&out, &outlen, "", 0);
+	if (head)
+		send(fd, head, strlen(head), MSG_NOSIGNAL);
+	while (mono_ms() - t0 < 3000) {
+		ssize_t n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+		if (n > 0) {
+			buf_append(&out, &outlen, chunk, (size_t)n);
+			continue;
+		}
+		if (trickle)
+			send(fd, trickle, strlen(trickle), MSG_NOSIGNAL);
+		usleep(50 * 1000);
+	}
+	*ms = mono_ms() - t0;
+	return out;
+}
+
+/* Head and body deadlines (300 ms each here) hold however steadily bytes
+ * arrive; a connection that sent nothing, or sits idle between requests, is
+ * closed without a reply. */
+static void test_deadlines(void **state)
+{
+	struct http_server_config cfg = {
+		.host = "127.0.0.1", .port = 0, .threads = 2, .max_body_bytes = MAX_BODY,
+		.conn_limit = 16, .per_ip_limit = 16, .timeout_s = 30, .api_version = "v1",
+		.handler = test_handler, .app = &seen, .head_timeout_ms = 300,
+		.body_timeout_ms = 300,
+	};
+	struct http_server *s = http_server_start(&cfg);
+	int p, fd;
+	int64_t ms;
+	char *resp;
+
+	assert_non_null(s);
+	p = http_server_port(s);
+	fd = connect_port(p);
+	resp = trickle_until_closed(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n", "X", &ms);
+	assert_raw_error(resp, 408, "REQUEST_TIMEOUT");
+	assert_true(ms >= 250 && ms < 1500);
+	free(resp);
+	close(fd);
+	fd = connect_port(p);
+	resp = trickle_until_closed(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+					"Content-Type: application/json\r\n\r\n", " ", &ms);
+	assert_raw_error(resp, 408, "REQUEST_TIMEOUT");
+	assert_true(ms >= 250 && ms < 1500);
+	free(resp);
+	close(fd);
+	fd = connect_port(p); /* nothing sent: closed, no reply */
+	resp = trickle_until_closed(fd, NULL, NULL, &ms);
+	assert_string_equal(resp, "");
+	assert_true(ms >= 250 && ms < 1500);
+	free(resp);
+	close(fd);
+	fd = connect_port(p); /* one request answered, then idle: closed, no 408 */
+	resp = trickle_until_closed(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", NULL, &ms);
+	assert_int_equal(raw_status(resp), 200);
+	assert_null(strstr(resp, "408"));
+	assert_true(ms >= 250 && ms < 1500);
+	free(resp);
+	close(fd);
+	http_server_stop(s);
+}
+
 static void test_access_log(void **state)
 {
 	const char *hdrs[] = { "User-Agent: test-agent/1.0", "X-Request-Id: log-1", NULL };
@@ -775,6 +910,23 @@ static void test_access_log(void **state)
 	assert_true(json_number_value(json_object_get(j, "duration")) >= 0);
 	assert_null(strstr(line, "s3cret"));
 	assert_null(strstr(line, "ak_"));
+	json_decref(j);
+	free(line);
+
+	/* JWTs anywhere in the URL: a value of any name, inside a value, a path
+	 * segment, a name. */
+	hdrs[1] = "X-Request-Id: log-jwt";
+	request("GET", "/echo/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x?t=eyJh.eyJi.c&"
+		"x=Bearer%20eyJhbGci.eyJzdWIi.sig&eyJh.eyJi.=1&n=eyJnotajwt&k=ceyJa.b.c",
+		NULL, hdrs, &r);
+	reply_free(&r);
+	line = log_line_for("log-jwt");
+	assert_non_null(line);
+	j = json_loads(line, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "url")),
+			    "/echo/[REDACTED]?t=[REDACTED]&x=Bearer%20[REDACTED]&[REDACTED]=1"
+			    "&n=eyJnotajwt&k=ceyJa.b.c");
 	json_decref(j);
 	free(line);
 
@@ -924,6 +1076,8 @@ int main(void)
 		cmocka_unit_test(test_endless_chunked),
 		cmocka_unit_test(test_400_smuggling),
 		cmocka_unit_test(test_hostile_input),
+		cmocka_unit_test(test_raw_uri),
+		cmocka_unit_test(test_deadlines),
 		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_stop),

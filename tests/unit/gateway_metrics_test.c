@@ -102,16 +102,26 @@ static void fresh_render_has_every_family(void **state)
 		"# TYPE upstream_request_duration_seconds histogram",
 		"# TYPE rate_limit_rejections_total counter",
 		"# TYPE rate_limit_fallback gauge",
+		"# TYPE http_slow_clients_closed_total counter",
 	};
 	struct metrics *m = new_metrics();
 	char *text = render(m);
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		assert_line(text, types[i]);
-	assert_int_equal(count_prefixed(text, "# HELP "), 8);
-	assert_int_equal(count_prefixed(text, "# TYPE "), 8);
+	assert_int_equal(count_prefixed(text, "# HELP "), 9);
+	assert_int_equal(count_prefixed(text, "# TYPE "), 9);
+	assert_line(text, "http_slow_clients_closed_total{phase=\"headers\"} 0");
+	assert_line(text, "http_slow_clients_closed_total{phase=\"body\"} 0");
 	assert_line(text, "http_requests_in_flight 0");
 	assert_line(text, "rate_limit_fallback 0");
+	metrics_slow_client(m, false);
+	metrics_slow_client(m, true);
+	metrics_slow_client(m, true);
+	free(text);
+	text = render(m);
+	assert_line(text, "http_slow_clients_closed_total{phase=\"headers\"} 1");
+	assert_line(text, "http_slow_clients_closed_total{phase=\"body\"} 2");
 	assert_line(text, "upstream_errors_total{service=\"auth\"} 0");
 	assert_line(text, "rate_limit_rejections_total{limiter=\"general\"} 0");
 	assert_line(text, "rate_limit_rejections_total{limiter=\"auth\"} 0");

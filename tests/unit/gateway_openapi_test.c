@@ -425,6 +425,7 @@ static void check_query_kind(struct ctx *c, const struct route *r, const struct 
 		      r->method, r->pattern, q->name);
 		break;
 	case QUERY_TEXT:
+	case QUERY_ENUM:
 		CHECK(c, !integer, "%s %s: %s is text", r->method, r->pattern, q->name);
 		break;
 	}
