@@ -27,9 +27,19 @@ static const char *const service_names[UPSTREAM__COUNT] = {
 	[UPSTREAM_AUTH] = "auth",
 };
 
-/* One service's Check(""), run on its own thread. */
+/* The full gRPC service names: their Check is SERVING once the service's
+ * database answers and its revocation state is loaded ("" would not wait
+ * for the latter). */
+static const char *const grpc_names[UPSTREAM__COUNT] = {
+	[UPSTREAM_USERS] = "agentos.users.v1.UsersService",
+	[UPSTREAM_POSTS] = "agentos.posts.v1.PostsService",
+	[UPSTREAM_AUTH] = "agentos.auth.v1.AuthService",
+};
+
+/* One service's Check(<its name>), run on its own thread. */
 struct probe {
 	struct rpc_channel *ch;
+	const char *service;
 	int deadline_ms;
 	int status;       /* rpc_health_check's answer: 1 SERVING, 2 NOT_SERVING, -1 failed */
 	pthread_t thread;
@@ -40,7 +50,7 @@ static void *probe_run(void *arg)
 {
 	struct probe *p = arg;
 
-	p->status = p->ch ? rpc_health_check(p->ch, "", p->deadline_ms) : -1;
+	p->status = p->ch ? rpc_health_check(p->ch, p->service, p->deadline_ms) : -1;
 	return NULL;
 }
 
@@ -83,8 +93,8 @@ static void run_checks(struct api *api, bool serving[UPSTREAM__COUNT], bool *red
 	struct probe probes[UPSTREAM__COUNT];
 
 	for (int i = 0; i < UPSTREAM__COUNT; i++) {
-		probes[i] = (struct probe){ .ch = api->upstream[i], .deadline_ms = api->health_timeout_ms,
-					    .status = -1 };
+		probes[i] = (struct probe){ .ch = api->upstream[i], .service = grpc_names[i],
+					    .deadline_ms = api->health_timeout_ms, .status = -1 };
 		probes[i].threaded =
 			pthread_create(&probes[i].thread, NULL, probe_run, &probes[i]) == 0;
 	}

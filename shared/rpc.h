@@ -76,6 +76,9 @@ struct rpc_server_config {
 	const char *const *health_services;
 	/* SERVING while this returns true (e.g. the database answers); NULL = always. */
 	bool (*health_check)(void *ctx);
+	/* For the named services only (not ""): SERVING also needs this (e.g.
+	 * state loaded at start-up that the API needs); NULL = nothing more. */
+	bool (*service_check)(void *ctx);
 	void *health_ctx;            /* passed to health_check; NULL = app */
 	void *app;                   /* passed to handlers */
 };

@@ -61,6 +61,7 @@ struct rpc_server {
 	char *domain;
 	char **health_services; /* NULL-terminated copies */
 	bool (*health_check)(void *ctx);
+	bool (*service_check)(void *ctx);
 	void *health_ctx;
 	void *app;
 	int shutdown_grace_ms;
@@ -249,7 +250,7 @@ static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage
 	const Grpc__Health__V1__HealthCheckRequest *req = (const void *)request;
 	Grpc__Health__V1__HealthCheckResponse *res;
 	struct rpc_server *s = app;
-	bool known = req->service[0] == '\0';
+	bool known = req->service[0] == '\0', serving;
 
 	for (char **name = s->health_services; *name && !known; name++)
 		known = strcmp(*name, req->service) == 0;
@@ -257,8 +258,10 @@ static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage
 		return app_error_set(err, ERR_NOT_FOUND, "unknown service \"%s\"", req->service);
 	res = arena_alloc(rpc_call_arena(call), sizeof(*res));
 	grpc__health__v1__health_check_response__init(res);
-	res->status = !s->health_check || s->health_check(s->health_ctx)
-			      ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+	serving = !s->health_check || s->health_check(s->health_ctx);
+	if (serving && req->service[0] && s->service_check)
+		serving = s->service_check(s->health_ctx);
+	res->status = serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
 			      : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 	*reply = &res->base;
 	return 0;
@@ -484,6 +487,7 @@ struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
 	s->domain = xstrdup(cfg->domain ? cfg->domain : "");
 	s->health_services = copy_names(cfg->health_services);
 	s->health_check = cfg->health_check;
+	s->service_check = cfg->service_check;
 	s->health_ctx = cfg->health_ctx ? cfg->health_ctx : cfg->app;
 	s->app = cfg->app;
 	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;

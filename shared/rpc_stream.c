@@ -20,6 +20,7 @@
 #include "util.h"
 
 #define STREAM_SLICE_MS 100
+#define STREAM_FIRST_MESSAGE_MS 10000
 
 struct rpc_stream {
 	struct rpc_call call;
@@ -244,7 +245,8 @@ static void finish_stream(struct rpc_stream *st, const struct app_error *err)
 /* Receives the first request and runs the handler. */
 static int run_handler(struct rpc_stream *st, ProtobufCMessage **request, struct app_error *err)
 {
-	int rc = rpc_stream_recv(st, st->m->request, -1, request);
+	/* Bounded: a client that opens a stream and never asks holds no thread. */
+	int rc = rpc_stream_recv(st, st->m->request, STREAM_FIRST_MESSAGE_MS, request);
 
 	if (rc != 1)
 		return app_error_set(err, ERR_BAD_REQUEST, "Request message is missing or not a valid %s",

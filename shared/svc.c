@@ -124,11 +124,18 @@ struct svc_health {
 	struct revocations *rev;
 };
 
-static bool svc_healthy(void *ctx)
+static bool svc_db_ok(void *ctx)
 {
 	const struct svc_health *h = ctx;
 
-	return (!h->rev || revocations_loaded(h->rev)) && db_pool_ping(h->db);
+	return db_pool_ping(h->db);
+}
+
+static bool svc_loaded(void *ctx)
+{
+	const struct svc_health *h = ctx;
+
+	return !h->rev || revocations_loaded(h->rev);
 }
 
 /* The full service names of the methods ("/pkg.Service/Method" ->
@@ -183,7 +190,8 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 	struct rpc_server_config cfg = {
 		.listen_addr = c->listen_addr, .workers = c->workers,
 		.shutdown_grace_ms = c->shutdown_grace_ms, .domain = c->name,
-		.health_services = names, .health_check = svc_healthy, .health_ctx = &health,
+		.health_services = names, .health_check = svc_db_ok, .service_check = svc_loaded,
+		.health_ctx = &health,
 		.app = app,
 	};
 	struct rpc_server *srv = NULL;

@@ -79,8 +79,10 @@ struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revoc
 					struct rpc_channel *auth);
 
 /* Serves methods (handlers get app) on c->listen_addr with c->workers until
- * SIGTERM/SIGINT; grpc.health.v1 answers for "" and full_name, SERVING while
- * db answers once rev (NULL: none) has its first full load; gRPC server
+ * SIGTERM/SIGINT; grpc.health.v1 answers for "" (SERVING while db answers:
+ * the process is up, API.md §3) and full_name (also needs rev, NULL: none,
+ * to have its first full load: the service can check credentials, i.e. it
+ * is ready); gRPC server
  * reflection (reflection.h, v1 and v1alpha) answers from c->descriptors and
  * lists the services of methods, Health and ServerReflection. Logs "<name>
  * service listening" / "stopped". 0, or -1 when the address cannot be bound,

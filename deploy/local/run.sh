@@ -54,9 +54,6 @@ if [ "${SEED:-0}" = 1 ]; then
 	export ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin-password}"
 fi
 
-GRPC_PORT=$users_port "$build/bin/users-service" &
-pids="$pids $!"
-
 # Waits until a command succeeds (30 s at most).
 wait_for() {
 	what=$1
@@ -72,15 +69,22 @@ wait_for() {
 	done
 }
 
-wait_for "users service" "$build/bin/grpc-health-probe" "127.0.0.1:$users_port" "" 500
-
+# Auth first: it owns revocation state, which every other process loads
+# before its named service reports SERVING.
 GRPC_PORT=$auth_port "$build/bin/auth-service" &
 pids="$pids $!"
-wait_for "auth service" "$build/bin/grpc-health-probe" "127.0.0.1:$auth_port" "" 500
+wait_for "auth service" "$build/bin/grpc-health-probe" "127.0.0.1:$auth_port" \
+	agentos.auth.v1.AuthService 500
+
+GRPC_PORT=$users_port "$build/bin/users-service" &
+pids="$pids $!"
+wait_for "users service" "$build/bin/grpc-health-probe" "127.0.0.1:$users_port" \
+	agentos.users.v1.UsersService 500
 
 GRPC_PORT=$posts_port "$build/bin/posts-service" &
 pids="$pids $!"
-wait_for "posts service" "$build/bin/grpc-health-probe" "127.0.0.1:$posts_port" "" 500
+wait_for "posts service" "$build/bin/grpc-health-probe" "127.0.0.1:$posts_port" \
+	agentos.posts.v1.PostsService 500
 
 API_PORT=$api_port "$build/bin/gateway" &
 pids="$pids $!"

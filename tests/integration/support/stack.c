@@ -563,6 +563,9 @@ int proc_stop(struct proc *p)
 
 bool stack_wait_grpc_serving(const char *target, int timeout_ms)
 {
+	static const char *const names[] = { "agentos.users.v1.UsersService",
+					     "agentos.posts.v1.PostsService",
+					     "agentos.auth.v1.AuthService" };
 	struct rpc_channel *ch = rpc_channel_new(target);
 	int64_t deadline = mono_ms() + timeout_ms;
 	bool serving = false;
@@ -572,10 +575,12 @@ bool stack_wait_grpc_serving(const char *target, int timeout_ms)
 
 		if (left <= 0)
 			break;
-		if (rpc_health_check(ch, "", left < 500 ? (int)left : 500) == 1) {
-			serving = true;
+		/* The service's own name: SERVING once it can check credentials (a
+		 * server answers NOT_FOUND for the names it does not serve). */
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !serving; i++)
+			serving = rpc_health_check(ch, names[i], left < 500 ? (int)left : 500) == 1;
+		if (serving)
 			break;
-		}
 		sleep_ms(50);
 	}
 	rpc_channel_free(ch);

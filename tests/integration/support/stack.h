@@ -53,8 +53,9 @@ int proc_wait(struct proc *p, int timeout_ms);
 /* SIGTERM, wait up to 10 s, then SIGKILL; returns the exit status. */
 int proc_stop(struct proc *p);
 
-/* Polls grpc.health.v1.Health/Check("") on target until SERVING or timeout;
- * true when it became SERVING. Needs rpc_runtime_init() done by the caller. */
+/* Polls grpc.health.v1.Health/Check(<the service's own name>) on target
+ * until SERVING (its database answers and its revocation state is loaded)
+ * or timeout; true when it became SERVING. Needs rpc_runtime_init() done by the caller. */
 bool stack_wait_grpc_serving(const char *target, int timeout_ms);
 /* Starts the auth service as "auth" on 127.0.0.1:port (the stack's database,
  * JWT_SECRET, USERS_ADDR=users_target, plus extra, NULL-terminated, may be
