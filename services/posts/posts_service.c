@@ -170,8 +170,15 @@ static int build_filter(const struct principal *caller, struct arena *a,
 	case POSTS_SCOPE_ALL:
 		break;
 	}
-	if (q->q && *q->q)
+	if (q->q && *q->q) {
+		/* Bounded cost: a pattern the trigram index cannot serve would scan
+		 * every post (and count them all) on each request. */
+		if (!posts_search_indexable(q->q))
+			return app_error_set(err, ERR_BAD_REQUEST,
+					     "q must contain at least %d letters or digits in a row",
+					     POSTS_SEARCH_MIN_CHARS);
 		f->title_like = like_escape(a, q->q);
+	}
 	f->limit = pg->limit;
 	f->offset = page_offset(pg);
 	return 0;
