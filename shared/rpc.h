@@ -95,6 +95,10 @@ const char *rpc_call_metadata(const struct rpc_call *call, const char *key);
 const char *rpc_call_request_id(const struct rpc_call *call);
 /* Milliseconds left before the caller's deadline (INT64_MAX when none). */
 int64_t rpc_call_remaining_ms(const struct rpc_call *call);
+/* The caller's address without its port ("127.0.0.1", "::1"; for other
+ * transports gRPC's whole peer string, "unknown" when there is none). In the
+ * call's arena. */
+const char *rpc_call_peer_host(struct rpc_call *call);
 
 /* ---- client ------------------------------------------------------------- */
 
