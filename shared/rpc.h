@@ -44,11 +44,27 @@ struct rpc_call; /* one accepted call; valid only inside its handler */
 typedef int (*rpc_handler_fn)(void *app, struct rpc_call *call, const ProtobufCMessage *request,
 			      ProtobufCMessage **reply, struct app_error *err);
 
+struct rpc_stream; /* the server side of one streaming call */
+
+/* Serves one server-streaming or bidirectional call, on a thread of its own
+ * (never a worker's): request is the client's first message (freed by the
+ * runtime). The handler sends with rpc_stream_send, reads further messages
+ * with rpc_stream_recv, and returns once rpc_stream_done is true or it has
+ * nothing more to say: 0 ends the call with OK, -1 with err's status. The
+ * call's arena lives as long as the call. */
+typedef int (*rpc_stream_fn)(void *app, struct rpc_call *call, const ProtobufCMessage *request,
+			     struct rpc_stream *st, struct app_error *err);
+
 struct rpc_method {
 	const char *path; /* "/agentos.users.v1.UsersService/GetUser" */
 	const ProtobufCMessageDescriptor *request;
-	rpc_handler_fn handler;
+	rpc_handler_fn handler; /* a unary method */
+	rpc_stream_fn stream;   /* or a streaming one (handler NULL) */
 };
+
+/* Method table rows. */
+#define RPC_UNARY(path, request, handler) { (path), (request), (handler), NULL }
+#define RPC_STREAM(path, request, stream) { (path), (request), NULL, (stream) }
 
 struct rpc_server_config {
 	const char *listen_addr;     /* "0.0.0.0:50051"; port 0 picks a free port */
@@ -99,6 +115,30 @@ int64_t rpc_call_remaining_ms(const struct rpc_call *call);
  * transports gRPC's whole peer string, "unknown" when there is none). In the
  * call's arena. */
 const char *rpc_call_peer_host(struct rpc_call *call);
+/* Adds key: value (lower-case ASCII key; printable value) to the trailing
+ * metadata of a successful unary reply; one entry per call, a second call
+ * replaces it. Both are copied into the call's arena. */
+void rpc_call_set_trailer(struct rpc_call *call, const char *key, const char *value);
+
+/* Streaming calls (inside an rpc_stream_fn). At most RPC_MAX_STREAMS run at
+ * once per server; more are refused with UNAVAILABLE. */
+#define RPC_MAX_STREAMS 256
+/* Sends m (its first call also sends the initial metadata) and waits until
+ * gRPC took it, at most RPC_STREAM_SEND_TIMEOUT_MS (a client that stopped
+ * reading). 0, or -1 when the call is over: client gone, cancelled, too slow
+ * or the server stopping. */
+#define RPC_STREAM_SEND_TIMEOUT_MS 10000
+int rpc_stream_send(struct rpc_stream *st, const ProtobufCMessage *m);
+/* Waits up to timeout_ms for the client's next message: 1 and *out (a desc
+ * message the caller frees with protobuf_c_message_free_unpacked), 0 when
+ * none came in time (call again), -1 when none will come (the client closed
+ * its side or went away, the message was not a valid desc, the server is
+ * stopping). */
+int rpc_stream_recv(struct rpc_stream *st, const ProtobufCMessageDescriptor *desc, int timeout_ms,
+		    ProtobufCMessage **out);
+/* true once the client went away or cancelled, or the server is stopping:
+ * the handler should return. Never blocks. */
+bool rpc_stream_done(struct rpc_stream *st);
 
 /* ---- client ------------------------------------------------------------- */
 
@@ -125,6 +165,34 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 		   const ProtobufCMessageDescriptor *reply_desc, const struct rpc_metadata *md,
 		   size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
 		   grpc_status_code *status);
+
+/* rpc_call_unary, and on success the value of the reply's trailing metadata
+ * entry `key` copied into value (at most cap - 1 bytes; "" when absent). */
+int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
+			   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+			   const struct rpc_metadata *md, size_t nmd, int deadline_ms,
+			   ProtobufCMessage **reply, struct app_error *err, const char *key,
+			   char *value, size_t cap);
+
+/* A server-streaming call: the client sends one request and reads replies
+ * until either side ends it. Not thread-safe: one thread uses a stream. */
+struct rpc_client_stream;
+
+/* Starts method with request and md (no deadline: the call lasts until
+ * closed). Never NULL: a target that cannot be reached shows in the first
+ * rpc_client_stream_next. */
+struct rpc_client_stream *rpc_client_stream_open(struct rpc_channel *ch, const char *method,
+						 const ProtobufCMessage *request,
+						 const struct rpc_metadata *md, size_t nmd);
+/* Waits up to timeout_ms for the next message: 1 and *out (a desc message
+ * the caller frees with protobuf_c_message_free_unpacked), 0 when none came
+ * in time, -1 when the stream is over, with err (as rpc_call_unary fills
+ * it; a stream the server ended with OK is SERVICE_UNAVAILABLE, an invalid
+ * message INTERNAL_ERROR). After -1 every call returns -1. */
+int rpc_client_stream_next(struct rpc_client_stream *s, const ProtobufCMessageDescriptor *desc,
+			   int timeout_ms, ProtobufCMessage **out, struct app_error *err);
+/* Cancels the call if it still runs and frees s. NULL is a no-op. */
+void rpc_client_stream_close(struct rpc_client_stream *s);
 
 /* The deadline for a call made while serving another one: configured_ms,
  * shortened to end RPC_DEADLINE_MARGIN_MS before the caller's own deadline

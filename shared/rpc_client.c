@@ -21,10 +21,10 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
+#include "rpc_internal.h"
 #include "util.h"
 
 #define RPC_HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
-#define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
 
 void rpc_runtime_init(void)
 {
@@ -165,33 +165,6 @@ struct unary_call {
 	const char *error_string; /* gpr_malloc'd by gRPC */
 };
 
-static grpc_byte_buffer *encode_message(const ProtobufCMessage *m)
-{
-	grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
-	grpc_byte_buffer *bb;
-
-	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-	bb = grpc_raw_byte_buffer_create(&s, 1);
-	grpc_slice_unref(s);
-	return bb;
-}
-
-/* Unpacks a received message; NULL when it is not a valid desc message. */
-static ProtobufCMessage *decode_message(grpc_byte_buffer *bb,
-				       const ProtobufCMessageDescriptor *desc)
-{
-	grpc_byte_buffer_reader r;
-	ProtobufCMessage *m;
-	grpc_slice s;
-
-	if (!grpc_byte_buffer_reader_init(&r, bb))
-		return NULL;
-	s = grpc_byte_buffer_reader_readall(&r);
-	grpc_byte_buffer_reader_destroy(&r);
-	m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-	grpc_slice_unref(s);
-	return m;
-}
 
 /* Whether gRPC can carry this entry; it refuses the whole batch otherwise. */
 static bool metadata_legal(const grpc_metadata *m)
@@ -218,7 +191,7 @@ static const char *unary_init(struct unary_call *u, const ProtobufCMessage *requ
 			bad = md[i].key;
 		u->nmd++;
 	}
-	u->request = encode_message(request);
+	u->request = rpc__encode_message(request);
 	grpc_metadata_array_init(&u->initial_md);
 	grpc_metadata_array_init(&u->trailing_md);
 	u->status = GRPC_STATUS_UNKNOWN;
@@ -313,7 +286,7 @@ static int read_reply(struct rpc_channel *ch, struct unary_call *u, const char *
 		      struct app_error *err)
 {
 	if (u->response)
-		*reply = decode_message(u->response, reply_desc);
+		*reply = rpc__decode_message(u->response, reply_desc);
 	if (*reply)
 		return 0;
 	log_warn("rpc reply missing or undecodable", LOG_S("target", ch->target),
@@ -369,10 +342,25 @@ static int read_failure(struct rpc_channel *ch, struct unary_call *u, const char
 	return -1;
 }
 
-int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage *request,
-		   const ProtobufCMessageDescriptor *reply_desc, const struct rpc_metadata *md,
-		   size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
-		   grpc_status_code *status)
+/* Copies the value of trailing metadata entry key into value ("" when absent). */
+static void read_trailer(const struct unary_call *u, const char *key, char *value, size_t cap)
+{
+	const grpc_slice *v = key ? find_metadata(&u->trailing_md, key) : NULL;
+	size_t len = v ? GRPC_SLICE_LENGTH(*v) : 0;
+
+	if (!value || cap == 0)
+		return;
+	if (len >= cap)
+		len = cap - 1;
+	if (len)
+		memcpy(value, GRPC_SLICE_START_PTR(*v), len);
+	value[len] = '\0';
+}
+
+static int call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage *request,
+		      const ProtobufCMessageDescriptor *reply_desc, const struct rpc_metadata *md,
+		      size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
+		      grpc_status_code *status, const char *key, char *value, size_t cap)
 {
 	struct unary_call u;
 	const char *bad_key;
@@ -392,6 +380,7 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 		rc = app_error_set(err, ERR_INTERNAL_ERROR, NULL);
 	} else if (u.status == GRPC_STATUS_OK) {
 		rc = read_reply(ch, &u, method, reply_desc, reply, err);
+		read_trailer(&u, key, value, cap);
 	} else {
 		rc = read_failure(ch, &u, method, deadline_ms, err);
 	}
@@ -400,6 +389,174 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 	unary_release(&u);
 	cq_give_back(ch, u.cq);
 	return rc;
+}
+
+int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage *request,
+		   const ProtobufCMessageDescriptor *reply_desc, const struct rpc_metadata *md,
+		   size_t nmd, int deadline_ms, ProtobufCMessage **reply, struct app_error *err,
+		   grpc_status_code *status)
+{
+	return call_unary(ch, method, request, reply_desc, md, nmd, deadline_ms, reply, err, status,
+			  NULL, NULL, 0);
+}
+
+int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
+			   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+			   const struct rpc_metadata *md, size_t nmd, int deadline_ms,
+			   ProtobufCMessage **reply, struct app_error *err, const char *key,
+			   char *value, size_t cap)
+{
+	if (value && cap)
+		value[0] = '\0';
+	return call_unary(ch, method, request, reply_desc, md, nmd, deadline_ms, reply, err, NULL,
+			  key, value, cap);
+}
+
+/* ---- server-streaming calls ------------------------------------------------ */
+
+struct rpc_client_stream {
+	struct unary_call u; /* request, metadata, final status; u.cq is the stream's own */
+	struct rpc_channel *ch;
+	char *method;
+	bool recv_pending;
+	bool status_done; /* RECV_STATUS_ON_CLIENT completed */
+	bool ended;       /* -1 was returned: it stays so */
+	struct app_error end;
+	char tag_start, tag_recv, tag_status; /* addresses used as tags */
+};
+
+struct rpc_client_stream *rpc_client_stream_open(struct rpc_channel *ch, const char *method,
+						 const ProtobufCMessage *request,
+						 const struct rpc_metadata *md, size_t nmd)
+{
+	struct rpc_client_stream *s = xcalloc(1, sizeof(*s));
+	grpc_slice path = grpc_slice_from_copied_string(method);
+	grpc_op ops[4], st;
+
+	s->ch = ch;
+	s->method = xstrdup(method);
+	app_error_init(&s->end);
+	unary_init(&s->u, request, md, nmd);
+	s->u.cq = grpc_completion_queue_create_for_next(NULL);
+	s->u.call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->u.cq, path,
+					     NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	grpc_slice_unref(path);
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[0].data.send_initial_metadata.count = s->u.nmd;
+	ops[0].data.send_initial_metadata.metadata = s->u.md;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = s->u.request;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->u.initial_md;
+	memset(&st, 0, sizeof(st));
+	st.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	st.data.recv_status_on_client.trailing_metadata = &s->u.trailing_md;
+	st.data.recv_status_on_client.status = &s->u.status;
+	st.data.recv_status_on_client.status_details = &s->u.details;
+	st.data.recv_status_on_client.error_string = &s->u.error_string;
+	if (grpc_call_start_batch(s->u.call, ops, ARRAY_SIZE(ops), &s->tag_start, NULL) != GRPC_CALL_OK ||
+	    grpc_call_start_batch(s->u.call, &st, 1, &s->tag_status, NULL) != GRPC_CALL_OK) {
+		grpc_call_cancel(s->u.call, NULL);
+		s->status_done = true; /* nothing of ours is pending that we wait for */
+		s->ended = true;
+		app_error_set(&s->end, ERR_INTERNAL_ERROR, "The stream could not be started");
+	}
+	return s;
+}
+
+/* Waits at most ms for one event and records it; false on a timeout. */
+static bool stream_event(struct rpc_client_stream *s, int ms, grpc_event *out)
+{
+	gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+					  gpr_time_from_millis(ms, GPR_TIMESPAN));
+	grpc_event ev = grpc_completion_queue_next(s->u.cq, until, NULL);
+
+	if (ev.type != GRPC_OP_COMPLETE)
+		return false;
+	if (ev.tag == &s->tag_recv)
+		s->recv_pending = false;
+	else if (ev.tag == &s->tag_status)
+		s->status_done = true;
+	*out = ev;
+	return true;
+}
+
+/* The stream is over: waits for its status and turns it into s->end. */
+static int stream_end(struct rpc_client_stream *s, struct app_error *err)
+{
+	grpc_event ev;
+
+	if (!s->ended) {
+		s->ended = true;
+		grpc_call_cancel(s->u.call, NULL); /* no-op once the status is in */
+		while (!s->status_done || s->recv_pending)
+			stream_event(s, 1000, &ev);
+		if (s->u.status == GRPC_STATUS_OK)
+			app_error_set(&s->end, ERR_SERVICE_UNAVAILABLE, "The stream was ended by the server");
+		else if (s->end.code == ERR_OK)
+			read_failure(s->ch, &s->u, s->method, 0, &s->end);
+	}
+	*err = s->end;
+	return -1;
+}
+
+int rpc_client_stream_next(struct rpc_client_stream *s, const ProtobufCMessageDescriptor *desc,
+			   int timeout_ms, ProtobufCMessage **out, struct app_error *err)
+{
+	int64_t end = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	grpc_op op;
+
+	*out = NULL;
+	app_error_init(err);
+	if (s->ended)
+		return stream_end(s, err);
+	if (!s->recv_pending) {
+		memset(&op, 0, sizeof(op));
+		op.op = GRPC_OP_RECV_MESSAGE;
+		op.data.recv_message.recv_message = &s->u.response;
+		if (grpc_call_start_batch(s->u.call, &op, 1, &s->tag_recv, NULL) != GRPC_CALL_OK)
+			return stream_end(s, err);
+		s->recv_pending = true;
+	}
+	for (;;) {
+		int64_t left = end - mono_ms();
+		grpc_event ev;
+
+		if (!stream_event(s, left > 0 ? (int)left : 0, &ev))
+			return 0;
+		if (ev.tag != &s->tag_recv)
+			continue; /* the start batch, or the status: the receive ends too */
+		if (!s->u.response)
+			return stream_end(s, err);
+		*out = rpc__decode_message(s->u.response, desc);
+		grpc_byte_buffer_destroy(s->u.response);
+		s->u.response = NULL;
+		if (*out)
+			return 1;
+		app_error_set(&s->end, ERR_INTERNAL_ERROR, "A stream message was not a valid %s",
+			      desc->name);
+		return stream_end(s, err);
+	}
+}
+
+void rpc_client_stream_close(struct rpc_client_stream *s)
+{
+	struct app_error err;
+
+	if (!s)
+		return;
+	if (!s->ended)
+		stream_end(s, &err);
+	grpc_completion_queue_shutdown(s->u.cq);
+	while (grpc_completion_queue_next(s->u.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+	       GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(s->u.cq);
+	unary_release(&s->u);
+	free(s->method);
+	free(s);
 }
 
 int rpc_health_check(struct rpc_channel *ch, const char *service, int deadline_ms)

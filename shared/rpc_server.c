@@ -37,17 +37,19 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
+#include "rpc_internal.h"
 #include "request_id.h"
 #include "util.h"
 
-#define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
 #define RPC_FORCE_EXIT_MS 5000 /* after cancelling every call, the longest wait for gRPC */
 #define RPC_TRIM_INTERVAL_MS 10000 /* how often free heap memory is given back */
 #define RPC_SHUTDOWN_POLL_MS 50 /* how often shutdown looks whether calls are in flight */
 
 struct rpc_worker {
 	struct rpc_server *srv;
-	grpc_completion_queue *cq;
+	grpc_completion_queue *cq;      /* registered: new calls are announced here */
+	grpc_completion_queue *call_cq; /* bound to the call being served; a
+					 * streaming call takes it along */
 	pthread_t thread;
 	struct arena arena; /* the current call's; released after each call */
 };
@@ -68,22 +70,13 @@ struct rpc_server {
 	int nworkers;
 	int port;
 	int stop_fd;        /* eventfd written by rpc_server_stop */
-	atomic_int busy;    /* workers serving a call right now */
+	atomic_int busy;    /* calls in flight: workers serving one, and streams */
+	struct rpc__streams streams;
 	bool started;       /* rpc_server_run was entered */
 	bool shut_down;     /* gRPC shutdown notified, workers joined */
 	bool queues_closed; /* every queue shut down and drained */
 };
 
-struct rpc_call {
-	struct rpc_server *srv;
-	grpc_call *call;
-	grpc_call_details details;
-	grpc_metadata_array md; /* elements owned by call */
-	struct arena *arena;
-	const char *method;     /* in the arena */
-	const char **values;    /* NUL-terminated copies of md values, in the arena */
-	const char *request_id; /* in the arena */
-};
 
 /* ---- call accessors -------------------------------------------------------- */
 
@@ -140,6 +133,12 @@ const char *rpc_call_peer_host(struct rpc_call *call)
 	return host;
 }
 
+void rpc_call_set_trailer(struct rpc_call *call, const char *key, const char *value)
+{
+	call->trailer_key = arena_strdup(call->arena, key);
+	call->trailer_value = arena_strdup(call->arena, value);
+}
+
 int64_t rpc_call_remaining_ms(const struct rpc_call *call)
 {
 	gpr_timespec deadline = call->details.deadline;
@@ -157,7 +156,7 @@ int64_t rpc_call_remaining_ms(const struct rpc_call *call)
 /* ---- per-call helpers ------------------------------------------------------ */
 
 /* Copies what the accessors return into the call's arena, once per call. */
-static void call_prepare(struct rpc_call *c)
+void rpc__call_prepare(struct rpc_call *c)
 {
 	struct arena *a = c->arena;
 	const char *rid;
@@ -189,33 +188,6 @@ static bool cq_wait(grpc_completion_queue *cq)
 	return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
-static grpc_byte_buffer *encode_message(const ProtobufCMessage *m)
-{
-	grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
-	grpc_byte_buffer *bb;
-
-	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-	bb = grpc_raw_byte_buffer_create(&s, 1);
-	grpc_slice_unref(s);
-	return bb;
-}
-
-/* Unpacks a received message; NULL when it is not a valid desc message. */
-static ProtobufCMessage *decode_message(grpc_byte_buffer *bb,
-				       const ProtobufCMessageDescriptor *desc)
-{
-	grpc_byte_buffer_reader r;
-	ProtobufCMessage *m;
-	grpc_slice s;
-
-	if (!grpc_byte_buffer_reader_init(&r, bb))
-		return NULL;
-	s = grpc_byte_buffer_reader_readall(&r);
-	grpc_byte_buffer_reader_destroy(&r);
-	m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-	grpc_slice_unref(s);
-	return m;
-}
 
 /* Receives the request message (NULL when the client sent none). */
 static bool receive_request(struct rpc_call *c, grpc_completion_queue *cq,
@@ -246,9 +218,13 @@ static void finish_call(struct rpc_call *c, grpc_completion_queue *cq,
 	memset(&trailer, 0, sizeof(trailer));
 	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
 	if (reply) {
-		out = encode_message(reply);
+		out = rpc__encode_message(reply);
 		ops[n].op = GRPC_OP_SEND_MESSAGE;
 		ops[n++].data.send_message.send_message = out;
+		if (c->trailer_key) {
+			trailer.key = grpc_slice_from_copied_string(c->trailer_key);
+			trailer.value = grpc_slice_from_copied_string(c->trailer_value);
+		}
 	} else {
 		uint8_t *buf;
 		size_t len;
@@ -262,7 +238,8 @@ static void finish_call(struct rpc_call *c, grpc_completion_queue *cq,
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	ops[n].data.send_status_from_server.status = reply ? GRPC_STATUS_OK : err_grpc_status(err->code);
 	ops[n].data.send_status_from_server.status_details = &details;
-	ops[n].data.send_status_from_server.trailing_metadata_count = reply ? 0 : 1;
+	ops[n].data.send_status_from_server.trailing_metadata_count =
+		reply && !c->trailer_key ? 0 : 1;
 	ops[n++].data.send_status_from_server.trailing_metadata = &trailer;
 	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	ops[n++].data.recv_close_on_server.cancelled = cancelled;
@@ -273,8 +250,10 @@ static void finish_call(struct rpc_call *c, grpc_completion_queue *cq,
 	if (out)
 		grpc_byte_buffer_destroy(out);
 	grpc_slice_unref(details);
-	if (!reply)
+	if (!reply || c->trailer_key) {
+		grpc_slice_unref(trailer.key);
 		grpc_slice_unref(trailer.value);
+	}
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -302,9 +281,8 @@ static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage
 	return 0;
 }
 
-static const struct rpc_method health_method = {
-	RPC_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor, health_check,
-};
+static const struct rpc_method health_method =
+	RPC_UNARY(RPC_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor, health_check);
 
 static const struct rpc_method *find_method(const struct rpc_server *s, const char *path)
 {
@@ -323,11 +301,11 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 	const struct rpc_method *m = find_method(c->srv, c->method);
 	void *app = m == &health_method ? (void *)c->srv : c->srv->app;
 
-	if (!m)
+	if (!m || !m->handler)
 		return app_error_set(err, ERR_NOT_IMPLEMENTED, "Method %s is not implemented", c->method);
 	if (!payload)
 		return app_error_set(err, ERR_BAD_REQUEST, "Request message is missing");
-	*request = decode_message(payload, m->request);
+	*request = rpc__decode_message(payload, m->request);
 	if (!*request)
 		return app_error_set(err, ERR_BAD_REQUEST, "Request message is not a valid %s",
 				     m->request->name);
@@ -376,18 +354,39 @@ static void serve_call(struct rpc_worker *w, struct rpc_call *c)
 	int cancelled = 0;
 	int rc;
 
-	call_prepare(c);
+	rpc__call_prepare(c);
 	app_error_init(&err);
-	if (receive_request(c, w->cq, &payload))
+	if (receive_request(c, w->call_cq, &payload))
 		rc = dispatch(c, payload, &request, &reply, &err);
 	else
 		rc = app_error_set(&err, ERR_BAD_REQUEST, "Request message could not be received");
-	finish_call(c, w->cq, rc == 0 ? reply : NULL, &err, &cancelled);
+	finish_call(c, w->call_cq, rc == 0 ? reply : NULL, &err, &cancelled);
 	log_call(c, &err, rc == 0, start_us, cancelled);
 	if (request)
 		protobuf_c_message_free_unpacked(request, NULL);
 	if (payload)
 		grpc_byte_buffer_destroy(payload);
+}
+
+/* The streaming method c is for, or NULL for a unary or unknown one. */
+static const struct rpc_method *stream_method(const struct rpc_server *s, const struct rpc_call *c)
+{
+	for (size_t i = 0; i < s->nmethods; i++) {
+		if (s->methods[i].stream && grpc_slice_str_cmp(c->details.method, s->methods[i].path) == 0)
+			return &s->methods[i];
+	}
+	return NULL;
+}
+
+/* Hands a streaming call and its queue to a thread of its own; the worker
+ * binds its next call to a new queue. */
+static void start_stream(struct rpc_worker *w, struct rpc_call *c, const struct rpc_method *m)
+{
+	rpc__stream_start(&w->srv->streams, c, w->call_cq, m, w->srv->app);
+	w->call_cq = grpc_completion_queue_create_for_next(NULL);
+	c->call = NULL; /* with details and metadata, the stream's now */
+	grpc_call_details_init(&c->details);
+	grpc_metadata_array_init(&c->md);
 }
 
 static void *worker_main(void *arg)
@@ -405,10 +404,15 @@ static void *worker_main(void *arg)
 		c.arena = &w->arena;
 		grpc_call_details_init(&c.details);
 		grpc_metadata_array_init(&c.md);
-		ce = grpc_server_request_call(s->server, &c.call, &c.details, &c.md, w->cq, w->cq, &c);
+		ce = grpc_server_request_call(s->server, &c.call, &c.details, &c.md, w->call_cq, w->cq,
+					      &c);
 		/* ok=false: the server is shutting down. */
 		ok = ce == GRPC_CALL_OK && cq_wait(w->cq);
-		if (ok) {
+		const struct rpc_method *sm = ok ? stream_method(s, &c) : NULL;
+
+		if (sm) {
+			start_stream(w, &c, sm);
+		} else if (ok) {
 			atomic_fetch_add(&s->busy, 1);
 			serve_call(w, &c);
 			atomic_fetch_sub(&s->busy, 1);
@@ -472,6 +476,7 @@ static void create_grpc_server(struct rpc_server *s)
 		w->srv = s;
 		arena_init(&w->arena);
 		w->cq = grpc_completion_queue_create_for_next(NULL);
+		w->call_cq = grpc_completion_queue_create_for_next(NULL);
 		grpc_server_register_completion_queue(s->server, w->cq, NULL);
 	}
 	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
@@ -493,6 +498,7 @@ struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
 	s->app = cfg->app;
 	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : 1;
+	rpc__streams_init(&s->streams, &s->busy, s->domain);
 	create_grpc_server(s);
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
@@ -596,6 +602,7 @@ static void shutdown_grpc_server(struct rpc_server *s, int grace_ms)
 {
 	grpc_event ev;
 
+	atomic_store(&s->streams.stopping, true); /* streams end, their clients reconnect */
 	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
 	if (wait_for_calls(s, grace_ms))
 		return;
@@ -623,8 +630,10 @@ static void drain(struct rpc_server *s, int nstarted)
 	for (int i = 0; i < nstarted; i++)
 		pthread_join(s->workers[i].thread, NULL);
 	s->shut_down = true;
-	for (int i = 0; i < s->nworkers; i++)
+	for (int i = 0; i < s->nworkers; i++) {
 		close_queue(s->workers[i].cq);
+		close_queue(s->workers[i].call_cq);
+	}
 	close_queue(s->shutdown_cq);
 	s->queues_closed = true;
 }
@@ -678,16 +687,20 @@ void rpc_server_free(struct rpc_server *s)
 		if (!s->shut_down && s->port != 0)
 			shutdown_grpc_server(s, 0); /* never ran: nothing in flight */
 		if (!s->queues_closed) {
-			for (int i = 0; i < s->nworkers; i++)
+			for (int i = 0; i < s->nworkers; i++) {
 				close_queue(s->workers[i].cq);
+				close_queue(s->workers[i].call_cq);
+			}
 			close_queue(s->shutdown_cq);
 		}
 		grpc_server_destroy(s->server);
 	}
 	for (int i = 0; i < s->nworkers; i++) {
 		grpc_completion_queue_destroy(s->workers[i].cq);
+		grpc_completion_queue_destroy(s->workers[i].call_cq);
 		arena_release(&s->workers[i].arena);
 	}
+	rpc__streams_release(&s->streams);
 	if (s->shutdown_cq)
 		grpc_completion_queue_destroy(s->shutdown_cq);
 	if (s->stop_fd >= 0)

@@ -263,18 +263,18 @@ static int delete_comment(void *ctx, struct rpc_call *call, const ProtobufCMessa
 }
 
 const struct rpc_method posts_rpc_methods[] = {
-	{ PATH("CreatePost"), &agentos__posts__v1__create_post_request__descriptor, create_post },
-	{ PATH("GetPost"), &agentos__posts__v1__get_post_request__descriptor, get_post },
-	{ PATH("ListPosts"), &agentos__posts__v1__list_posts_request__descriptor, list_posts },
-	{ PATH("UpdatePost"), &agentos__posts__v1__update_post_request__descriptor, update_post },
-	{ PATH("DeletePost"), &agentos__posts__v1__delete_post_request__descriptor, delete_post },
-	{ PATH("CreateComment"), &agentos__posts__v1__create_comment_request__descriptor,
-	  create_comment },
-	{ PATH("ListComments"), &agentos__posts__v1__list_comments_request__descriptor,
-	  list_comments },
-	{ PATH("UpdateComment"), &agentos__posts__v1__update_comment_request__descriptor,
-	  update_comment },
-	{ PATH("DeleteComment"), &agentos__posts__v1__delete_comment_request__descriptor,
-	  delete_comment },
+	RPC_UNARY(PATH("CreatePost"), &agentos__posts__v1__create_post_request__descriptor, create_post),
+	RPC_UNARY(PATH("GetPost"), &agentos__posts__v1__get_post_request__descriptor, get_post),
+	RPC_UNARY(PATH("ListPosts"), &agentos__posts__v1__list_posts_request__descriptor, list_posts),
+	RPC_UNARY(PATH("UpdatePost"), &agentos__posts__v1__update_post_request__descriptor, update_post),
+	RPC_UNARY(PATH("DeletePost"), &agentos__posts__v1__delete_post_request__descriptor, delete_post),
+	RPC_UNARY(PATH("CreateComment"), &agentos__posts__v1__create_comment_request__descriptor,
+	  create_comment),
+	RPC_UNARY(PATH("ListComments"), &agentos__posts__v1__list_comments_request__descriptor,
+	  list_comments),
+	RPC_UNARY(PATH("UpdateComment"), &agentos__posts__v1__update_comment_request__descriptor,
+	  update_comment),
+	RPC_UNARY(PATH("DeleteComment"), &agentos__posts__v1__delete_comment_request__descriptor,
+	  delete_comment),
 };
 const size_t posts_rpc_methods_count = ARRAY_SIZE(posts_rpc_methods);

@@ -407,7 +407,7 @@ static int fake_validate(void *ctx, struct rpc_call *call, const ProtobufCMessag
 }
 
 static const struct rpc_method fake_methods[] = {
-	{ VALIDATE, &agentos__auth__v1__validate_api_key_request__descriptor, fake_validate },
+	RPC_UNARY(VALIDATE, &agentos__auth__v1__validate_api_key_request__descriptor, fake_validate),
 };
 
 static void *fake_main(void *p)

@@ -36,6 +36,9 @@
 #define FAIL "/test.v1.Test/Fail"
 #define ECHO "/test.v1.Test/Echo"
 #define SLEEP "/test.v1.Test/Sleep"
+#define TRAILER "/test.v1.Test/Trailer"
+#define COUNT "/test.v1.Test/Count"
+#define HOLD "/test.v1.Test/Hold"
 #define HEALTH "/grpc.health.v1.Health/Check"
 #define USERS_SERVICE "agentos.users.v1.UsersService"
 
@@ -47,6 +50,8 @@ typedef Agentos__Users__V1__GetUserRequest GetUserRequest;
 struct test_app {
 	atomic_bool healthy;
 	atomic_int sleeping; /* SLEEP handlers currently running */
+	atomic_int holding;  /* HOLD streams currently running */
+	atomic_int held;     /* HOLD streams that saw rpc_stream_done */
 };
 
 static struct test_app app;
@@ -121,11 +126,56 @@ static int slow(void *ctx, struct rpc_call *call, const ProtobufCMessage *reques
 	return 0;
 }
 
+static int with_trailer(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+			ProtobufCMessage **reply, struct app_error *err)
+{
+	const GetUserRequest *req = (const void *)request;
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", (long long)req->id * 2);
+	rpc_call_set_trailer(call, "x-test-seq", v);
+	*reply = &new_user(rpc_call_arena(call), req->id)->base;
+	return 0;
+}
+
+/* Server streaming: users 1..id, then OK; id 404 fails after one message. */
+static int count(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+		 struct rpc_stream *st, struct app_error *err)
+{
+	const GetUserRequest *req = (const void *)request;
+
+	for (int64_t i = 1; i <= (req->id == 404 ? 1 : req->id); i++) {
+		if (rpc_stream_send(st, &new_user(rpc_call_arena(call), i)->base) != 0)
+			return app_error_set(err, ERR_INTERNAL_ERROR, "send failed");
+	}
+	if (req->id == 404)
+		return app_error_set(err, ERR_NOT_FOUND, "no more users");
+	return 0;
+}
+
+/* Sends one message, then waits until the client goes away (or the server stops). */
+static int hold(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+		struct rpc_stream *st, struct app_error *err)
+{
+	struct test_app *t = ctx;
+
+	atomic_fetch_add(&t->holding, 1);
+	rpc_stream_send(st, &new_user(rpc_call_arena(call), 1)->base);
+	while (!rpc_stream_done(st))
+		sleep_ms(10);
+	atomic_fetch_add(&t->held, 1);
+	atomic_fetch_sub(&t->holding, 1);
+	return 0;
+}
+
 static const struct rpc_method methods[] = {
-	{ GET_USER, &agentos__users__v1__get_user_request__descriptor, get_user },
-	{ FAIL, &agentos__users__v1__get_user_request__descriptor, fail_validation },
-	{ ECHO, &agentos__users__v1__get_user_request__descriptor, echo },
-	{ SLEEP, &agentos__users__v1__get_user_request__descriptor, slow },
+	RPC_UNARY(GET_USER, &agentos__users__v1__get_user_request__descriptor, get_user),
+	RPC_UNARY(FAIL, &agentos__users__v1__get_user_request__descriptor, fail_validation),
+	RPC_UNARY(ECHO, &agentos__users__v1__get_user_request__descriptor, echo),
+	RPC_UNARY(SLEEP, &agentos__users__v1__get_user_request__descriptor, slow),
+	RPC_UNARY(TRAILER, &agentos__users__v1__get_user_request__descriptor, with_trailer),
+	RPC_STREAM(COUNT, &agentos__users__v1__get_user_request__descriptor, count),
+	RPC_STREAM(HOLD, &agentos__users__v1__get_user_request__descriptor, hold),
 };
 
 static bool app_healthy(void *ctx)
@@ -908,6 +958,125 @@ static void test_rich_error_decode_bounded(void **state)
 }
 
 /* A call made while serving another ends before the caller's deadline. */
+/* ---- trailers and streams -------------------------------------------------------- */
+
+static void test_trailer_reaches_the_client(void **state)
+{
+	GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	struct app_error err;
+	char v[8];
+
+	req.id = 21;
+	assert_int_equal(rpc_call_unary_trailer(shared.ch, TRAILER, &req.base,
+						&agentos__users__v1__user__descriptor, NULL, 0, 2000,
+						&reply, &err, "x-test-seq", v, sizeof(v)),
+			 0);
+	assert_string_equal(v, "42");
+	protobuf_c_message_free_unpacked(reply, NULL);
+	/* absent: "" */
+	assert_int_equal(rpc_call_unary_trailer(shared.ch, GET_USER, &req.base,
+						&agentos__users__v1__user__descriptor, NULL, 0, 2000,
+						&reply, &err, "x-test-seq", v, sizeof(v)),
+			 0);
+	assert_string_equal(v, "");
+	protobuf_c_message_free_unpacked(reply, NULL);
+}
+
+/* Reads a stream to its end: the ids seen, and the final error. */
+static int read_stream(struct rpc_client_stream *s, int64_t *ids, int max, struct app_error *err)
+{
+	ProtobufCMessage *m;
+	int n = 0, rc;
+
+	while ((rc = rpc_client_stream_next(s, &agentos__users__v1__user__descriptor, 2000, &m, err)) == 1) {
+		if (n < max)
+			ids[n] = ((User *)m)->id;
+		n++;
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	assert_int_equal(rc, -1); /* never a 2 s timeout here */
+	return n;
+}
+
+static void test_server_stream_delivers_in_order(void **state)
+{
+	GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+	struct rpc_client_stream *s;
+	struct app_error err;
+	int64_t ids[8];
+
+	req.id = 5;
+	s = rpc_client_stream_open(shared.ch, COUNT, &req.base, NULL, 0);
+	assert_int_equal(read_stream(s, ids, 8, &err), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(ids[i], i + 1);
+	/* ended by the server with OK */
+	assert_int_equal(err.code, ERR_SERVICE_UNAVAILABLE);
+	rpc_client_stream_close(s);
+
+	req.id = 404; /* one message, then a rich error */
+	s = rpc_client_stream_open(shared.ch, COUNT, &req.base, NULL, 0);
+	assert_int_equal(read_stream(s, ids, 8, &err), 1);
+	assert_int_equal(err.code, ERR_NOT_FOUND);
+	assert_string_equal(err.message, "no more users");
+	rpc_client_stream_close(s);
+}
+
+static void test_stream_to_unreachable_target(void **state)
+{
+	GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+	struct rpc_channel *ch = rpc_channel_new("127.0.0.1:1");
+	struct rpc_client_stream *s = rpc_client_stream_open(ch, COUNT, &req.base, NULL, 0);
+	struct app_error err;
+	int64_t ids[1];
+
+	assert_int_equal(read_stream(s, ids, 1, &err), 0);
+	assert_int_equal(err.code, ERR_SERVICE_UNAVAILABLE);
+	rpc_client_stream_close(s);
+	rpc_channel_free(ch);
+}
+
+/* A client that closes its stream is noticed by the handler; streams do not
+ * hold workers: with one worker, unary calls go on while streams are open. */
+static void test_streams_leave_workers_free(void **state)
+{
+	GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+	struct rpc_client_stream *s[3];
+	struct running r;
+	struct app_error err;
+	ProtobufCMessage *m;
+	User *u;
+
+	start_server(&r, 1, 1000);
+	atomic_store(&app.held, 0);
+	for (int i = 0; i < 3; i++) {
+		s[i] = rpc_client_stream_open(r.ch, HOLD, &req.base, NULL, 0);
+		assert_int_equal(rpc_client_stream_next(s[i], &agentos__users__v1__user__descriptor, 2000,
+							&m, &err), 1);
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	assert_int_equal(atomic_load(&app.holding), 3);
+	assert_int_equal(call_user(r.ch, GET_USER, 7, NULL, 0, 2000, &u, &err, NULL), 0);
+	free_user(u);
+	rpc_client_stream_close(s[0]);
+	for (int i = 0; i < 100 && atomic_load(&app.held) < 1; i++)
+		sleep_ms(10);
+	assert_int_equal(atomic_load(&app.held), 1);
+	/* stopping ends the other two promptly, with the server */
+	rpc_server_stop(r.srv);
+	pthread_join(r.thread, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(atomic_load(&app.holding), 0);
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(rpc_client_stream_next(s[i], &agentos__users__v1__user__descriptor, 2000,
+							&m, &err), -1);
+		rpc_client_stream_close(s[i]);
+	}
+	rpc_server_free(r.srv);
+	rpc_channel_free(r.ch);
+}
+
 static void test_deadline_within(void **state)
 {
 	(void)state;
@@ -937,8 +1106,12 @@ int main(void)
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_concurrent_calls),
 		cmocka_unit_test(test_rpc_log_lines),
+		cmocka_unit_test(test_trailer_reaches_the_client),
+		cmocka_unit_test(test_server_stream_delivers_in_order),
+		cmocka_unit_test(test_stream_to_unreachable_target),
 	};
 	const struct CMUnitTest lifecycle[] = {
+		cmocka_unit_test(test_streams_leave_workers_free),
 		cmocka_unit_test(test_stop_lets_inflight_call_finish),
 		cmocka_unit_test(test_grace_period_cancels_slow_call),
 		cmocka_unit_test(test_sigterm_stops_server),
