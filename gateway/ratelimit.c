@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kv.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -17,39 +16,12 @@
 #define CLIENT_MAX 64   /* an IPv6 address in text fits */
 #define XFF_MAX_HOPS 32 /* X-Forwarded-For entries looked at */
 
-/* KEYS[1] counter, ARGV[1] window (ms): count this request; a new counter
- * (or one that somehow lost its expiry) starts a window. -> {count, ms left} */
-static const char hit_lua[] =
-	"local n = redis.call('INCR', KEYS[1])\n"
-	"local ttl = redis.call('PTTL', KEYS[1])\n"
-	"if ttl < 0 then\n"
-	"  redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
-	"  ttl = tonumber(ARGV[1])\n"
-	"end\n"
-	"return {n, ttl}\n";
-
-/* KEYS[1] counter: take one count back, never below 0, keeping the window;
- * a counter whose window ended has nothing to take. -> {count, ms left} */
-static const char take_back_lua[] =
-	"local ttl = redis.call('PTTL', KEYS[1])\n"
-	"if ttl < 0 then return {0, 0} end\n"
-	"local n = redis.call('DECR', KEYS[1])\n"
-	"if n < 0 then\n"
-	"  redis.call('SET', KEYS[1], 0, 'KEEPTTL')\n"
-	"  n = 0\n"
-	"end\n"
-	"return {n, ttl}\n";
-
 static const char *const kind_key[RATELIMIT__COUNT] = { "g", "a" };
 
 struct ratelimiter {
 	struct ratelimit_config cfg;
-	struct kv *kv;
 	struct metrics *metrics;
-	struct ratelimit_local *local;
-	struct kv_script hit;
-	struct kv_script take_back;
-	char window[24];   /* ARGV[1] */
+	struct ratelimit_store *store;
 	atomic_bool fallback; /* counting in-process (Redis unreachable) */
 };
 
@@ -59,12 +31,8 @@ struct ratelimiter *ratelimit_new(const struct ratelimit_config *cfg, struct kv 
 	struct ratelimiter *rl = xcalloc(1, sizeof(*rl));
 
 	rl->cfg = *cfg;
-	rl->kv = kv;
 	rl->metrics = metrics;
-	rl->local = ratelimit_local_new(cfg->local_max_clients);
-	kv_script_init(&rl->hit, hit_lua);
-	kv_script_init(&rl->take_back, take_back_lua);
-	snprintf(rl->window, sizeof(rl->window), "%" PRId64, cfg->window_ms);
+	rl->store = ratelimit_store_new(kv, cfg->window_ms, cfg->local_max_clients);
 	return rl;
 }
 
@@ -72,7 +40,7 @@ void ratelimit_free(struct ratelimiter *rl)
 {
 	if (!rl)
 		return;
-	ratelimit_local_free(rl->local);
+	ratelimit_store_free(rl->store);
 	free(rl);
 }
 
@@ -152,21 +120,9 @@ static void count(struct ratelimiter *rl, enum ratelimit_kind kind, const char *
 		  struct ratelimit_state *st)
 {
 	char key[CLIENT_MAX + 8];
-	long long r[2];
-	const char *keys[1] = { key };
-	const char *args[1] = { rl->window };
-	const struct kv_script *script = delta > 0 ? &rl->hit : &rl->take_back;
 
 	snprintf(key, sizeof(key), "rl:%s:%s", kind_key[kind], client);
-	if (kv_eval_ints(rl->kv, script, 1, keys, delta > 0 ? 1 : 0, args, r, 2) == 0) {
-		set_fallback(rl, false);
-		st->count = r[0];
-		st->reset_ms = r[1];
-		return;
-	}
-	set_fallback(rl, true);
-	ratelimit_local_add(rl->local, key, delta, rl->cfg.window_ms, mono_ms(), &st->count,
-			    &st->reset_ms);
+	set_fallback(rl, !ratelimit_store_add(rl->store, key, delta, &st->count, &st->reset_ms));
 }
 
 void ratelimit_hit(struct ratelimiter *rl, enum ratelimit_kind kind, const char *client,

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "ratelimit_store.h"
 
 struct kv;
 struct metrics;
@@ -72,19 +73,5 @@ void ratelimit_take_back(struct ratelimiter *rl, const char *client, struct rate
  * and on a refused request Retry-After; strings in req->arena. */
 void ratelimit_headers(const struct ratelimiter *rl, const struct ratelimit_state *st,
 		       struct http_request *req, struct http_response *res);
-
-/* ---- ratelimit_local.c: the in-process fallback -------------------------- */
-
-struct ratelimit_local;
-
-/* At most max_clients (kind, client) counters; when full after dropping
- * expired windows, a new client is not counted (fails open) and the caller
- * is told so by a false return. */
-struct ratelimit_local *ratelimit_local_new(size_t max_clients);
-void ratelimit_local_free(struct ratelimit_local *l);
-/* count += delta (delta 1: a hit, starting a window of window_ms when none is
- * open; -1: a take-back, never below 0). Fills *count and *reset_ms. */
-bool ratelimit_local_add(struct ratelimit_local *l, const char *key, int delta, int64_t window_ms,
-			 int64_t now_ms, int64_t *count, int64_t *reset_ms);
 
 #endif

@@ -39,6 +39,7 @@ struct kv {
 	int nidle;
 	int total;                 /* contexts that exist or are being opened */
 	int64_t retry_at_ms;       /* 0 = up; else no connect attempt before this time */
+	struct kv_pending *pending; /* invalidations not landed yet (kv_cache.c) */
 };
 
 /* ---- URL -------------------------------------------------------------------- */
@@ -308,13 +309,20 @@ struct kv *kv_new(const char *url, int timeout_ms, int max_conns)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&kv->freed, &attr);
 	pthread_condattr_destroy(&attr);
+	kv->pending = kv__pending_new(kv);
 	return kv;
+}
+
+struct kv_pending *kv__pending(struct kv *kv)
+{
+	return kv->pending;
 }
 
 void kv_free(struct kv *kv)
 {
 	if (!kv)
 		return;
+	kv__pending_free(kv->pending); /* its last attempt still uses the pool */
 	while (kv->nidle > 0)
 		redisFree(kv->idle[--kv->nidle]);
 	pthread_cond_destroy(&kv->freed);

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct kv;
 
@@ -59,5 +60,72 @@ void kv_script_init(struct kv_script *s, const char *src);
  * the reply is not such an array. */
 int kv_eval_ints(struct kv *kv, const struct kv_script *s, int nkeys, const char *const *keys,
 		 int nargs, const char *const *args, long long *out, size_t nout);
+
+/* ---- cache entries that cannot go stale (kv_cache.c) --------------------------
+ *
+ * Cache-aside entries (user:<id>, post:<id>) for which two things hold:
+ *
+ * A late fill cannot overwrite newer data. An invalidation does not DEL the
+ * entry: it writes a tombstone, a value unique to that invalidation ("~" and
+ * 16 random hex digits) living KV_TOMBSTONE_TTL_S. A read remembers what it
+ * saw (that tombstone, or that the key was absent) in a struct kv_seen before
+ * it goes to the database, and its fill is one script that writes only when
+ * the key still holds exactly that. An invalidation in between changed it, so
+ * the fill of a row loaded before a commit is dropped. (A version check
+ * alone would not do: a comment changes a post's commentCount, not its
+ * version, and a DEL leaves nothing to compare with.) A tombstone that
+ * expired could make "absent" match again, so a fill more than half the
+ * tombstone's life after its read is dropped too. Values must not start
+ * with '~'.
+ *
+ * An invalidation is never silently lost. One that does not reach Redis is
+ * kept by this process and retried every KV_RETRY_INVALIDATE_MS by a
+ * background thread until it lands. Until then (and for a read that overlaps
+ * its landing) this process reads that key as a miss and does not fill it, so
+ * it never answers from an entry older than its own committed write, Redis
+ * stalled or not. What remains: another replica may still read the old entry
+ * after Redis answers again and before this process's retry lands (about a
+ * second), and an invalidation pending when the process dies is lost (the
+ * entry then lives out its TTL). Beyond KV_PENDING_MAX pending keys the process
+ * stops reading the cache altogether (and logs it): its own answers stay
+ * fresh. */
+
+#define KV_TOMBSTONE_TTL_S 60
+#define KV_RETRY_INVALIDATE_MS 100
+#define KV_PENDING_MAX 65536
+#define KV_TOMBSTONE_MAX 24
+
+/* What a cache read saw, for the fill that follows it. */
+struct kv_seen {
+	bool fillable;               /* false: Redis unavailable, or the key pending */
+	char tomb[KV_TOMBSTONE_MAX]; /* the tombstone seen; "" = the key was absent */
+	int64_t at_ms;               /* monotonic time of the read */
+};
+
+/* GET key: 1 hit (*val and *len as kv_get), 0 miss (a tombstone counts as
+ * one; *seen says whether and how a fill may follow). */
+int kv_cache_get(struct kv *kv, const char *key, char **val, size_t *len, struct kv_seen *seen);
+/* MGET of n keys: out[i].data NULL for each miss, seen[i] filled. Returns
+ * hits. Release out with kv_values_release. */
+size_t kv_cache_mget(struct kv *kv, const char *const *keys, size_t n, struct kv_value *out,
+		     struct kv_seen *seen);
+/* Stores vals[i] under keys[i] (EX ttl_s) for each i whose seen[i] allows it
+ * and whose key still holds what seen[i] saw; one round trip. Failures are
+ * ignored (the database stays the truth). */
+void kv_cache_fill(struct kv *kv, const char *const *keys, const struct kv_value *vals,
+		   const struct kv_seen *seen, size_t n, int ttl_s);
+/* Replaces key with a fresh tombstone; when Redis does not take it, the key
+ * is pending (see above) until the retry lands. Call after every committed
+ * write that changes what the entry holds. */
+void kv_cache_invalidate(struct kv *kv, const char *key);
+/* Keys whose invalidation has not landed yet (tests, logs). */
+size_t kv_cache_pending(struct kv *kv);
+
+/* Internal (kv.c <-> kv_cache.c): the pending invalidations of one client. */
+struct kv_pending;
+struct kv_pending *kv__pending_new(struct kv *kv);
+/* Stops the retry thread after one last attempt; logs what is left. */
+void kv__pending_free(struct kv_pending *p);
+struct kv_pending *kv__pending(struct kv *kv);
 
 #endif

@@ -119,6 +119,10 @@ const char *rpc_call_request_id(const struct rpc_call *call);
  * handler's thread makes child spans. */
 /* Milliseconds left before the caller's deadline (INT64_MAX when none). */
 int64_t rpc_call_remaining_ms(const struct rpc_call *call);
+/* The caller's address without its port ("127.0.0.1", "::1"; for other
+ * transports gRPC's whole peer string, "unknown" when there is none). In the
+ * call's arena. */
+const char *rpc_call_peer_host(struct rpc_call *call);
 /* Adds key: value (lower-case ASCII key; printable value) to the trailing
  * metadata of a successful unary reply; one entry per call, a second call
  * replaces it. Both are copied into the call's arena. */

@@ -31,6 +31,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/support/alloc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
@@ -104,6 +105,35 @@ const char *rpc_call_metadata(const struct rpc_call *call, const char *key)
 const char *rpc_call_request_id(const struct rpc_call *call)
 {
 	return call->request_id;
+}
+
+/* "ipv4:1.2.3.4:5", "ipv6:[::1]:5" or "ipv6:%5B::1%5D:5" -> the host part. */
+static const char *peer_host(struct arena *a, const char *peer)
+{
+	const char *h = peer, *end;
+
+	if (strncmp(h, "ipv4:", 5) == 0 || strncmp(h, "ipv6:", 5) == 0)
+		h += 5;
+	else
+		return arena_strdup(a, peer);
+	if (*h == '[' || strncmp(h, "%5B", 3) == 0) {
+		h += *h == '[' ? 1 : 3;
+		end = strstr(h, *(h - 1) == '[' ? "]" : "%5D");
+	} else {
+		end = strrchr(h, ':');
+	}
+	if (!end)
+		end = h + strlen(h);
+	return arena_strndup(a, h, (size_t)(end - h));
+}
+
+const char *rpc_call_peer_host(struct rpc_call *call)
+{
+	char *peer = grpc_call_get_peer(call->call);
+	const char *host = peer && *peer ? peer_host(call->arena, peer) : "unknown";
+
+	gpr_free(peer);
+	return host;
 }
 
 void rpc_call_set_trailer(struct rpc_call *call, const char *key, const char *value)

@@ -6,7 +6,8 @@
 #   sh deploy/local/run.sh <build dir>
 #
 # Ports (override in the environment): PG_PORT 55432, REDIS_PORT 56379,
-# USERS_PORT 50051, POSTS_PORT 50052, AUTH_PORT 50053, API_PORT 3000. Any
+# USERS_PORT 50051, POSTS_PORT 50052, AUTH_PORT 50053, API_PORT 3000; the
+# services bind GRPC_HOST 127.0.0.1. Any
 # variable of the services (API.md §4) may be set too. SEED=1 loads the demo
 # users and posts (deploy/local/seed.sh) once the stack is healthy.
 set -eu
@@ -43,6 +44,10 @@ $stack redis-start "$dir" "$redis_port"
 export DATABASE_URL="${DATABASE_URL:-postgresql://app@127.0.0.1:$pg_port/app}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$redis_port}"
 export LOG_FORMAT="${LOG_FORMAT:-pretty}"
+# The gRPC services listen on loopback only: nothing but this machine's
+# processes reaches them (compose and Kubernetes keep them on their own
+# networks). GRPC_HOST=0.0.0.0 opens them up again.
+export GRPC_HOST="${GRPC_HOST:-127.0.0.1}"
 # Every process finds the others here (the gateway, users and posts -> auth for
 # API keys, auth -> users at login, posts -> users for authors' names).
 export USERS_ADDR="${USERS_ADDR:-127.0.0.1:$users_port}"

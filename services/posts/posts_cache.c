@@ -69,7 +69,8 @@ static bool decode(const char *data, size_t len, struct arena *a, int64_t want_i
 	return ok;
 }
 
-bool posts_cache_get(struct kv *kv, struct arena *a, int64_t id, struct post *out)
+bool posts_cache_get(struct kv *kv, struct arena *a, int64_t id, struct post *out,
+		     struct kv_seen *seen)
 {
 	char key[KEY_MAX];
 	char *val = NULL;
@@ -77,32 +78,31 @@ bool posts_cache_get(struct kv *kv, struct arena *a, int64_t id, struct post *ou
 	bool hit;
 
 	post_key(key, id);
-	if (kv_get(kv, key, &val, &len) != 1)
+	if (kv_cache_get(kv, key, &val, &len, seen) != 1)
 		return false;
 	hit = decode(val, len, a, id, out);
 	free(val);
 	return hit;
 }
 
-void posts_cache_put(struct kv *kv, const struct post *p, int ttl_s)
+void posts_cache_put(struct kv *kv, const struct post *p, int ttl_s, const struct kv_seen *seen)
 {
 	char key[KEY_MAX];
-	char *val = encode(p);
+	const char *keys[] = { key };
+	struct kv_value val = { .data = encode(p) };
 
-	if (!val)
+	if (!val.data)
 		return;
+	val.len = strlen(val.data);
 	post_key(key, p->id);
-	kv_setex(kv, key, val, strlen(val), ttl_s);
-	free(val);
+	kv_cache_fill(kv, keys, &val, seen, 1, ttl_s);
+	free(val.data);
 }
 
 void posts_cache_invalidate(struct kv *kv, int64_t id)
 {
 	char key[KEY_MAX];
-	const char *keys[] = { key };
 
 	post_key(key, id);
-	if (kv_del(kv, keys, 1) != 0)
-		log_warn("cache invalidation failed; entry expires with its TTL",
-			 LOG_S("key", key));
+	kv_cache_invalidate(kv, key);
 }

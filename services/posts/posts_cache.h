@@ -9,15 +9,20 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "kv.h"
 #include "posts_service.h"
 
-struct kv;
-
-/* true on a hit (out filled, strings from a, author_name NULL). */
-bool posts_cache_get(struct kv *kv, struct arena *a, int64_t id, struct post *out);
-void posts_cache_put(struct kv *kv, const struct post *p, int ttl_s);
-/* Deletes post:<id>; called after every committed write that changes it
- * (comment count included). */
+/* true on a hit (out filled, strings from a, author_name NULL); *seen says
+ * what the read saw, for the fill that may follow. */
+bool posts_cache_get(struct kv *kv, struct arena *a, int64_t id, struct post *out,
+		     struct kv_seen *seen);
+/* Fills post:<p->id> unless it changed since the read that saw *seen (so a
+ * row loaded before a comment's commit is not stored after its
+ * invalidation). */
+void posts_cache_put(struct kv *kv, const struct post *p, int ttl_s, const struct kv_seen *seen);
+/* Invalidates post:<id> (kv_cache_invalidate: a tombstone, retried until it
+ * lands); called after every committed write that changes it (comment count
+ * included). */
 void posts_cache_invalidate(struct kv *kv, int64_t id);
 
 #endif

@@ -1,7 +1,10 @@
 /* posts_rules.c - who may see and do what to posts and comments (API.md §1
  * "Authentication and authorization", §2 "Posts and comments", §6), and the
  * field rules. Pure functions: no I/O, unit-tested. */
+#include <locale.h>
+#include <pthread.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "perm.h"
 #include "posts_service.h"
@@ -121,6 +124,63 @@ enum posts_published_change posts_published_change(const char *old_status, const
 	if (was && !is)
 		return POSTS_PUBLISHED_CLEAR;
 	return POSTS_PUBLISHED_KEEP;
+}
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_load(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* The code point at s (n bytes left) in *cp; its length, or 1 with *cp = 0
+ * for a byte that starts no valid sequence. */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1;
+	uint32_t v = len == 1 ? s[0] : s[0] & (0x3fu >> (len - 1));
+
+	*cp = 0;
+	if (s[0] >= 0x80 && (len == 1 || len > n || s[0] > 0xf4))
+		return 1;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+		v = (v << 6) | (s[i] & 0x3fu);
+	}
+	*cp = v;
+	return len;
+}
+
+/* A letter or digit as pg_trgm counts them (a word character). Without a
+ * UTF-8 locale every non-ASCII code point counts, as most are letters. */
+static bool word_char(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
+	pthread_once(&utf8_locale_once, utf8_locale_load);
+	if (!utf8_locale)
+		return true;
+	return iswalnum_l((wint_t)cp, utf8_locale) != 0;
+}
+
+bool posts_search_indexable(const char *q)
+{
+	const unsigned char *s = (const unsigned char *)q;
+	size_t n = strlen(q), run = 0;
+
+	while (n > 0) {
+		uint32_t cp;
+		size_t len = utf8_next(s, n, &cp);
+
+		run = cp && word_char(cp) ? run + 1 : 0;
+		if (run >= POSTS_SEARCH_MIN_CHARS)
+			return true;
+		s += len;
+		n -= len;
+	}
+	return false;
 }
 
 bool posts_check_title(struct arena *a, const char *in, const char **out, struct app_error *err)

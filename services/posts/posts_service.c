@@ -34,18 +34,19 @@ int posts_load_visible(struct posts_ctx *ctx, const struct principal *caller, st
 		       int64_t id, struct post *out, struct app_error *err)
 {
 	struct db_conn *c;
+	struct kv_seen seen;
 	int rc;
 
 	if (posts_check_id("id", id, err) != 0)
 		return -1;
-	if (!posts_cache_get(ctx->kv, a, id, out)) {
+	if (!posts_cache_get(ctx->kv, a, id, out, &seen)) {
 		if (posts_acquire(ctx, &c, err) != 0)
 			return -1;
 		rc = posts_repo_find(c, a, id, out, err);
 		db_pool_release(ctx->db, c);
 		if (rc != 0)
 			return -1;
-		posts_cache_put(ctx->kv, out, ctx->cache_ttl_s);
+		posts_cache_put(ctx->kv, out, ctx->cache_ttl_s, &seen);
 	}
 	out->author_name = NULL;
 	if (!posts_visible(caller, out->author_id, out->status))
@@ -170,8 +171,15 @@ static int build_filter(const struct principal *caller, struct arena *a,
 	case POSTS_SCOPE_ALL:
 		break;
 	}
-	if (q->q && *q->q)
+	if (q->q && *q->q) {
+		/* Bounded cost: a pattern the trigram index cannot serve would scan
+		 * every post (and count them all) on each request. */
+		if (!posts_search_indexable(q->q))
+			return app_error_set(err, ERR_BAD_REQUEST,
+					     "q must contain at least %d letters or digits in a row",
+					     POSTS_SEARCH_MIN_CHARS);
 		f->title_like = like_escape(a, q->q);
+	}
 	f->limit = pg->limit;
 	f->offset = page_offset(pg);
 	return 0;

@@ -173,6 +173,12 @@ int posts_may_delete_comment(const struct principal *caller, int64_t author_id,
 enum posts_published_change posts_published_change(const char *old_status,
 						   const char *new_status);
 
+/* A title search the trigram index can serve: q holds at least
+ * POSTS_SEARCH_MIN_CHARS letters or digits in a row (pg_trgm extracts no
+ * trigram from a shorter run, and a pattern without one scans every post). */
+#define POSTS_SEARCH_MIN_CHARS 3
+bool posts_search_indexable(const char *q);
+
 /* Field checks: append a violation to err and return false when invalid. */
 bool posts_check_title(struct arena *a, const char *in, const char **out, struct app_error *err);
 bool posts_check_body(const char *field, const char *in, size_t max_chars,

@@ -16,6 +16,7 @@
 #include "revocation_follow.h"
 #include "rpc.h"
 #include "svc.h"
+#include "users_limit.h"
 #include "users_repo.h"
 #include "users_rpc.h"
 #include "util.h"
@@ -30,6 +31,7 @@ struct users_settings {
 	int hash_concurrency;
 	const char *admin_email;
 	const char *admin_password;
+	struct users_limit_config limits;
 };
 
 static int read_settings(struct users_settings *s)
@@ -44,6 +46,11 @@ static int read_settings(struct users_settings *s)
 	s->hash_concurrency = (int)config_int(&r, "PASSWORD_HASH_CONCURRENCY", 2, 1, 64);
 	s->admin_email = config_str(&r, "ADMIN_EMAIL", NULL);
 	s->admin_password = config_str(&r, "ADMIN_PASSWORD", NULL);
+	/* The gateway's names and defaults: one setting for both limiters. */
+	s->limits.enabled = config_bool(&r, "RATE_LIMIT_ENABLED", true);
+	s->limits.window_ms = config_int(&r, "RATE_LIMIT_WINDOW_MS", 900000, 1000, 86400000LL * 7);
+	s->limits.account_max = config_int(&r, "AUTH_RATE_LIMIT_MAX", 5, 1, 1000000000);
+	s->limits.caller_max = config_int(&r, "VERIFY_CALLER_RATE_LIMIT_MAX", 0, 0, 1000000000);
 	if (!s->admin_email != !s->admin_password)
 		config_error(&r, "ADMIN_EMAIL and ADMIN_PASSWORD must be set together");
 	return config_reader_finish(&r, stderr);
@@ -81,6 +88,7 @@ int main(void)
 	app.svc.revocations = revocations;
 	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	app.svc.hasher = users_hasher_new(s.hash_concurrency);
+	app.svc.limiter = users_limiter_new(&s.limits, app.svc.kv);
 	migrated = app.svc.hasher ? svc_migrate(app.svc.db, "users", users_migrations,
 						users_migrations_count, s.svc.startup_timeout_s)
 				  : -1;
@@ -105,6 +113,7 @@ out:
 	revocation_follower_stop(follower);
 	users_auth_client_free(revoker);
 	users_hasher_free(app.svc.hasher);
+	users_limiter_free(app.svc.limiter);
 	db_pool_free(app.svc.db);
 	caller_resolver_free(app.callers);
 	rpc_channel_free(auth);

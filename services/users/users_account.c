@@ -9,6 +9,7 @@
 #include "perm.h"
 #include "revocation.h"
 #include "users_cache.h"
+#include "users_limit.h"
 #include "users_repo.h"
 #include "users_service.h"
 #include "users_validate.h"
@@ -212,8 +213,8 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 	return rc;
 }
 
-int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char *email,
-			     const char *password, struct user *out, struct app_error *err)
+static int verify_credentials(struct users_ctx *ctx, const char *email, const char *password,
+			      struct user *out, struct app_error *err)
 {
 	char norm[EMAIL_MAX_LEN + 1], hash[USERS_HASH_MAX];
 	const char *stored = NULL;
@@ -221,7 +222,6 @@ int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char 
 	struct app_error lookup;
 	bool match = false;
 
-	(void)a;
 	if (!password || strlen(password) > PASSWORD_MAX_BYTES)
 		password = "";
 	app_error_init(&lookup);
@@ -243,6 +243,22 @@ int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char 
 		return app_error_set(err, ERR_INVALID_CREDENTIALS, NULL);
 	if (!out->is_active)
 		return app_error_set(err, ERR_ACCOUNT_DISABLED, NULL);
+	return 0;
+}
+
+int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char *caller,
+			     const char *email, const char *password, struct user *out,
+			     struct app_error *err)
+{
+	struct users_limit_ticket t;
+
+	(void)a;
+	if (!users_limit_attempt(ctx->limiter, email, caller, &t))
+		return app_error_set(err, ERR_RATE_LIMIT_EXCEEDED,
+				     "Too many failed attempts, please try again later");
+	if (verify_credentials(ctx, email, password, out, err) != 0)
+		return -1;
+	users_limit_success(ctx->limiter, &t);
 	return 0;
 }
 

@@ -64,7 +64,7 @@ static bool decode(const char *data, size_t len, int64_t want_id, struct user *u
 	return ok;
 }
 
-bool users_cache_get(struct kv *kv, int64_t id, struct user *out)
+bool users_cache_get(struct kv *kv, int64_t id, struct user *out, struct kv_seen *seen)
 {
 	char key[KEY_MAX];
 	char *val = NULL;
@@ -72,7 +72,7 @@ bool users_cache_get(struct kv *kv, int64_t id, struct user *out)
 	bool hit;
 
 	user_key(key, id);
-	if (kv_get(kv, key, &val, &len) != 1)
+	if (kv_cache_get(kv, key, &val, &len, seen) != 1)
 		return false;
 	hit = decode(val, len, id, out);
 	free(val);
@@ -80,7 +80,7 @@ bool users_cache_get(struct kv *kv, int64_t id, struct user *out)
 }
 
 size_t users_cache_get_many(struct kv *kv, struct arena *a, const int64_t *ids, size_t n,
-			    struct user *out, bool *hit)
+			    struct user *out, bool *hit, struct kv_seen *seen)
 {
 	const char **keys = arena_alloc(a, sizeof(*keys) * (n ? n : 1));
 	struct kv_value *vals = arena_alloc(a, sizeof(*vals) * (n ? n : 1));
@@ -92,8 +92,9 @@ size_t users_cache_get_many(struct kv *kv, struct arena *a, const int64_t *ids, 
 		user_key(k, ids[i]);
 		keys[i] = k;
 		hit[i] = false;
+		seen[i].fillable = false;
 	}
-	if (n == 0 || kv_mget(kv, keys, n, vals) != 0)
+	if (n == 0 || kv_cache_mget(kv, keys, n, vals, seen) == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (vals[i].data && decode(vals[i].data, vals[i].len, ids[i], &out[i])) {
@@ -105,27 +106,32 @@ size_t users_cache_get_many(struct kv *kv, struct arena *a, const int64_t *ids, 
 	return hits;
 }
 
-void users_cache_put(struct kv *kv, const struct user *u, int ttl_s)
+void users_cache_put(struct kv *kv, const struct user *u, int ttl_s, const struct kv_seen *seen)
 {
 	char key[KEY_MAX];
-	char *val = encode(u);
+	const char *keys[] = { key };
+	struct kv_value val = { .data = encode(u) };
 
-	if (!val)
+	if (!val.data)
 		return;
+	val.len = strlen(val.data);
 	user_key(key, u->id);
-	kv_setex(kv, key, val, strlen(val), ttl_s);
-	free(val);
+	kv_cache_fill(kv, keys, &val, seen, 1, ttl_s);
+	free(val.data);
 }
 
-void users_cache_put_many(struct kv *kv, struct arena *a, const struct user *u, size_t n, int ttl_s)
+void users_cache_put_many(struct kv *kv, struct arena *a, const struct user *u, size_t n,
+			  const int64_t *ids, const struct kv_seen *seen, size_t nids, int ttl_s)
 {
 	const char **keys;
 	struct kv_value *vals;
+	struct kv_seen *rseen;
 
 	if (n == 0)
 		return;
 	keys = arena_alloc(a, sizeof(*keys) * n);
 	vals = arena_alloc(a, sizeof(*vals) * n);
+	rseen = arena_alloc(a, sizeof(*rseen) * n);
 	for (size_t i = 0; i < n; i++) {
 		char *k = arena_alloc(a, KEY_MAX);
 
@@ -133,8 +139,13 @@ void users_cache_put_many(struct kv *kv, struct arena *a, const struct user *u, 
 		keys[i] = k;
 		vals[i].data = encode(&u[i]);
 		vals[i].len = vals[i].data ? strlen(vals[i].data) : 0;
+		rseen[i] = (struct kv_seen){ .fillable = false };
+		for (size_t j = 0; j < nids; j++) {
+			if (ids[j] == u[i].id)
+				rseen[i] = seen[j];
+		}
 	}
-	kv_setex_many(kv, keys, vals, n, ttl_s);
+	kv_cache_fill(kv, keys, vals, rseen, n, ttl_s);
 	for (size_t i = 0; i < n; i++)
 		free(vals[i].data);
 }
@@ -142,10 +153,7 @@ void users_cache_put_many(struct kv *kv, struct arena *a, const struct user *u, 
 void users_cache_invalidate(struct kv *kv, int64_t id)
 {
 	char key[KEY_MAX];
-	const char *keys[] = { key };
 
 	user_key(key, id);
-	if (kv_del(kv, keys, 1) != 0)
-		log_warn("cache invalidation failed; entry expires with its TTL",
-			 LOG_S("key", key));
+	kv_cache_invalidate(kv, key);
 }

@@ -206,7 +206,8 @@ static int verify_credentials(void *ctx, struct rpc_call *call, const ProtobufCM
 	struct principal p;
 
 	if (caller_of(app, call, &p, err) != 0 ||
-	    users_verify_credentials(&app->svc, a, r->email, r->password, u, err) != 0)
+	    users_verify_credentials(&app->svc, a, rpc_call_peer_host(call), r->email, r->password,
+				     u, err) != 0)
 		return -1;
 	*reply = &user_msg(a, u, true)->base;
 	return 0;

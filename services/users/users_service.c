@@ -104,18 +104,19 @@ int users_get(struct users_ctx *ctx, const struct principal *caller, int64_t id,
 	      struct app_error *err)
 {
 	struct db_conn *c;
+	struct kv_seen seen;
 	int rc;
 
 	if (authorize_target(caller, &id, PERM_READ_OWN_PROFILE, false, PERM_READ_USERS, err) != 0)
 		return -1;
-	if (users_cache_get(ctx->kv, id, out))
+	if (users_cache_get(ctx->kv, id, out, &seen))
 		return 0;
 	if (acquire(ctx, &c, err) != 0)
 		return -1;
 	rc = users_repo_find(c, id, out, err);
 	db_pool_release(ctx->db, c);
 	if (rc == 0)
-		users_cache_put(ctx->kv, out, ctx->cache_ttl_s);
+		users_cache_put(ctx->kv, out, ctx->cache_ttl_s, &seen);
 	return rc;
 }
 
@@ -143,7 +144,8 @@ static int dedupe_ids(struct arena *a, const int64_t *ids, size_t n, int64_t **o
 
 /* Loads the cache misses with one query and caches them. */
 static int fill_misses(struct users_ctx *ctx, struct arena *a, const int64_t *ids, size_t n,
-		       struct user *found, bool *hit, struct app_error *err)
+		       struct user *found, bool *hit, const struct kv_seen *seen,
+		       struct app_error *err)
 {
 	int64_t *miss = arena_alloc(a, sizeof(*miss) * n);
 	struct user *rows;
@@ -171,7 +173,7 @@ static int fill_misses(struct users_ctx *ctx, struct arena *a, const int64_t *id
 			}
 		}
 	}
-	users_cache_put_many(ctx->kv, a, rows, nrows, ctx->cache_ttl_s);
+	users_cache_put_many(ctx->kv, a, rows, nrows, ids, seen, n, ctx->cache_ttl_s);
 	return 0;
 }
 
@@ -182,6 +184,7 @@ int users_batch_get(struct users_ctx *ctx, const struct principal *caller, struc
 	int64_t *uniq = NULL;
 	size_t n = 0, k = 0;
 	struct user *found;
+	struct kv_seen *seen;
 	bool *hit;
 
 	if (nids > USERS_BATCH_MAX)
@@ -190,8 +193,9 @@ int users_batch_get(struct users_ctx *ctx, const struct principal *caller, struc
 		return -1;
 	found = arena_alloc(a, sizeof(*found) * (n ? n : 1));
 	hit = arena_alloc(a, sizeof(*hit) * (n ? n : 1));
-	users_cache_get_many(ctx->kv, a, uniq, n, found, hit);
-	if (fill_misses(ctx, a, uniq, n, found, hit, err) != 0)
+	seen = arena_alloc(a, sizeof(*seen) * (n ? n : 1));
+	users_cache_get_many(ctx->kv, a, uniq, n, found, hit, seen);
+	if (fill_misses(ctx, a, uniq, n, found, hit, seen, err) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (hit[i])

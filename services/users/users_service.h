@@ -17,6 +17,7 @@ struct db_pool;
 struct kv;
 struct users_hasher;
 struct revocations;
+struct users_limiter;
 
 #define USER_NAME_MAX_CHARS 100
 #define USER_PASSWORD_MIN_CHARS 8
@@ -44,6 +45,7 @@ struct users_ctx {
 	struct db_pool *db;
 	struct kv *kv;
 	struct users_hasher *hasher;
+	struct users_limiter *limiter; /* VerifyCredentials' (users_limit.h); NULL: none */
 	int cache_ttl_s;
 	int db_wait_ms; /* how long a call waits for a free connection */
 	/* Delivers a token revocation to the auth service (users_auth_revoke;
@@ -118,9 +120,12 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 			  int64_t *rev_seq, struct app_error *err);
 /* Login check: unknown email and wrong password are the same
  * INVALID_CREDENTIALS after the same amount of hashing; a deleted user is
- * INVALID_CREDENTIALS; a disabled one (right password) ACCOUNT_DISABLED. */
-int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char *email,
-			     const char *password, struct user *out, struct app_error *err);
+ * INVALID_CREDENTIALS; a disabled one (right password) ACCOUNT_DISABLED.
+ * Failures are limited per account and per caller (the peer's address,
+ * users_limit.h): past a limit, RATE_LIMIT_EXCEEDED before any hashing. */
+int users_verify_credentials(struct users_ctx *ctx, struct arena *a, const char *caller,
+			     const char *email, const char *password, struct user *out,
+			     struct app_error *err);
 /* Makes sure an active admin with this email exists (ADMIN_EMAIL/ADMIN_PASSWORD);
  * an existing account keeps its password. */
 int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *password,

@@ -1,6 +1,9 @@
 /* kv_it.c - shared/kv.c against a real Redis: URL parsing, binary-safe
  * round trips, SELECT of a db, failing fast while Redis is down and coming
- * back after it restarts, and the once-per-second reconnect limit. */
+ * back after it restarts, and the once-per-second reconnect limit; and
+ * kv_cache.c: a fill after an invalidation it did not see is dropped, an
+ * invalidation Redis did not take is retried until it lands and its key
+ * reads as a miss meanwhile. */
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -267,6 +270,91 @@ static void test_kv_reconnects_at_most_once_per_second(void **state)
 	assert_true(cs.accepted <= 2);
 }
 
+/* The raw value of key through a fresh client (NULL: absent). */
+static char *raw_get(const char *key)
+{
+	struct kv *kv = kv_new(stack_redis_url(F.stack), 500, 1);
+	char *val = NULL;
+	size_t len = 0;
+
+	assert_true(kv_get(kv, key, &val, &len) >= 0);
+	kv_free(kv);
+	return val;
+}
+
+static void fill_one(struct kv *kv, const char *key, const char *val, const struct kv_seen *seen)
+{
+	const char *keys[] = { key };
+	struct kv_value v = { .data = (char *)val, .len = strlen(val) };
+
+	kv_cache_fill(kv, keys, &v, seen, 1, 60);
+}
+
+static void test_kv_cache_late_fill_is_dropped(void **state)
+{
+	struct kv *kv = kv_new(stack_redis_url(F.stack), 500, 2);
+	struct kv_seen early, late;
+	char *val = NULL, *raw;
+	size_t len;
+
+	(void)state;
+	/* a read misses, a write invalidates, the read's fill comes late: dropped */
+	assert_int_equal(kv_cache_get(kv, "c:1", &val, &len, &early), 0);
+	assert_true(early.fillable);
+	assert_string_equal(early.tomb, "");
+	kv_cache_invalidate(kv, "c:1");
+	fill_one(kv, "c:1", "{\"v\":1}", &early);
+	raw = raw_get("c:1");
+	assert_non_null(raw);
+	assert_int_equal(raw[0], '~');
+	free(raw);
+	/* a read after the invalidation fills, and then it is a hit */
+	assert_int_equal(kv_cache_get(kv, "c:1", &val, &len, &late), 0);
+	assert_true(late.fillable && late.tomb[0] == '~');
+	fill_one(kv, "c:1", "{\"v\":2}", &late);
+	fill_one(kv, "c:1", "{\"v\":1}", &early); /* never over a newer fill either */
+	assert_int_equal(kv_cache_get(kv, "c:1", &val, &len, &late), 1);
+	assert_string_equal(val, "{\"v\":2}");
+	free(val);
+	assert_int_equal(kv_cache_pending(kv), 0);
+	kv_free(kv);
+}
+
+static void test_kv_cache_invalidation_is_retried_until_it_lands(void **state)
+{
+	struct kv *kv = kv_new(stack_redis_url(F.stack), 300, 2);
+	struct kv_seen seen;
+	char *val = NULL, *raw;
+	size_t len;
+	int64_t t0;
+
+	(void)state;
+	assert_int_equal(kv_cache_get(kv, "c:2", &val, &len, &seen), 0);
+	fill_one(kv, "c:2", "{\"old\":true}", &seen);
+	assert_int_equal(kv_cache_get(kv, "c:2", &val, &len, &seen), 1);
+	free(val);
+
+	stack_redis_signal(F.stack, SIGSTOP);
+	kv_cache_invalidate(kv, "c:2"); /* times out: kept, retried */
+	assert_int_equal(kv_cache_pending(kv), 1);
+	stack_redis_signal(F.stack, SIGCONT);
+	/* Redis answers again but the retry may not have landed: still a miss */
+	assert_int_equal(kv_cache_get(kv, "c:2", &val, &len, &seen), 0);
+	assert_null(val);
+	assert_false(seen.fillable);
+	t0 = mono_ms();
+	while (kv_cache_pending(kv) > 0) {
+		if (mono_ms() - t0 > 5000)
+			fail_msg("the invalidation did not land within 5 s of Redis answering");
+		sleep_ms(50);
+	}
+	raw = raw_get("c:2");
+	assert_non_null(raw);
+	assert_int_equal(raw[0], '~');
+	free(raw);
+	kv_free(kv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +363,8 @@ int main(void)
 		cmocka_unit_test(test_kv_selects_db),
 		cmocka_unit_test(test_kv_fails_fast_and_recovers),
 		cmocka_unit_test(test_kv_reconnects_at_most_once_per_second),
+		cmocka_unit_test(test_kv_cache_late_fill_is_dropped),
+		cmocka_unit_test(test_kv_cache_invalidation_is_retried_until_it_lands),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -642,14 +642,54 @@ static void filters_and_sorts(void **state)
 	assert_titles(path, "banana axb");
 	snprintf(path + n, sizeof(path) - (size_t)n, "&q=100%%25");
 	assert_titles(path, "cherry 100% sure");
-	snprintf(path + n, sizeof(path) - (size_t)n, "&q=%%25");
-	assert_titles(path, "cherry 100% sure");
-	snprintf(path + n, sizeof(path) - (size_t)n, "&q=a_b");
+	snprintf(path + n, sizeof(path) - (size_t)n, "&q=ana%%25axb"); /* not a wildcard */
+	assert_titles(path, "");
+	snprintf(path + n, sizeof(path) - (size_t)n, "&q=ple%%20a_b");
 	assert_titles(path, "apple a_b");
+	snprintf(path + n, sizeof(path) - (size_t)n, "&q=ana%%20a_b"); /* _ is no wildcard */
+	assert_titles(path, "");
 	snprintf(path + n, sizeof(path) - (size_t)n, "&q=nothing-like-this");
 	assert_titles(path, "");
 	snprintf(path + n, sizeof(path) - (size_t)n, "&status=published&sort=title");
 	assert_titles(path, "apple a_b|banana axb|cherry 100% sure");
+	actor_free(&a);
+}
+
+/* Bounded search cost: a q without 3 letters or digits in a row (nothing the
+ * trigram index can use) is 400 before any query; a served search counts
+ * exactly what it matches. */
+static void short_searches_are_refused(void **state)
+{
+	static const char *const refused[] = { "a", "%25", "_", "ab", "a_b", "%25%25%25",
+					       "%20%20%20", "a%20b%20c", "%C3%A9t", "--x--" };
+	struct actor a = actor_new("searcher@example.com", "Searcher", "user");
+	struct it_http_result r;
+	char path[160];
+
+	(void)state;
+	post_new(a.token, "zebra one", "published");
+	post_new(a.token, "zebra two", "published");
+	post_new(a.token, "okapi", "published");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(path, sizeof(path), "/posts?q=%s", refused[i]);
+		it_expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST", NO_DETAILS);
+		snprintf(path, sizeof(path), "/users/%lld/posts?q=%s", (long long)a.id, refused[i]);
+		it_expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST", NO_DETAILS);
+	}
+	/* three in a row are enough, ASCII or not; empty is no filter */
+	snprintf(path, sizeof(path), "/posts?authorId=%lld&q=ZEB&limit=1", (long long)a.id);
+	r = list(path, NULL);
+	assert_int_equal(page_int(&r, "total"), 2);
+	assert_int_equal(page_int(&r, "totalPages"), 2);
+	it_http_release(&r);
+	snprintf(path, sizeof(path), "/posts?authorId=%lld&q=%%C3%%A9t%%C3%%A9", (long long)a.id);
+	r = list(path, NULL);
+	assert_int_equal(page_int(&r, "total"), 0);
+	it_http_release(&r);
+	snprintf(path, sizeof(path), "/posts?authorId=%lld&q=", (long long)a.id);
+	r = list(path, NULL);
+	assert_int_equal(page_int(&r, "total"), 3);
+	it_http_release(&r);
 	actor_free(&a);
 }
 
@@ -688,6 +728,7 @@ int main(void)
 		cmocka_unit_test(delete_post_is_soft),
 		cmocka_unit_test(pagination_edges),
 		cmocka_unit_test(filters_and_sorts),
+		cmocka_unit_test(short_searches_are_refused),
 		cmocka_unit_test(user_posts_of_unknown_and_deleted_users),
 	};
 

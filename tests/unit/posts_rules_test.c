@@ -165,6 +165,23 @@ static void field_rules(void **state)
 	arena_release(&a);
 }
 
+static void search_rules(void **state)
+{
+	static const char *const served[] = { "abc", "x abc y", "100%", "ZEB", "\xc3\xa9t\xc3\xa9",
+					      "\xd0\xb4\xd0\xb0\xd1\x82", "a1b" };
+	static const char *const refused[] = { "", "a", "ab", "%", "_", "%%%", "___", "a_b",
+					       "a b c", "   ", "\xc3\xa9t", "\xff\xfe\xfd",
+					       "--x--", "\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
+		assert_true(posts_search_indexable(served[i]));
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (posts_search_indexable(refused[i]))
+			fail_msg("q \"%s\" is served", refused[i]);
+	}
+}
+
 static void mask_rules(void **state)
 {
 	const char *good[] = { "title", "status" }, *bad[] = { "body", "version" };
@@ -192,6 +209,7 @@ int main(void)
 		cmocka_unit_test(published_at_transitions),
 		cmocka_unit_test(field_rules),
 		cmocka_unit_test(mask_rules),
+		cmocka_unit_test(search_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -359,7 +359,10 @@ bool it_gateway_users_start(struct it_gateway *g)
 	const char *env[] = { g->env[0], g->env[1], g->env[2], g->env[3], "GRPC_HOST=127.0.0.1",
 			      "JWT_SECRET=" IT_JWT_SECRET,
 			      "ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL,
-			      "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD, "LOG_LEVEL=info", NULL };
+			      "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD, "LOG_LEVEL=info",
+			      /* the gateway's limits are under test here, not VerifyCredentials'
+			       * (users_verify_limit_it.c) */
+			      "AUTH_RATE_LIMIT_MAX=1000000", NULL };
 
 	g->users = stack_spawn(g->stack, "users", "bin/users-service", env);
 	wait_port_open(g->users_port, g->users);

@@ -115,7 +115,8 @@ struct it_gateway {
  * build/bin/posts-service exists (POSTS_ADDR set in the environment: none is
  * started, that address is passed on), and the gateway (API_HOST 127.0.0.1,
  * GRPC_DEADLINE_MS IT_GW_DEADLINE_MS, MAX_BODY_BYTES IT_GW_MAX_BODY, a rate
- * limit no test reaches; extra_env entries win), and waits until the gateway
+ * limit no test reaches; extra_env entries win; the users service's
+ * VerifyCredentials limit is out of reach too), and waits until the gateway
  * answers. Every process gets the stack's REDIS_URL and AUTH_ADDR.
  * When AUTH_ADDR is already set in the environment, the test runs its own
  * auth service there: the harness starts none and passes that address on.

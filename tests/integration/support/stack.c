@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,6 +415,20 @@ void stack_redis_stop(struct stack *s)
 	if (run_script(s, "redis-stop", 0) != 0)
 		fatal("Redis did not stop (see %s/redis.log)", s->dir);
 	s->redis_up = false;
+}
+
+void stack_redis_signal(struct stack *s, int sig)
+{
+	char path[PATH_MAX + 32], *text;
+	int64_t pid = 0;
+
+	snprintf(path, sizeof(path), "%s/redis/redis.pid", s->dir);
+	text = read_file_all(path);
+	if (text)
+		text[strcspn(text, "\r\n")] = '\0';
+	if (!text || !parse_int64(text, &pid) || pid <= 1 || kill((pid_t)pid, sig) != 0)
+		fatal("cannot signal redis-server (pid file %s)", path);
+	free(text);
 }
 
 void stack_redis_start(struct stack *s)

@@ -34,6 +34,9 @@ void stack_pg_stop(struct stack *s);
 void stack_pg_start(struct stack *s);
 void stack_redis_stop(struct stack *s);
 void stack_redis_start(struct stack *s);
+/* Sends sig to the stack's redis-server (SIGSTOP stalls it: connections
+ * still open, nothing answers; SIGCONT resumes it). */
+void stack_redis_signal(struct stack *s, int sig);
 
 /* A free TCP port on 127.0.0.1 (bound and released). */
 int stack_free_port(void);

@@ -1,9 +1,9 @@
-/* ratelimit_local.c - the in-process counters the limiter falls back to while
- * Redis is unreachable (see ratelimit.h). One mutex over a chained hash
+/* ratelimit_local.c - the in-process counters the limiters fall back to while
+ * Redis is unreachable (see ratelimit_store.h). One mutex over a chained hash
  * table: the fallback runs only during an outage, where simplicity beats
  * throughput. Memory is bounded: expired windows are dropped whenever the
  * table is full, and a client that still finds no room is not counted. */
-#include "ratelimit.h"
+#include "ratelimit_store.h"
 
 #include <pthread.h>
 #include <stdlib.h>
