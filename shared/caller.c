@@ -25,6 +25,7 @@
 #include "log.h"
 #include "revocation.h"
 #include "rpc.h"
+#include "token_cache.h"
 #include "util.h"
 
 #define VALIDATE_API_KEY "/agentos.auth.v1.AuthService/ValidateApiKey"
@@ -53,6 +54,7 @@ struct caller_resolver {
 	struct cache_slot slots[CACHE_SLOTS];
 	uint16_t buckets[CACHE_BUCKETS];
 	size_t head;          /* the slot the next insertion takes: the oldest */
+	struct token_cache *tokens; /* bearer tokens already verified */
 };
 
 struct caller_resolver *caller_resolver_new(const struct caller_config *cfg)
@@ -67,6 +69,7 @@ struct caller_resolver *caller_resolver_new(const struct caller_config *cfg)
 	if (r->cfg.deadline_ms <= 0)
 		r->cfg.deadline_ms = DEFAULT_DEADLINE_MS;
 	pthread_mutex_init(&r->lock, NULL);
+	r->tokens = token_cache_new();
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)
 		r->buckets[i] = CACHE_NIL;
 	return r;
@@ -77,6 +80,7 @@ void caller_resolver_free(struct caller_resolver *r)
 	if (!r)
 		return;
 	pthread_mutex_destroy(&r->lock);
+	token_cache_free(r->tokens);
 	free(r);
 }
 
@@ -277,12 +281,18 @@ static int resolve_bearer(struct caller_resolver *r, const char *authorization,
 			  struct principal *out, struct app_error *err)
 {
 	const char *token = authn_parse_bearer(authorization);
+	int64_t now_s = now_unix_ms() / 1000;
 
 	if (!token)
 		return app_error_set(err, ERR_UNAUTHORIZED,
 				     "Authorization header must be 'Bearer <token>'");
-	if (jwt_verify(r->cfg.jwt, token, now_unix_ms() / 1000, out, err) != 0)
-		return -1;
+	/* A token seen before skips the signature and the claims' parsing; its
+	 * expiry is checked again, its revocation below, every time. */
+	if (!r->cfg.jwt || !token_cache_get(r->tokens, token, now_s, r->cfg.jwt->leeway_s, out)) {
+		if (jwt_verify(r->cfg.jwt, token, now_s, out, err) != 0)
+			return -1;
+		token_cache_put(r->tokens, token, out);
+	}
 	if (!r->cfg.revocations)
 		return 0;
 	switch (revocations_check(r->cfg.revocations, out->jti, out->user_id, out->iat_ms)) {

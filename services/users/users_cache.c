@@ -2,7 +2,6 @@
 #include "users_cache.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,50 +17,87 @@ static void user_key(char *buf, int64_t id)
 	snprintf(buf, KEY_MAX, "user:%" PRId64, id);
 }
 
-/* malloc'd JSON of u; caller frees. */
-static char *encode(const struct user *u)
-{
-	json_t *o = json_pack("{sI ss ss ss sb sb sI sI sI}", "id", (json_int_t)u->id, "email",
-			      u->email, "name", u->name, "role", u->role, "isActive", u->is_active,
-			      "isVerified", u->is_verified, "version", (json_int_t)u->version,
-			      "createdAt", (json_int_t)u->created_at_us, "updatedAt",
-			      (json_int_t)u->updated_at_us);
-	char *s;
+/* Entries are a compact text record, read back without building a JSON
+ * tree (and free of NUL bytes: the cache's Lua fill takes C strings):
+ *
+ *   U1 <id> <version> <created_at_us> <updated_at_us> <flags> \
+ *      <n>:<email><n>:<name><n>:<role>
+ *
+ * numbers in decimal, flags bit 0 is_active and bit 1 is_verified, each
+ * string preceded by its byte length. Anything else (an older format, a
+ * truncated value) is a miss. */
+#define ENTRY_PREFIX "U1 "
 
-	if (!o)
-		return NULL;
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+/* malloc'd record of u into *out (length *len). */
+static bool encode(const struct user *u, char **out, size_t *len)
+{
+	size_t ne = strlen(u->email), nn = strlen(u->name), nr = strlen(u->role);
+	size_t cap = 5 * 21 + 8 + 3 * 21 + ne + nn + nr + 1;
+	char *buf = xmalloc(cap);
+	int n = snprintf(buf, cap, ENTRY_PREFIX "%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+			 " %d %zu:%s%zu:%s%zu:%s",
+			 u->id, u->version, u->created_at_us, u->updated_at_us,
+			 (u->is_active ? 1 : 0) | (u->is_verified ? 2 : 0), ne, u->email, nn, u->name,
+			 nr, u->role);
+
+	if (n < 0 || (size_t)n >= cap) {
+		free(buf);
+		return false;
+	}
+	*out = buf;
+	*len = (size_t)n;
+	return true;
+}
+
+/* A decimal integer at *at followed by sep; false when there is none. */
+static bool get_num(const char **at, const char *end, char sep, int64_t *v)
+{
+	const char *p = *at;
+	bool neg = p < end && *p == '-';
+	int64_t x = 0;
+	int digits = 0;
+
+	p += neg;
+	for (; p < end && *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
+		x = x * 10 + (*p - '0');
+	if (digits == 0 || p >= end || *p != sep)
+		return false;
+	*v = neg ? -x : x;
+	*at = p + 1;
+	return true;
+}
+
+/* "<n>:<n bytes>" at *at into dst (size cap, NUL added). */
+static bool get_str(const char **at, const char *end, char *dst, size_t cap)
+{
+	int64_t n;
+
+	if (!get_num(at, end, ':', &n) || n < 0 || n >= (int64_t)cap || end - *at < n)
+		return false;
+	memcpy(dst, *at, (size_t)n);
+	dst[n] = '\0';
+	*at += n;
+	return strlen(dst) == (size_t)n;
 }
 
 static bool decode(const char *data, size_t len, int64_t want_id, struct user *u)
 {
-	json_t *o = json_loadb(data, len, 0, NULL);
-	json_int_t id = 0, version = 0, created = 0, updated = 0;
-	const char *email = NULL, *name = NULL, *role = NULL;
-	int active = 0, verified = 0;
-	bool ok;
+	const char *p = data, *end = data + len;
+	int64_t id, flags;
 
-	if (!o)
+	if (len < sizeof(ENTRY_PREFIX) - 1 || memcmp(p, ENTRY_PREFIX, sizeof(ENTRY_PREFIX) - 1) != 0)
 		return false;
-	ok = json_unpack(o, "{sI ss ss ss sb sb sI sI sI}", "id", &id, "email", &email, "name",
-			 &name, "role", &role, "isActive", &active, "isVerified", &verified,
-			 "version", &version, "createdAt", &created, "updatedAt", &updated) == 0 &&
-	     id == want_id;
-	if (ok) {
-		u->id = id;
-		strlcpy_s(u->email, email, sizeof(u->email));
-		strlcpy_s(u->name, name, sizeof(u->name));
-		strlcpy_s(u->role, role, sizeof(u->role));
-		u->is_active = active;
-		u->is_verified = verified;
-		u->version = version;
-		u->created_at_us = created;
-		u->updated_at_us = updated;
-	}
-	json_decref(o);
-	return ok;
+	p += sizeof(ENTRY_PREFIX) - 1;
+	if (!get_num(&p, end, ' ', &id) || id != want_id || !get_num(&p, end, ' ', &u->version) ||
+	    !get_num(&p, end, ' ', &u->created_at_us) || !get_num(&p, end, ' ', &u->updated_at_us) ||
+	    !get_num(&p, end, ' ', &flags))
+		return false;
+	u->id = id;
+	u->is_active = (flags & 1) != 0;
+	u->is_verified = (flags & 2) != 0;
+	return get_str(&p, end, u->email, sizeof(u->email)) &&
+	       get_str(&p, end, u->name, sizeof(u->name)) &&
+	       get_str(&p, end, u->role, sizeof(u->role)) && p == end;
 }
 
 bool users_cache_get(struct kv *kv, int64_t id, struct user *out, struct kv_seen *seen)
@@ -110,11 +146,10 @@ void users_cache_put(struct kv *kv, const struct user *u, int ttl_s, const struc
 {
 	char key[KEY_MAX];
 	const char *keys[] = { key };
-	struct kv_value val = { .data = encode(u) };
+	struct kv_value val;
 
-	if (!val.data)
+	if (!encode(u, &val.data, &val.len))
 		return;
-	val.len = strlen(val.data);
 	user_key(key, u->id);
 	kv_cache_fill(kv, keys, &val, seen, 1, ttl_s);
 	free(val.data);
@@ -137,8 +172,10 @@ void users_cache_put_many(struct kv *kv, struct arena *a, const struct user *u, 
 
 		user_key(k, u[i].id);
 		keys[i] = k;
-		vals[i].data = encode(&u[i]);
-		vals[i].len = vals[i].data ? strlen(vals[i].data) : 0;
+		if (!encode(&u[i], &vals[i].data, &vals[i].len)) {
+			vals[i].data = NULL;
+			vals[i].len = 0;
+		}
 		rseen[i] = (struct kv_seen){ .fillable = false };
 		for (size_t j = 0; j < nids; j++) {
 			if (ids[j] == u[i].id)

@@ -43,7 +43,7 @@ static int setup(void **state)
 			      "AUTH_RATE_LIMIT_MAX=" STR(ACCOUNT_MAX),
 			      "VERIFY_CALLER_RATE_LIMIT_MAX=" STR(CALLER_MAX),
 			      "RATE_LIMIT_WINDOW_MS=" STR(WINDOW_MS), NULL };
-	int port = stack_free_port();
+	int port = stack_free_port(), auth_port;
 
 	(void)state;
 	rpc_runtime_init();
@@ -51,9 +51,13 @@ static int setup(void **state)
 	snprintf(port_env, sizeof(port_env), "GRPC_PORT=%d", port);
 	snprintf(db_env, sizeof(db_env), "DATABASE_URL=%s", stack_database_url(F.stack));
 	snprintf(redis_env, sizeof(redis_env), "REDIS_URL=%s", stack_redis_url(F.stack));
-	snprintf(auth_env, sizeof(auth_env), "AUTH_ADDR=127.0.0.1:%d", stack_free_port());
-	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
+	auth_port = stack_free_port();
+	snprintf(auth_env, sizeof(auth_env), "AUTH_ADDR=127.0.0.1:%d", auth_port);
 	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
+	/* the users service loads its revocation state from auth first */
+	if (!stack_spawn_auth(F.stack, auth_port, F.target, NULL))
+		return -1;
+	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
 	if (!stack_wait_grpc_serving(F.target, 20000)) {
 		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
 			proc_log_path(F.svc));
