@@ -40,7 +40,8 @@ export DOCKER_HOST="unix://$SOCK"
 # Compose's variables: a free host port for the gateway; the rest are the
 # file's development defaults (a user's first `docker compose up`).
 GATEWAY_PORT=$(cc_free_port)
-export GATEWAY_PORT
+APP_VERSION=$(git -C "$CC_ROOT" describe --always --dirty 2>/dev/null || echo dev)
+export GATEWAY_PORT APP_VERSION
 unset JWT_SECRET POSTGRES_PASSWORD ADMIN_EMAIL ADMIN_PASSWORD APP_ENV RATE_LIMIT_ENABLED LOG_LEVEL || true
 B="http://127.0.0.1:$GATEWAY_PORT"
 compose() {
@@ -119,8 +120,8 @@ body_has() {
 	done
 }
 http_is 200 "$B/health" || cc_fail "GET /health: $(cat "$CC_CACHE/body")"
-body_has '"status":"ok"' '"checks":{"database":"ok","redis":"ok","users":"ok","posts":"ok","auth":"ok"}'
-cc_log "GET /health: 200, database, redis, users, posts and auth all ok"
+body_has '"status":"ok"' "\"version\":\"$APP_VERSION\"" '"checks":{"database":"ok","redis":"ok","users":"ok","posts":"ok","auth":"ok"}'
+cc_log "GET /health: 200, version $APP_VERSION, database, redis, users, posts and auth all ok"
 
 # ---- 5, 6, 7 ---------------------------------------------------------------------------
 sh "$CC_HERE/walkthrough.sh" "$GATEWAY_PORT"
