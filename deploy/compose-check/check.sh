@@ -50,6 +50,14 @@ compose() {
 
 service_pid=""
 ticker_pid=""
+# remove_leftovers: k8s-env.sh's containers (not compose's, but on its
+# network), then the compose project with its volumes.
+remove_leftovers() {
+	for c in users posts auth gateway; do
+		podman rm -f -t 0 "${CC_PROJECT}-k8s-$c" >/dev/null 2>&1 || true
+	done
+	compose down -v --remove-orphans >/dev/null 2>&1 || true
+}
 finish() {
 	status=$?
 	trap - EXIT INT TERM
@@ -64,7 +72,7 @@ finish() {
 		exit "$status"
 	fi
 	if [ -n "$service_pid" ]; then
-		compose down -v --remove-orphans >/dev/null 2>&1 || true
+		remove_leftovers
 	fi
 	[ -z "$ticker_pid" ] || kill "$ticker_pid" 2>/dev/null || true
 	[ -z "$service_pid" ] || kill "$service_pid" 2>/dev/null || true
@@ -87,7 +95,7 @@ rm -f "$SOCK"
 nice -n 10 podman system service --time=0 "unix://$SOCK" > "$CC_CACHE/service.log" 2>&1 &
 service_pid=$!
 cc_wait 30 "podman system service on $SOCK" curl -sf --unix-socket "$SOCK" http://d/_ping
-compose down -v --remove-orphans >/dev/null 2>&1 || true
+remove_leftovers
 sh "$CC_HERE/health-ticker.sh" &
 ticker_pid=$!
 

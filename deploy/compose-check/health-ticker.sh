@@ -46,7 +46,7 @@ while :; do
 	# A stopped container starts over when it is started again.
 	for f in "$state"/*; do
 		[ -f "$f" ] || continue
-		case " $(echo $ids) " in
+		case " $(echo "$ids" | tr '\n' ' ') " in
 		*" ${f##*/} "*) ;;
 		*) rm -f "$f" ;;
 		esac

@@ -22,14 +22,12 @@ for name in users posts auth gateway; do
 	*) cc_fail "image $name: runs as $(echo "$report" | head -1)" ;;
 	esac
 	build=$(echo "$report" | grep -E '^pkg (.*-dev|gcc|gcc-[0-9]+|g\+\+|g\+\+-[0-9]+|cpp|cpp-[0-9]+|make|binutils|binutils-.*|pkg-config|pkgconf|protobuf-c-compiler|build-essential|libc6-dev|curl|wget)$' || true)
-	[ -z "$build" ] || cc_fail "image $name: build-time packages installed: $(echo $build)"
+	[ -z "$build" ] || cc_fail "image $name: build-time packages installed: $(echo "$build" | tr '\n' ' ')"
 	missing=$(echo "$report" | grep '^ldd .*not found' || true)
 	[ -z "$missing" ] || cc_fail "image $name: unresolved libraries: $missing"
 	bins=$(echo "$report" | sed -n 's|^ldd /usr/local/bin/\([^ ]*\) .*|\1|p' | sort -u | tr '\n' ' ')
 	size=$(podman image inspect --format '{{.Size}}' "$image")
 	cc_log "image $name: uid 10001, $(echo "$report" | grep -c '^pkg ') packages, none for building; ${bins}link; $((size / 1000000)) MB"
 done
-for image in docker.io/library/debian:bookworm-slim; do
-	size=$(podman image inspect --format '{{.Size}}' "$image")
-	cc_log "image debian:bookworm-slim (base, from debootstrap): $((size / 1000000)) MB"
-done
+size=$(podman image inspect --format '{{.Size}}' docker.io/library/debian:bookworm-slim)
+cc_log "image debian:bookworm-slim (base, from debootstrap): $((size / 1000000)) MB"

@@ -5,6 +5,7 @@
 # containers.conf, CONTAINERS_STORAGE_CONF a storage.conf written into the
 # cache. The cache survives between runs (base image, layers, stand-ins).
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 CC_HERE=$(cd "$(dirname "$0")" && pwd)
 CC_ROOT=$(cd "$CC_HERE/../.." && pwd)
 CC_CACHE=${COMPOSE_CHECK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentos-compose-check}
