@@ -96,6 +96,16 @@ nice -n 10 podman system service --time=0 "unix://$SOCK" > "$CC_CACHE/service.lo
 service_pid=$!
 cc_wait 30 "podman system service on $SOCK" curl -sf --unix-socket "$SOCK" http://d/_ping
 remove_leftovers
+# What exists before the run (of other projects, or earlier experiments):
+# after `down -v` nothing else may be there.
+inventory() {
+	{
+		podman ps -aq --no-trunc
+		podman network ls -q
+		podman volume ls -q
+	} | sort
+}
+inventory > "$CC_CACHE/before"
 sh "$CC_HERE/health-ticker.sh" &
 ticker_pid=$!
 
@@ -175,5 +185,7 @@ left="$(podman ps -aq --filter "label=com.docker.compose.project=$CC_PROJECT")"
 left="$left$(podman ps -a --format '{{.Names}}' | grep "^${CC_PROJECT}" || true)"
 left="$left$(podman network ls --format '{{.Name}}' | grep "^${CC_PROJECT}" || true)"
 left="$left$(podman volume ls --format '{{.Name}}' | grep "^${CC_PROJECT}" || true)"
+# Anonymous volumes and anything unnamed: compare with the inventory.
+left="$left$(inventory | comm -13 "$CC_CACHE/before" - | tr '\n' ' ')"
 [ -z "$left" ] || cc_fail "left after docker-compose down -v: $left"
 cc_log "docker-compose down -v: no container, network or volume of project $CC_PROJECT left"
