@@ -150,10 +150,10 @@ sh "$CC_HERE/k8s-env.sh"
 compose stop posts >/dev/null 2>&1
 cc_wait 20 "GET /health 503 with posts stopped" http_is 503 "$B/health"
 body_has '"status":"error"' '"posts":"error"' '"users":"ok"' '"auth":"ok"' '"redis":"ok"'
-# The posts routes: one request at a time until a 503. Right after the stop
-# the gateway's channel still holds the vanished container's address, and the
-# first calls may wait for the whole GRPC_DEADLINE_MS (5 s; a 504, or a 503
-# when the connection attempt fails first): they are counted and reported.
+# The posts routes: one request at a time until a prompt 503. Right after the
+# stop the first calls may wait for the whole GRPC_DEADLINE_MS (5 s; a 504, or
+# a slow 503), presumably while the gateway's channel still tries the stopped
+# container's address: they are allowed for 30 s, and reported.
 slow=""
 end=$(($(date +%s) + 30))
 while :; do
@@ -172,7 +172,7 @@ code=$(curl -s -o "$CC_CACHE/body" -w '%{http_code}' --max-time 10 -X POST "$B/a
 	-d '{"email":"grace@example.com","password":"correct horse","name":"Grace"}')
 [ "$code" = 201 ] || cc_fail "POST /api/v1/users with posts stopped: $code $(cat "$CC_CACHE/body")"
 cc_log "posts stopped: /health 503 (posts error, the rest ok), GET /api/v1/posts 503 SERVICE_UNAVAILABLE, POST /api/v1/users 201"
-[ -z "$slow" ] || cc_log "  before the first prompt 503, slow answers (the channel still tried the old address):$slow"
+[ -z "$slow" ] || cc_log "  before the first prompt 503, slow answers:$slow"
 compose start posts >/dev/null 2>&1
 cc_wait 90 "GET /health 200 after posts started again" http_is 200 "$B/health"
 http_is 200 "$B/api/v1/posts" || cc_fail "GET /api/v1/posts after posts started: $(cat "$CC_CACHE/body")"

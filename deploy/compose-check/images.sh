@@ -13,7 +13,7 @@ for name in users posts auth gateway; do
 	user=$(podman image inspect --format '{{.Config.User}}' "$image")
 	[ "$user" = "10001:10001" ] || cc_fail "image $name: USER is '$user', not 10001:10001"
 	# One container per image: uid, packages, unresolved libraries.
-	report=$(podman run --rm --entrypoint /bin/sh "$image" -c '
+	report=$(podman run --rm --no-healthcheck --entrypoint /bin/sh "$image" -c '
 		echo "uid=$(id -u) gid=$(id -g)"
 		dpkg-query -W -f "pkg \${Package}\n"
 		for b in /usr/local/bin/*; do ldd "$b" | sed "s|^|ldd $b |"; done')
