@@ -9,6 +9,7 @@
 #   make fuzz    each libFuzzer harness FUZZ_SECONDS (fuzz-smoke: FUZZ_SMOKE_SECONDS, for CI)
 #   make bench   the benchmark against a bare libmicrohttpd ceiling (bench/RESULTS.md)
 #   make soak    5 minutes of mixed traffic while Redis, PostgreSQL and a service fail
+#   make compose-check  build the images and run docker-compose.yml with podman (root)
 #   make clean   remove build folders
 #
 # V=1 shows the commands.
@@ -237,6 +238,8 @@ clean:
 -include bench/bench.mk
 # Soak and fault drill (5 minutes of mixed traffic under faults): make soak.
 -include bench/soak.mk
+# docker-compose.yml and deploy/Dockerfile built and run with podman: make compose-check.
+-include deploy/compose-check/compose-check.mk
 
 ALL_O := $(PROTO_O) $(SHARED_O) $(gateway_O) $(OBJ)/deploy/probe/grpc_health_probe.o $(foreach s,$(SERVICES),$($(s)_O)) \
 	$(patsubst tests/%.c,$(OBJ)/tests/%.o,$(UNIT_SRC) $(IT_SRC)) $(IT_SUPPORT_O)

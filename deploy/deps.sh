@@ -1,6 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the project needs, only those missing.
 # Idempotent: a second run installs nothing and takes a fraction of a second.
+#
+#   sh deploy/deps.sh                  what make, make test and make run need
+#   sh deploy/deps.sh compose-check    only what make compose-check needs
+#                                      (podman and friends; never for make test)
 set -eu
 
 PKGS="build-essential pkg-config
@@ -9,6 +13,11 @@ libmicrohttpd-dev libjansson-dev libhiredis-dev libjwt-dev libargon2-dev libpq-d
 libcmocka-dev libcurl4-openssl-dev
 postgresql redis-server util-linux curl
 docker-compose pmccabe clang libclang-rt-14-dev wrk nghttp2-client"
+if [ "${1:-}" = compose-check ]; then
+	# Podman 4.3 driven through its Docker API by docker-compose; netavark and
+	# aardvark-dns give compose networks their DNS; debootstrap makes the base image.
+	PKGS="podman runc netavark aardvark-dns debootstrap docker-compose curl python3-yaml"
+fi
 
 missing=""
 for p in $PKGS; do
@@ -20,10 +29,10 @@ for p in $PKGS; do
 done
 # Node.js runs the contract checks' validators (tests/contract). Any node with
 # npm will do (a NodeSource nodejs bundles npm and conflicts with Debian's).
-command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+[ "${1:-}" = compose-check ] || command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 # promtool lints the gateway's /metrics (gateway_metrics_it); Debian ships it
 # only inside the prometheus package.
-command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+[ "${1:-}" = compose-check ] || command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 
 [ -z "$missing" ] && exit 0
 
