@@ -104,6 +104,10 @@ struct rpc_channel *rpc_channel_new_ex(const char *target, bool own_connections)
 		  .value.integer = 0 },
 		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
 		  .value.integer = 5000 },
+		/* A name that does not resolve yet (a container not created yet,
+		 * compose) is asked again within a second, not after gRPC's 30 s. */
+		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
+		  .value.integer = 1000 },
 		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
 		  .value.integer = 1 },
 	};

@@ -138,7 +138,7 @@ body_has() {
 	done
 }
 http_is 200 "$B/health" || cc_fail "GET /health: $(cat "$CC_CACHE/body")"
-body_has '"status":"ok"' "\"version\":\"$APP_VERSION\"" '"checks":{"database":"ok","redis":"ok","users":"ok","posts":"ok","auth":"ok"}'
+body_has '"status":"ok"' "\"version\":\"$APP_VERSION\"" '"checks":{"database":"ok","redis":"ok","users":"ok","posts":"ok","auth":"ok","revocation":"ok"}'
 cc_log "GET /health: 200, version $APP_VERSION, database, redis, users, posts and auth all ok"
 
 # ---- 5, 6, 7 ---------------------------------------------------------------------------
@@ -149,7 +149,7 @@ sh "$CC_HERE/k8s-env.sh"
 # ---- 8: a service stops and comes back ---------------------------------------------------
 compose stop posts >/dev/null 2>&1
 cc_wait 20 "GET /health 503 with posts stopped" http_is 503 "$B/health"
-body_has '"status":"error"' '"posts":"error"' '"users":"ok"' '"auth":"ok"' '"redis":"ok"'
+body_has '"status":"error"' '"posts":"error"' '"users":"ok"' '"auth":"ok"' '"redis":"ok"' '"revocation":"ok"'
 # The posts routes: one request at a time until a prompt 503. Right after the
 # stop the first calls may wait for the whole GRPC_DEADLINE_MS (5 s; a 504, or
 # a slow 503), presumably while the gateway's channel still tries the stopped
