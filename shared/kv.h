@@ -1,4 +1,4 @@
-/* kv.h - Redis client (hiredis) for cache, revocations and limits.
+/* kv.h - Redis client (hiredis) for cache and limits.
  *
  * A small pool of connections shared by threads. Every call fails fast when
  * Redis is down: after a failure, reconnecting is attempted at most once per

@@ -52,7 +52,7 @@ json_t *it_jwt_claims(const char *token);
 /* Unix seconds of an RFC 3339 UTC time, -1 when s is not one. */
 int64_t it_unix_of(const char *s);
 
-/* Sleeps into the next wall-clock second (not-before is decided in seconds). */
+/* Sleeps into the next wall-clock second (so that what follows shares one second). */
 void it_next_second(void);
 
 /* true when none of the n secrets (nor, for a JWT, its signature) and no
