@@ -270,7 +270,10 @@ static void check_query_fields(const struct http_request *req, const struct rout
 
 		if (http_query(req, q->name, &v) != 1)
 			continue;
-		if (q->kind == QUERY_TEXT) {
+		if (q->kind == QUERY_TEXT || q->kind == QUERY_ENUM) {
+			/* an enum filter is its string field too (never empty: 400) */
+			if (q->kind == QUERY_ENUM && !*v)
+				fail("an empty enum filter was accepted");
 			check_text_field(m, q->name, v);
 			continue;
 		}
