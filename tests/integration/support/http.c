@@ -375,6 +375,22 @@ bool it_gateway_users_start(struct it_gateway *g)
 }
 
 /* Polls until the gateway answers any HTTP status on GET /users/me. */
+/* The last lines of p's log on stderr (a sanitizer's report, a fatal
+ * configuration error), for a process that died unexpectedly. */
+static void print_log_tail(struct proc *p)
+{
+	char *log = read_file_all(proc_log_path(p));
+	size_t n = log ? strlen(log) : 0;
+	const char *start = log;
+
+	if (!log)
+		return;
+	if (n > 6000)
+		start = log + n - 6000;
+	fprintf(stderr, "--- last lines of %s:\n%s\n---\n", proc_log_path(p), start);
+	free(log);
+}
+
 /* Gives the gateway up to 10 s to load its revocation state from the auth
  * service (until then credentials get 503), watching its log rather than
  * asking it (a request would show in its metrics); a test whose auth
@@ -407,6 +423,7 @@ static bool wait_gateway(struct proc *gw, int port)
 
 		if (proc_wait(gw, 0) >= 0) {
 			fprintf(stderr, "gateway exited during start-up; log: %s\n", proc_log_path(gw));
+			print_log_tail(gw); /* the folder is gone once the stack stops */
 			return false;
 		}
 		r = it_http("GET", url, NULL, NULL);

@@ -205,20 +205,48 @@ static void remove_tree(const char *dir)
 		;
 }
 
-int stack_free_port(void)
+/* Ports are picked below Linux's ephemeral range (32768-60999 by default):
+ * a port the kernel chose for us (bind to port 0) is one it may also give
+ * to an outgoing connection (a service's gRPC, PostgreSQL or Redis client)
+ * before the process it was chosen for binds it, which then fails to start
+ * (seen once in CI). Below the range, only a listener can take it, and the
+ * bind below checks that none has. */
+#define FREE_PORT_LOW 20000
+#define FREE_PORT_SPAN 12000
+
+static bool port_bindable(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int port;
+	bool ok;
 
 	if (fd < 0)
 		fatal("socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
-		fatal("cannot find a free port: %s", strerror(errno));
-	port = ntohs(sa.sin_port);
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
+	return ok;
+}
+
+int stack_free_port(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t state;
+	int port = -1;
+
+	pthread_mutex_lock(&lock);
+	if (state == 0)
+		state = (uint64_t)now_unix_ms() ^ ((uint64_t)getpid() << 20) ^ 0x9e3779b97f4a7c15u;
+	for (int i = 0; i < 2000 && port < 0; i++) {
+		state = state * 6364136223846793005u + 1442695040888963407u;
+		int candidate = FREE_PORT_LOW + (int)((state >> 33) % FREE_PORT_SPAN);
+
+		if (port_bindable(candidate))
+			port = candidate;
+	}
+	pthread_mutex_unlock(&lock);
+	if (port < 0)
+		fatal("cannot find a free port below the ephemeral range");
 	return port;
 }
 
