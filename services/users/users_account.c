@@ -111,7 +111,7 @@ static void revoke_now(struct users_ctx *ctx, int64_t id, int64_t *rev_seq)
 	struct app_error err;
 
 	app_error_init(&err);
-	if (users_outbox_flush(ctx, USERS_REVOKE_INLINE_MS, rev_seq, &err) != 0)
+	if (users_outbox_deliver_user(ctx, id, USERS_REVOKE_INLINE_MS, rev_seq, &err) != 0)
 		log_warn("token revocation queued; the auth service will get it when it answers",
 			 LOG_I("userId", id), LOG_S("error", err.message));
 	else if (*rev_seq > 0 && ctx->revocations &&

@@ -1,12 +1,13 @@
 /* users_outbox.c - the relay of the token-revocation outbox
  * (002_token_revocation_outbox.sql): queued revocations go to the auth
  * service, which owns revocation state, and leave the queue only once it
- * acknowledged them. A write that queues one flushes the queue right after
- * its commit (so the change is refused before the write is answered); the
- * relay thread retries whatever is left every RELAY_EVERY_MS, so an auth
- * service that was down gets every change once it is back. Delivery is at
- * least once: the auth service keeps the later not-before, so a repeat
- * changes nothing. */
+ * acknowledged them. A write that queues one delivers the account's
+ * not-before itself right after its commit (so the change is refused before
+ * the write is answered, and the write knows the feed position to wait for
+ * even when a relay took its row first); the relay thread retries whatever
+ * is left every RELAY_EVERY_MS, so an auth service that was down gets every
+ * change once it is back. Delivery is at least once: the auth service keeps
+ * the later not-before, so a repeat changes nothing. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -67,6 +68,35 @@ int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq,
 		}
 		db_pool_release(ctx->db, c);
 	}
+	return rc;
+}
+
+int users_outbox_deliver_user(struct users_ctx *ctx, int64_t user_id, int deadline_ms,
+			      int64_t *seq, struct app_error *err)
+{
+	struct db_conn *c;
+	int64_t not_before_ms = 0;
+	int rc;
+
+	*seq = 0;
+	if (!ctx->revoke_tokens)
+		return 0;
+	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
+		return -1;
+	rc = users_repo_not_before_ms(c, user_id, &not_before_ms, err);
+	if (rc == 0)
+		rc = ctx->revoke_tokens(ctx->revoke_ctx, user_id, not_before_ms, deadline_ms, seq,
+					err);
+	if (rc == 0) {
+		struct app_error late;
+
+		/* acknowledged: a failure here only means the relay repeats it */
+		app_error_init(&late);
+		if (users_repo_outbox_forget(c, user_id, not_before_ms, &late) != 0)
+			log_warn("delivered revocation left queued", LOG_I("userId", user_id),
+				 LOG_S("error", late.message));
+	}
+	db_pool_release(ctx->db, c);
 	return rc;
 }
 

@@ -312,6 +312,45 @@ int users_repo_outbox_delete(struct db_conn *c, int64_t id, struct app_error *er
 	return db_exec_cmd(c, "DELETE FROM users.token_revocation_outbox WHERE id = $1", 1, p, err);
 }
 
+int users_repo_not_before_ms(struct db_conn *c, int64_t user_id, int64_t *not_before_ms,
+			     struct app_error *err)
+{
+	char ids[24];
+	const char *p[] = { ids };
+	PGresult *r;
+
+	snprintf(ids, sizeof(ids), "%" PRId64, user_id);
+	/* rounded up as the outbox trigger rounds it */
+	r = db_exec(c,
+		    "SELECT ceil(extract(epoch FROM tokens_valid_after) * 1000)::bigint"
+		    " FROM users.users WHERE id = $1 AND tokens_valid_after IS NOT NULL",
+		    1, p, err);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return app_error_set(err, ERR_NOT_FOUND, "User not found");
+	}
+	*not_before_ms = db_get_int64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+int users_repo_outbox_forget(struct db_conn *c, int64_t user_id, int64_t not_before_ms,
+			     struct app_error *err)
+{
+	char ids[24], nbf[24];
+	const char *p[] = { ids, nbf };
+
+	snprintf(ids, sizeof(ids), "%" PRId64, user_id);
+	snprintf(nbf, sizeof(nbf), "%" PRId64, not_before_ms);
+	return db_exec_cmd(c,
+			   "DELETE FROM users.token_revocation_outbox WHERE id IN"
+			   " (SELECT id FROM users.token_revocation_outbox"
+			   "  WHERE user_id = $1 AND not_before_ms <= $2 FOR UPDATE SKIP LOCKED)",
+			   2, p, err);
+}
+
 int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, bool *created,
 			    int64_t *id, struct app_error *err)
 {

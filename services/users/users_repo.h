@@ -84,6 +84,14 @@ struct users_outbox_row {
 int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out,
 			   size_t *nout, struct app_error *err);
 int users_repo_outbox_delete(struct db_conn *c, int64_t id, struct app_error *err);
+/* The user's current tokens_valid_after in milliseconds, rounded up as the
+ * outbox has it; NOT_FOUND when the account has none. */
+int users_repo_not_before_ms(struct db_conn *c, int64_t user_id, int64_t *not_before_ms,
+			     struct app_error *err);
+/* Drops the user's queued revocations up to not_before_ms (delivered);
+ * rows a relay holds are left to it (a repeat delivery changes nothing). */
+int users_repo_outbox_forget(struct db_conn *c, int64_t user_id, int64_t not_before_ms,
+			     struct app_error *err);
 
 int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, bool *created,
 			    int64_t *id, struct app_error *err);

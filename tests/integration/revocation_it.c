@@ -5,6 +5,8 @@
  *   - within one wall-clock second: log in, change the password (or the
  *     role, disable, delete), and the earlier token is 401 TOKEN_REVOKED on
  *     the very next request while a new login works;
+ *   - the same while another relay holds the change's outbox row (the write
+ *     delivers its own not-before and waits for its feed position);
  *   - a logout survives Redis being flushed and restarted;
  *   - propagation to a second gateway and to the users and posts services
  *     over gRPC, measured (printed) and bounded by 1 s;
@@ -14,8 +16,11 @@
  *     ready, and everything recovers when auth is back, nothing restarted;
  *   - 10,000 cached GET /users/:id with a bearer token make no Redis call
  *     other than the cache read and the rate limit. */
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -251,6 +256,71 @@ static void same_second_disable(void **state)
 static void same_second_delete(void **state)
 {
 	same_second(CHANGE_DELETE, "del");
+}
+
+/* A rival relay (another users replica's, as far as the database can tell):
+ * takes every queued revocation it can lock and holds it RIVAL_HOLD_MS
+ * before letting go, undelivered. */
+#define RIVAL_HOLD_MS 300
+
+struct rival {
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_int caught; /* times it held a row */
+};
+
+static void *rival_main(void *arg)
+{
+	struct rival *r = arg;
+	PGconn *c = PQconnectdb(G.db);
+
+	while (PQstatus(c) == CONNECTION_OK && !atomic_load(&r->stop)) {
+		PGresult *res;
+
+		PQclear(PQexec(c, "BEGIN"));
+		res = PQexec(c, "SELECT id FROM users.token_revocation_outbox"
+				" FOR UPDATE SKIP LOCKED");
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+			atomic_fetch_add(&r->caught, 1);
+			sleep_ms(RIVAL_HOLD_MS);
+		}
+		PQclear(res);
+		PQclear(PQexec(c, "ROLLBACK"));
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+static void refused_while_a_rival_relay_holds_the_row(void **state)
+{
+	struct rival r = { .caught = 0 };
+	const char *pw[2] = { PASSWORD, NEW_PASSWORD };
+	char body[160], path[64];
+	int64_t id = it_gateway_sign_up(&G, "rival@example.com", "Rival");
+
+	atomic_init(&r.stop, false);
+	assert_int_equal(pthread_create(&r.thread, NULL, rival_main, &r), 0);
+	snprintf(path, sizeof(path), "/users/%lld/password", (long long)id);
+	for (int i = 0; i < 10; i++) {
+		char *before = login(G.port, "rival@example.com", pw[i % 2], NULL);
+
+		assert_non_null(before);
+		snprintf(body, sizeof(body), "{\"currentPassword\":\"%s\",\"newPassword\":\"%s\"}",
+			 pw[i % 2], pw[(i + 1) % 2]);
+		expect(it_gateway_call(&G, "POST", path, before, NULL, body), 204, NULL);
+		expect_me(G.port, before, true);
+		free(before);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(r.thread, NULL);
+	fprintf(stderr, "the rival relay held a row %d times in 10 changes\n",
+		atomic_load(&r.caught));
+	/* what the rival let go undelivered, the relay delivers: the queue empties */
+	for (int waited = 0; waited < 3000 &&
+			     it_sql_int(G.db, "SELECT count(*) FROM users.token_revocation_outbox") != 0;
+	     waited += 50)
+		sleep_ms(50);
+	assert_int_equal(it_sql_int(G.db, "SELECT count(*) FROM users.token_revocation_outbox"), 0);
 }
 
 /* ---- durability -------------------------------------------------------------------------- */
@@ -493,6 +563,7 @@ int main(void)
 		cmocka_unit_test(same_second_role_change),
 		cmocka_unit_test(same_second_disable),
 		cmocka_unit_test(same_second_delete),
+		cmocka_unit_test(refused_while_a_rival_relay_holds_the_row),
 		cmocka_unit_test(logout_survives_a_redis_flush_and_restart),
 		cmocka_unit_test(changes_reach_every_process_within_a_second),
 		cmocka_unit_test(no_redis_round_trip_for_revocation),
