@@ -2,6 +2,7 @@
 #include "api.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@
 #include "log.h"
 #include "revocation.h"
 #include "metrics.h"
+#include "seq_waiter.h"
+#include "trace.h"
 #include "transcode.h"
 #include "util.h"
 
@@ -25,22 +28,6 @@ static void respond_error(const struct api *api, struct http_request *req,
 	res->body = envelope_error(&meta, err, &res->body_len);
 	if (res->status == 401)
 		http_response_header(res, "WWW-Authenticate", "Bearer");
-}
-
-/* Resolves the caller early (caller.h: 400 for both headers; 401 for a bad,
- * expired or revoked token or API key; 503 when keys cannot be validated) so
- * that credentials are refused before anything else is looked at, and the
- * caller's effective permissions are known (an API key's included). The
- * service resolves them again: it trusts nothing the gateway decided. */
-static int check_credentials(const struct api *api, const struct http_request *req,
-			     const struct route *r, struct principal *p, struct app_error *err)
-{
-	if (caller_resolve(api->callers, http_header(req, "Authorization"),
-			   http_header(req, "X-API-Key"), req->request_id, p, err) != 0)
-		return -1;
-	if (p->method == AUTH_NONE && r->auth_required)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	return 0;
 }
 
 /* Admin-only body keys sent by a caller who is not an admin (whose effective
@@ -57,45 +44,6 @@ static int check_admin_only(const struct route *r, const json_t *body, const str
 	if (err->nviolations == 0)
 		return 0;
 	return app_error_set(err, ERR_FORBIDDEN, "You may not set these fields");
-}
-
-/* The call wrote a revocation (a logout, a password or role change...):
- * answer once this gateway's copy has it, so that the client's next request
- * with the old token is refused here too. Bounded: after
- * REVOCATION_SEQ_WAIT_MS the reply goes out anyway (logged). */
-static void await_revocation(const struct api *api, const char *seq_text)
-{
-	long long seq = strtoll(seq_text, NULL, 10);
-
-	if (!api->revocations || seq <= 0)
-		return;
-	if (!revocations_wait(api->revocations, seq, REVOCATION_SEQ_WAIT_MS))
-		log_warn("revocation not applied here in time; answering anyway",
-			 LOG_I("seq", seq), LOG_I("waitedMs", REVOCATION_SEQ_WAIT_MS));
-}
-
-static int call_upstream(const struct api *api, const struct http_request *req,
-			 const struct route *r, const ProtobufCMessage *request,
-			 ProtobufCMessage **reply, struct app_error *err)
-{
-	struct rpc_metadata md[] = {
-		{ "authorization", http_header(req, "Authorization") },
-		{ "x-api-key", http_header(req, "X-API-Key") },
-		{ "x-request-id", req->request_id },
-	};
-
-	int64_t start = mono_us();
-	grpc_status_code status = GRPC_STATUS_OK;
-	char seq[24];
-	int rc = rpc_call_unary_trailer(api->upstream[r->upstream], r->rpc, request, r->reply, md,
-					ARRAY_SIZE(md), api->deadline_ms, reply, err, &status,
-					REVOCATION_SEQ_TRAILER, seq, sizeof(seq));
-
-	metrics_upstream(api->metrics, (size_t)r->upstream, rc == 0 ? 0 : (int)status,
-			 (double)(mono_us() - start) / 1e6);
-	if (rc == 0 && seq[0])
-		await_revocation(api, seq);
-	return rc;
 }
 
 /* The value of a top-level int64 field (0 when absent). */
@@ -151,33 +99,171 @@ static void respond_reply(const struct api *api, struct http_request *req,
 		res->body = envelope_success(&meta, transcode_to_json(reply), &res->body_len);
 }
 
-/* Everything after routing; -1 with err for the error envelope. */
-static int serve(const struct api *api, struct http_request *req, struct http_response *res,
-		 const struct route_match *m, struct app_error *err)
-{
-	const struct route *r = m->route;
-	ProtobufCMessage *request = NULL, *reply = NULL;
+/* ---- one routed request ----------------------------------------------------------
+ *
+ * A routed request runs as a chain of steps that never wait: the caller is
+ * resolved (an API key the cache does not hold is validated by the auth
+ * service asynchronously), the upstream call is started on api->async, and
+ * its completion (on a completion-queue thread) writes the reply; when the
+ * call wrote a revocation, the reply waits (on the seq waiter's thread) for
+ * this gateway's copy to hold it. Anything answered before the first
+ * asynchronous step is answered on the HTTP thread as before; from the first
+ * one on, the request is deferred (http_defer) and http_finish hands the
+ * response back. */
+struct exchange {
+	struct api *api;
+	struct http_request *req;
+	struct http_response *res;
+	struct route_match m;
+	const char *client;           /* the limiters' key; NULL: not limited */
+	struct ratelimit_state limit;
+	bool counted;                 /* the general limiter counted it: its headers */
+	bool deferred;
+	json_t *body;
 	struct principal caller;
-	json_t *body = NULL;
+	struct app_error err;
+	ProtobufCMessage *reply;      /* the upstream's, freed once written */
+};
+
+/* The end of every routed request: the reply or the error envelope, the
+ * auth limiter's take-back, the limiter headers, and the hand-back. */
+static void exchange_end(struct exchange *x, int rc)
+{
+	struct api *api = x->api;
+
+	if (rc == 0)
+		respond_reply(api, x->req, x->res, x->m.route, x->reply);
+	else
+		respond_error(api, x->req, x->res, &x->err);
+	if (x->reply)
+		protobuf_c_message_free_unpacked(x->reply, NULL);
+	x->reply = NULL;
+	json_decref(x->body);
+	x->body = NULL;
+	if (x->client && x->limit.kind == RATELIMIT_AUTH && x->res->status < 400)
+		ratelimit_take_back(api->limits, x->client, &x->limit);
+	if (x->counted)
+		ratelimit_headers(api->limits, &x->limit, x->req, x->res);
+	if (x->deferred)
+		http_finish(x->req); /* nothing of x may be touched after this */
+}
+
+static void defer(struct exchange *x)
+{
+	if (!x->deferred) {
+		x->deferred = true;
+		http_defer(x->req);
+	}
+}
+
+static void revocation_applied(void *arg, bool applied)
+{
+	struct exchange *x = arg;
+
+	if (!applied)
+		log_warn("revocation not applied here in time; answering anyway",
+			 LOG_S("requestId", x->req->request_id),
+			 LOG_I("waitedMs", REVOCATION_SEQ_WAIT_MS));
+	exchange_end(x, 0);
+}
+
+/* The upstream call finished (on a completion-queue thread). When it wrote
+ * a revocation (a logout, a password or role change...), the answer waits
+ * until this gateway's copy has it, so that the client's next request with
+ * the old token is refused here too (bounded: REVOCATION_SEQ_WAIT_MS). */
+static void upstream_done(void *arg, struct rpc_result *res)
+{
+	struct exchange *x = arg;
+	long long seq = res->rc == 0 ? strtoll(res->trailer, NULL, 10) : 0;
+
+	metrics_upstream(x->api->metrics, (size_t)x->m.route->upstream,
+			 res->rc == 0 ? 0 : (int)res->status, res->seconds);
+	if (res->rc != 0) {
+		x->err = res->err;
+		exchange_end(x, -1);
+		return;
+	}
+	x->reply = res->reply;
+	res->reply = NULL;
+	if (seq > 0 && x->api->revocations)
+		seq_waiter_add(x->api->seq_waiter, x->api->revocations, seq, REVOCATION_SEQ_WAIT_MS,
+			       revocation_applied, x);
+	else
+		exchange_end(x, 0);
+}
+
+/* The caller is known: admin-only fields (403), the request message, then
+ * the upstream call. Runs on the HTTP thread, or on a completion-queue
+ * thread after an API key's validation. */
+static void exchange_call(struct exchange *x)
+{
+	const struct route *r = x->m.route;
+	ProtobufCMessage *request = NULL;
+	struct rpc_metadata md[] = {
+		{ "authorization", http_header(x->req, "Authorization") },
+		{ "x-api-key", http_header(x->req, "X-API-Key") },
+		{ "x-request-id", x->req->request_id },
+	};
+
+	if (check_admin_only(r, x->body, &x->caller, &x->err) != 0 ||
+	    api_build_request(x->api, x->req, &x->m, &x->caller, x->body, &request, &x->err) != 0) {
+		exchange_end(x, -1);
+		return;
+	}
+	json_decref(x->body);
+	x->body = NULL;
+	defer(x);
+	rpc_call_async(x->api->async, x->api->upstream[r->upstream], r->rpc, request, r->reply, md,
+		       ARRAY_SIZE(md), x->api->deadline_ms, REVOCATION_SEQ_TRAILER, upstream_done, x);
+}
+
+static void caller_known(void *arg, int rc, const struct principal *p, const struct app_error *err)
+{
+	struct exchange *x = arg;
+	const struct trace_ctx *prev = trace_current();
+
+	if (rc != 0) {
+		x->err = *err;
+		exchange_end(x, -1);
+		return;
+	}
+	x->caller = *p;
+	/* the upstream call is a child of the request's span on this thread too */
+	trace_set_current(http_request_trace(x->req));
+	exchange_call(x);
+	trace_set_current(prev);
+}
+
+/* Everything after routing and the limiters, in API.md §6's order. The
+ * caller is resolved early (caller.h: 400 for both headers; 401 for a bad,
+ * expired or revoked token or API key; 503 when keys cannot be validated) so
+ * that credentials are refused before anything else is looked at, and the
+ * caller's effective permissions are known (an API key's included). The
+ * service resolves them again: it trusts nothing the gateway decided. */
+static void exchange_begin(struct exchange *x)
+{
+	const struct route *r = x->m.route;
+	struct http_request *req = x->req;
+	const char *api_key = http_header(req, "X-API-Key");
 	int rc;
 
-	if (api_check_query_credentials(req, err) != 0)
-		return -1;
-	if (r->body == BODY_JSON && api_parse_body(req, &body, err) != 0)
-		return -1;
-	rc = check_credentials(api, req, r, &caller, err);
-	if (rc == 0)
-		rc = check_admin_only(r, body, &caller, err);
-	if (rc == 0)
-		rc = api_build_request(api, req, m, &caller, body, &request, err);
-	json_decref(body);
-	if (rc == 0)
-		rc = call_upstream(api, req, r, request, &reply, err);
+	if (api_check_query_credentials(req, &x->err) != 0 ||
+	    (r->body == BODY_JSON && api_parse_body(req, &x->body, &x->err) != 0)) {
+		exchange_end(x, -1);
+		return;
+	}
+	if (api_key)
+		defer(x); /* the validation may finish on another thread at any time */
+	rc = caller_resolve_start(x->api->callers, x->api->async, http_header(req, "Authorization"),
+				  api_key, req->request_id, &x->caller, &x->err, caller_known, x);
+	if (rc == CALLER_PENDING)
+		return;
+	if (rc == 0 && x->caller.method == AUTH_NONE && r->auth_required)
+		rc = app_error_set(&x->err, ERR_UNAUTHORIZED, NULL);
 	if (rc != 0)
-		return -1;
-	respond_reply(api, req, res, r, reply);
-	protobuf_c_message_free_unpacked(reply, NULL);
-	return 0;
+		exchange_end(x, -1);
+	else
+		exchange_call(x);
 }
 
 void api_refuse_method(const struct api *api, struct http_request *req, struct http_response *res,
@@ -247,31 +333,33 @@ static void refuse_limited(const struct api *api, struct http_request *req,
 	respond_error(api, req, res, &err);
 }
 
-/* A matched route: the limiters, then serve. The auth limiter counts login
- * and refresh attempts on arrival and takes back those that succeed; their
- * responses show its headers instead of the general limiter's. */
+/* A matched route: the limiters, then the exchange. The auth limiter counts
+ * login and refresh attempts on arrival and takes back those that succeed;
+ * their responses show its headers instead of the general limiter's. */
 static void serve_limited(struct api *api, struct http_request *req, struct http_response *res,
 			  const struct route_match *m, const char *client,
-			  struct ratelimit_state *st)
+			  const struct ratelimit_state *st, bool counted)
 {
-	struct app_error err;
+	struct exchange *x = arena_alloc(req->arena, sizeof(*x));
 
-	if (st->limited) {
-		refuse_limited(api, req, res, st);
+	memset(x, 0, sizeof(*x));
+	x->api = api;
+	x->req = req;
+	x->res = res;
+	x->m = *m;
+	x->client = client;
+	x->limit = *st;
+	x->counted = counted;
+	app_error_init(&x->err);
+	if (!x->limit.limited && client && m->route->auth_limited)
+		ratelimit_hit(api->limits, RATELIMIT_AUTH, client, &x->limit);
+	if (x->limit.limited) {
+		refuse_limited(api, req, res, &x->limit);
+		if (counted)
+			ratelimit_headers(api->limits, &x->limit, req, res);
 		return;
 	}
-	if (client && m->route->auth_limited) {
-		ratelimit_hit(api->limits, RATELIMIT_AUTH, client, st);
-		if (st->limited) {
-			refuse_limited(api, req, res, st);
-			return;
-		}
-	}
-	app_error_init(&err);
-	if (serve(api, req, res, m, &err) != 0)
-		respond_error(api, req, res, &err);
-	if (client && st->kind == RATELIMIT_AUTH && res->status < 400)
-		ratelimit_take_back(api->limits, client, st);
+	exchange_begin(x);
 }
 
 void api_handle(void *app, struct http_request *req, struct http_response *res)
@@ -292,13 +380,15 @@ void api_handle(void *app, struct http_request *req, struct http_response *res)
 	if (strncmp(req->path, api->base, base_len) == 0 && req->path[base_len] == '/')
 		found = router_match(routes, routes_count, req->method, req->path + base_len, &m, allow,
 				     sizeof(allow));
-	app_error_init(&err);
 	if (found == ROUTER_FOUND) {
 		req->label = (int)(m.route - routes);
-		serve_limited(api, req, res, &m, client, &limit);
-	} else if (found == ROUTER_METHOD_NOT_ALLOWED) {
+		serve_limited(api, req, res, &m, client, &limit, counted);
+		return; /* the exchange adds the limiter's headers */
+	}
+	if (found == ROUTER_METHOD_NOT_ALLOWED) {
 		api_refuse_method(api, req, res, arena_strdup(req->arena, allow));
 	} else {
+		app_error_init(&err);
 		app_error_set(&err, ERR_NOT_FOUND, "No route for %s %s", req->method, req->path);
 		respond_error(api, req, res, &err);
 	}

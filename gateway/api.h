@@ -47,6 +47,8 @@ struct api {
 	const char *version;  /* API_VERSION */
 	char base[40];        /* "/api/<version>" */
 	struct rpc_channel *upstream[UPSTREAM__COUNT];
+	struct rpc_async *async; /* where upstream calls finish (rpc.h): no HTTP thread waits */
+	struct seq_waiter *seq_waiter; /* replies that wrote a revocation (seq_waiter.h) */
 	const char *upstream_target[UPSTREAM__COUNT];
 	int deadline_ms;      /* GRPC_DEADLINE_MS */
 	struct jwt_config jwt;

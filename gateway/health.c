@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "envelope.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "err.h"
 #include "kv.h"
 #include "revocation.h"
@@ -36,32 +37,30 @@ static const char *const grpc_names[UPSTREAM__COUNT] = {
 	[UPSTREAM_AUTH] = "agentos.auth.v1.AuthService",
 };
 
-/* One service's Check(<its name>), run on its own thread. */
-struct probe {
-	struct rpc_channel *ch;
-	const char *service;
-	int deadline_ms;
-	int status;       /* rpc_health_check's answer: 1 SERVING, 2 NOT_SERVING, -1 failed */
-	pthread_t thread;
-	bool threaded;    /* thread was started and must be joined */
+#define HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
+
+/* A /health or /health/ready request waiting for the check in flight. */
+struct health_waiter {
+	struct health_waiter *next;
+	struct http_request *req;
+	struct http_response *res;
+	bool ready; /* /health/ready (else /health) */
 };
 
-static void *probe_run(void *arg)
-{
-	struct probe *p = arg;
-
-	p->status = p->ch ? rpc_health_check(p->ch, p->service, p->deadline_ms) : -1;
-	return NULL;
-}
-
-/* The check in flight and the last result; see health.h. */
+/* The check in flight (single flight, see health.h): every request that
+ * arrives while it runs gets its result. */
 struct health_flight {
 	pthread_mutex_t lock;
-	pthread_cond_t done;
 	bool running;
-	uint64_t generation; /* completed checks */
+	int probes_left;   /* Checks not answered yet */
 	bool serving[UPSTREAM__COUNT];
 	bool redis_ok;
+	struct health_waiter *waiters;
+};
+
+struct probe {
+	struct api *api;
+	int service; /* enum route_upstream */
 };
 
 void health_init(struct api *api)
@@ -69,7 +68,6 @@ void health_init(struct api *api)
 	struct health_flight *f = xcalloc(1, sizeof(*f));
 
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->done, NULL);
 	api->health = f;
 }
 
@@ -79,63 +77,96 @@ void health_free(struct api *api)
 
 	if (!f)
 		return;
-	pthread_cond_destroy(&f->done);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	api->health = NULL;
 }
 
-/* Checks every service in parallel; serving[i] is true iff service i answered
- * SERVING; Redis is pinged meanwhile on this thread. The whole takes about
- * one deadline at most. */
-static void run_checks(struct api *api, bool serving[UPSTREAM__COUNT], bool *redis_ok)
-{
-	struct probe probes[UPSTREAM__COUNT];
+static void serve_health(struct api *api, struct http_response *res, const bool *serving,
+			 bool redis_ok);
+static void serve_ready(struct api *api, struct http_response *res, const bool *serving);
 
-	for (int i = 0; i < UPSTREAM__COUNT; i++) {
-		probes[i] = (struct probe){ .ch = api->upstream[i], .service = grpc_names[i],
-					    .deadline_ms = api->health_timeout_ms, .status = -1 };
-		probes[i].threaded =
-			pthread_create(&probes[i].thread, NULL, probe_run, &probes[i]) == 0;
+/* One service's Check(<its full name>) answered (or failed). The last one
+ * ends the flight and answers everyone who waited for it. */
+static void probe_done(void *arg, struct rpc_result *res)
+{
+	struct probe *p = arg;
+	struct api *api = p->api;
+	struct health_flight *f = api->health;
+	const Grpc__Health__V1__HealthCheckResponse *m = (const void *)res->reply;
+	bool serving[UPSTREAM__COUNT], redis_ok;
+	struct health_waiter *w = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	f->serving[p->service] = res->rc == 0 && m && m->status == HEALTH_SERVING;
+	if (--f->probes_left == 0) {
+		w = f->waiters;
+		f->waiters = NULL;
+		f->running = false;
+		memcpy(serving, f->serving, sizeof(serving));
+		redis_ok = f->redis_ok;
 	}
-	*redis_ok = api->kv && kv_ping(api->kv);
-	for (int i = 0; i < UPSTREAM__COUNT; i++) {
-		if (probes[i].threaded)
-			pthread_join(probes[i].thread, NULL);
+	pthread_mutex_unlock(&f->lock);
+	free(p);
+	while (w) {
+		struct health_waiter *next = w->next;
+
+		if (w->ready)
+			serve_ready(api, w->res, serving);
 		else
-			probe_run(&probes[i]); /* no thread to be had: check it here */
-		serving[i] = probes[i].status == HEALTH_SERVING;
+			serve_health(api, w->res, serving, redis_ok);
+		http_finish(w->req); /* w lived in that request's arena */
+		w = next;
 	}
 }
 
-/* The result of the check in flight when there is one, else of a new one
- * run on this thread (single flight, see health.h). */
-static void check_dependencies(struct api *api, bool serving[UPSTREAM__COUNT], bool *redis_ok)
+/* Starts a flight: Redis is pinged here (bounded by its 250 ms timeout),
+ * every service's Check is started on api->async (each bounded by
+ * HEALTH_CHECK_TIMEOUT_MS), and nothing waits for them. */
+static void start_checks(struct api *api)
 {
 	struct health_flight *f = api->health;
-	bool ok[UPSTREAM__COUNT], redis;
+	Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+	bool redis_ok = api->kv && kv_ping(api->kv);
 
 	pthread_mutex_lock(&f->lock);
-	if (f->running) {
-		uint64_t gen = f->generation;
-
-		while (f->generation == gen)
-			pthread_cond_wait(&f->done, &f->lock);
-	} else {
-		f->running = true;
-		pthread_mutex_unlock(&f->lock);
-		run_checks(api, ok, &redis);
-		pthread_mutex_lock(&f->lock);
-		memcpy(f->serving, ok, sizeof(ok));
-		f->redis_ok = redis;
-		f->generation++;
-		f->running = false;
-		pthread_cond_broadcast(&f->done);
-	}
-	memcpy(serving, f->serving, sizeof(f->serving));
-	if (redis_ok)
-		*redis_ok = f->redis_ok;
+	f->redis_ok = redis_ok;
 	pthread_mutex_unlock(&f->lock);
+	for (int i = 0; i < UPSTREAM__COUNT; i++) {
+		struct probe *p = xcalloc(1, sizeof(*p));
+
+		p->api = api;
+		p->service = i;
+		req.service = (char *)grpc_names[i];
+		rpc_call_async(api->async, api->upstream[i], HEALTH_CHECK_PATH, &req.base,
+			       &grpc__health__v1__health_check_response__descriptor, NULL, 0,
+			       api->health_timeout_ms, NULL, probe_done, p);
+	}
+}
+
+/* Defers req until the check in flight (or a new one) is done. */
+static void await_checks(struct api *api, struct http_request *req, struct http_response *res,
+			 bool ready)
+{
+	struct health_flight *f = api->health;
+	struct health_waiter *w = arena_alloc(req->arena, sizeof(*w));
+	bool start;
+
+	w->req = req;
+	w->res = res;
+	w->ready = ready;
+	http_defer(req);
+	pthread_mutex_lock(&f->lock);
+	w->next = f->waiters;
+	f->waiters = w;
+	start = !f->running;
+	if (start) {
+		f->running = true;
+		f->probes_left = UPSTREAM__COUNT;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (start)
+		start_checks(api);
 }
 
 static json_t *ok_or_error(bool ok)
@@ -155,15 +186,15 @@ static void respond_json(struct http_response *res, int status, json_t *obj)
 }
 
 /* GET /health: every dependency of the stack, each check "ok" or "error". */
-static void serve_health(struct api *api, struct http_response *res)
+static void serve_health(struct api *api, struct http_response *res, const bool *serving,
+			 bool redis_ok)
 {
-	bool serving[UPSTREAM__COUNT], redis_ok = false, all_serving = true;
+	bool all_serving = true;
 	bool revocation_ok = !api->revocations || revocations_current(api->revocations);
 	json_t *checks = json_object(), *obj = json_object();
 	bool ok;
 	char ts[32];
 
-	check_dependencies(api, serving, &redis_ok);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		all_serving = all_serving && serving[i];
 	/* Each service is NOT_SERVING while its database is down; an unreachable
@@ -188,14 +219,13 @@ static void serve_health(struct api *api, struct http_response *res)
  * SERVING, the revocation copy current, and not draining. Redis is not
  * required: without it the gateway still serves (limits degrade to
  * in-process counters). */
-static void serve_ready(struct api *api, struct http_response *res)
+static void serve_ready(struct api *api, struct http_response *res, const bool *serving)
 {
-	bool serving[UPSTREAM__COUNT], ready;
+	bool ready;
 	bool draining = atomic_load(&api->draining);
 	bool revocation_ok = !api->revocations || revocations_current(api->revocations);
 	json_t *checks;
 
-	check_dependencies(api, serving, NULL);
 	ready = !draining && revocation_ok;
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		ready = ready && serving[i];
@@ -224,9 +254,9 @@ bool health_handle(struct api *api, struct http_request *req, struct http_respon
 	if (strcmp(req->method, "GET") != 0)
 		api_refuse_method(api, req, res, "GET");
 	else if (strcmp(req->path, "/health") == 0)
-		serve_health(api, res);
+		await_checks(api, req, res, false);
 	else if (strcmp(req->path, "/health/ready") == 0)
-		serve_ready(api, res);
+		await_checks(api, req, res, true);
 	else
 		respond_json(res, 200, json_pack("{s:s}", "status", "ok"));
 	return true;

@@ -14,13 +14,14 @@
  *                      {"status":"error","checks":{"users","posts","auth",
  *                      "draining":true|false}}.
  *
- * The three service checks run in parallel (one thread each) with the
- * deadline api->health_timeout_ms, Redis' PING meanwhile on the calling
- * thread: a hung dependency makes a check "error", never a hung endpoint.
- * Checks are shared: a request that arrives while a check is in flight
- * waits for that one and answers with its result instead of starting its
- * own, so a storm of health requests costs one check at a time (and every
- * answer is at most one check old).
+ * The three service checks are started together on api->async with the
+ * deadline api->health_timeout_ms (Redis' PING, bounded by 250 ms, on the
+ * calling thread before): a hung dependency makes a check "error", never a
+ * hung endpoint, and no HTTP thread waits for them (the requests are
+ * deferred, http.h). Checks are shared: a request that arrives while a check
+ * is in flight waits for that one and answers with its result instead of
+ * starting its own, so a storm of health requests costs one check at a time
+ * (and every answer is at most one check old).
  * Another method on these paths is 405 (Allow: GET) in the error envelope. */
 #ifndef GATEWAY_HEALTH_H
 #define GATEWAY_HEALTH_H
@@ -35,7 +36,8 @@ void health_init(struct api *api);
 void health_free(struct api *api);
 
 /* Answers req when its path is exactly /health, /health/live or
- * /health/ready (res filled, true); false (res untouched) otherwise. */
+ * /health/ready (res filled, or the request deferred until the checks are
+ * in: true); false (res untouched) otherwise. */
 bool health_handle(struct api *api, struct http_request *req, struct http_response *res);
 
 #endif

@@ -5,7 +5,15 @@
  * next calls feed the body; the last call (no more data) runs the handler and
  * queues the response; on_completed (response sent or connection gone) writes
  * the access-log line and frees everything. MHD calls each connection's
- * callbacks from one thread, so a request's state needs no lock. */
+ * callbacks from one thread, so a request's state needs no lock.
+ *
+ * A handler that waits for something (an upstream call) defers instead: the
+ * connection is suspended (MHD polls it no more, its thread serves the
+ * others), the handler's continuation fills the response on whatever thread
+ * the answer arrives on and calls http_finish, which resumes the connection;
+ * MHD then calls on_access once more on the connection's own thread, which
+ * queues the response. The suspend/resume pair hands the request's state from
+ * one thread to the other (MHD's mutex orders the two). */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -52,6 +60,7 @@ struct http_server {
 	char *api_version;
 	int port;
 	atomic_int inflight;  /* requests between first call and completion */
+	atomic_int deferred;  /* of those, suspended until http_finish */
 	atomic_bool stopping; /* responses then carry Connection: close */
 };
 
@@ -74,9 +83,11 @@ struct http_request_impl {
 	bool started;     /* on_access has seen the request (headers in) */
 	enum err_code refused; /* what the raw request line earned (ERR_OK: nothing) */
 	bool too_large;
+	bool deferred;    /* suspended: the handler answers through http_finish */
 	bool queued;      /* a response was queued */
 	bool close_after; /* answered before reading the body: close the connection */
 	int status;       /* the status answered (or decided when aborting); 0 = none */
+	struct http_response res; /* the handler's */
 };
 
 /* ---- per-request state --------------------------------------------------- */
@@ -412,18 +423,36 @@ static void body_append(struct http_request_impl *r, const char *data, size_t n)
 
 static enum MHD_Result dispatch(struct http_request_impl *r)
 {
-	struct http_response res;
-
-	memset(&res, 0, sizeof(res));
 	if (r->body_len > 0) {
 		r->body[r->body_len] = '\0';
 		r->req.body = r->body;
 		r->req.body_len = r->body_len;
 	}
 	trace_set_current(&r->trace); /* upstream calls are its children */
-	r->srv->handler(r->srv->app, &r->req, &res);
+	r->srv->handler(r->srv->app, &r->req, &r->res);
 	trace_set_current(NULL);
-	return respond(r, &res);
+	if (r->deferred)
+		return MHD_YES; /* suspended; http_finish resumes it */
+	return respond(r, &r->res);
+}
+
+void http_defer(struct http_request *req)
+{
+	struct http_request_impl *r = req->impl;
+
+	r->deferred = true;
+	atomic_fetch_add(&r->srv->deferred, 1);
+	MHD_suspend_connection(r->conn);
+}
+
+void http_finish(struct http_request *req)
+{
+	MHD_resume_connection(req->impl->conn);
+}
+
+const struct trace_ctx *http_request_trace(const struct http_request *req)
+{
+	return &req->impl->trace;
 }
 
 /* A piece of the body. A body that goes on past drain_max (chunked: no
@@ -463,6 +492,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	if (r->queued) {
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (r->deferred) { /* resumed by http_finish: the response is ready */
+		r->deferred = false;
+		atomic_fetch_sub(&r->srv->deferred, 1);
+		return respond(r, &r->res);
 	}
 	if (*upload_data_size > 0)
 		return on_upload(r, upload_data, upload_data_size);
@@ -539,7 +573,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, const struct http_
 				       const struct sockaddr_storage *addr)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			     MHD_USE_ITC;
+			     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	unsigned int threads = cfg->threads > 1 ? (unsigned int)cfg->threads : 1;
 	unsigned int limit = cfg->conn_limit ? cfg->conn_limit : HTTP_DEFAULT_CONN_LIMIT;
 	unsigned int timeout = cfg->timeout_s ? cfg->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
@@ -605,6 +639,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 	s->drain_max = s->max_body * HTTP_DRAIN_FACTOR;
 	s->api_version = xstrdup(cfg->api_version ? cfg->api_version : "v1");
 	atomic_init(&s->inflight, 0);
+	atomic_init(&s->deferred, 0);
 	atomic_init(&s->stopping, false);
 	s->guard = start_guard(s, cfg);
 	s->daemon = start_daemon(s, cfg, &addr);
@@ -649,11 +684,15 @@ void http_server_stop(struct http_server *s)
 	if (fd != MHD_INVALID_SOCKET)
 		shutdown(fd, SHUT_RD);
 	deadline = mono_ms() + HTTP_STOP_GRACE_MS;
-	while (atomic_load(&s->inflight) > 0 && mono_ms() < deadline) {
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = 5 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
+	while (atomic_load(&s->inflight) > 0 && mono_ms() < deadline)
+		sleep_ms(5);
+	/* MHD must not stop with a connection suspended: a deferred request is
+	 * answered within its upstream deadline, so this wait ends. */
+	if (atomic_load(&s->deferred) > 0)
+		log_warn("http: waiting for deferred requests before stopping",
+			 LOG_I("deferred", atomic_load(&s->deferred)));
+	while (atomic_load(&s->deferred) > 0)
+		sleep_ms(5);
 	MHD_stop_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);

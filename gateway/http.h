@@ -71,9 +71,23 @@ int http_query(const struct http_request *req, const char *name, const char **va
 void http_query_each(const struct http_request *req,
 		     bool (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 
-/* Handles one complete request. Runs on one of the server's threads; may block
- * (upstream gRPC calls). res starts zeroed. */
+/* Handles one complete request. Runs on one of the server's threads and must
+ * not wait for anything slow: it either fills res (zeroed) and returns, or
+ * calls http_defer, returns at once, and later, from any thread, fills res
+ * and calls http_finish. req, its arena and res stay valid until then. */
 typedef void (*http_handler_fn)(void *app, struct http_request *req, struct http_response *res);
+
+/* Inside the handler: the response will come later (the connection is
+ * suspended meanwhile; its thread serves other connections). */
+void http_defer(struct http_request *req);
+/* The deferred request's res is filled: the server queues it (on the
+ * connection's own thread). Any thread; exactly once per http_defer, and
+ * nothing of req or res may be touched afterwards. */
+void http_finish(struct http_request *req);
+
+struct trace_ctx;
+/* The request's span (trace.h), for work continued on another thread. */
+const struct trace_ctx *http_request_trace(const struct http_request *req);
 
 struct http_server_config {
 	const char *host;          /* API_HOST: bind address ("0.0.0.0" when NULL) */

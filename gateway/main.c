@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "caller.h"
@@ -20,6 +21,7 @@
 #include "ratelimit.h"
 #include "revocation_follow.h"
 #include "rpc.h"
+#include "seq_waiter.h"
 #include "svc.h"
 
 struct gateway_settings {
@@ -30,6 +32,14 @@ struct gateway_settings {
 	int shutdown_delay_ms; /* SHUTDOWN_DELAY_MS: draining before the listener closes */
 	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS */
 };
+
+/* Online CPUs (at least 1): the gateway's thread counts follow them. */
+static int cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 && n < 256 ? (int)n : 1;
+}
 
 /* API_VERSION: a short path segment such as "v1". */
 static bool version_ok(const char *v)
@@ -63,7 +73,8 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	api->deadline_ms = (int)config_int(&r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
 	s->redis_url = config_str(&r, "REDIS_URL", "redis://127.0.0.1:6379");
 	s->http.max_body_bytes = (size_t)config_int(&r, "MAX_BODY_BYTES", 1048576, 1, 1 << 30);
-	s->http.threads = (int)config_int(&r, "GATEWAY_THREADS", 8, 1, 256);
+	/* HTTP threads never wait on an upstream (api.c): one per core is enough */
+	s->http.threads = (int)config_int(&r, "GATEWAY_THREADS", cores(), 1, 256);
 	s->http.conn_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS", 1024, 1, 100000);
 	s->http.per_ip_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS_PER_IP", 128, 1, 100000);
 	s->http.timeout_s = (unsigned)config_int(&r, "HTTP_IDLE_TIMEOUT", 30, 1, 3600);
@@ -133,7 +144,9 @@ int main(void)
 	rpc_runtime_init();
 	if (read_settings(&s, &api) != 0)
 		return 2;
-	api.kv = kv_new(s.redis_url, 250, s.http.threads);
+	/* Redis is used by the HTTP threads (limits) and the completion threads
+	 * (the auth limiter's take-back) */
+	api.kv = kv_new(s.redis_url, 250, s.http.threads + cores());
 	if (!api.kv) {
 		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
 			s.redis_url);
@@ -142,6 +155,8 @@ int main(void)
 	snprintf(api.base, sizeof(api.base), "/api/%s", api.version);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		api.upstream[i] = rpc_channel_new(api.upstream_target[i]);
+	api.async = rpc_async_new(cores());
+	api.seq_waiter = seq_waiter_new();
 	/* Revocation state loads from the auth service now; /health/ready is
 	 * 503 and credentials get 503 until it is in. */
 	api.revocations = revocations_new(s.revocation_staleness_ms);
@@ -167,6 +182,9 @@ int main(void)
 		http_server_stop(srv);
 		log_info("gateway stopped");
 	}
+	/* every request is answered: nothing is left on these two */
+	seq_waiter_free(api.seq_waiter);
+	rpc_async_free(api.async);
 	revocation_follower_stop(follower);
 	ratelimit_free(api.limits);
 	api_metrics_free(&api);

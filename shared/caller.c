@@ -246,24 +246,26 @@ static int revocations_usable(struct caller_resolver *r, struct app_error *err)
 			     "Credentials cannot be checked right now: revocation state is unavailable");
 }
 
-static int resolve_api_key(struct caller_resolver *r, const char *key, const char *request_id,
-			   struct principal *out, struct app_error *err)
+/* The checks every API key gets before anyone is asked; 1 when the cache
+ * answered (*out), 0 when the key must be validated, -1 with err. */
+static int api_key_precheck(struct caller_resolver *r, const char *key,
+			    unsigned char digest[DIGEST_LEN], struct principal *out,
+			    struct app_error *err)
 {
-	unsigned char digest[DIGEST_LEN];
-	int rc;
-
 	if (revocations_usable(r, err) != 0)
 		return -1;
 	if (!*key || strnlen(key, API_KEY_MAX_BYTES + 1) > API_KEY_MAX_BYTES)
 		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid API key");
 	if (!key_digest(key, digest))
 		return app_error_set(err, ERR_INTERNAL_ERROR, "Cannot hash the API key");
-	if (cache_lookup(r, digest, out))
-		return 0;
-	if (r->cfg.local_api_key)
-		rc = r->cfg.local_api_key(r->cfg.local_ctx, key, out, err);
-	else
-		rc = validate_remote(r, key, request_id, out, err);
+	return cache_lookup(r, digest, out) ? 1 : 0;
+}
+
+/* A validation's outcome: cached when it succeeded; a failure without a
+ * code of its own is 401. */
+static int api_key_outcome(struct caller_resolver *r, const unsigned char *digest, int rc,
+			   struct principal *out, struct app_error *err)
+{
 	if (rc != 0) {
 		anonymous(out);
 		if (err->code == ERR_OK)
@@ -273,6 +275,74 @@ static int resolve_api_key(struct caller_resolver *r, const char *key, const cha
 	out->method = AUTH_API_KEY;
 	cache_store(r, digest, out);
 	return 0;
+}
+
+static int resolve_api_key(struct caller_resolver *r, const char *key, const char *request_id,
+			   struct principal *out, struct app_error *err)
+{
+	unsigned char digest[DIGEST_LEN];
+	int rc = api_key_precheck(r, key, digest, out, err);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	if (r->cfg.local_api_key)
+		rc = r->cfg.local_api_key(r->cfg.local_ctx, key, out, err);
+	else
+		rc = validate_remote(r, key, request_id, out, err);
+	return api_key_outcome(r, digest, rc, out, err);
+}
+
+/* ---- the same without waiting (the gateway) -------------------------------------- */
+
+struct pending_key {
+	struct caller_resolver *r;
+	unsigned char digest[DIGEST_LEN];
+	caller_done_fn done;
+	void *arg;
+};
+
+static void key_validated(void *arg, struct rpc_result *res)
+{
+	struct pending_key *k = arg;
+	struct principal p;
+	int rc = res->rc;
+
+	anonymous(&p);
+	if (rc == 0)
+		rc = principal_from_reply((const Agentos__Auth__V1__Principal *)res->reply, &p,
+					  &res->err);
+	rc = api_key_outcome(k->r, k->digest, rc, &p, &res->err);
+	k->done(k->arg, rc, &p, &res->err);
+	free(k);
+}
+
+int caller_resolve_start(struct caller_resolver *r, struct rpc_async *async,
+			 const char *authorization, const char *api_key, const char *request_id,
+			 struct principal *out, struct app_error *err, caller_done_fn done,
+			 void *arg)
+{
+	Agentos__Auth__V1__ValidateApiKeyRequest req = AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
+	const struct rpc_metadata md[] = { { "x-request-id", request_id } };
+	struct pending_key *k;
+	int rc;
+
+	if (!api_key || authorization || r->cfg.local_api_key || !r->cfg.auth)
+		return caller_resolve(r, authorization, api_key, request_id, out, err);
+	anonymous(out);
+	k = xcalloc(1, sizeof(*k));
+	rc = api_key_precheck(r, api_key, k->digest, out, err);
+	if (rc != 0) {
+		free(k);
+		return rc > 0 ? 0 : -1;
+	}
+	k->r = r;
+	k->done = done;
+	k->arg = arg;
+	req.key = (char *)api_key;
+	rpc_call_async(async, r->cfg.auth, VALIDATE_API_KEY, &req.base,
+		       &agentos__auth__v1__principal__descriptor, md, ARRAY_SIZE(md),
+		       r->cfg.deadline_ms, NULL, key_validated, k);
+	return CALLER_PENDING;
 }
 
 /* ---- bearer tokens ---------------------------------------------------------------- */

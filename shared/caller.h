@@ -55,4 +55,20 @@ void caller_resolver_free(struct caller_resolver *r);
 int caller_resolve(struct caller_resolver *r, const char *authorization, const char *api_key,
 		   const char *request_id, struct principal *out, struct app_error *err);
 
+/* caller_resolve without waiting (the gateway): when an API key must be
+ * validated by the auth service (not in the cache), the validation is
+ * started on async and CALLER_PENDING returned; done then runs once, on an
+ * rpc_async thread (or on this one when the call could not start), with
+ * caller_resolve's 0 and principal or -1 and err (both valid during the
+ * callback only). Any other answer is returned at once, as caller_resolve's,
+ * and done is not called. */
+#define CALLER_PENDING 1
+struct rpc_async;
+typedef void (*caller_done_fn)(void *arg, int rc, const struct principal *p,
+			       const struct app_error *err);
+int caller_resolve_start(struct caller_resolver *r, struct rpc_async *async,
+			 const char *authorization, const char *api_key, const char *request_id,
+			 struct principal *out, struct app_error *err, caller_done_fn done,
+			 void *arg);
+
 #endif

@@ -194,6 +194,44 @@ int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
 			   ProtobufCMessage **reply, struct app_error *err, grpc_status_code *status,
 			   const char *key, char *value, size_t cap);
 
+/* ---- asynchronous unary calls (rpc_async.c) ------------------------------ */
+
+/* A completion queue and the threads that drain it: a call started with
+ * rpc_call_async is finished (reply decoded, error read, hop logged) and
+ * handed to its callback on one of them, so the starting thread never
+ * waits. */
+struct rpc_async;
+
+/* threads >= 1 threads (the gateway: one per core). Never NULL. */
+struct rpc_async *rpc_async_new(int threads);
+/* Waits for every call started on a to be finished and its callback to
+ * return, then stops the threads and frees a. NULL is a no-op. */
+void rpc_async_free(struct rpc_async *a);
+
+/* What a finished asynchronous call hands its callback. */
+struct rpc_result {
+	int rc;                  /* 0: reply is set; -1: err is */
+	ProtobufCMessage *reply; /* the callback's to free (protobuf_c_message_free_unpacked) */
+	struct app_error err;
+	grpc_status_code status; /* the raw gRPC status */
+	char trailer[32];        /* the asked-for trailing metadata value; "" when absent */
+	double seconds;          /* from start to finish */
+};
+
+/* Runs on one of the rpc_async threads (or, when the call cannot even be
+ * started, on the starting thread before rpc_call_async returns): exactly
+ * once per call. res is valid during the callback only (take res->reply). */
+typedef void (*rpc_done_fn)(void *arg, struct rpc_result *res);
+
+/* rpc_call_unary without waiting: the same metadata, tracing (a child of
+ * trace_current() on the starting thread), deadline and error rules; the
+ * trailing metadata entry trailer_key (a static string, or NULL) is copied
+ * into res->trailer. request and md are copied before it returns. */
+void rpc_call_async(struct rpc_async *a, struct rpc_channel *ch, const char *method,
+		    const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+		    const struct rpc_metadata *md, size_t nmd, int deadline_ms,
+		    const char *trailer_key, rpc_done_fn done, void *arg);
+
 /* A server-streaming call: the client sends one request and reads replies
  * until either side ends it. Not thread-safe: one thread uses a stream. */
 struct rpc_client_stream;

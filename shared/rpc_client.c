@@ -164,21 +164,6 @@ static void cq_give_back(struct rpc_channel *ch, grpc_completion_queue *cq)
 
 /* ---- one unary call ------------------------------------------------------- */
 
-struct unary_call {
-	grpc_completion_queue *cq; /* taken from the channel's pool */
-	grpc_call *call;           /* owns the received metadata's keys and values */
-	grpc_metadata *md; /* sent: copied keys and values */
-	size_t nmd;
-	grpc_byte_buffer *request;
-	grpc_metadata_array initial_md;
-	grpc_metadata_array trailing_md;
-	grpc_byte_buffer *response;
-	grpc_status_code status;
-	grpc_slice details;
-	const char *error_string; /* gpr_malloc'd by gRPC */
-};
-
-
 /* Whether gRPC can carry this entry; it refuses the whole batch otherwise. */
 static bool metadata_legal(const grpc_metadata *m)
 {
@@ -198,7 +183,7 @@ static const char *md_value(const struct rpc_metadata *md, size_t nmd, const cha
 
 /* The call's own span as traceparent (+ tracestate), unless the caller set
  * a traceparent itself. */
-static void add_trace_metadata(struct unary_call *u, const struct trace_ctx *hop,
+static void add_trace_metadata(struct rpc__unary *u, const struct trace_ctx *hop,
 			       const struct rpc_metadata *md, size_t nmd)
 {
 	char tp[TRACE_PARENT_LEN + 1];
@@ -214,8 +199,7 @@ static void add_trace_metadata(struct unary_call *u, const struct trace_ctx *hop
 	}
 }
 
-/* Returns the key of the first entry gRPC cannot send, else NULL. */
-static const char *unary_init(struct unary_call *u, const ProtobufCMessage *request,
+const char *rpc__unary_init(struct rpc__unary *u, const ProtobufCMessage *request,
 			      const struct rpc_metadata *md, size_t nmd,
 			      const struct trace_ctx *hop)
 {
@@ -243,8 +227,7 @@ static const char *unary_init(struct unary_call *u, const ProtobufCMessage *requ
 	return bad;
 }
 
-/* Frees everything but the queue, which goes back to the channel's pool. */
-static void unary_release(struct unary_call *u)
+void rpc__unary_release(struct rpc__unary *u)
 {
 	for (size_t i = 0; i < u->nmd; i++) {
 		grpc_slice_unref(u->md[i].key);
@@ -262,10 +245,8 @@ static void unary_release(struct unary_call *u)
 		grpc_call_unref(u->call);
 }
 
-/* Runs the call's single batch to completion on u->cq. -1 when gRPC refused
- * it. The call stays referenced (u->call): it owns the received metadata. */
-static int unary_run(struct rpc_channel *ch, struct unary_call *u, const char *method,
-		     int deadline_ms)
+int rpc__unary_start(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
+		     int deadline_ms, grpc_completion_queue *cq, void *tag)
 {
 	grpc_slice path = grpc_slice_from_copied_string(method);
 	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
@@ -274,7 +255,7 @@ static int unary_run(struct rpc_channel *ch, struct unary_call *u, const char *m
 	grpc_op ops[6];
 	grpc_call_error ce;
 
-	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, u->cq, path,
+	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, path,
 					   NULL, deadline, NULL);
 	grpc_slice_unref(path);
 	memset(ops, 0, sizeof(ops));
@@ -294,14 +275,13 @@ static int unary_run(struct rpc_channel *ch, struct unary_call *u, const char *m
 	ops[5].data.recv_status_on_client.status_details = &u->details;
 	ops[5].data.recv_status_on_client.error_string = &u->error_string;
 
-	ce = grpc_call_start_batch(u->call, ops, ARRAY_SIZE(ops), u, NULL);
+	ce = grpc_call_start_batch(u->call, ops, ARRAY_SIZE(ops), tag, NULL);
 	if (ce != GRPC_CALL_OK) {
 		log_error("grpc_call_start_batch failed", LOG_S("method", method),
 			  LOG_S("error", grpc_call_error_to_string(ce)));
+		u->status = GRPC_STATUS_INTERNAL;
 		return -1;
 	}
-	/* The call's deadline bounds this wait. */
-	grpc_completion_queue_pluck(u->cq, u, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	return 0;
 }
 
@@ -325,7 +305,7 @@ static const char *service_of(const char *method, int *len)
 	return s;
 }
 
-static int read_reply(struct rpc_channel *ch, struct unary_call *u, const char *method,
+static int read_reply(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
 		      const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply,
 		      struct app_error *err)
 {
@@ -338,7 +318,7 @@ static int read_reply(struct rpc_channel *ch, struct unary_call *u, const char *
 	return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
 }
 
-static void log_failure(struct rpc_channel *ch, struct unary_call *u, const char *method)
+static void log_failure(struct rpc_channel *ch, struct rpc__unary *u, const char *method)
 {
 	char *details = grpc_slice_to_c_string(u->details);
 
@@ -349,7 +329,7 @@ static void log_failure(struct rpc_channel *ch, struct unary_call *u, const char
 
 /* Fills err for a non-OK status: the rich error when the server sent one,
  * else a code derived from the status with a message a client can show. */
-static int read_failure(struct rpc_channel *ch, struct unary_call *u, const char *method,
+static int read_failure(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
 			int deadline_ms, struct app_error *err)
 {
 	const grpc_slice *bin = find_metadata(&u->trailing_md, RPC_STATUS_DETAILS_KEY);
@@ -387,7 +367,7 @@ static int read_failure(struct rpc_channel *ch, struct unary_call *u, const char
 }
 
 /* Copies the value of trailing metadata entry key into value ("" when absent). */
-static void read_trailer(const struct unary_call *u, const char *key, char *value, size_t cap)
+static void read_trailer(const struct rpc__unary *u, const char *key, char *value, size_t cap)
 {
 	const grpc_slice *v = key ? find_metadata(&u->trailing_md, key) : NULL;
 	size_t len = v ? GRPC_SLICE_LENGTH(*v) : 0;
@@ -401,19 +381,40 @@ static void read_trailer(const struct unary_call *u, const char *key, char *valu
 	value[len] = '\0';
 }
 
-/* The client side of a call made while serving a traced request: one line
- * with the call's span, whose parent is the span being served, so that the
- * callee's line (parentSpanId = this spanId) joins the tree. */
-static void log_hop(const struct rpc_channel *ch, const char *method, const struct trace_ctx *hop,
-		    const struct rpc_metadata *md, size_t nmd, grpc_status_code status,
-		    int64_t start_us)
+void rpc__log_hop(const struct rpc_channel *ch, const char *method, const struct trace_ctx *hop,
+		  const char *request_id, grpc_status_code status, int64_t start_us)
 {
 	log_info("rpc call", LOG_S("target", ch->target), LOG_S("method", method),
 		 LOG_S("status", rpc_status_name(status)),
 		 LOG_D("duration", (double)(mono_us() - start_us) / 1000.0),
-		 LOG_S("requestId", md_value(md, nmd, "x-request-id")),
-		 LOG_S("traceId", hop->trace_id), LOG_S("spanId", hop->span_id),
-		 LOG_S("parentSpanId", hop->parent_id));
+		 LOG_S("requestId", request_id), LOG_S("traceId", hop->trace_id),
+		 LOG_S("spanId", hop->span_id), LOG_S("parentSpanId", hop->parent_id));
+}
+
+int rpc__unary_outcome(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
+		       int deadline_ms, const ProtobufCMessageDescriptor *reply_desc,
+		       ProtobufCMessage **reply, struct app_error *err, const char *key,
+		       char *value, size_t cap)
+{
+	int rc;
+
+	if (u->status != GRPC_STATUS_OK)
+		return read_failure(ch, u, method, deadline_ms, err);
+	rc = read_reply(ch, u, method, reply_desc, reply, err);
+	read_trailer(u, key, value, cap);
+	return rc;
+}
+
+int rpc__unary_refuse(struct rpc__unary *u, const char *bad_key, struct app_error *err)
+{
+	if (!bad_key) {
+		u->status = GRPC_STATUS_INTERNAL;
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	}
+	/* e.g. a forwarded header with control characters: the caller's fault */
+	u->status = GRPC_STATUS_INVALID_ARGUMENT;
+	return app_error_set(err, ERR_BAD_REQUEST, "Header %s has characters that cannot be sent",
+			     bad_key);
 }
 
 static int call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage *request,
@@ -423,7 +424,7 @@ static int call_unary(struct rpc_channel *ch, const char *method, const Protobuf
 {
 	const struct trace_ctx *parent = trace_current();
 	int64_t start_us = mono_us();
-	struct unary_call u;
+	struct rpc__unary u;
 	struct trace_ctx hop;
 	const char *bad_key;
 	int rc;
@@ -431,27 +432,22 @@ static int call_unary(struct rpc_channel *ch, const char *method, const Protobuf
 	*reply = NULL;
 	app_error_init(err);
 	trace_child(&hop, parent);
-	bad_key = unary_init(&u, request, md, nmd, &hop);
+	bad_key = rpc__unary_init(&u, request, md, nmd, &hop);
 	u.cq = cq_take(ch);
-	if (bad_key) {
-		/* e.g. a forwarded header with control characters: the caller's fault */
-		u.status = GRPC_STATUS_INVALID_ARGUMENT;
-		rc = app_error_set(err, ERR_BAD_REQUEST, "Header %s has characters that cannot be sent",
-				   bad_key);
-	} else if (unary_run(ch, &u, method, deadline_ms) != 0) {
-		u.status = GRPC_STATUS_INTERNAL;
-		rc = app_error_set(err, ERR_INTERNAL_ERROR, NULL);
-	} else if (u.status == GRPC_STATUS_OK) {
-		rc = read_reply(ch, &u, method, reply_desc, reply, err);
-		read_trailer(&u, key, value, cap);
+	if (bad_key || rpc__unary_start(ch, &u, method, deadline_ms, u.cq, &u) != 0) {
+		rc = rpc__unary_refuse(&u, bad_key, err);
 	} else {
-		rc = read_failure(ch, &u, method, deadline_ms, err);
+		/* The call's deadline bounds this wait. */
+		grpc_completion_queue_pluck(u.cq, &u, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		rc = rpc__unary_outcome(ch, &u, method, deadline_ms, reply_desc, reply, err, key,
+					value, cap);
 	}
 	if (status)
 		*status = u.status;
 	if (parent && !md_value(md, nmd, "traceparent"))
-		log_hop(ch, method, &hop, md, nmd, u.status, start_us);
-	unary_release(&u);
+		rpc__log_hop(ch, method, &hop, md_value(md, nmd, "x-request-id"), u.status,
+			     start_us);
+	rpc__unary_release(&u);
 	cq_give_back(ch, u.cq);
 	return rc;
 }
@@ -480,7 +476,7 @@ int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
 /* ---- server-streaming calls ------------------------------------------------ */
 
 struct rpc_client_stream {
-	struct unary_call u; /* request, metadata, final status; u.cq is the stream's own */
+	struct rpc__unary u; /* request, metadata, final status; u.cq is the stream's own */
 	struct rpc_channel *ch;
 	char *method;
 	bool recv_pending;
@@ -503,7 +499,7 @@ struct rpc_client_stream *rpc_client_stream_open(struct rpc_channel *ch, const c
 	s->method = xstrdup(method);
 	app_error_init(&s->end);
 	trace_child(&hop, trace_current());
-	unary_init(&s->u, request, md, nmd, &hop);
+	rpc__unary_init(&s->u, request, md, nmd, &hop);
 	s->u.cq = grpc_completion_queue_create_for_next(NULL);
 	s->u.call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->u.cq, path,
 					     NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
@@ -621,7 +617,7 @@ void rpc_client_stream_close(struct rpc_client_stream *s)
 	       GRPC_QUEUE_SHUTDOWN)
 		;
 	grpc_completion_queue_destroy(s->u.cq);
-	unary_release(&s->u);
+	rpc__unary_release(&s->u);
 	free(s->method);
 	free(s);
 }

@@ -22,6 +22,45 @@ grpc_byte_buffer *rpc__encode_message(const ProtobufCMessage *m);
  * protobuf_c_message_free_unpacked); NULL when it is not a valid one. */
 ProtobufCMessage *rpc__decode_message(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc);
 
+/* ---- the client side of one unary call (rpc_client.c) ---- */
+
+struct rpc__unary {
+	grpc_completion_queue *cq; /* the synchronous path's, from the channel's pool */
+	grpc_call *call;           /* owns the received metadata's keys and values */
+	grpc_metadata *md;         /* sent: copied keys and values */
+	size_t nmd;
+	grpc_byte_buffer *request;
+	grpc_metadata_array initial_md;
+	grpc_metadata_array trailing_md;
+	grpc_byte_buffer *response;
+	grpc_status_code status;
+	grpc_slice details;
+	const char *error_string; /* gpr_malloc'd by gRPC */
+};
+
+/* Prepares u: copies md (plus the trace context of hop) and encodes request.
+ * Returns the key of the first entry gRPC cannot send, else NULL. */
+const char *rpc__unary_init(struct rpc__unary *u, const ProtobufCMessage *request,
+			    const struct rpc_metadata *md, size_t nmd, const struct trace_ctx *hop);
+/* Frees everything u holds but u->cq. */
+void rpc__unary_release(struct rpc__unary *u);
+/* Creates u's call on cq and starts its one batch with tag. -1 (logged,
+ * u->status INTERNAL) when gRPC refused it. */
+int rpc__unary_start(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
+		     int deadline_ms, grpc_completion_queue *cq, void *tag);
+/* The call did not start: bad_key (from rpc__unary_init) is the caller's
+ * fault (400), NULL gRPC's refusal (500). Sets u->status; returns -1. */
+int rpc__unary_refuse(struct rpc__unary *u, const char *bad_key, struct app_error *err);
+/* A completed batch: 0 and *reply, or -1 with err (rpc_call_unary's rules);
+ * trailer key's value copied into value as rpc_call_unary_trailer does. */
+int rpc__unary_outcome(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
+		       int deadline_ms, const ProtobufCMessageDescriptor *reply_desc,
+		       ProtobufCMessage **reply, struct app_error *err, const char *key,
+		       char *value, size_t cap);
+/* The "rpc call" log line of a call made while serving a traced request. */
+void rpc__log_hop(const struct rpc_channel *ch, const char *method, const struct trace_ctx *hop,
+		  const char *request_id, grpc_status_code status, int64_t start_us);
+
 /* One accepted call (unary or streaming). */
 struct rpc_call {
 	struct rpc_server *srv;
