@@ -316,6 +316,7 @@ cpu_row() {
 : >"$dir/rows"
 : >"$dir/cpu.rows"
 : >"$dir/sql.rows"
+: >"$dir/per.rows"
 : >"$dir/commands"
 
 check_alive() {
@@ -419,10 +420,54 @@ sql_row() {
 		}' >>"$dir/sql.rows"
 }
 
+# ---- per request: CPU, syscalls, context switches (perf stat) ---------------------
+
+per_names="gateway users posts auth postgres redis"
+
+# Starts one `perf stat` per process group for the measured run (syscalls
+# entered and context switches, every thread of the group's processes).
+perf_start() {
+	perf_pids=""
+	command -v perf >/dev/null 2>&1 || return 0
+	for n in $per_names; do
+		list=$(pids_of "$n" | paste -sd, -)
+		[ -n "$list" ] || continue
+		perf stat -x';' -e raw_syscalls:sys_enter,context-switches -p "$list" \
+			-o "$dir/perf-$1-$n.txt" -- sleep "$secs" >/dev/null 2>&1 &
+		perf_pids="$perf_pids $!"
+	done
+}
+
+perf_wait() {
+	for p in $perf_pids; do wait "$p" 2>/dev/null || true; done
+}
+
+# per_request_rows <name> <requests> <before> <after>: one row per process:
+# CPU ms, syscalls and context switches per request.
+per_request_rows() {
+	name=$1 requests=$2
+	i=0
+	for n in $per_names; do
+		i=$((i + 1))
+		ticks=$(echo "$3 | $4" | awk -v i="$i" '{ n = (NF - 1) / 2; print $(n + 1 + i) - $i }')
+		f="$dir/perf-$name-$n.txt"
+		sc=$(awk -F';' '$3 ~ /raw_syscalls:sys_enter/ { print $1 }' "$f" 2>/dev/null || true)
+		cs=$(awk -F';' '$3 ~ /context-switches/ { print $1 }' "$f" 2>/dev/null || true)
+		echo "$name $n $requests $ticks ${sc:--} ${cs:--}" | awk -v hz="$hz" '{
+			r = $3 > 0 ? $3 : 1
+			sc = $5 == "-" || $5 ~ /not/ ? "-" : sprintf("%.1f", $5 / r)
+			cs = $6 == "-" || $6 ~ /not/ ? "-" : sprintf("%.1f", $6 / r)
+			printf "| %s | %s | %.3f | %s | %s |\n", $1, $2, 1000 * $4 / hz / r, sc, cs
+		}' >>"$dir/per.rows"
+	done
+}
+
 # record <name> <label> <req/s> <p50> <p99> <not-ok> <errors> <requests> <before>
 record() {
 	cpu_snapshot
+	perf_wait
 	cpu_row "$1" "$9" "$snap"
+	[ "$1" = ceiling ] || per_request_rows "$1" "$8" "$9" "$snap"
 	sql_row "$1" "$8"
 	echo "$1|$2|$3|$4|$5|$6|$7|" >>"$dir/rows"
 	[ "$6" -eq 0 ] && [ "$7" -eq 0 ] || failed=1
@@ -457,6 +502,7 @@ run_wrk() {
 	sql_reset
 	cpu_snapshot
 	before=$snap
+	[ "$name" = ceiling ] || perf_start "$name"
 	# shellcheck disable=SC2086
 	wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout "$timeout" --latency $script "$url" \
 		>"$dir/wrk-$name.txt" 2>&1 || die "wrk failed ($name): $(cat "$dir/wrk-$name.txt")"
@@ -478,6 +524,7 @@ run_h2load() {
 	sql_reset
 	cpu_snapshot
 	before=$snap
+	perf_start "$name"
 	h2load "$@" -D "$secs" --log-file="$dir/h2load-e.log" "$grpc_url" >"$dir/h2load-e.txt" 2>&1 ||
 		die "h2load failed: $(cat "$dir/h2load-e.txt")"
 	# shellcheck disable=SC2046
@@ -537,6 +584,14 @@ report() {
 	echo "| scenario | gateway | users | posts | auth | postgres | redis | ceiling | load | others |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	cat "$dir/cpu.rows"
+	echo
+	echo "Per request during each measured run, per process (every thread of it): CPU ms (from"
+	echo "/proc), syscalls entered and context switches (\`perf stat -e"
+	echo "raw_syscalls:sys_enter,context-switches -p <pids>\` over the run; \"-\" without perf):"
+	echo
+	echo "| scenario | process | CPU ms | syscalls | context switches |"
+	echo "|---|---|---:|---:|---:|"
+	cat "$dir/per.rows"
 	echo
 	echo "SQL per request during each measured run (pg_stat_statements: statements, execution and"
 	echo "planning ms per request; the heaviest statement by execution time):"

@@ -9,6 +9,7 @@
 #include "agentos/common/v1/pagination.pb-c.h"
 #include "caller.h"
 #include "health.h"
+#include "json_arena.h"
 #include "openapi.h"
 #include "ratelimit.h"
 #include "log.h"
@@ -131,15 +132,18 @@ static void exchange_end(struct exchange *x, int rc)
 {
 	struct api *api = x->api;
 
+	json_decref(x->body);
+	x->body = NULL;
+	/* the reply's JSON tree lives and dies in the thread's arena */
+	json_arena_begin();
 	if (rc == 0)
 		respond_reply(api, x->req, x->res, x->m.route, x->reply);
 	else
 		respond_error(api, x->req, x->res, &x->err);
+	json_arena_end();
 	if (x->reply)
 		protobuf_c_message_free_unpacked(x->reply, NULL);
 	x->reply = NULL;
-	json_decref(x->body);
-	x->body = NULL;
 	if (x->client && x->limit.kind == RATELIMIT_AUTH && x->res->status < 400)
 		ratelimit_take_back(api->limits, x->client, &x->limit);
 	if (x->counted)

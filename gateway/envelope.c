@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_arena.h"
 #include "log.h"
 #include "util.h"
 
@@ -73,10 +74,8 @@ static char *finish(json_t *root, const struct envelope_meta *m, size_t *len)
 	char *out;
 
 	json_object_set_new(root, "meta", meta_json(m));
-	out = must(json_dumps(root, JSON_COMPACT));
+	out = json_arena_dump(root, len);
 	json_decref(root);
-	if (len)
-		*len = strlen(out);
 	return out;
 }
 

@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "err.h"
+#include "json_arena.h"
 #include "kv.h"
 #include "revocation.h"
 #include "rpc.h"
@@ -178,8 +179,7 @@ static json_t *ok_or_error(bool ok)
 static void respond_json(struct http_response *res, int status, json_t *obj)
 {
 	res->status = status;
-	res->body = json_dumps(obj, JSON_COMPACT);
-	res->body_len = res->body ? strlen(res->body) : 0;
+	res->body = json_arena_dump(obj, &res->body_len);
 	res->content_type = "application/json";
 	http_response_header(res, "Cache-Control", "no-store");
 	json_decref(obj);

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "health.h"
 #include "http.h"
+#include "json_arena.h"
 #include "kv.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -142,6 +143,7 @@ int main(void)
 	int sig;
 
 	rpc_runtime_init();
+	json_arena_install();
 	if (read_settings(&s, &api) != 0)
 		return 2;
 	/* Redis is used by the HTTP threads (limits) and the completion threads
