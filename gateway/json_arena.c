@@ -1,6 +1,7 @@
 /* json_arena.c - see json_arena.h. */
 #include "json_arena.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,26 @@ struct chunk {
 /* The thread's chunks (newest first; the last one is the kept one). */
 static __thread struct chunk *chunks;
 static __thread bool active;
+
+/* A key whose destructor frees a thread's chunks when it exits. */
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void free_chunks(void *unused)
+{
+	(void)unused;
+	while (chunks) {
+		struct chunk *c = chunks;
+
+		chunks = c->next;
+		free(c);
+	}
+}
+
+static void make_exit_key(void)
+{
+	pthread_key_create(&exit_key, free_chunks);
+}
 
 static bool in_arena(const void *p)
 {
@@ -50,6 +71,10 @@ static void *arena_malloc(size_t n)
 		return malloc(n);
 	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (!chunks || chunks->cap - chunks->used < n) {
+		if (!chunks) { /* the thread's first: freed when it exits */
+			pthread_once(&exit_once, make_exit_key);
+			pthread_setspecific(exit_key, &chunks);
+		}
 		c = chunk_new(n > ARENA_KEPT ? n : ARENA_KEPT);
 		c->next = chunks;
 		chunks = c;
