@@ -10,6 +10,8 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,72 @@ void transcode_json_name(const char *proto_name, char *out, size_t outsize)
 	out[n] = '\0';
 }
 
+/* The JSON names of a message type's fields (in field order), computed once
+ * per type: descriptors are static, so each table lives as long as the
+ * process. Looked up without a lock (a slot's names are published before its
+ * descriptor); filled under one. */
+#define NAME_SLOTS 512
+
+static struct {
+	_Atomic(const ProtobufCMessageDescriptor *) d;
+	char **names;
+} name_slots[NAME_SLOTS];
+static pthread_mutex_t name_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char **names_build(const ProtobufCMessageDescriptor *d)
+{
+	char **names = xcalloc(d->n_fields ? d->n_fields : 1, sizeof(*names));
+	char json[TRANSCODE_NAME_MAX];
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		transcode_json_name(d->fields[i].name, json, sizeof(json));
+		names[i] = xstrdup(json);
+	}
+	return names;
+}
+
+/* d's names, or NULL when the table is full (the caller converts itself). */
+static char *const *json_names(const ProtobufCMessageDescriptor *d)
+{
+	size_t h = ((uintptr_t)d >> 4) % NAME_SLOTS;
+	char **names = NULL;
+
+	for (size_t i = 0; i < NAME_SLOTS; i++, h = (h + 1) % NAME_SLOTS) {
+		const ProtobufCMessageDescriptor *s =
+			atomic_load_explicit(&name_slots[h].d, memory_order_acquire);
+
+		if (s == d)
+			return name_slots[h].names;
+		if (s)
+			continue;
+		pthread_mutex_lock(&name_lock);
+		s = atomic_load_explicit(&name_slots[h].d, memory_order_acquire);
+		if (!s) {
+			names = names_build(d);
+			name_slots[h].names = names;
+			atomic_store_explicit(&name_slots[h].d, d, memory_order_release);
+		} else if (s == d) {
+			names = name_slots[h].names;
+		}
+		pthread_mutex_unlock(&name_lock);
+		if (names)
+			return names;
+	}
+	return NULL;
+}
+
+/* The JSON name of d's field i, in buf when it had to be computed here. */
+static const char *json_name_of(const ProtobufCMessageDescriptor *d, unsigned i, char *buf,
+				size_t size)
+{
+	char *const *names = json_names(d);
+
+	if (names)
+		return names[i];
+	transcode_json_name(d->fields[i].name, buf, size);
+	return buf;
+}
+
 /* The field whose JSON name is name (bodies accept JSON names only, so that a
  * read-only list of JSON names cannot be bypassed with "created_at"). */
 static const ProtobufCFieldDescriptor *json_field(const ProtobufCMessageDescriptor *d,
@@ -75,8 +143,7 @@ static const ProtobufCFieldDescriptor *json_field(const ProtobufCMessageDescript
 	char json[TRANSCODE_NAME_MAX];
 
 	for (unsigned i = 0; i < d->n_fields; i++) {
-		transcode_json_name(d->fields[i].name, json, sizeof(json));
-		if (strcmp(json, name) == 0)
+		if (strcmp(json_name_of(d, i, json, sizeof(json)), name) == 0)
 			return &d->fields[i];
 	}
 	return NULL;
@@ -740,10 +807,9 @@ static json_t *message_to_json(const ProtobufCMessage *m)
 		break;
 	}
 	o = json_object();
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		transcode_json_name(d->fields[i].name, name, sizeof(name));
-		json_object_set_new(o, name, field_to_json(m, &d->fields[i]));
-	}
+	for (unsigned i = 0; i < d->n_fields; i++)
+		json_object_set_new(o, json_name_of(d, i, name, sizeof(name)),
+				    field_to_json(m, &d->fields[i]));
 	return o;
 }
 
