@@ -22,6 +22,7 @@
 # Everything goes to <build>/bench/results.md too, with the date, the commit
 # and the machine, for bench/RESULTS.md; raw outputs stay in <build>/bench.
 #
+# BENCH_HOLD_SECONDS=N keeps the seeded stack up N seconds instead (no load).
 # Ports (environment): BENCH_PG_PORT 56432, BENCH_REDIS_PORT 57379,
 # BENCH_USERS_PORT 51051, BENCH_POSTS_PORT 51052, BENCH_AUTH_PORT 51053,
 # BENCH_API_PORT 3100, BENCH_CEILING_PORT 3101 (none shared with `make run`
@@ -201,6 +202,16 @@ grpc_bytes=$(wc -c <"$dir/e.bin")
 ceiling_pid=$!
 wait_for "the ceiling" curl -sf -o /dev/null "http://127.0.0.1:$ceiling_port/"
 say "checks passed; (a) answers $body_bytes bytes (the ceiling's body), GetUser $grpc_bytes bytes"
+
+# BENCH_HOLD_SECONDS=N: keep the seeded stack up N seconds instead of measuring
+# (for perf, strace or wrk by hand), then stop it.
+if [ "${BENCH_HOLD_SECONDS:-0}" -gt 0 ]; then
+	printf '%s\n' "$token" >"$dir/token"
+	say "holding for $BENCH_HOLD_SECONDS s: $api (admin token in $dir/token);" \
+		"pids: gateway $gateway_pid users $users_pid posts $posts_pid auth $auth_pid"
+	sleep "$BENCH_HOLD_SECONDS"
+	exit 0
+fi
 
 # ---- memory --------------------------------------------------------------------------
 

@@ -26,5 +26,5 @@ bool request_id_valid(const char *id)
 void request_id_generate(char *buf)
 {
 	memcpy(buf, "req_", 4);
-	random_alnum(buf + 4, REQUEST_ID_GEN_LEN - 4);
+	random_id_alnum(buf + 4, REQUEST_ID_GEN_LEN - 4);
 }

@@ -95,7 +95,7 @@ static void random_hex(char *out, size_t n)
 	uint8_t buf[16];
 
 	do {
-		random_bytes(buf, n);
+		random_id_bytes(buf, n);
 		for (size_t i = 0; i < n; i++) {
 			out[2 * i] = hex[buf[i] >> 4];
 			out[2 * i + 1] = hex[buf[i] & 15];

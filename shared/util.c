@@ -135,23 +135,60 @@ void random_bytes(void *buf, size_t n)
 	}
 }
 
-void random_alnum(char *buf, size_t n)
+#define ID_POOL 512 /* getrandom bytes a thread takes at a time for ids */
+
+void random_id_bytes(void *buf, size_t n)
+{
+	static __thread unsigned char pool[ID_POOL];
+	static __thread size_t left;
+	unsigned char *out = buf;
+
+	while (n > 0) {
+		size_t take;
+
+		if (left == 0) {
+			random_bytes(pool, sizeof(pool));
+			left = sizeof(pool);
+		}
+		take = n < left ? n : left;
+		memcpy(out, pool + sizeof(pool) - left, take);
+		memset(pool + sizeof(pool) - left, 0, take); /* handed out once */
+		left -= take;
+		out += take;
+		n -= take;
+	}
+}
+
+/* n characters of [A-Za-z0-9] from fill's bytes. */
+static void alnum_from(char *buf, size_t n, void (*fill)(void *, size_t))
 {
 	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned char raw[64];
+		unsigned char raw[32];
+		/* a few spare bytes for the rejected ones */
+		size_t want = n - i + 4 < sizeof(raw) ? n - i + 4 : sizeof(raw);
 
-		random_bytes(raw, sizeof(raw));
+		fill(raw, want);
 		/* 62 * 4 = 248: reject 248..255 so every character is equally likely. */
-		for (size_t j = 0; j < sizeof(raw) && i < n; j++) {
+		for (size_t j = 0; j < want && i < n; j++) {
 			if (raw[j] < 248)
 				buf[i++] = alphabet[raw[j] % 62];
 		}
 	}
 	buf[n] = '\0';
+}
+
+void random_alnum(char *buf, size_t n)
+{
+	alnum_from(buf, n, random_bytes);
+}
+
+void random_id_alnum(char *buf, size_t n)
+{
+	alnum_from(buf, n, random_id_bytes);
 }
 
 bool secure_equal(const void *a, const void *b, size_t n)

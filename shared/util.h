@@ -38,6 +38,12 @@ void format_rfc3339_ms(int64_t unix_ms, char *buf, size_t bufsize);
 void random_bytes(void *buf, size_t n);
 /* n random characters from [A-Za-z0-9] plus a NUL (buf >= n + 1). */
 void random_alnum(char *buf, size_t n);
+/* The same for identifiers that are not secrets (request, trace and span
+ * ids): served from a per-thread pool of getrandom bytes taken 512 at a
+ * time, so an id costs no system call. Secrets (salts, keys, tokens) use
+ * random_bytes / random_alnum. */
+void random_id_bytes(void *buf, size_t n);
+void random_id_alnum(char *buf, size_t n);
 
 /* Constant-time equality of two byte strings of the same length. */
 bool secure_equal(const void *a, const void *b, size_t n);
