@@ -5,6 +5,7 @@
  * a steady stream of calls creates no queue and any thread may call. */
 #include "rpc.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,6 +28,31 @@
 
 #define RPC_HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
 
+/* gRPC's locks are abseil Mutexes; Debian builds abseil with its debug-mode
+ * deadlock detection on, which records a lock graph and stack traces on
+ * every acquisition (GraphCycles::GetId and UpdateStackTrace were ~6 % of a
+ * service's CPU under load, perf). It is a debugging aid: turned off here,
+ * looked up by name so that an abseil without it (or another build's
+ * inline namespace) simply keeps its default. */
+static void quiet_abseil_deadlock_detection(void)
+{
+	static const char *const names[] = {
+		"_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
+		"_ZN4absl29SetMutexDeadlockDetectionModeENS_15OnDeadlockCycleE",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		void (*set_mode)(int) = NULL;
+		void *sym = dlsym(RTLD_DEFAULT, names[i]);
+
+		if (!sym)
+			continue;
+		memcpy(&set_mode, &sym, sizeof(set_mode));
+		set_mode(0); /* absl::OnDeadlockCycle::kIgnore */
+		return;
+	}
+}
+
 void rpc_runtime_init(void)
 {
 	struct sigaction sa;
@@ -48,6 +74,7 @@ void rpc_runtime_init(void)
 	 * per thread of gRPC's and the HTTP server's pools. */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_ARENA_MAX, 4);
+	quiet_abseil_deadlock_detection();
 	grpc_init();
 }
 
