@@ -247,17 +247,7 @@ int auth_keys_validate(struct auth_ctx *ctx, const struct auth_origin *origin,
 int auth_keys_validate_local(void *ctx, const char *key, struct principal *out,
 			     struct app_error *err);
 
-/* ---- pure rules (auth_keys.c) ------------------------------------------------------ */
-
-/* Checks a create request against the caller's permissions: *name (trimmed,
- * from a), *perms and *days set. Unknown permission names, an empty list, a
- * bad name or days: VALIDATION_ERROR with every failing field; known
- * permissions beyond the caller's ("*" included): FORBIDDEN (checked first). */
-int auth_key_request_check(struct arena *a, perm_set held, const struct auth_key_create *in,
-			   const char **name, perm_set *perms, int32_t *days,
-			   struct app_error *err);
-/* What a key may do now: its permissions, bounded by its owner's current
- * role permissions (a key of a demoted admin loses what the owner lost). */
-perm_set auth_key_effective_perms(perm_set key, perm_set owner);
+/* The pure rules (who may manage which key, what a key may do): auth_rules.h. */
+#include "auth_rules.h"
 
 #endif

@@ -270,10 +270,8 @@ int auth_logout(struct auth_ctx *ctx, const struct principal *caller, int64_t *s
 	struct db_conn *c;
 	int rc;
 
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (caller->method != AUTH_JWT)
-		return app_error_set(err, ERR_FORBIDDEN, "Logout requires a bearer token");
+	if (auth_rule_logout(caller, err) != 0)
+		return -1;
 	if (acquire(ctx, &c, err) != 0)
 		return -1;
 	rc = db_begin(c, err);
@@ -293,8 +291,8 @@ int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, co
 			struct principal *out, struct app_error *err)
 {
 	if (!token || !*token) {
-		if (caller->method == AUTH_NONE)
-			return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+		if (auth_rule_me(caller, err) != 0)
+			return -1;
 		*out = *caller;
 		return 0;
 	}

@@ -54,6 +54,11 @@ static int require_any(const struct principal *c, enum perm p1, enum perm p2,
 	return app_error_set(err, ERR_FORBIDDEN, NULL);
 }
 
+int posts_may_create_post(const struct principal *caller, struct app_error *err)
+{
+	return require_any(caller, PERM_WRITE_POSTS, PERM_WRITE_POSTS, err);
+}
+
 int posts_check_can_write_post(const struct principal *caller, struct app_error *err)
 {
 	return require_any(caller, PERM_WRITE_POSTS, PERM_UPDATE_POSTS, err);

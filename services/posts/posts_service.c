@@ -107,10 +107,8 @@ int posts_create(struct posts_ctx *ctx, const struct principal *caller,
 	bool ok = true;
 	int rc;
 
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (!perm_has(caller->perms, PERM_WRITE_POSTS))
-		return app_error_set(err, ERR_FORBIDDEN, NULL);
+	if (posts_may_create_post(caller, err) != 0)
+		return -1;
 	ok &= posts_check_title(a, in->title, &title, err);
 	ok &= posts_check_body("body", in->body, POST_BODY_MAX_CHARS, err);
 	ok &= posts_check_status(in->status, true, &status, err);

@@ -154,6 +154,9 @@ bool posts_visible(const struct principal *caller, int64_t author_id, const char
 bool posts_may_see_drafts(const struct principal *caller, int64_t author_id);
 enum posts_list_scope posts_list_scope(const struct principal *caller, int64_t author_id,
 				       const char *status);
+/* CreatePost (API.md §2: `write:posts`): 401 anonymous, 403 without
+ * write:posts (update:posts alone does not create). */
+int posts_may_create_post(const struct principal *caller, struct app_error *err);
 /* Generic permission before any lookup: 401 anonymous, 403 without any
  * permission that could allow the action. */
 int posts_check_can_write_post(const struct principal *caller, struct app_error *err);

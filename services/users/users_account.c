@@ -6,34 +6,13 @@
 
 #include "db.h"
 #include "log.h"
-#include "perm.h"
+#include "users_rules.h"
 #include "revocation.h"
 #include "users_cache.h"
 #include "users_limit.h"
 #include "users_repo.h"
 #include "users_service.h"
 #include "users_validate.h"
-
-static int caller_target(const struct principal *caller, int64_t *id, struct app_error *err)
-{
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (*id == 0)
-		*id = caller->user_id;
-	if (*id < 0)
-		return app_error_set(err, ERR_BAD_REQUEST, "id must be a positive integer");
-	return 0;
-}
-
-/* Self with update:own_profile, or an admin. */
-static int may_modify(const struct principal *caller, int64_t id, struct app_error *err)
-{
-	if (perm_is_admin(caller->perms))
-		return 0;
-	if (id == caller->user_id && perm_has(caller->perms, PERM_UPDATE_OWN_PROFILE))
-		return 0;
-	return app_error_set(err, ERR_FORBIDDEN, NULL);
-}
 
 /* Validates the patched values and computes the row to write from cur. */
 static int apply_patch(struct arena *a, const struct user *cur, unsigned fields,
@@ -81,14 +60,8 @@ static int update_locked(struct db_conn *c, const struct principal *caller, stru
 
 	if (users_repo_find_for_update(c, id, &cur, err) != 0)
 		return -1;
-	if ((fields & USER_FIELDS_ADMIN_ONLY) && !perm_is_admin(caller->perms)) {
-		for (unsigned bit = USER_FIELD_ROLE; bit <= USER_FIELD_IS_VERIFIED; bit <<= 1) {
-			if (fields & bit)
-				app_error_add_violation(err, users_field_json_name(bit),
-							"Only an admin may set this field");
-		}
-		return app_error_set(err, ERR_FORBIDDEN, "You may not set these fields");
-	}
+	if (users_rule_fields(caller, fields, err) != 0)
+		return -1;
 	if (apply_patch(a, &cur, fields, p, &u, err) != 0)
 		return -1;
 	if (p->expected_version != 0 && p->expected_version != cur.version)
@@ -129,7 +102,7 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 	bool changed = false, revoke = false;
 	int rc;
 
-	if (caller_target(caller, &id, err) != 0 || may_modify(caller, id, err) != 0)
+	if (users_rule_target(caller, &id, err) != 0 || users_rule_modify(caller, id, err) != 0)
 		return -1;
 	if (!users_parse_mask(p->paths, p->npaths, &fields, err))
 		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
@@ -157,7 +130,7 @@ int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t 
 	struct db_conn *c;
 	int rc;
 
-	if (caller_target(caller, &id, err) != 0 || may_modify(caller, id, err) != 0)
+	if (users_rule_target(caller, &id, err) != 0 || users_rule_modify(caller, id, err) != 0)
 		return -1;
 	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
 		return -1;
@@ -181,10 +154,9 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 	int rc;
 
 	(void)a;
-	if (caller_target(caller, &id, err) != 0)
+	if (users_rule_target(caller, &id, err) != 0 ||
+	    users_rule_change_password(caller, id, err) != 0)
 		return -1;
-	if (id != caller->user_id || !perm_has(caller->perms, PERM_UPDATE_OWN_PROFILE))
-		return app_error_set(err, ERR_FORBIDDEN, "Only the account owner may change its password");
 	if (!current || !*current) {
 		app_error_add_violation(err, "currentPassword", "Current password is required");
 		ok = false;
