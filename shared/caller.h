@@ -55,4 +55,11 @@ void caller_resolver_free(struct caller_resolver *r);
 int caller_resolve(struct caller_resolver *r, const char *authorization, const char *api_key,
 		   const char *request_id, struct principal *out, struct app_error *err);
 
+/* caller_resolve for one gRPC call (an rpc_resolve_fn, rpc.h; ctx is the
+ * resolver): `authorization`, `x-api-key` and the request id from its
+ * metadata; *out in the call's arena. */
+struct rpc_call;
+int caller_resolve_call(void *ctx, struct rpc_call *call, const struct principal **out,
+			struct app_error *err);
+
 #endif

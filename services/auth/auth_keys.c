@@ -210,7 +210,7 @@ static void touch(struct auth_ctx *ctx, const struct auth_api_key *k)
 }
 
 /* The key's owner must still exist and be active. */
-static int check_owner(struct auth_ctx *ctx, const struct auth_origin *origin,
+static int check_owner(struct auth_ctx *ctx, const struct rpc_origin *origin,
 		       const struct auth_api_key *k, struct auth_user *u, struct app_error *err)
 {
 	if (auth_fetch_user(ctx, k->user_id, origin, u, err) != 0) {
@@ -224,7 +224,7 @@ static int check_owner(struct auth_ctx *ctx, const struct auth_origin *origin,
 	return 0;
 }
 
-int auth_keys_validate(struct auth_ctx *ctx, const struct auth_origin *origin,
+int auth_keys_validate(struct auth_ctx *ctx, const struct rpc_origin *origin,
 		       const char *key, struct principal *out, struct app_error *err)
 {
 	struct auth_api_key k;

@@ -30,7 +30,7 @@ static int acquire(struct auth_ctx *ctx, struct db_conn **c, struct app_error *e
 	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
 }
 
-int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct auth_origin *origin,
+int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct rpc_origin *origin,
 		    struct auth_user *out, struct app_error *err)
 {
 	struct principal p = { .method = AUTH_JWT, .user_id = user_id, .role = "user",
@@ -99,7 +99,7 @@ static int issue_pair(struct auth_ctx *ctx, struct db_conn *c, struct arena *a,
 	return auth_repo_token_insert(c, family_id, hash, jti, ctx->refresh_ttl_s, err);
 }
 
-int auth_login(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+int auth_login(struct auth_ctx *ctx, struct arena *a, const struct rpc_origin *origin,
 	       const char *email, const char *password, struct auth_token_pair *out,
 	       struct app_error *err)
 {
@@ -213,7 +213,7 @@ static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, struct arena *
 }
 
 /* The user behind a family, as it is now; deleted or disabled revokes it. */
-static int current_user(struct auth_ctx *ctx, const struct auth_origin *origin,
+static int current_user(struct auth_ctx *ctx, const struct rpc_origin *origin,
 			const struct auth_refresh_row *row, struct auth_user *u,
 			struct app_error *err)
 {
@@ -231,7 +231,7 @@ static int current_user(struct auth_ctx *ctx, const struct auth_origin *origin,
 	return 0;
 }
 
-int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct rpc_origin *origin,
 		 const char *refresh_token, struct auth_token_pair *out, struct app_error *err)
 {
 	char hash[AUTH_SHA256_HEX_LEN + 1];

@@ -18,6 +18,13 @@
 #include "svc.h"
 #include "util.h"
 
+/* What main wires: the service context (the handlers' app pointer) and
+ * the resolver of every call's caller. */
+struct auth_app {
+	struct auth_ctx svc;
+	struct caller_resolver *caller; /* metadata -> principal; API keys checked in-process */
+};
+
 /* deploy/embed_bin.sh output (build/gen/auth_descriptors.c) */
 extern const uint8_t auth_descriptor_set[];
 extern const size_t auth_descriptor_set_len;
@@ -89,8 +96,8 @@ int main(void)
 	app.svc.feed = auth_feed_start(&app.svc);
 	if (!app.svc.feed)
 		goto out;
-	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count, &app,
-		       app.svc.db, app.svc.revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count,
+		       &app.svc, app.caller, app.svc.db, app.svc.revocations) == 0 ? 0 : 1;
 out:
 	auth_feed_stop(app.svc.feed);
 	caller_resolver_free(app.caller);

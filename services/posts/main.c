@@ -18,6 +18,13 @@
 #include "svc.h"
 #include "util.h"
 
+/* What main wires: the service context (the handlers' app pointer) and
+ * the resolver of every call's caller. */
+struct posts_app {
+	struct posts_ctx svc;
+	struct caller_resolver *callers; /* every call's credentials (caller.h) */
+};
+
 /* deploy/embed_bin.sh output (build/gen/posts_descriptors.c) */
 extern const uint8_t posts_descriptor_set[];
 extern const size_t posts_descriptor_set_len;
@@ -72,8 +79,8 @@ int main(void)
 		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
-	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count, &app,
-		       app.svc.db, revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count,
+		       &app.svc, app.callers, app.svc.db, revocations) == 0 ? 0 : 1;
 out:
 	revocation_follower_stop(follower);
 	db_pool_free(app.svc.db);

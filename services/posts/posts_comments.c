@@ -13,7 +13,7 @@
 
 static const char *const comment_sorts[] = { "createdAt", NULL };
 
-static int name_comment(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+static int name_comment(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 			struct comment *cm, struct app_error *err)
 {
 	const char *name = NULL;
@@ -25,7 +25,7 @@ static int name_comment(struct posts_ctx *ctx, const struct posts_origin *o, str
 }
 
 int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
-		       const struct posts_origin *o, struct arena *a,
+		       const struct rpc_origin *o, struct arena *a,
 		       const struct comment_query *q, struct comment **out, size_t *nout,
 		       struct page_info *page, struct app_error *err)
 {
@@ -82,7 +82,7 @@ static int insert_counted(struct posts_ctx *ctx, struct arena *a, int64_t post_i
 }
 
 int posts_comment_create(struct posts_ctx *ctx, const struct principal *caller,
-			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 const char *body, struct comment *out, struct app_error *err)
 {
 	struct post post;
@@ -141,7 +141,7 @@ static int parse_comment_mask(const char *const *paths, size_t n, bool *body,
 }
 
 int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
-			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 int64_t comment_id, const char *const *paths, size_t npaths,
 			 const char *body, struct comment *out, struct app_error *err)
 {

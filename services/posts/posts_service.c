@@ -54,7 +54,7 @@ int posts_load_visible(struct posts_ctx *ctx, const struct principal *caller, st
 	return 0;
 }
 
-int posts_author_names(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+int posts_author_names(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 		       const int64_t *ids, size_t n, const char **names, struct app_error *err)
 {
 	int64_t *uniq;
@@ -87,7 +87,7 @@ int posts_author_names(struct posts_ctx *ctx, const struct posts_origin *o, stru
 }
 
 /* Fills p->author_name (one lookup). */
-static int name_one(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+static int name_one(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 		    struct post *p, struct app_error *err)
 {
 	const char *name = NULL;
@@ -99,7 +99,7 @@ static int name_one(struct posts_ctx *ctx, const struct posts_origin *o, struct 
 }
 
 int posts_create(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct posts_origin *o, struct arena *a, const struct post_create *in,
+		 const struct rpc_origin *o, struct arena *a, const struct post_create *in,
 		 struct post *out, struct app_error *err)
 {
 	const char *title = NULL, *status = NULL, *name = NULL;
@@ -129,7 +129,7 @@ int posts_create(struct posts_ctx *ctx, const struct principal *caller,
 	return 0;
 }
 
-int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	      struct arena *a, int64_t id, struct post *out, struct app_error *err)
 {
 	if (posts_load_visible(ctx, caller, a, id, out, err) != 0)
@@ -185,7 +185,7 @@ static int build_filter(const struct principal *caller, struct arena *a,
 
 /* Names for a page of posts: one lookup (none when the author's name is
  * already known from the existence check). */
-static int name_page(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+static int name_page(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 		     struct post *posts, size_t n, bool known, const char *known_name,
 		     struct app_error *err)
 {
@@ -208,7 +208,7 @@ static int name_page(struct posts_ctx *ctx, const struct posts_origin *o, struct
 	return 0;
 }
 
-int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	       struct arena *a, const struct post_query *q, struct post **out, size_t *nout,
 	       struct page_info *page, struct app_error *err)
 {

@@ -70,7 +70,7 @@ static int update_locked(struct db_conn *c, const struct principal *caller, stru
 }
 
 int posts_update(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct posts_origin *o, struct arena *a, int64_t id,
+		 const struct rpc_origin *o, struct arena *a, int64_t id,
 		 const struct post_patch *p, struct post *out, struct app_error *err)
 {
 	struct db_conn *c;

@@ -22,6 +22,13 @@
 #include "util.h"
 #include "users_service.h"
 
+/* What main wires: the service context (the handlers' app pointer) and
+ * the resolver of every call's caller. */
+struct users_app {
+	struct users_ctx svc;
+	struct caller_resolver *callers; /* every call's credentials (caller.h) */
+};
+
 /* deploy/embed_bin.sh output (build/gen/users_descriptors.c) */
 extern const uint8_t users_descriptor_set[];
 extern const size_t users_descriptor_set_len;
@@ -106,8 +113,8 @@ int main(void)
 	relay = users_relay_start(&app.svc, s.svc.deadline_ms);
 	if (!relay)
 		goto out;
-	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count, &app,
-		       app.svc.db, revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count,
+		       &app.svc, app.callers, app.svc.db, revocations) == 0 ? 0 : 1;
 out:
 	users_relay_stop(relay);
 	revocation_follower_stop(follower);

@@ -65,11 +65,11 @@ static User *new_user(struct arena *a, int64_t id)
 	return u;
 }
 
-static int get_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int get_user(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		    ProtobufCMessage **reply, struct app_error *err)
 {
 	const GetUserRequest *req = (const void *)request;
-	struct arena *a = rpc_call_arena(call);
+	struct arena *a = cx->arena;
 	User *u;
 
 	if (req->id == 404)
@@ -88,7 +88,7 @@ static int get_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *re
 	return 0;
 }
 
-static int fail_validation(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int fail_validation(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		ProtobufCMessage **reply, struct app_error *err)
 {
 	app_error_add_violation(err, "email", "must be a valid email address");
@@ -98,22 +98,22 @@ static int fail_validation(void *ctx, struct rpc_call *call, const ProtobufCMess
 
 /* Reports what the handler saw: name = request id, email = authorization,
  * role = x-api-key, id = 1 when rpc_call_method is right, version = remaining ms. */
-static int echo(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int echo(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		ProtobufCMessage **reply, struct app_error *err)
 {
-	const char *auth = rpc_call_metadata(call, "authorization");
-	const char *key = rpc_call_metadata(call, "x-api-key");
-	User *u = new_user(rpc_call_arena(call), strcmp(rpc_call_method(call), ECHO) == 0);
+	const char *auth = rpc_call_metadata(cx->call, "authorization");
+	const char *key = rpc_call_metadata(cx->call, "x-api-key");
+	User *u = new_user(cx->arena, strcmp(rpc_call_method(cx->call), ECHO) == 0);
 
-	u->name = (char *)rpc_call_request_id(call);
+	u->name = (char *)cx->origin.request_id;
 	u->email = (char *)(auth ? auth : "(none)");
 	u->role = (char *)(key ? key : "(none)");
-	u->version = rpc_call_remaining_ms(call);
+	u->version = cx->origin.remaining_ms;
 	*reply = &u->base;
 	return 0;
 }
 
-static int slow(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int slow(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		ProtobufCMessage **reply, struct app_error *err)
 {
 	const GetUserRequest *req = (const void *)request;
@@ -122,19 +122,19 @@ static int slow(void *ctx, struct rpc_call *call, const ProtobufCMessage *reques
 	atomic_fetch_add(&t->sleeping, 1);
 	sleep_ms(req->id);
 	atomic_fetch_sub(&t->sleeping, 1);
-	*reply = &new_user(rpc_call_arena(call), req->id)->base;
+	*reply = &new_user(cx->arena, req->id)->base;
 	return 0;
 }
 
-static int with_trailer(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int with_trailer(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 			ProtobufCMessage **reply, struct app_error *err)
 {
 	const GetUserRequest *req = (const void *)request;
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lld", (long long)req->id * 2);
-	rpc_call_set_trailer(call, "x-test-seq", v);
-	*reply = &new_user(rpc_call_arena(call), req->id)->base;
+	rpc_call_set_trailer(cx->call, "x-test-seq", v);
+	*reply = &new_user(cx->arena, req->id)->base;
 	return 0;
 }
 
