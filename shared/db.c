@@ -549,6 +549,24 @@ int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *con
 	return 0;
 }
 
+char *db_like_escape(struct arena *a, const char *s)
+{
+	size_t len, j = 0;
+	char *out;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	out = arena_alloc(a, 2 * len + 1);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+			out[j++] = '\\';
+		out[j++] = s[i];
+	}
+	out[j] = '\0';
+	return out;
+}
+
 int db_begin(struct db_conn *c, struct app_error *err)
 {
 	if (db_exec_cmd(c, "BEGIN", 0, NULL, err) != 0)

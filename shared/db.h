@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "arena.h"
 #include "err.h"
 
 struct db_pool;
@@ -46,6 +47,10 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
 /* Like db_exec for statements whose result is not needed. */
 int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		struct app_error *err);
+
+/* Escapes %, _ and \ with \ so the text matches literally in LIKE/ILIKE ...
+ * ESCAPE '\' (the repos' substring filters); result owned by a. NULL for NULL. */
+char *db_like_escape(struct arena *a, const char *s);
 
 int db_begin(struct db_conn *c, struct app_error *err);
 int db_commit(struct db_conn *c, struct app_error *err);

@@ -74,28 +74,6 @@ perm_set auth_key_effective_perms(perm_set key, perm_set owner)
 	return key & owner;
 }
 
-static bool check_name(struct arena *a, const char *in, const char **out, struct app_error *err)
-{
-	const char *trimmed;
-
-	if (in && !utf8_valid(in, strlen(in))) {
-		app_error_add_violation(err, "name", "Name must be valid UTF-8");
-		return false;
-	}
-	trimmed = in ? trim_dup(a, in) : "";
-	if (!*trimmed) {
-		app_error_add_violation(err, "name", "Name is required");
-		return false;
-	}
-	if (utf8_length(trimmed) > AUTH_KEY_NAME_MAX_CHARS) {
-		app_error_add_violation(err, "name", "Name must be at most %d characters",
-					AUTH_KEY_NAME_MAX_CHARS);
-		return false;
-	}
-	*out = trimmed;
-	return true;
-}
-
 /* The known names as a set; unknown ones counted in *unknown. */
 static perm_set parse_perms(const struct auth_key_create *in, size_t *unknown)
 {
@@ -153,7 +131,7 @@ int auth_key_request_check(struct arena *a, perm_set held, const struct auth_key
 	*perms = parse_perms(in, &unknown);
 	if (auth_rule_key_perms(held, *perms, err) != 0)
 		return -1;
-	ok &= check_name(a, in->name, name, err);
+	ok &= text_check(a, "name", "Name", in->name, AUTH_KEY_NAME_MAX_CHARS, true, name, err);
 	ok &= check_perms(in, unknown, err);
 	*days = in->expires_in_days ? in->expires_in_days : AUTH_KEY_DAYS_DEFAULT;
 	if (*days < 1 || *days > AUTH_KEY_DAYS_MAX) {

@@ -126,18 +126,14 @@ static int load_comment(struct posts_ctx *ctx, const struct principal *caller, s
 static int parse_comment_mask(const char *const *paths, size_t n, bool *body,
 			      struct app_error *err)
 {
-	bool ok = true;
+	static const struct mask_field known[] = { { "body", "body", 1u } };
+	unsigned bits = 0;
 
 	*body = false;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(paths[i], "body") == 0) {
-			*body = true;
-		} else {
-			app_error_add_violation(err, paths[i], "Unknown or read-only field");
-			ok = false;
-		}
-	}
-	return ok ? 0 : app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	if (!mask_parse(known, 1, paths, n, &bits, err))
+		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	*body = bits != 0;
+	return 0;
 }
 
 int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,

@@ -137,8 +137,8 @@ int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struc
 	return name_one(ctx, o, a, out, err);
 }
 
+/* In enum post_sort's order. */
 static const char *const post_sorts[] = { "createdAt", "publishedAt", "title", NULL };
-static const char *const post_sort_columns[] = { "created_at", "published_at", "lower(title)" };
 
 /* The repository filter for q; *nothing when the caller asked for drafts it
  * may not see (an empty result, not an error). */
@@ -151,7 +151,7 @@ static int build_filter(const struct principal *caller, struct arena *a,
 
 	if (sort_parse(q->sort ? q->sort : "", "-createdAt", post_sorts, &sort, &f->desc, err) != 0)
 		return -1;
-	f->sort_column = post_sort_columns[sort];
+	f->sort = (enum post_sort)sort;
 	if (status && strcmp(status, POST_STATUS_DRAFT) != 0 &&
 	    strcmp(status, POST_STATUS_PUBLISHED) != 0)
 		return app_error_set(err, ERR_BAD_REQUEST, "status must be one of draft, published");
@@ -176,7 +176,7 @@ static int build_filter(const struct principal *caller, struct arena *a,
 			return app_error_set(err, ERR_BAD_REQUEST,
 					     "q must contain at least %d letters or digits in a row",
 					     POSTS_SEARCH_MIN_CHARS);
-		f->title_like = like_escape(a, q->q);
+		f->title_has = q->q;
 	}
 	f->limit = pg->limit;
 	f->offset = page_offset(pg);

@@ -167,8 +167,8 @@ int users_batch_get(struct users_ctx *ctx, const struct principal *caller, struc
 	return 0;
 }
 
+/* In enum user_sort's order. */
 static const char *const user_sorts[] = { "createdAt", "name", "email", NULL };
-static const char *const user_sort_columns[] = { "created_at", "name", "email" };
 
 static int build_filter(struct arena *a, const struct user_query *q, const struct page *pg,
 			struct user_list_filter *f, struct app_error *err)
@@ -177,7 +177,7 @@ static int build_filter(struct arena *a, const struct user_query *q, const struc
 
 	if (sort_parse(q->sort ? q->sort : "", "-createdAt", user_sorts, &sort, &f->desc, err) != 0)
 		return -1;
-	f->sort_column = user_sort_columns[sort];
+	f->sort = (enum user_sort)sort;
 	f->is_active = -1;
 	if (q->status && *q->status) {
 		if (strcmp(q->status, "active") != 0 && strcmp(q->status, "inactive") != 0)
@@ -192,7 +192,7 @@ static int build_filter(struct arena *a, const struct user_query *q, const struc
 		f->role = q->role;
 	}
 	if (q->name && *q->name)
-		f->name_like = like_escape(a, q->name);
+		f->name = q->name;
 	if (q->email && *q->email) {
 		char *email = arena_alloc(a, EMAIL_MAX_LEN + 1);
 
