@@ -73,58 +73,73 @@ int auth_keys_list(struct auth_ctx *ctx, const struct principal *caller, struct 
 	return rc;
 }
 
+/* One key by id, as its owner or an admin acts on it (db_with_conn's or
+ * db_with_tx's work). */
+struct key_job {
+	struct auth_ctx *ctx;
+	const struct principal *caller;
+	int64_t id;
+	struct auth_api_key *key;    /* the key as loaded */
+	struct auth_new_api_key *out; /* rotation: the new key */
+};
+
 /* Key id, as the caller may see it: another user's key is NOT_FOUND for a
  * non-admin, exactly like a key that does not exist. */
-static int find_visible(struct db_conn *c, const struct principal *caller, int64_t id, bool lock,
-			struct auth_api_key *out, struct app_error *err)
+static int find_visible(struct db_conn *c, void *arg, struct app_error *err)
 {
-	if (auth_repo_key_find(c, id, lock, out, err) != 0)
+	struct key_job *j = arg;
+
+	if (auth_repo_key_find(c, j->id, false, j->key, err) != 0)
 		return -1;
-	return auth_rule_key_visible(caller, out->user_id, err);
+	return auth_rule_key_visible(j->caller, j->key->user_id, err);
 }
 
 int auth_keys_get(struct auth_ctx *ctx, const struct principal *caller, int64_t id,
 		  struct auth_api_key *out, struct app_error *err)
 {
-	struct db_conn *c;
-	int rc;
+	struct key_job j = { .caller = caller, .id = id, .key = out };
 
-	if (auth_rule_key_id(caller, id, err) != 0 || acquire(ctx, &c, err) != 0)
+	if (auth_rule_key_id(caller, id, err) != 0)
 		return -1;
-	rc = find_visible(c, caller, id, false, out, err);
-	db_pool_release(ctx->db, c);
-	return rc;
+	return db_with_conn(ctx->db, ctx->db_wait_ms, find_visible, &j, err);
+}
+
+/* Revokes a visible key unless it is revoked already (which keeps its time). */
+static int revoke_visible(struct db_conn *c, void *arg, struct app_error *err)
+{
+	struct key_job *j = arg;
+
+	if (find_visible(c, arg, err) != 0)
+		return -1;
+	return j->key->revoked_at_us ? 0 : auth_repo_key_revoke(c, j->id, err);
 }
 
 int auth_keys_revoke(struct auth_ctx *ctx, const struct principal *caller, int64_t id,
 		     struct app_error *err)
 {
 	struct auth_api_key k;
-	struct db_conn *c;
-	int rc;
+	struct key_job j = { .caller = caller, .id = id, .key = &k };
 
-	if (auth_rule_key_id(caller, id, err) != 0 || acquire(ctx, &c, err) != 0)
+	if (auth_rule_key_id(caller, id, err) != 0 ||
+	    db_with_conn(ctx->db, ctx->db_wait_ms, revoke_visible, &j, err) != 0)
 		return -1;
-	rc = find_visible(c, caller, id, false, &k, err);
-	if (rc == 0 && k.revoked_at_us == 0)
-		rc = auth_repo_key_revoke(c, id, err);
-	db_pool_release(ctx->db, c);
-	if (rc == 0 && k.revoked_at_us == 0)
+	if (k.revoked_at_us == 0) /* as loaded: it was live, now it is revoked */
 		log_info("api key revoked", LOG_I("keyId", id), LOG_I("userId", k.user_id),
 			 LOG_I("by", caller->user_id));
-	return rc;
+	return 0;
 }
 
 /* Under the old key's row lock: state checks, the new key, the old key's
- * shortened life. The caller commits. */
-static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, const struct principal *caller,
-			 int64_t id, struct auth_new_api_key *out, struct app_error *err)
+ * shortened life. */
+static int rotate_locked(struct db_conn *c, void *arg, struct app_error *err)
 {
+	struct key_job *j = arg;
 	char public_id[AUTH_KEY_PUBLIC_LEN + 1], secret[AUTH_KEY_SECRET_LEN + 1];
 	char hash[AUTH_SHA256_HEX_LEN + 1];
 	struct auth_api_key old;
 
-	if (find_visible(c, caller, id, true, &old, err) != 0)
+	if (auth_repo_key_find(c, j->id, true, &old, err) != 0 ||
+	    auth_rule_key_visible(j->caller, old.user_id, err) != 0)
 		return -1;
 	if (old.revoked_at_us)
 		return app_error_set(err, ERR_CONFLICT, "A revoked key cannot be rotated");
@@ -132,32 +147,25 @@ static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, const struct p
 		return app_error_set(err, ERR_CONFLICT, "This key was already rotated");
 	if (old.expires_at_us <= now_unix_us())
 		return app_error_set(err, ERR_CONFLICT, "An expired key cannot be rotated");
-	auth_key_generate(public_id, secret, out->full);
+	auth_key_generate(public_id, secret, j->out->full);
 	auth_sha256_hex(secret, AUTH_KEY_SECRET_LEN, hash);
 	memset(secret, 0, sizeof(secret));
-	if (auth_repo_key_insert_copy(c, id, public_id, hash, &out->key, err) != 0)
+	if (auth_repo_key_insert_copy(c, j->id, public_id, hash, &j->out->key, err) != 0)
 		return -1;
-	return auth_repo_key_retire(c, id, ctx->rotation_grace_s, err);
+	return auth_repo_key_retire(c, j->id, j->ctx->rotation_grace_s, err);
 }
 
 int auth_keys_rotate(struct auth_ctx *ctx, const struct principal *caller, int64_t id,
 		     struct auth_new_api_key *out, struct app_error *err)
 {
-	struct db_conn *c;
-	int rc;
+	struct key_job j = { .ctx = ctx, .caller = caller, .id = id, .out = out };
 
-	if (auth_rule_key_id(caller, id, err) != 0 || acquire(ctx, &c, err) != 0)
+	if (auth_rule_key_id(caller, id, err) != 0 ||
+	    db_with_tx(ctx->db, ctx->db_wait_ms, rotate_locked, &j, err) != 0)
 		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = rotate_locked(ctx, c, caller, id, out, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
-	if (rc == 0)
-		log_info("api key rotated", LOG_I("keyId", id), LOG_I("newKeyId", out->key.id),
-			 LOG_I("userId", out->key.user_id), LOG_I("by", caller->user_id));
-	return rc;
+	log_info("api key rotated", LOG_I("keyId", id), LOG_I("newKeyId", out->key.id),
+		 LOG_I("userId", out->key.user_id), LOG_I("by", caller->user_id));
+	return 0;
 }
 
 /* ---- validation ------------------------------------------------------------------------- */

@@ -189,12 +189,13 @@ void auth_feed_stop(struct auth_feed *f);
 /* When a user's not-before stops refusing anything: after the longest
  * access or refresh token life (plus the JWT leeway). */
 int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_before_ms);
-/* Appends row on c, inside the caller's open transaction, which it commits;
- * a user row also revokes the refresh families created before its
- * not-before. On success applies the change to ctx->revocations at once. */
-int auth_revocation_write(struct auth_ctx *ctx, struct db_conn *c,
-			  const struct auth_revocation_row *row, int64_t *seq,
-			  struct app_error *err);
+/* Appends row in one transaction; a user row also revokes the refresh
+ * families created before its not-before, a token row with family set (a
+ * logout) the family of its jti (its id into family, AUTH_ID_LEN + 1). On
+ * success applies the change to ctx->revocations at once; *seq its feed
+ * position. */
+int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row,
+			  char *family, int64_t *seq, struct app_error *err);
 /* RevokeUserTokens (from the users service's outbox): proof must be
  * authn_revocation_proof's for (user_id, not_before_ms), else UNAUTHORIZED. */
 int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_before_ms,

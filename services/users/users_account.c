@@ -49,32 +49,42 @@ static bool row_changes(const struct user *cur, const struct user_row_update *u)
 	       u->is_verified != cur->is_verified;
 }
 
-/* The checks that need the current row, in precedence order, then the write.
- * *revoke: the write invalidates the user's access tokens (role, disabling). */
-static int update_locked(struct db_conn *c, const struct principal *caller, struct arena *a,
-			 int64_t id, unsigned fields, const struct user_patch *p, struct user *out,
-			 bool *changed, bool *revoke, struct app_error *err)
+/* One update under the row lock (db_with_tx's work). */
+struct update_job {
+	const struct principal *caller;
+	struct arena *a;
+	int64_t id;
+	unsigned fields;
+	const struct user_patch *p;
+	struct user *out;
+	bool changed; /* the row was written */
+	bool revoke;  /* the write invalidates the user's access tokens (role, disabling) */
+};
+
+/* The checks that need the current row, in precedence order, then the write. */
+static int update_locked(struct db_conn *c, void *arg, struct app_error *err)
 {
+	struct update_job *j = arg;
 	struct user cur;
 	struct user_row_update u;
 
-	if (users_repo_find_for_update(c, id, &cur, err) != 0)
+	if (users_repo_find_for_update(c, j->id, &cur, err) != 0)
 		return -1;
-	if (users_rule_fields(caller, fields, err) != 0)
+	if (users_rule_fields(j->caller, j->fields, err) != 0)
 		return -1;
-	if (apply_patch(a, &cur, fields, p, &u, err) != 0)
+	if (apply_patch(j->a, &cur, j->fields, j->p, &u, err) != 0)
 		return -1;
-	if (p->expected_version != 0 && p->expected_version != cur.version)
+	if (j->p->expected_version != 0 && j->p->expected_version != cur.version)
 		return app_error_set(err, ERR_VERSION_CONFLICT,
 				     "Version %lld does not match the current version %lld",
-				     (long long)p->expected_version, (long long)cur.version);
-	*changed = row_changes(&cur, &u);
-	*revoke = *changed && u.revoke_tokens;
-	if (!*changed) {
-		*out = cur;
+				     (long long)j->p->expected_version, (long long)cur.version);
+	j->changed = row_changes(&cur, &u);
+	j->revoke = j->changed && u.revoke_tokens;
+	if (!j->changed) {
+		*j->out = cur;
 		return 0;
 	}
-	return users_repo_update(c, id, &u, out, err);
+	return users_repo_update(c, j->id, &u, j->out, err);
 }
 
 /* After a committed write that moved tokens_valid_after: tells the auth
@@ -97,29 +107,21 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 		 const struct user_patch *p, struct user *out, int64_t *rev_seq,
 		 struct app_error *err)
 {
-	unsigned fields = 0;
-	struct db_conn *c;
-	bool changed = false, revoke = false;
+	struct update_job j = { .caller = caller, .a = a, .p = p, .out = out };
 	int rc;
 
 	if (users_rule_target(caller, &id, err) != 0 || users_rule_modify(caller, id, err) != 0)
 		return -1;
-	if (!users_parse_mask(p->paths, p->npaths, &fields, err))
+	if (!users_parse_mask(p->paths, p->npaths, &j.fields, err))
 		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = update_locked(c, caller, a, id, fields, p, out, &changed, &revoke, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
-	if (rc == 0 && changed) {
+	j.id = id;
+	rc = db_with_tx(ctx->db, ctx->db_wait_ms, update_locked, &j, err);
+	if (rc == 0 && j.changed) {
 		users_cache_invalidate(ctx->kv, id);
-		if (revoke)
+		if (j.revoke)
 			revoke_now(ctx, id, rev_seq);
 		log_info("user updated", LOG_I("userId", id), LOG_I("version", out->version),
-			 LOG_B("tokensRevoked", revoke));
+			 LOG_B("tokensRevoked", j.revoke));
 	}
 	return rc;
 }
