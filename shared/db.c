@@ -594,34 +594,34 @@ int db_commit(struct db_conn *c, struct app_error *err)
 	return 0;
 }
 
-int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
-		 struct app_error *err)
+/* db_with_conn, or db_with_tx when tx. */
+static int with_conn(struct db_pool *p, int wait_ms, bool tx, db_work_fn fn, void *arg,
+		     struct app_error *err)
 {
 	struct db_conn *c;
 	int rc;
 
 	if (db_pool_acquire(p, wait_ms, &c, err) != 0)
 		return -1;
-	rc = fn(c, arg, err);
-	db_pool_release(p, c);
+	rc = tx ? db_begin(c, err) : 0;
+	if (rc == 0)
+		rc = fn(c, arg, err);
+	if (rc == 0 && tx && c->in_tx)
+		rc = db_commit(c, err);
+	db_pool_release(p, c); /* rolls back a transaction left open */
 	return rc;
+}
+
+int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
+		 struct app_error *err)
+{
+	return with_conn(p, wait_ms, false, fn, arg, err);
 }
 
 int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
 	       struct app_error *err)
 {
-	struct db_conn *c;
-	int rc;
-
-	if (db_pool_acquire(p, wait_ms, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = fn(c, arg, err);
-	if (rc == 0 && c->in_tx)
-		rc = db_commit(c, err);
-	db_pool_release(p, c); /* rolls back a transaction left open */
-	return rc;
+	return with_conn(p, wait_ms, true, fn, arg, err);
 }
 
 void db_rollback(struct db_conn *c)
