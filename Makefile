@@ -170,6 +170,8 @@ $(TBIN)/unit/$(1)_%_test: $(OBJ)/tests/unit/$(1)_%_test.o $$(filter-out %/main.o
 	$(Q)$(CC) $(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBS_OWN) $$(PKG_LIBS) $$(TEST_LIBS)
 endef
 $(foreach s,$(SERVICES) gateway,$(eval $(call service_unit_rules,$(s))))
+# users_rules_test holds the gateway's route rows to the service's admin-only fields.
+$(TBIN)/unit/users_rules_test: $(OBJ)/gateway/routes.o
 
 $(TBIN)/integration/%: $(OBJ)/tests/integration/%.o $(IT_SUPPORT_O) $(LIBS_OWN)
 	@mkdir -p $(@D)

@@ -403,3 +403,14 @@ int caller_resolve(struct caller_resolver *r, const char *authorization, const c
 		anonymous(out);
 	return rc;
 }
+
+int caller_resolve_call(void *ctx, struct rpc_call *call, const struct principal **out,
+			struct app_error *err)
+{
+	struct principal *p = arena_alloc(rpc_call_arena(call), sizeof(*p));
+
+	*out = p;
+	return caller_resolve(ctx, rpc_call_metadata(call, "authorization"),
+			      rpc_call_metadata(call, "x-api-key"), rpc_call_request_id(call), p,
+			      err);
+}

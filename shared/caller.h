@@ -71,4 +71,11 @@ int caller_resolve_start(struct caller_resolver *r, struct rpc_async *async,
 			 struct principal *out, struct app_error *err, caller_done_fn done,
 			 void *arg);
 
+/* caller_resolve for one gRPC call (an rpc_resolve_fn, rpc.h; ctx is the
+ * resolver): `authorization`, `x-api-key` and the request id from its
+ * metadata; *out in the call's arena. */
+struct rpc_call;
+int caller_resolve_call(void *ctx, struct rpc_call *call, const struct principal **out,
+			struct app_error *err);
+
 #endif

@@ -549,6 +549,24 @@ int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *con
 	return 0;
 }
 
+char *db_like_escape(struct arena *a, const char *s)
+{
+	size_t len, j = 0;
+	char *out;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	out = arena_alloc(a, 2 * len + 1);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+			out[j++] = '\\';
+		out[j++] = s[i];
+	}
+	out[j] = '\0';
+	return out;
+}
+
 int db_begin(struct db_conn *c, struct app_error *err)
 {
 	if (db_exec_cmd(c, "BEGIN", 0, NULL, err) != 0)
@@ -574,6 +592,36 @@ int db_commit(struct db_conn *c, struct app_error *err)
 		return app_error_set(err, ERR_DATABASE_ERROR, NULL);
 	}
 	return 0;
+}
+
+/* db_with_conn, or db_with_tx when tx. */
+static int with_conn(struct db_pool *p, int wait_ms, bool tx, db_work_fn fn, void *arg,
+		     struct app_error *err)
+{
+	struct db_conn *c;
+	int rc;
+
+	if (db_pool_acquire(p, wait_ms, &c, err) != 0)
+		return -1;
+	rc = tx ? db_begin(c, err) : 0;
+	if (rc == 0)
+		rc = fn(c, arg, err);
+	if (rc == 0 && tx && c->in_tx)
+		rc = db_commit(c, err);
+	db_pool_release(p, c); /* rolls back a transaction left open */
+	return rc;
+}
+
+int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
+		 struct app_error *err)
+{
+	return with_conn(p, wait_ms, false, fn, arg, err);
+}
+
+int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
+	       struct app_error *err)
+{
+	return with_conn(p, wait_ms, true, fn, arg, err);
 }
 
 void db_rollback(struct db_conn *c)

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "arena.h"
 #include "err.h"
 
 struct db_pool;
@@ -31,6 +32,18 @@ int db_pool_acquire(struct db_pool *p, int wait_ms, struct db_conn **out, struct
 /* Returns a connection; an open transaction is rolled back first. NULL is a no-op. */
 void db_pool_release(struct db_pool *p, struct db_conn *c);
 
+/* One unit of work on a borrowed connection: 0, or -1 with err. */
+typedef int (*db_work_fn)(struct db_conn *c, void *arg, struct app_error *err);
+/* Borrows a connection (db_pool_acquire, up to wait_ms), runs fn(c, arg) and
+ * gives the connection back: fn's result, or -1 when none came in time. */
+int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
+		 struct app_error *err);
+/* The same inside one transaction: BEGIN, fn, then COMMIT when fn returned
+ * 0 and left the transaction open (fn may commit itself, e.g. to act once
+ * the write is durable); otherwise the release rolls it back. */
+int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
+	       struct app_error *err);
+
 /* true when `SELECT 1` succeeds on some connection within about a second. */
 bool db_pool_ping(struct db_pool *p);
 
@@ -46,6 +59,10 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
 /* Like db_exec for statements whose result is not needed. */
 int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		struct app_error *err);
+
+/* Escapes %, _ and \ with \ so the text matches literally in LIKE/ILIKE ...
+ * ESCAPE '\' (the repos' substring filters); result owned by a. NULL for NULL. */
+char *db_like_escape(struct arena *a, const char *s);
 
 int db_begin(struct db_conn *c, struct app_error *err);
 int db_commit(struct db_conn *c, struct app_error *err);

@@ -35,14 +35,40 @@ const char *rpc_status_name(grpc_status_code status);
 struct rpc_server;
 struct rpc_call; /* one accepted call; valid only inside its handler */
 
+struct principal;
+
+/* What calls made while serving another one inherit from it: its request id
+ * (forwarded as x-request-id) and the time left before its deadline. */
+struct rpc_origin {
+	const char *request_id; /* NULL: none */
+	int64_t remaining_ms;   /* INT64_MAX: no deadline */
+};
+
+/* Everything a unary handler gets about its call, filled by the runtime. */
+struct rpc_ctx {
+	struct rpc_call *call;
+	struct arena *arena;            /* the call's: lives until the reply is sent */
+	/* The caller, resolved from `authorization` / `x-api-key` metadata by the
+	 * server's resolver (anonymous when neither is present); a bad
+	 * credential fails the call before the handler runs, even on an open
+	 * method. NULL for RPC_UNARY_NO_CALLER methods or without a resolver. */
+	const struct principal *caller;
+	struct rpc_origin origin;
+};
+
 /* Handles one unary call. On success returns 0 and sets *reply to a message
  * whose memory the handler owns for the call's lifetime: allocate it (and
- * every string/sub-message in it) from rpc_call_arena(call), or point at
- * static data. On failure returns -1 with err filled; the runtime sends
- * err's gRPC status with a google.rpc.Status (ErrorInfo + BadRequest) in the
+ * every string/sub-message in it) from cx->arena, or point at static data.
+ * On failure returns -1 with err filled; the runtime sends err's gRPC status
+ * with a google.rpc.Status (ErrorInfo + BadRequest) in the
  * `grpc-status-details-bin` trailer. request is freed by the runtime. */
-typedef int (*rpc_handler_fn)(void *app, struct rpc_call *call, const ProtobufCMessage *request,
+typedef int (*rpc_handler_fn)(void *app, struct rpc_ctx *cx, const ProtobufCMessage *request,
 			      ProtobufCMessage **reply, struct app_error *err);
+
+/* Resolves a call's caller from its metadata: 0 and *out (memory of the
+ * call's arena or of the resolver), or -1 with err (401, 400, 503...). */
+typedef int (*rpc_resolve_fn)(void *ctx, struct rpc_call *call, const struct principal **out,
+			      struct app_error *err);
 
 struct rpc_stream; /* the server side of one streaming call */
 
@@ -60,11 +86,15 @@ struct rpc_method {
 	const ProtobufCMessageDescriptor *request;
 	rpc_handler_fn handler; /* a unary method */
 	rpc_stream_fn stream;   /* or a streaming one (handler NULL) */
+	bool no_caller;         /* the caller is not resolved (cx->caller NULL) */
 };
 
 /* Method table rows. */
-#define RPC_UNARY(path, request, handler) { (path), (request), (handler), NULL }
-#define RPC_STREAM(path, request, stream) { (path), (request), NULL, (stream) }
+#define RPC_UNARY(path, request, handler) { (path), (request), (handler), NULL, false }
+/* A unary method whose credentials are not looked at (health, service-to-
+ * service calls proved otherwise). */
+#define RPC_UNARY_NO_CALLER(path, request, handler) { (path), (request), (handler), NULL, true }
+#define RPC_STREAM(path, request, stream) { (path), (request), NULL, (stream), true }
 
 struct rpc_server_config {
 	const char *listen_addr;     /* "0.0.0.0:50051"; port 0 picks a free port */
@@ -81,6 +111,8 @@ struct rpc_server_config {
 	bool (*service_check)(void *ctx);
 	void *health_ctx;            /* passed to health_check; NULL = app */
 	void *app;                   /* passed to handlers */
+	rpc_resolve_fn resolve;      /* every unary call's caller; NULL: none */
+	void *resolve_ctx;
 };
 
 /* Binds and prepares the server (no threads yet). methods must outlive the
@@ -104,6 +136,8 @@ void rpc_server_stop(struct rpc_server *s);
 void rpc_server_free(struct rpc_server *s);
 
 /* Call accessors, valid inside the handler. */
+/* The call's request id and time left (what calls made for it inherit). */
+struct rpc_origin rpc_call_origin(const struct rpc_call *call);
 struct arena *rpc_call_arena(struct rpc_call *call);
 const char *rpc_call_method(const struct rpc_call *call);
 /* The value of a metadata key (lower-case name), NUL-terminated, or NULL when

@@ -65,6 +65,8 @@ struct rpc_server {
 	bool (*service_check)(void *ctx);
 	void *health_ctx;
 	void *app;
+	rpc_resolve_fn resolve;
+	void *resolve_ctx;
 	int shutdown_grace_ms;
 
 	grpc_server *server;
@@ -148,6 +150,12 @@ void rpc_call_set_trailer_i64(struct rpc_call *call, const char *key, int64_t va
 
 	snprintf(v, sizeof(v), "%lld", (long long)value);
 	rpc_call_set_trailer(call, key, v);
+}
+
+struct rpc_origin rpc_call_origin(const struct rpc_call *call)
+{
+	return (struct rpc_origin){ .request_id = rpc_call_request_id(call),
+				    .remaining_ms = rpc_call_remaining_ms(call) };
 }
 
 int64_t rpc_call_remaining_ms(const struct rpc_call *call)
@@ -274,7 +282,7 @@ static void finish_call(struct rpc_call *c, grpc_completion_queue *cq,
 
 #define RPC_HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
 
-static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage *request,
+static int health_check(void *app, struct rpc_ctx *cx, const ProtobufCMessage *request,
 			ProtobufCMessage **reply, struct app_error *err)
 {
 	const Grpc__Health__V1__HealthCheckRequest *req = (const void *)request;
@@ -286,7 +294,7 @@ static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage
 		known = strcmp(*name, req->service) == 0;
 	if (!known)
 		return app_error_set(err, ERR_NOT_FOUND, "unknown service \"%s\"", req->service);
-	res = arena_alloc(rpc_call_arena(call), sizeof(*res));
+	res = arena_alloc(cx->arena, sizeof(*res));
 	grpc__health__v1__health_check_response__init(res);
 	serving = !s->health_check || s->health_check(s->health_ctx);
 	if (serving && req->service[0] && s->service_check)
@@ -298,7 +306,8 @@ static int health_check(void *app, struct rpc_call *call, const ProtobufCMessage
 }
 
 static const struct rpc_method health_method =
-	RPC_UNARY(RPC_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor, health_check);
+	RPC_UNARY_NO_CALLER(RPC_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor,
+			    health_check);
 
 static const struct rpc_method *find_method(const struct rpc_server *s, const char *path)
 {
@@ -316,6 +325,7 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 {
 	const struct rpc_method *m = find_method(c->srv, c->method);
 	void *app = m == &health_method ? (void *)c->srv : c->srv->app;
+	struct rpc_ctx cx;
 
 	if (!m || !m->handler)
 		return app_error_set(err, ERR_NOT_IMPLEMENTED, "Method %s is not implemented", c->method);
@@ -327,7 +337,11 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 				     m->request->name);
 	if (rpc_call_remaining_ms(c) <= 0)
 		return app_error_set(err, ERR_GATEWAY_TIMEOUT, "Deadline expired before the call ran");
-	if (m->handler(app, c, *request, reply, err) != 0) {
+	cx = (struct rpc_ctx){ .call = c, .arena = c->arena, .origin = rpc_call_origin(c) };
+	if (!m->no_caller && c->srv->resolve &&
+	    c->srv->resolve(c->srv->resolve_ctx, c, &cx.caller, err) != 0)
+		return -1;
+	if (m->handler(app, &cx, *request, reply, err) != 0) {
 		if (err->code == ERR_OK)
 			app_error_set(err, ERR_INTERNAL_ERROR, NULL);
 		*reply = NULL;
@@ -520,6 +534,8 @@ struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
 	s->service_check = cfg->service_check;
 	s->health_ctx = cfg->health_ctx ? cfg->health_ctx : cfg->app;
 	s->app = cfg->app;
+	s->resolve = cfg->resolve;
+	s->resolve_ctx = cfg->resolve_ctx;
 	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : 1;
 	rpc__streams_init(&s->streams, &s->busy, s->domain);

@@ -183,7 +183,8 @@ static int with_reflection(const struct svc_config *c, const struct rpc_method *
 }
 
 int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
-	      size_t n, void *app, struct db_pool *db, struct revocations *rev)
+	      size_t n, void *app, struct caller_resolver *callers, struct db_pool *db,
+	      struct revocations *rev)
 {
 	const char *const names[] = { full_name, NULL };
 	struct svc_health health = { .db = db, .rev = rev };
@@ -192,7 +193,7 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 		.shutdown_grace_ms = c->shutdown_grace_ms, .domain = c->name,
 		.health_services = names, .health_check = svc_db_ok, .service_check = svc_loaded,
 		.health_ctx = &health,
-		.app = app,
+		.app = app, .resolve = caller_resolve_call, .resolve_ctx = callers,
 	};
 	struct rpc_server *srv = NULL;
 	struct reflection *refl;

@@ -78,7 +78,8 @@ struct revocations;
 struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revocations *rev,
 					struct rpc_channel *auth);
 
-/* Serves methods (handlers get app) on c->listen_addr with c->workers until
+/* Serves methods (handlers get app, and each call's caller resolved by
+ * callers: caller.h) on c->listen_addr with c->workers until
  * SIGTERM/SIGINT; grpc.health.v1 answers for "" (SERVING while db answers:
  * the process is up, API.md §3) and full_name (also needs rev, NULL: none,
  * to have its first full load: the service can check credentials, i.e. it
@@ -88,6 +89,7 @@ struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revoc
  * service listening" / "stopped". 0, or -1 when the address cannot be bound,
  * the descriptors are malformed or the run failed. */
 int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
-	      size_t n, void *app, struct db_pool *db, struct revocations *rev);
+	      size_t n, void *app, struct caller_resolver *callers, struct db_pool *db,
+	      struct revocations *rev);
 
 #endif

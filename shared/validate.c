@@ -182,22 +182,62 @@ bool email_normalize(const char *in, char *out, size_t outsize)
 	return email_valid(out, n);
 }
 
-char *like_escape(struct arena *a, const char *s)
+bool text_check(struct arena *a, const char *field, const char *label, const char *in,
+		size_t max_chars, bool trim, const char **out, struct app_error *err)
 {
-	size_t len, j = 0;
-	char *out;
+	const char *text;
 
-	if (!s)
-		return NULL;
-	len = strlen(s);
-	out = arena_alloc(a, 2 * len + 1);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-			out[j++] = '\\';
-		out[j++] = s[i];
+	if (!in || !utf8_valid(in, strlen(in))) {
+		app_error_add_violation(err, field, in ? "%s must be valid UTF-8" : "%s is required",
+					label);
+		return false;
 	}
-	out[j] = '\0';
-	return out;
+	text = trim ? trim_dup(a, in) : in;
+	if (!*text) {
+		app_error_add_violation(err, field, "%s is required", label);
+		return false;
+	}
+	if (utf8_length(text) > max_chars) {
+		app_error_add_violation(err, field, "%s must be at most %zu characters", label,
+					max_chars);
+		return false;
+	}
+	if (out)
+		*out = text;
+	return true;
+}
+
+bool mask_parse(const struct mask_field *fields, size_t n, const char *const *paths,
+		size_t npaths, unsigned *bits, struct app_error *err)
+{
+	bool ok = true;
+
+	*bits = 0;
+	for (size_t i = 0; i < npaths; i++) {
+		bool known = false;
+
+		for (size_t j = 0; j < n; j++) {
+			if (strcmp(paths[i], fields[j].path) == 0 ||
+			    strcmp(paths[i], fields[j].json) == 0) {
+				*bits |= fields[j].bit;
+				known = true;
+			}
+		}
+		if (!known) {
+			app_error_add_violation(err, paths[i], "Unknown or read-only field");
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+const char *mask_json_name(const struct mask_field *fields, size_t n, unsigned bit)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (fields[j].bit == bit)
+			return fields[j].json;
+	}
+	return "";
 }
 
 /* ---- pagination ------------------------------------------------------------------- */

@@ -22,6 +22,31 @@ size_t utf8_length(const char *s);
 /* A copy of s without leading/trailing ASCII whitespace, owned by a. */
 char *trim_dup(struct arena *a, const char *s);
 
+/* The one text rule (API.md §2, §6): UTF-8 text of 1..max_chars code
+ * points, trimmed of surrounding ASCII whitespace first when trim (then *out
+ * is the trimmed copy, from a; otherwise in itself and a may be NULL).
+ * false with one violation on field otherwise: "<label> is required" (NULL,
+ * empty or only whitespace), "<label> must be valid UTF-8", "<label> must be
+ * at most <max_chars> characters". label starts the sentence: "Name". */
+bool text_check(struct arena *a, const char *field, const char *label, const char *in,
+		size_t max_chars, bool trim, const char **out, struct app_error *err);
+
+/* One writable field of an update mask: its proto path and its JSON name
+ * (either is accepted), and the bit it sets. */
+struct mask_field {
+	const char *path; /* "is_active" */
+	const char *json; /* "isActive" */
+	unsigned bit;
+};
+
+/* The one update-mask parser: the bits of the n fields named by paths (no
+ * paths: none); each unknown path is a violation on that path, "Unknown or
+ * read-only field", and makes the result false. */
+bool mask_parse(const struct mask_field *fields, size_t n, const char *const *paths,
+		size_t npaths, unsigned *bits, struct app_error *err);
+/* The JSON name of bit in fields, "" when none has it. */
+const char *mask_json_name(const struct mask_field *fields, size_t n, unsigned bit);
+
 #define EMAIL_MAX_LEN 254
 
 /* Trims and lower-cases in into out (outsize >= EMAIL_MAX_LEN + 1) and checks
@@ -30,10 +55,6 @@ char *trim_dup(struct arena *a, const char *s);
  * control or non-ASCII characters).
  * false when invalid (out then holds the trimmed, lower-cased text, truncated). */
 bool email_normalize(const char *in, char *out, size_t outsize);
-
-/* Escapes %, _ and \ with \ so the text matches literally in LIKE/ILIKE ...
- * ESCAPE '\'; result owned by a. */
-char *like_escape(struct arena *a, const char *s);
 
 #define PAGE_DEFAULT_LIMIT 20
 #define PAGE_MAX_LIMIT 100

@@ -21,118 +21,6 @@ static int acquire(struct auth_ctx *ctx, struct db_conn **c, struct app_error *e
 	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
 }
 
-static int require_bearer(const struct principal *caller, struct app_error *err)
-{
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (caller->method != AUTH_JWT)
-		return app_error_set(err, ERR_FORBIDDEN,
-				     "Managing API keys requires a bearer token");
-	return 0;
-}
-
-/* ---- pure rules ---------------------------------------------------------------------- */
-
-perm_set auth_key_effective_perms(perm_set key, perm_set owner)
-{
-	if (perm_is_admin(key))
-		return owner;
-	if (perm_is_admin(owner))
-		return key;
-	return key & owner;
-}
-
-static bool check_name(struct arena *a, const char *in, const char **out, struct app_error *err)
-{
-	const char *trimmed;
-
-	if (in && !utf8_valid(in, strlen(in))) {
-		app_error_add_violation(err, "name", "Name must be valid UTF-8");
-		return false;
-	}
-	trimmed = in ? trim_dup(a, in) : "";
-	if (!*trimmed) {
-		app_error_add_violation(err, "name", "Name is required");
-		return false;
-	}
-	if (utf8_length(trimmed) > AUTH_KEY_NAME_MAX_CHARS) {
-		app_error_add_violation(err, "name", "Name must be at most %d characters",
-					AUTH_KEY_NAME_MAX_CHARS);
-		return false;
-	}
-	*out = trimmed;
-	return true;
-}
-
-/* The known names as a set; unknown ones counted in *unknown. */
-static perm_set parse_perms(const struct auth_key_create *in, size_t *unknown)
-{
-	perm_set set = 0;
-
-	*unknown = 0;
-	for (size_t i = 0; i < in->nperms; i++) {
-		enum perm p;
-
-		if (in->perms[i] && perm_parse(in->perms[i], &p))
-			set |= PERM_BIT(p);
-		else
-			(*unknown)++;
-	}
-	return set;
-}
-
-/* Names the requested permissions the caller does not hold: 403. */
-static int forbid_excess(perm_set held, perm_set want, struct app_error *err)
-{
-	const char *names[PERM__COUNT];
-	perm_set excess = perm_is_admin(held) ? 0 : want & ~held;
-	int n;
-
-	if (!excess)
-		return 0;
-	n = perm_names(excess, names, PERM__COUNT);
-	for (int i = 0; i < n; i++)
-		app_error_add_violation(err, "permissions", "You do not hold %s", names[i]);
-	return app_error_set(err, ERR_FORBIDDEN, "A key cannot have permissions its creator lacks");
-}
-
-static bool check_perms(const struct auth_key_create *in, size_t unknown, struct app_error *err)
-{
-	if (in->nperms == 0) {
-		app_error_add_violation(err, "permissions", "At least one permission is required");
-		return false;
-	}
-	for (size_t i = 0; unknown && i < in->nperms; i++) {
-		enum perm p;
-
-		if (!in->perms[i] || !perm_parse(in->perms[i], &p))
-			app_error_add_violation(err, "permissions", "Unknown permission \"%.64s\"",
-						in->perms[i] ? in->perms[i] : "");
-	}
-	return unknown == 0;
-}
-
-int auth_key_request_check(struct arena *a, perm_set held, const struct auth_key_create *in,
-			   const char **name, perm_set *perms, int32_t *days,
-			   struct app_error *err)
-{
-	size_t unknown;
-	bool ok = true;
-
-	*perms = parse_perms(in, &unknown);
-	if (forbid_excess(held, *perms, err) != 0)
-		return -1;
-	ok &= check_name(a, in->name, name, err);
-	ok &= check_perms(in, unknown, err);
-	*days = in->expires_in_days ? in->expires_in_days : AUTH_KEY_DAYS_DEFAULT;
-	if (*days < 1 || *days > AUTH_KEY_DAYS_MAX) {
-		app_error_add_violation(err, "expiresInDays", "Must be between 1 and %d",
-					AUTH_KEY_DAYS_MAX);
-		ok = false;
-	}
-	return ok ? 0 : app_error_set(err, ERR_VALIDATION_ERROR, NULL);
-}
-
 /* ---- management ----------------------------------------------------------------------- */
 
 int auth_keys_create(struct auth_ctx *ctx, const struct principal *caller, struct arena *a,
@@ -145,7 +33,7 @@ int auth_keys_create(struct auth_ctx *ctx, const struct principal *caller, struc
 	struct db_conn *c;
 	int rc;
 
-	if (require_bearer(caller, err) != 0 ||
+	if (auth_rule_manage_keys(caller, err) != 0 ||
 	    auth_key_request_check(a, caller->perms, in, &row.name, &row.perms, &row.days,
 				   err) != 0)
 		return -1;
@@ -173,17 +61,9 @@ int auth_keys_list(struct auth_ctx *ctx, const struct principal *caller, struct 
 	int64_t total = 0;
 	int rc;
 
-	if (require_bearer(caller, err) != 0)
+	if (auth_rule_list_keys(caller, &user_id, err) != 0 ||
+	    page_resolve(page, limit, &pg, err) != 0)
 		return -1;
-	if (user_id != 0 && !perm_is_admin(caller->perms))
-		return app_error_set(err, ERR_FORBIDDEN,
-				     "Only an admin may list another user's keys");
-	if (user_id < 0)
-		return app_error_set(err, ERR_BAD_REQUEST, "userId must be a positive integer");
-	if (page_resolve(page, limit, &pg, err) != 0)
-		return -1;
-	if (!perm_is_admin(caller->perms))
-		user_id = caller->user_id;
 	if (acquire(ctx, &c, err) != 0)
 		return -1;
 	rc = auth_repo_key_list(c, user_id, pg.limit, page_offset(&pg), a, out, nout, &total, err);
@@ -193,69 +73,73 @@ int auth_keys_list(struct auth_ctx *ctx, const struct principal *caller, struct 
 	return rc;
 }
 
+/* One key by id, as its owner or an admin acts on it (db_with_conn's or
+ * db_with_tx's work). */
+struct key_job {
+	struct auth_ctx *ctx;
+	const struct principal *caller;
+	int64_t id;
+	struct auth_api_key *key;    /* the key as loaded */
+	struct auth_new_api_key *out; /* rotation: the new key */
+};
+
 /* Key id, as the caller may see it: another user's key is NOT_FOUND for a
  * non-admin, exactly like a key that does not exist. */
-static int find_visible(struct db_conn *c, const struct principal *caller, int64_t id, bool lock,
-			struct auth_api_key *out, struct app_error *err)
+static int find_visible(struct db_conn *c, void *arg, struct app_error *err)
 {
-	if (auth_repo_key_find(c, id, lock, out, err) != 0)
-		return -1;
-	if (out->user_id != caller->user_id && !perm_is_admin(caller->perms))
-		return app_error_set(err, ERR_NOT_FOUND, "API key not found");
-	return 0;
-}
+	struct key_job *j = arg;
 
-static int check_id(const struct principal *caller, int64_t id, struct app_error *err)
-{
-	if (require_bearer(caller, err) != 0)
+	if (auth_repo_key_find(c, j->id, false, j->key, err) != 0)
 		return -1;
-	if (id <= 0)
-		return app_error_set(err, ERR_BAD_REQUEST, "id must be a positive integer");
-	return 0;
+	return auth_rule_key_visible(j->caller, j->key->user_id, err);
 }
 
 int auth_keys_get(struct auth_ctx *ctx, const struct principal *caller, int64_t id,
 		  struct auth_api_key *out, struct app_error *err)
 {
-	struct db_conn *c;
-	int rc;
+	struct key_job j = { .caller = caller, .id = id, .key = out };
 
-	if (check_id(caller, id, err) != 0 || acquire(ctx, &c, err) != 0)
+	if (auth_rule_key_id(caller, id, err) != 0)
 		return -1;
-	rc = find_visible(c, caller, id, false, out, err);
-	db_pool_release(ctx->db, c);
-	return rc;
+	return db_with_conn(ctx->db, ctx->db_wait_ms, find_visible, &j, err);
+}
+
+/* Revokes a visible key unless it is revoked already (which keeps its time). */
+static int revoke_visible(struct db_conn *c, void *arg, struct app_error *err)
+{
+	struct key_job *j = arg;
+
+	if (find_visible(c, arg, err) != 0)
+		return -1;
+	return j->key->revoked_at_us ? 0 : auth_repo_key_revoke(c, j->id, err);
 }
 
 int auth_keys_revoke(struct auth_ctx *ctx, const struct principal *caller, int64_t id,
 		     struct app_error *err)
 {
 	struct auth_api_key k;
-	struct db_conn *c;
-	int rc;
+	struct key_job j = { .caller = caller, .id = id, .key = &k };
 
-	if (check_id(caller, id, err) != 0 || acquire(ctx, &c, err) != 0)
+	if (auth_rule_key_id(caller, id, err) != 0 ||
+	    db_with_conn(ctx->db, ctx->db_wait_ms, revoke_visible, &j, err) != 0)
 		return -1;
-	rc = find_visible(c, caller, id, false, &k, err);
-	if (rc == 0 && k.revoked_at_us == 0)
-		rc = auth_repo_key_revoke(c, id, err);
-	db_pool_release(ctx->db, c);
-	if (rc == 0 && k.revoked_at_us == 0)
+	if (k.revoked_at_us == 0) /* as loaded: it was live, now it is revoked */
 		log_info("api key revoked", LOG_I("keyId", id), LOG_I("userId", k.user_id),
 			 LOG_I("by", caller->user_id));
-	return rc;
+	return 0;
 }
 
 /* Under the old key's row lock: state checks, the new key, the old key's
- * shortened life. The caller commits. */
-static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, const struct principal *caller,
-			 int64_t id, struct auth_new_api_key *out, struct app_error *err)
+ * shortened life. */
+static int rotate_locked(struct db_conn *c, void *arg, struct app_error *err)
 {
+	struct key_job *j = arg;
 	char public_id[AUTH_KEY_PUBLIC_LEN + 1], secret[AUTH_KEY_SECRET_LEN + 1];
 	char hash[AUTH_SHA256_HEX_LEN + 1];
 	struct auth_api_key old;
 
-	if (find_visible(c, caller, id, true, &old, err) != 0)
+	if (auth_repo_key_find(c, j->id, true, &old, err) != 0 ||
+	    auth_rule_key_visible(j->caller, old.user_id, err) != 0)
 		return -1;
 	if (old.revoked_at_us)
 		return app_error_set(err, ERR_CONFLICT, "A revoked key cannot be rotated");
@@ -263,32 +147,25 @@ static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, const struct p
 		return app_error_set(err, ERR_CONFLICT, "This key was already rotated");
 	if (old.expires_at_us <= now_unix_us())
 		return app_error_set(err, ERR_CONFLICT, "An expired key cannot be rotated");
-	auth_key_generate(public_id, secret, out->full);
+	auth_key_generate(public_id, secret, j->out->full);
 	auth_sha256_hex(secret, AUTH_KEY_SECRET_LEN, hash);
 	memset(secret, 0, sizeof(secret));
-	if (auth_repo_key_insert_copy(c, id, public_id, hash, &out->key, err) != 0)
+	if (auth_repo_key_insert_copy(c, j->id, public_id, hash, &j->out->key, err) != 0)
 		return -1;
-	return auth_repo_key_retire(c, id, ctx->rotation_grace_s, err);
+	return auth_repo_key_retire(c, j->id, j->ctx->rotation_grace_s, err);
 }
 
 int auth_keys_rotate(struct auth_ctx *ctx, const struct principal *caller, int64_t id,
 		     struct auth_new_api_key *out, struct app_error *err)
 {
-	struct db_conn *c;
-	int rc;
+	struct key_job j = { .ctx = ctx, .caller = caller, .id = id, .out = out };
 
-	if (check_id(caller, id, err) != 0 || acquire(ctx, &c, err) != 0)
+	if (auth_rule_key_id(caller, id, err) != 0 ||
+	    db_with_tx(ctx->db, ctx->db_wait_ms, rotate_locked, &j, err) != 0)
 		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = rotate_locked(ctx, c, caller, id, out, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
-	if (rc == 0)
-		log_info("api key rotated", LOG_I("keyId", id), LOG_I("newKeyId", out->key.id),
-			 LOG_I("userId", out->key.user_id), LOG_I("by", caller->user_id));
-	return rc;
+	log_info("api key rotated", LOG_I("keyId", id), LOG_I("newKeyId", out->key.id),
+		 LOG_I("userId", out->key.user_id), LOG_I("by", caller->user_id));
+	return 0;
 }
 
 /* ---- validation ------------------------------------------------------------------------- */
@@ -341,7 +218,7 @@ static void touch(struct auth_ctx *ctx, const struct auth_api_key *k)
 }
 
 /* The key's owner must still exist and be active. */
-static int check_owner(struct auth_ctx *ctx, const struct auth_origin *origin,
+static int check_owner(struct auth_ctx *ctx, const struct rpc_origin *origin,
 		       const struct auth_api_key *k, struct auth_user *u, struct app_error *err)
 {
 	if (auth_fetch_user(ctx, k->user_id, origin, u, err) != 0) {
@@ -355,7 +232,7 @@ static int check_owner(struct auth_ctx *ctx, const struct auth_origin *origin,
 	return 0;
 }
 
-int auth_keys_validate(struct auth_ctx *ctx, const struct auth_origin *origin,
+int auth_keys_validate(struct auth_ctx *ctx, const struct rpc_origin *origin,
 		       const char *key, struct principal *out, struct app_error *err)
 {
 	struct auth_api_key k;

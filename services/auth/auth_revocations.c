@@ -248,9 +248,9 @@ void auth_feed_stop(struct auth_feed *f)
 /* Appends row (and, for a user, revokes the families it refuses) in one
  * transaction, then applies it to the copy at once and wakes the follower
  * (which tells the streams). */
-int auth_revocation_write(struct auth_ctx *ctx, struct db_conn *c,
-			  const struct auth_revocation_row *row, int64_t *seq,
-			  struct app_error *err)
+static int auth_revocation_write(struct auth_ctx *ctx, struct db_conn *c,
+				 const struct auth_revocation_row *row, int64_t *seq,
+				 struct app_error *err)
 {
 	int rc = auth_repo_revocation_append(c, row, seq, err);
 
@@ -269,11 +269,35 @@ int auth_revocation_write(struct auth_ctx *ctx, struct db_conn *c,
 	return 0;
 }
 
+struct revocation_job {
+	struct auth_ctx *ctx;
+	const struct auth_revocation_row *row;
+	char *family; /* a logout: receives its token's family */
+	int64_t *seq;
+};
+
+/* db_with_tx's work: a logout first revokes its token's family. */
+static int store_locked(struct db_conn *c, void *arg, struct app_error *err)
+{
+	struct revocation_job *j = arg;
+
+	if (j->family && auth_repo_family_revoke_by_jti(c, j->row->jti, j->family, err) != 0)
+		return -1;
+	return auth_revocation_write(j->ctx, c, j->row, j->seq, err);
+}
+
+int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row,
+			  char *family, int64_t *seq, struct app_error *err)
+{
+	struct revocation_job j = { .ctx = ctx, .row = row, .family = family, .seq = seq };
+
+	return db_with_tx(ctx->db, ctx->db_wait_ms, store_locked, &j, err);
+}
+
 int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_before_ms,
 			    const char *proof, int64_t *seq, struct app_error *err)
 {
 	struct auth_revocation_row row = { .user_id = user_id, .not_before_ms = not_before_ms };
-	struct db_conn *c;
 	int rc;
 
 	if (!authn_revocation_proof_ok(ctx->jwt, user_id, not_before_ms, proof))
@@ -283,12 +307,7 @@ int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_b
 		return app_error_set(err, ERR_BAD_REQUEST,
 				     "user_id and not_before_ms must be positive, not in the future");
 	row.expires_at_ms = auth_user_revocation_expiry_ms(ctx, not_before_ms);
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = auth_revocation_write(ctx, c, &row, seq, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
+	rc = auth_revocation_store(ctx, &row, NULL, seq, err);
 	if (rc == 0)
 		log_info("user tokens revoked", LOG_I("userId", user_id),
 			 LOG_I("notBeforeMs", not_before_ms), LOG_I("seq", *seq));

@@ -1,12 +1,11 @@
-/* auth_rpc.c - AuthService over gRPC: with auth_users.c, the only auth file
- * that touches generated protobuf types. Each handler resolves the caller
- * from metadata (a credential that is present but invalid is a 401 even on
- * the open methods), converts the request into the service's structs, and
- * the result back into a reply allocated from the call's arena. */
+/* auth_rpc.c - AuthService over gRPC: with auth_users.c, the only auth files
+ * that touch generated protobuf types. The runtime resolves each call's
+ * caller (a credential that is present but invalid is a 401 even on the
+ * open methods); a handler converts the request into the service's structs,
+ * and the result back into a reply allocated from the call's arena. */
 #include "auth_rpc.h"
 
 #include "agentos/auth/v1/auth.pb-c.h"
-#include "caller.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "rpc_msg.h"
 #include "revocation.h"
@@ -15,21 +14,6 @@
 #define PATH(m) "/agentos.auth.v1.AuthService/" m
 #define AUTH_FEED_HEARTBEAT_MS 1000
 #define AUTH_FEED_SLICE_MS 250
-
-static int caller_of(struct auth_app *app, struct rpc_call *call, struct principal *p,
-		     struct app_error *err)
-{
-	return caller_resolve(app->caller, rpc_call_metadata(call, "authorization"),
-			      rpc_call_metadata(call, "x-api-key"), rpc_call_request_id(call), p,
-			      err);
-}
-
-/* What calls made for this one inherit: its request id and deadline. */
-static struct auth_origin origin_of(struct rpc_call *call)
-{
-	return (struct auth_origin){ .request_id = rpc_call_request_id(call),
-				     .remaining_ms = rpc_call_remaining_ms(call) };
-}
 
 /* The permission names of set (static strings) in an array from a. */
 static char **perm_array(struct arena *a, perm_set set, size_t *n)
@@ -127,67 +111,54 @@ static ProtobufCMessage *new_api_key_msg(struct arena *a, struct auth_new_api_ke
 
 /* ---- tokens ---------------------------------------------------------------------------- */
 
-static int login(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int login(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		 ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__LoginRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct auth_token_pair *pair = arena_alloc(a, sizeof(*pair));
-	struct auth_origin origin = origin_of(call);
-	struct principal p;
+	struct auth_token_pair *pair = arena_alloc(cx->arena, sizeof(*pair));
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    auth_login(&app->svc, a, &origin, r->email, r->password, pair, err) != 0)
+	if (auth_login(app, cx->arena, &cx->origin, r->email, r->password, pair, err) != 0)
 		return -1;
-	*reply = token_pair_msg(a, pair);
+	*reply = token_pair_msg(cx->arena, pair);
 	return 0;
 }
 
-static int refresh(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int refresh(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		   ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__RefreshRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct auth_token_pair *pair = arena_alloc(a, sizeof(*pair));
-	struct auth_origin origin = origin_of(call);
-	struct principal p;
+	struct auth_token_pair *pair = arena_alloc(cx->arena, sizeof(*pair));
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    auth_refresh(&app->svc, a, &origin, r->refresh_token, pair, err) != 0)
+	if (auth_refresh(app, cx->arena, &cx->origin, r->refresh_token, pair, err) != 0)
 		return -1;
-	*reply = token_pair_msg(a, pair);
+	*reply = token_pair_msg(cx->arena, pair);
 	return 0;
 }
 
-static int logout(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int logout(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
-	struct principal p;
 	int64_t seq = 0;
 
-	if (caller_of(app, call, &p, err) != 0 || auth_logout(&app->svc, &p, &seq, err) != 0)
+	if (auth_logout(app, cx->caller, &seq, err) != 0)
 		return -1;
 	if (seq > 0) /* the gateway answers once its copy has it */
-		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
-	*reply = rpc_msg_empty(rpc_call_arena(call));
+		rpc_call_set_trailer_i64(cx->call, REVOCATION_SEQ_TRAILER, seq);
+	*reply = rpc_msg_empty(cx->arena);
 	return 0;
 }
 
-static int revoke_user_tokens(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int revoke_user_tokens(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			      ProtobufCMessage **reply, struct app_error *err)
 {
 	const Agentos__Auth__V1__RevokeUserTokensRequest *r = (const void *)req;
 	Agentos__Auth__V1__RevokeUserTokensResponse *m;
-	struct auth_app *app = ctx;
 	int64_t seq = 0;
 
-	if (auth_revoke_user_tokens(&app->svc, r->user_id, r->not_before_ms, r->proof, &seq,
+	if (auth_revoke_user_tokens(app, r->user_id, r->not_before_ms, r->proof, &seq,
 				    err) != 0)
 		return -1;
-	m = arena_alloc(rpc_call_arena(call), sizeof(*m));
+	m = arena_alloc(cx->arena, sizeof(*m));
 	agentos__auth__v1__revoke_user_tokens_response__init(m);
 	m->seq = seq;
 	*reply = &m->base;
@@ -234,12 +205,12 @@ static ProtobufCMessage *batch_msg(struct arena *a, const struct auth_revocation
 
 /* Waits until this process's copy moves past seq, at most a heartbeat
  * interval; false when the stream is over. */
-static bool wait_for_change(struct auth_app *app, struct rpc_stream *st, int64_t seq)
+static bool wait_for_change(struct auth_ctx *svc, struct rpc_stream *st, int64_t seq)
 {
 	for (int waited = 0; waited < AUTH_FEED_HEARTBEAT_MS; waited += AUTH_FEED_SLICE_MS) {
 		if (rpc_stream_done(st))
 			return false;
-		if (revocations_wait_beyond(app->svc.revocations, seq, AUTH_FEED_SLICE_MS))
+		if (revocations_wait_beyond(svc->revocations, seq, AUTH_FEED_SLICE_MS))
 			break;
 	}
 	return !rpc_stream_done(st);
@@ -247,12 +218,11 @@ static bool wait_for_change(struct auth_app *app, struct rpc_stream *st, int64_t
 
 /* The feed, from the follower's position: pages of changes, then each new
  * change as it lands, and a heartbeat every second while nothing does. */
-static int watch_revocations(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int watch_revocations(void *app, struct rpc_call *call, const ProtobufCMessage *req,
 			     struct rpc_stream *st, struct app_error *err)
 {
 	const Agentos__Auth__V1__WatchRevocationsRequest *r = (const void *)req;
 	char feed_id[REVOCATION_FEED_ID_MAX];
-	struct auth_app *app = ctx;
 	int64_t seq = r->after_seq;
 
 	(void)call;
@@ -263,7 +233,7 @@ static int watch_revocations(void *ctx, struct rpc_call *call, const ProtobufCMe
 		int rc;
 
 		arena_init(&a);
-		rc = auth_revocations_page(&app->svc, seq, feed_id, &a, &pg, err);
+		rc = auth_revocations_page(app, seq, feed_id, &a, &pg, err);
 		if (rc == 0)
 			rc = rpc_stream_send(st, batch_msg(&a, &pg));
 		arena_release(&a);
@@ -276,127 +246,101 @@ static int watch_revocations(void *ctx, struct rpc_call *call, const ProtobufCMe
 	}
 }
 
-static int validate_token(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int validate_token(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__ValidateTokenRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct principal *out = arena_alloc(a, sizeof(*out));
-	struct principal p;
+	struct principal *out = arena_alloc(cx->arena, sizeof(*out));
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    auth_validate_token(&app->svc, &p, r->token, out, err) != 0)
+	if (auth_validate_token(app, cx->caller, r->token, out, err) != 0)
 		return -1;
-	*reply = principal_msg(a, out);
+	*reply = principal_msg(cx->arena, out);
 	return 0;
 }
 
-static int validate_api_key(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int validate_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			    ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__ValidateApiKeyRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct principal *out = arena_alloc(a, sizeof(*out));
-	struct auth_origin origin = origin_of(call);
-	struct principal p;
+	struct principal *out = arena_alloc(cx->arena, sizeof(*out));
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    auth_keys_validate(&app->svc, &origin, r->key, out, err) != 0)
+	if (auth_keys_validate(app, &cx->origin, r->key, out, err) != 0)
 		return -1;
-	*reply = principal_msg(a, out);
+	*reply = principal_msg(cx->arena, out);
 	return 0;
 }
 
 /* ---- API keys ---------------------------------------------------------------------------- */
 
-static int create_api_key(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int create_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__CreateApiKeyRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct auth_new_api_key *out = arena_alloc(a, sizeof(*out));
+	struct auth_new_api_key *out = arena_alloc(cx->arena, sizeof(*out));
 	struct auth_key_create in = { .name = r->name, .perms = (const char *const *)r->permissions,
 				      .nperms = r->n_permissions,
 				      .expires_in_days = r->expires_in_days };
-	struct principal p;
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    auth_keys_create(&app->svc, &p, a, &in, out, err) != 0)
+	if (auth_keys_create(app, cx->caller, cx->arena, &in, out, err) != 0)
 		return -1;
-	*reply = new_api_key_msg(a, out);
+	*reply = new_api_key_msg(cx->arena, out);
 	return 0;
 }
 
-static int list_api_keys(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int list_api_keys(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			 ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__ListApiKeysRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	Agentos__Auth__V1__ListApiKeysResponse *m = arena_alloc(a, sizeof(*m));
+	Agentos__Auth__V1__ListApiKeysResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct auth_api_key *keys;
 	struct page_info pi;
 	size_t n;
-	struct principal p;
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    auth_keys_list(&app->svc, &p, a, r->page, r->limit, r->user_id, &keys, &n, &pi,
+	if (auth_keys_list(app, cx->caller, cx->arena, r->page, r->limit, r->user_id, &keys, &n, &pi,
 			   err) != 0)
 		return -1;
 	agentos__auth__v1__list_api_keys_response__init(m);
-	m->api_keys = arena_alloc(a, sizeof(*m->api_keys) * (n ? n : 1));
+	m->api_keys = arena_alloc(cx->arena, sizeof(*m->api_keys) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
-		m->api_keys[i] = api_key_msg(a, &keys[i]);
+		m->api_keys[i] = api_key_msg(cx->arena, &keys[i]);
 	m->n_api_keys = n;
-	m->pagination = rpc_msg_pagination(a, &pi);
+	m->pagination = rpc_msg_pagination(cx->arena, &pi);
 	*reply = &m->base;
 	return 0;
 }
 
-static int get_api_key(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int get_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		       ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__GetApiKeyRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct auth_api_key *k = arena_alloc(a, sizeof(*k));
-	struct principal p;
+	struct auth_api_key *k = arena_alloc(cx->arena, sizeof(*k));
 
-	if (caller_of(app, call, &p, err) != 0 || auth_keys_get(&app->svc, &p, r->id, k, err) != 0)
+	if (auth_keys_get(app, cx->caller, r->id, k, err) != 0)
 		return -1;
-	*reply = &api_key_msg(a, k)->base;
+	*reply = &api_key_msg(cx->arena, k)->base;
 	return 0;
 }
 
-static int revoke_api_key(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int revoke_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__RevokeApiKeyRequest *r = (const void *)req;
-	struct principal p;
 
-	if (caller_of(app, call, &p, err) != 0 || auth_keys_revoke(&app->svc, &p, r->id, err) != 0)
+	if (auth_keys_revoke(app, cx->caller, r->id, err) != 0)
 		return -1;
-	*reply = rpc_msg_empty(rpc_call_arena(call));
+	*reply = rpc_msg_empty(cx->arena);
 	return 0;
 }
 
-static int rotate_api_key(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int rotate_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct auth_app *app = ctx;
 	const Agentos__Auth__V1__RotateApiKeyRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct auth_new_api_key *out = arena_alloc(a, sizeof(*out));
-	struct principal p;
+	struct auth_new_api_key *out = arena_alloc(cx->arena, sizeof(*out));
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    auth_keys_rotate(&app->svc, &p, r->id, out, err) != 0)
+	if (auth_keys_rotate(app, cx->caller, r->id, out, err) != 0)
 		return -1;
-	*reply = new_api_key_msg(a, out);
+	*reply = new_api_key_msg(cx->arena, out);
 	return 0;
 }
 
@@ -417,7 +361,7 @@ const struct rpc_method auth_rpc_methods[] = {
 	  revoke_api_key),
 	RPC_UNARY(PATH("RotateApiKey"), &agentos__auth__v1__rotate_api_key_request__descriptor,
 	  rotate_api_key),
-	RPC_UNARY(PATH("RevokeUserTokens"),
+	RPC_UNARY_NO_CALLER(PATH("RevokeUserTokens"),
 		  &agentos__auth__v1__revoke_user_tokens_request__descriptor, revoke_user_tokens),
 	RPC_STREAM(PATH("WatchRevocations"),
 		   &agentos__auth__v1__watch_revocations_request__descriptor, watch_revocations),

@@ -8,16 +8,10 @@
 #include "auth_service.h"
 #include "rpc.h"
 
-struct caller_resolver;
-
-/* The handlers' app pointer. */
-struct auth_app {
-	struct auth_ctx svc;
-	struct caller_resolver *caller; /* metadata -> principal; API keys checked in-process */
-};
-
 #define AUTH_SERVICE_NAME "agentos.auth.v1.AuthService"
 
+/* The handlers' app pointer is the struct auth_ctx; each call's caller is
+ * resolved by the runtime (svc_serve's resolver). */
 extern const struct rpc_method auth_rpc_methods[];
 extern const size_t auth_rpc_methods_count;
 

@@ -107,23 +107,20 @@ struct auth_key_create {
 	int32_t expires_in_days;     /* 0 = AUTH_KEY_DAYS_DEFAULT */
 };
 
-/* The incoming call the service acts for: what calls it makes on the
- * caller's behalf inherit. NULL = none (request id generated downstream,
- * the client's own deadline). */
-struct auth_origin {
-	const char *request_id; /* forwarded as x-request-id; NULL = none */
-	int64_t remaining_ms;   /* until the caller's deadline; INT64_MAX = none */
-};
+/* The incoming call the service acts for (rpc.h): what calls it makes on
+ * the caller's behalf inherit. NULL = none (request id generated
+ * downstream, the client's own deadline). */
+struct rpc_origin;
 
 /* How the service reaches UsersService (auth_users.c over gRPC; fakes in
  * tests). Both return 0 and fill out, or -1 with err as UsersService
  * answered (or SERVICE_UNAVAILABLE / GATEWAY_TIMEOUT for transport). */
 struct auth_users {
 	int (*verify_credentials)(void *ctx, const char *email, const char *password,
-				  const struct auth_origin *origin, struct auth_user *out,
+				  const struct rpc_origin *origin, struct auth_user *out,
 				  struct app_error *err);
 	/* GetUser(id 0 = me) with `authorization: Bearer <token>`. */
-	int (*get_me)(void *ctx, const char *token, const struct auth_origin *origin,
+	int (*get_me)(void *ctx, const char *token, const struct rpc_origin *origin,
 		      struct auth_user *out, struct app_error *err);
 	void *ctx;
 };
@@ -157,11 +154,11 @@ struct auth_ctx {
  * caller is the resolved principal (AUTH_NONE = anonymous). Calls to
  * UsersService carry origin's request id and end before its deadline.
  * Strings in out are owned by a. */
-int auth_login(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+int auth_login(struct auth_ctx *ctx, struct arena *a, const struct rpc_origin *origin,
 	       const char *email, const char *password, struct auth_token_pair *out,
 	       struct app_error *err);
 /* Spends refresh_token and issues a new pair of the same family. */
-int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct rpc_origin *origin,
 		 const char *refresh_token, struct auth_token_pair *out, struct app_error *err);
 /* Bearer callers only: refuses the token's jti until it expires and revokes
  * its family, in one transaction; *seq is the feed position of the change. */
@@ -173,7 +170,7 @@ int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, co
 /* The current user id via UsersService.GetUser with a short-lived token
  * minted for that user. NOT_FOUND when the user is deleted; a refusal of the
  * minted token by UsersService is INTERNAL_ERROR (misconfiguration). */
-int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct auth_origin *origin,
+int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct rpc_origin *origin,
 		    struct auth_user *out, struct app_error *err);
 
 /* ---- revocation (auth_revocations.c) --------------------------------------------- */
@@ -192,12 +189,13 @@ void auth_feed_stop(struct auth_feed *f);
 /* When a user's not-before stops refusing anything: after the longest
  * access or refresh token life (plus the JWT leeway). */
 int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_before_ms);
-/* Appends row on c, inside the caller's open transaction, which it commits;
- * a user row also revokes the refresh families created before its
- * not-before. On success applies the change to ctx->revocations at once. */
-int auth_revocation_write(struct auth_ctx *ctx, struct db_conn *c,
-			  const struct auth_revocation_row *row, int64_t *seq,
-			  struct app_error *err);
+/* Appends row in one transaction; a user row also revokes the refresh
+ * families created before its not-before, a token row with family set (a
+ * logout) the family of its jti (its id into family, AUTH_ID_LEN + 1). On
+ * success applies the change to ctx->revocations at once; *seq its feed
+ * position. */
+int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row,
+			  char *family, int64_t *seq, struct app_error *err);
 /* RevokeUserTokens (from the users service's outbox): proof must be
  * authn_revocation_proof's for (user_id, not_before_ms), else UNAUTHORIZED. */
 int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_before_ms,
@@ -241,23 +239,13 @@ int auth_keys_rotate(struct auth_ctx *ctx, const struct principal *caller, int64
  * email and role, the key's permissions bounded by the owner's role, exp =
  * key expiry), or -1: UNAUTHORIZED (malformed, unknown, wrong secret),
  * TOKEN_REVOKED (revoked; owner deleted or disabled), TOKEN_EXPIRED. */
-int auth_keys_validate(struct auth_ctx *ctx, const struct auth_origin *origin,
+int auth_keys_validate(struct auth_ctx *ctx, const struct rpc_origin *origin,
 		       const char *key, struct principal *out, struct app_error *err);
 /* auth_keys_validate as a caller_api_key_fn (caller.h); ctx is struct auth_ctx. */
 int auth_keys_validate_local(void *ctx, const char *key, struct principal *out,
 			     struct app_error *err);
 
-/* ---- pure rules (auth_keys.c) ------------------------------------------------------ */
-
-/* Checks a create request against the caller's permissions: *name (trimmed,
- * from a), *perms and *days set. Unknown permission names, an empty list, a
- * bad name or days: VALIDATION_ERROR with every failing field; known
- * permissions beyond the caller's ("*" included): FORBIDDEN (checked first). */
-int auth_key_request_check(struct arena *a, perm_set held, const struct auth_key_create *in,
-			   const char **name, perm_set *perms, int32_t *days,
-			   struct app_error *err);
-/* What a key may do now: its permissions, bounded by its owner's current
- * role permissions (a key of a demoted admin loses what the owner lost). */
-perm_set auth_key_effective_perms(perm_set key, perm_set owner);
+/* The pure rules (who may manage which key, what a key may do): auth_rules.h. */
+#include "auth_rules.h"
 
 #endif

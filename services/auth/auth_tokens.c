@@ -30,7 +30,7 @@ static int acquire(struct auth_ctx *ctx, struct db_conn **c, struct app_error *e
 	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
 }
 
-int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct auth_origin *origin,
+int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct rpc_origin *origin,
 		    struct auth_user *out, struct app_error *err)
 {
 	struct principal p = { .method = AUTH_JWT, .user_id = user_id, .role = "user",
@@ -84,6 +84,17 @@ static int sign_access(struct auth_ctx *ctx, struct arena *a, const struct auth_
 	return 0;
 }
 
+/* Issuing a token pair in one transaction (db_with_tx's work). */
+struct pair_job {
+	struct auth_ctx *ctx;
+	struct arena *a;
+	const struct auth_user *u;
+	const char *family_id; /* login: the new family */
+	const char *hash;      /* refresh: the presented token's */
+	struct auth_token_pair *out;
+	bool reused; /* refresh: the token was spent already */
+};
+
 /* Signs the access token, then stores a new refresh token of family_id
  * issued with it (inside the caller's transaction). */
 static int issue_pair(struct auth_ctx *ctx, struct db_conn *c, struct arena *a,
@@ -99,29 +110,30 @@ static int issue_pair(struct auth_ctx *ctx, struct db_conn *c, struct arena *a,
 	return auth_repo_token_insert(c, family_id, hash, jti, ctx->refresh_ttl_s, err);
 }
 
-int auth_login(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+/* A new family and its first pair. */
+static int login_locked(struct db_conn *c, void *arg, struct app_error *err)
+{
+	struct pair_job *j = arg;
+
+	if (auth_repo_family_insert(c, j->family_id, j->u->id, err) != 0)
+		return -1;
+	return issue_pair(j->ctx, c, j->a, j->u, j->family_id, j->out, err);
+}
+
+int auth_login(struct auth_ctx *ctx, struct arena *a, const struct rpc_origin *origin,
 	       const char *email, const char *password, struct auth_token_pair *out,
 	       struct app_error *err)
 {
 	char family[AUTH_ID_LEN + 1];
 	struct auth_user u;
-	struct db_conn *c;
+	struct pair_job j = { .ctx = ctx, .a = a, .u = &u, .family_id = family, .out = out };
 	int rc;
 
 	if (ctx->users.verify_credentials(ctx->users.ctx, email ? email : "",
 					  password ? password : "", origin, &u, err) != 0)
 		return -1;
 	auth_random_id(family);
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = auth_repo_family_insert(c, family, u.id, err);
-	if (rc == 0)
-		rc = issue_pair(ctx, c, a, &u, family, out, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
+	rc = db_with_tx(ctx->db, ctx->db_wait_ms, login_locked, &j, err);
 	if (rc == 0)
 		log_info("login", LOG_I("userId", u.id), LOG_S("familyId", family));
 	return rc;
@@ -186,13 +198,12 @@ static int check_token(struct auth_ctx *ctx, const char *hash, struct auth_refre
 
 /* Under the row lock: spends the token (unless a concurrent refresh did,
  * which is a re-use) and issues the next pair of the family. */
-static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, struct arena *a,
-			 const char *hash, const struct auth_user *u, struct auth_token_pair *out,
-			 bool *reused, struct app_error *err)
+static int rotate_locked(struct db_conn *c, void *arg, struct app_error *err)
 {
+	struct pair_job *j = arg;
 	struct auth_refresh_row row;
 
-	if (auth_repo_token_find(c, hash, true, &row, err) != 0) {
+	if (auth_repo_token_find(c, j->hash, true, &row, err) != 0) {
 		if (err->code != ERR_NOT_FOUND)
 			return -1;
 		app_error_init(err);
@@ -200,20 +211,19 @@ static int rotate_locked(struct auth_ctx *ctx, struct db_conn *c, struct arena *
 	}
 	if (row.family_revoked)
 		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
-	if (row.spent) {
-		*reused = true;
+	if (row.spent) { /* the revocation is committed, the call still fails */
+		j->reused = true;
 		if (auth_repo_family_revoke(c, row.family_id, err) != 0 || db_commit(c, err) != 0)
 			return -1;
 		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
 	}
-	if (auth_repo_token_spend(c, row.id, err) != 0 ||
-	    issue_pair(ctx, c, a, u, row.family_id, out, err) != 0)
+	if (auth_repo_token_spend(c, row.id, err) != 0)
 		return -1;
-	return db_commit(c, err);
+	return issue_pair(j->ctx, c, j->a, j->u, row.family_id, j->out, err);
 }
 
 /* The user behind a family, as it is now; deleted or disabled revokes it. */
-static int current_user(struct auth_ctx *ctx, const struct auth_origin *origin,
+static int current_user(struct auth_ctx *ctx, const struct rpc_origin *origin,
 			const struct auth_refresh_row *row, struct auth_user *u,
 			struct app_error *err)
 {
@@ -231,14 +241,13 @@ static int current_user(struct auth_ctx *ctx, const struct auth_origin *origin,
 	return 0;
 }
 
-int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct auth_origin *origin,
+int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct rpc_origin *origin,
 		 const char *refresh_token, struct auth_token_pair *out, struct app_error *err)
 {
 	char hash[AUTH_SHA256_HEX_LEN + 1];
 	struct auth_refresh_row row;
 	struct auth_user u;
-	struct db_conn *c;
-	bool reused = false;
+	struct pair_job j = { .ctx = ctx, .a = a, .u = &u, .hash = hash, .out = out };
 	int rc;
 
 	if (!auth_refresh_token_well_formed(refresh_token))
@@ -246,13 +255,8 @@ int auth_refresh(struct auth_ctx *ctx, struct arena *a, const struct auth_origin
 	auth_sha256_hex(refresh_token, AUTH_REFRESH_TOKEN_LEN, hash);
 	if (check_token(ctx, hash, &row, err) != 0 || current_user(ctx, origin, &row, &u, err) != 0)
 		return -1;
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = rotate_locked(ctx, c, a, hash, &u, out, &reused, err);
-	db_pool_release(ctx->db, c);
-	if (reused)
+	rc = db_with_tx(ctx->db, ctx->db_wait_ms, rotate_locked, &j, err);
+	if (j.reused)
 		log_warn("refresh family revoked", LOG_S("familyId", row.family_id),
 			 LOG_S("reason", "spent token presented again"));
 	else if (rc == 0)
@@ -267,22 +271,9 @@ int auth_logout(struct auth_ctx *ctx, const struct principal *caller, int64_t *s
 	struct auth_revocation_row row = { .jti = caller->jti,
 					   .expires_at_ms = (caller->exp + JWT_LEEWAY_S) * 1000 };
 	char family[AUTH_ID_LEN + 1] = "";
-	struct db_conn *c;
-	int rc;
 
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (caller->method != AUTH_JWT)
-		return app_error_set(err, ERR_FORBIDDEN, "Logout requires a bearer token");
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = auth_repo_family_revoke_by_jti(c, caller->jti, family, err);
-	if (rc == 0)
-		rc = auth_revocation_write(ctx, c, &row, seq, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
-	if (rc != 0)
+	if (auth_rule_logout(caller, err) != 0 ||
+	    auth_revocation_store(ctx, &row, family, seq, err) != 0)
 		return -1;
 	log_info("logout", LOG_I("userId", caller->user_id), LOG_S("familyId", family),
 		 LOG_I("seq", *seq));
@@ -293,8 +284,8 @@ int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, co
 			struct principal *out, struct app_error *err)
 {
 	if (!token || !*token) {
-		if (caller->method == AUTH_NONE)
-			return app_error_set(err, ERR_UNAUTHORIZED, NULL);
+		if (auth_rule_me(caller, err) != 0)
+			return -1;
 		*out = *caller;
 		return 0;
 	}

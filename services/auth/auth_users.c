@@ -56,14 +56,14 @@ static void user_from_msg(const Agentos__Users__V1__User *m, struct auth_user *u
 /* The configured deadline, shortened to end before the origin's own (a
  * margin left for our reply to reach it). */
 /* The configured deadline, shortened to end before the origin's own. */
-static int deadline_for(const struct auth_users_client *cl, const struct auth_origin *origin)
+static int deadline_for(const struct auth_users_client *cl, const struct rpc_origin *origin)
 {
 	return rpc_deadline_within(cl->deadline_ms, origin ? origin->remaining_ms : INT64_MAX);
 }
 
 /* One call whose reply is a User. */
 static int call_user(struct auth_users_client *cl, const char *method, const ProtobufCMessage *req,
-		     const struct rpc_metadata *md, size_t nmd, const struct auth_origin *origin,
+		     const struct rpc_metadata *md, size_t nmd, const struct rpc_origin *origin,
 		     struct auth_user *out, struct app_error *err)
 {
 	ProtobufCMessage *reply = NULL;
@@ -76,13 +76,13 @@ static int call_user(struct auth_users_client *cl, const char *method, const Pro
 	return 0;
 }
 
-static const char *request_id_of(const struct auth_origin *origin)
+static const char *request_id_of(const struct rpc_origin *origin)
 {
 	return origin ? origin->request_id : NULL;
 }
 
 static int verify_credentials(void *ctx, const char *email, const char *password,
-			      const struct auth_origin *origin, struct auth_user *out,
+			      const struct rpc_origin *origin, struct auth_user *out,
 			      struct app_error *err)
 {
 	Agentos__Users__V1__VerifyCredentialsRequest req =
@@ -95,7 +95,7 @@ static int verify_credentials(void *ctx, const char *email, const char *password
 			 origin, out, err);
 }
 
-static int get_me(void *ctx, const char *token, const struct auth_origin *origin,
+static int get_me(void *ctx, const char *token, const struct rpc_origin *origin,
 		  struct auth_user *out, struct app_error *err)
 {
 	Agentos__Users__V1__GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;

@@ -45,58 +45,60 @@ static int read_settings(struct auth_settings *s)
 	return config_reader_finish(&r, stderr);
 }
 
-/* The context the handlers share; the caller resolver validates API keys
- * with this very service, in-process. */
-static void wire(struct auth_settings *s, struct auth_app *app, struct auth_users_client *users)
+/* Fills the context the handlers share; returns the caller resolver, which
+ * validates API keys with this very service, in-process. */
+static struct caller_resolver *wire(struct auth_settings *s, struct auth_ctx *svc,
+				    struct auth_users_client *users)
 {
 	struct caller_config cc = {
-		.jwt = &s->svc.jwt, .revocations = app->svc.revocations, .auth = NULL,
-		.local_api_key = auth_keys_validate_local, .local_ctx = &app->svc,
+		.jwt = &s->svc.jwt, .revocations = svc->revocations, .auth = NULL,
+		.local_api_key = auth_keys_validate_local, .local_ctx = svc,
 		.cache_ms = 0, /* a revoked key stops here at once */
 		.deadline_ms = s->svc.deadline_ms,
 	};
 
-	app->svc.jwt = &s->svc.jwt;
-	app->svc.users = auth_users_client_api(users);
-	app->svc.access_ttl_s = s->access_ttl_s;
-	app->svc.refresh_ttl_s = s->refresh_ttl_s;
-	app->svc.rotation_grace_s = s->rotation_grace_s;
-	app->svc.db_wait_ms = 2000;
-	app->caller = caller_resolver_new(&cc);
+	svc->jwt = &s->svc.jwt;
+	svc->users = auth_users_client_api(users);
+	svc->access_ttl_s = s->access_ttl_s;
+	svc->refresh_ttl_s = s->refresh_ttl_s;
+	svc->rotation_grace_s = s->rotation_grace_s;
+	svc->db_wait_ms = 2000;
+	return caller_resolver_new(&cc);
 }
 
 int main(void)
 {
 	struct auth_settings s;
-	struct auth_app app = { 0 };
+	struct auth_ctx svc = { 0 }; /* the handlers' app pointer */
+	struct caller_resolver *caller = NULL;
 	struct auth_users_client *users = NULL;
 	int rc = 1, migrated;
 
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
-	app.svc.revocations = revocations_new(s.svc.revocation_staleness_ms);
-	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
+	svc.revocations = revocations_new(s.svc.revocation_staleness_ms);
+	svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	users = auth_users_client_new(s.svc.users_addr, s.svc.deadline_ms);
-	wire(&s, &app, users);
-	migrated = svc_migrate(app.svc.db, "auth", auth_migrations, auth_migrations_count,
+	caller = wire(&s, &svc, users);
+	migrated = svc_migrate(svc.db, "auth", auth_migrations, auth_migrations_count,
 			       s.svc.startup_timeout_s);
 	if (migrated != 0) {
 		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
 	/* Revocation state loads from the database now; SERVING waits for it. */
-	app.svc.feed = auth_feed_start(&app.svc);
-	if (!app.svc.feed)
+	svc.feed = auth_feed_start(&svc);
+	if (!svc.feed)
 		goto out;
-	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count, &app,
-		       app.svc.db, app.svc.revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count,
+		       &svc, caller, svc.db, svc.revocations) == 0 ? 0 : 1;
 out:
-	auth_feed_stop(app.svc.feed);
-	caller_resolver_free(app.caller);
+	auth_feed_stop(svc.feed);
+	caller_resolver_free(caller);
 	auth_users_client_free(users);
-	db_pool_free(app.svc.db);
-	revocations_free(app.svc.revocations);
+	db_pool_free(svc.db);
+	revocations_free(svc.revocations);
 	rpc_runtime_shutdown();
 	return rc;
 }

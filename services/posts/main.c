@@ -41,7 +41,8 @@ static int read_settings(struct posts_settings *s)
 int main(void)
 {
 	struct posts_settings s;
-	struct posts_app app = { 0 };
+	struct posts_ctx svc = { 0 }; /* the handlers' app pointer */
+	struct caller_resolver *callers = NULL;
 	struct rpc_channel *auth = NULL;
 	struct posts_users_client *users = NULL;
 	struct revocations *revocations = NULL;
@@ -51,37 +52,37 @@ int main(void)
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
-	app.svc.cache_ttl_s = s.svc.redis_ttl_s;
-	app.svc.db_wait_ms = 2000;
-	app.svc.kv = svc_kv_new(&s.svc);
-	if (!app.svc.kv)
+	svc.cache_ttl_s = s.svc.redis_ttl_s;
+	svc.db_wait_ms = 2000;
+	svc.kv = svc_kv_new(&s.svc);
+	if (!svc.kv)
 		return 2;
 	auth = rpc_channel_new(s.svc.auth_addr);
 	revocations = revocations_new(s.svc.revocation_staleness_ms);
 	follower = revocation_follower_start(revocations, s.svc.auth_addr);
 	if (!follower)
 		goto out;
-	app.callers = svc_callers_new(&s.svc, revocations, auth);
+	callers = svc_callers_new(&s.svc, revocations, auth);
 	users = posts_users_client_new(s.svc.users_addr, s.svc.deadline_ms);
-	app.svc.names = posts_users_names;
-	app.svc.names_ctx = users;
-	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
-	migrated = svc_migrate(app.svc.db, "posts", posts_migrations, posts_migrations_count,
+	svc.names = posts_users_names;
+	svc.names_ctx = users;
+	svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
+	migrated = svc_migrate(svc.db, "posts", posts_migrations, posts_migrations_count,
 			       s.svc.startup_timeout_s);
 	if (migrated != 0) {
 		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
-	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count, &app,
-		       app.svc.db, revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count,
+		       &svc, callers, svc.db, revocations) == 0 ? 0 : 1;
 out:
 	revocation_follower_stop(follower);
-	db_pool_free(app.svc.db);
-	caller_resolver_free(app.callers);
+	db_pool_free(svc.db);
+	caller_resolver_free(callers);
 	posts_users_client_free(users);
 	rpc_channel_free(auth);
 	revocations_free(revocations);
-	kv_free(app.svc.kv);
+	kv_free(svc.kv);
 	rpc_runtime_shutdown();
 	return rc;
 }

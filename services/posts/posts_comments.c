@@ -13,7 +13,7 @@
 
 static const char *const comment_sorts[] = { "createdAt", NULL };
 
-static int name_comment(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+static int name_comment(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 			struct comment *cm, struct app_error *err)
 {
 	const char *name = NULL;
@@ -25,7 +25,7 @@ static int name_comment(struct posts_ctx *ctx, const struct posts_origin *o, str
 }
 
 int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
-		       const struct posts_origin *o, struct arena *a,
+		       const struct rpc_origin *o, struct arena *a,
 		       const struct comment_query *q, struct comment **out, size_t *nout,
 		       struct page_info *page, struct app_error *err)
 {
@@ -60,31 +60,40 @@ int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
 	return 0;
 }
 
-/* Insert and count + 1 in one transaction. */
-static int insert_counted(struct posts_ctx *ctx, struct arena *a, int64_t post_id,
-			  int64_t author_id, const char *body, struct comment *out,
-			  struct app_error *err)
-{
-	struct db_conn *c;
-	int rc;
+/* A comment's write and its post's count, in one transaction. */
+struct comment_job {
+	struct arena *a;
+	int64_t post_id, comment_id, author_id;
+	const char *body;
+	struct comment *out;
+};
 
-	if (posts_acquire(ctx, &c, err) != 0)
+/* Insert and count + 1 (db_with_tx's work). */
+static int insert_counted(struct db_conn *c, void *arg, struct app_error *err)
+{
+	struct comment_job *j = arg;
+
+	if (posts_repo_add_comment_count(c, j->post_id, 1, err) != 0)
 		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = posts_repo_add_comment_count(c, post_id, 1, err);
-	if (rc == 0)
-		rc = posts_repo_comment_insert(c, a, post_id, author_id, body, out, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c);
-	return rc;
+	return posts_repo_comment_insert(c, j->a, j->post_id, j->author_id, j->body, j->out, err);
+}
+
+/* Soft delete and count - 1 (db_with_tx's work). */
+static int delete_counted(struct db_conn *c, void *arg, struct app_error *err)
+{
+	struct comment_job *j = arg;
+
+	if (posts_repo_comment_soft_delete(c, j->post_id, j->comment_id, err) != 0)
+		return -1;
+	return posts_repo_add_comment_count(c, j->post_id, -1, err);
 }
 
 int posts_comment_create(struct posts_ctx *ctx, const struct principal *caller,
-			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 const char *body, struct comment *out, struct app_error *err)
 {
+	struct comment_job j = { .a = a, .post_id = post_id, .author_id = caller->user_id,
+				 .body = body, .out = out };
 	struct post post;
 	const char *name = NULL;
 
@@ -95,7 +104,7 @@ int posts_comment_create(struct posts_ctx *ctx, const struct principal *caller,
 		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
 	/* The author's name first: a users outage fails the call before writing. */
 	if (posts_author_names(ctx, o, a, &caller->user_id, 1, &name, err) != 0 ||
-	    insert_counted(ctx, a, post_id, caller->user_id, body, out, err) != 0)
+	    db_with_tx(ctx->db, ctx->db_wait_ms, insert_counted, &j, err) != 0)
 		return -1;
 	posts_cache_invalidate(ctx->kv, post_id);
 	out->author_name = name;
@@ -126,22 +135,18 @@ static int load_comment(struct posts_ctx *ctx, const struct principal *caller, s
 static int parse_comment_mask(const char *const *paths, size_t n, bool *body,
 			      struct app_error *err)
 {
-	bool ok = true;
+	static const struct mask_field known[] = { { "body", "body", 1u } };
+	unsigned bits = 0;
 
 	*body = false;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(paths[i], "body") == 0) {
-			*body = true;
-		} else {
-			app_error_add_violation(err, paths[i], "Unknown or read-only field");
-			ok = false;
-		}
-	}
-	return ok ? 0 : app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	if (!mask_parse(known, 1, paths, n, &bits, err))
+		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
+	*body = bits != 0;
+	return 0;
 }
 
 int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
-			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 int64_t comment_id, const char *const *paths, size_t npaths,
 			 const char *body, struct comment *out, struct app_error *err)
 {
@@ -176,24 +181,12 @@ int posts_comment_delete(struct posts_ctx *ctx, const struct principal *caller, 
 			 int64_t post_id, int64_t comment_id, struct app_error *err)
 {
 	struct comment cur;
-	struct db_conn *c;
-	int rc;
+	struct comment_job j = { .post_id = post_id, .comment_id = comment_id };
 
 	if (posts_check_can_delete_comment(caller, err) != 0 ||
 	    load_comment(ctx, caller, a, post_id, comment_id, &cur, err) != 0 ||
-	    posts_may_delete_comment(caller, cur.author_id, err) != 0)
-		return -1;
-	if (posts_acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = posts_repo_comment_soft_delete(c, post_id, comment_id, err);
-	if (rc == 0)
-		rc = posts_repo_add_comment_count(c, post_id, -1, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c);
-	if (rc != 0)
+	    posts_may_delete_comment(caller, cur.author_id, err) != 0 ||
+	    db_with_tx(ctx->db, ctx->db_wait_ms, delete_counted, &j, err) != 0)
 		return -1;
 	posts_cache_invalidate(ctx->kv, post_id);
 	log_info("comment deleted", LOG_I("postId", post_id), LOG_I("commentId", comment_id),

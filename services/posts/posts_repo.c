@@ -134,7 +134,8 @@ int posts_repo_find_for_update(struct db_conn *c, struct arena *a, int64_t id, s
 }
 
 /* Appends " AND <cond $N>" for each filter set; params collected in p. */
-static int build_where(const struct post_list_filter *f, char *aid, size_t aidsize, char *where,
+static int build_where(const struct post_list_filter *f, struct arena *a, char *aid,
+		       size_t aidsize, char *where,
 		       size_t size, const char **p)
 {
 	int n = 0;
@@ -149,8 +150,8 @@ static int build_where(const struct post_list_filter *f, char *aid, size_t aidsi
 		p[n++] = f->status;
 		off += (size_t)snprintf(where + off, size - off, " AND status = $%d", n);
 	}
-	if (f->title_like) {
-		p[n++] = f->title_like;
+	if (f->title_has) {
+		p[n++] = db_like_escape(a, f->title_has);
 		snprintf(where + off, size - off, " AND title ILIKE '%%' || $%d || '%%' ESCAPE '\\'",
 			 n);
 	}
@@ -168,7 +169,7 @@ static int list_total(struct db_conn *c, const struct post_list_filter *f, const
 	const char *cp[] = { aid, f->status };
 	PGresult *r;
 
-	if (f->title_like) {
+	if (f->title_has) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM posts.posts WHERE %s", where);
 		r = db_exec(c, sql, n, p, err);
 	} else {
@@ -191,7 +192,10 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 	const char *p[6];
 	char aid[24], where[512], sql[1280], limit[16], offset[24];
 	const char *dir = f->desc ? "DESC" : "ASC";
-	int n = build_where(f, aid, sizeof(aid), where, sizeof(where), p), rows;
+	static const char *const columns[] = { [POST_SORT_CREATED_AT] = "created_at",
+					       [POST_SORT_PUBLISHED_AT] = "published_at",
+					       [POST_SORT_TITLE] = "lower(title)" };
+	int n = build_where(f, a, aid, sizeof(aid), where, sizeof(where), p), rows;
 	PGresult *r;
 
 	if (list_total(c, f, where, n, p, total, err) != 0)
@@ -208,7 +212,7 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 		 " (SELECT id AS page_id, %s AS page_key FROM posts.posts WHERE %s"
 		 " ORDER BY %s %s, id %s LIMIT $%d OFFSET $%d) page ON id = page_id"
 		 " ORDER BY page_key %s, id %s",
-		 f->sort_column, where, f->sort_column, dir, dir, n + 1, n + 2, dir, dir);
+		 columns[f->sort], where, columns[f->sort], dir, dir, n + 1, n + 2, dir, dir);
 	r = db_exec(c, sql, n + 2, p, err);
 	if (!r)
 		return -1;

@@ -16,11 +16,14 @@
 extern const struct db_migration posts_migrations[];
 extern const size_t posts_migrations_count;
 
+/* The orders a list may take (the repo maps them to SQL). */
+enum post_sort { POST_SORT_CREATED_AT, POST_SORT_PUBLISHED_AT, POST_SORT_TITLE };
+
 struct post_list_filter {
 	int64_t author_id;       /* 0 = any */
 	const char *status;      /* NULL = any */
-	const char *title_like;  /* already LIKE-escaped, or NULL */
-	const char *sort_column; /* whitelisted by the caller */
+	const char *title_has;   /* case-insensitive substring (as typed), or NULL */
+	enum post_sort sort;
 	bool desc;
 	int32_t limit;
 	int64_t offset;

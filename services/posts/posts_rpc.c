@@ -1,33 +1,15 @@
 /* posts_rpc.c - PostsService over gRPC: with posts_users.c the only posts
- * files that touch generated protobuf types. Each handler resolves the
- * caller from metadata, converts the request into the service's structs, and
- * the result back into a reply allocated from the call's arena. */
+ * files that touch generated protobuf types. The runtime resolves each call's
+ * caller; a handler converts the request into the service's structs, and the
+ * result back into a reply allocated from the call's arena. */
 #include "posts_rpc.h"
 
 #include "agentos/posts/v1/posts.pb-c.h"
-#include "caller.h"
 #include "google/protobuf/wrappers.pb-c.h"
 #include "rpc_msg.h"
 #include "util.h"
 
 #define PATH(m) "/agentos.posts.v1.PostsService/" m
-
-/* Bearer token (verified, checked against revocations) or API key (validated
- * by the auth service), or anonymous; a bad credential is an error even on an
- * open call. */
-static int caller_of(struct posts_app *app, struct rpc_call *call, struct principal *p,
-		     struct app_error *err)
-{
-	return caller_resolve(app->callers, rpc_call_metadata(call, "authorization"),
-			      rpc_call_metadata(call, "x-api-key"), rpc_call_request_id(call), p,
-			      err);
-}
-
-static struct posts_origin origin_of(struct rpc_call *call)
-{
-	return (struct posts_origin){ .request_id = rpc_call_request_id(call),
-				      .remaining_ms = rpc_call_remaining_ms(call) };
-}
 
 /* {id, name}; name absent (JSON null) for a deleted author. */
 static Agentos__Posts__V1__Author *author_msg(struct arena *a, int64_t id, const char *name)
@@ -78,77 +60,60 @@ static Agentos__Posts__V1__Comment *comment_msg(struct arena *a, struct comment 
 	return m;
 }
 
-static int create_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int create_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		       ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__CreatePostRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct post *p = arena_alloc(a, sizeof(*p));
+	struct post *p = arena_alloc(cx->arena, sizeof(*p));
 	struct post_create in = { .title = r->title, .body = r->body, .status = r->status };
-	struct posts_origin o = origin_of(call);
-	struct principal who;
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_create(&app->svc, &who, &o, a, &in, p, err) != 0)
+	if (posts_create(app, cx->caller, &cx->origin, cx->arena, &in, p, err) != 0)
 		return -1;
-	*reply = &post_msg(a, p)->base;
+	*reply = &post_msg(cx->arena, p)->base;
 	return 0;
 }
 
-static int get_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int get_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		    ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__GetPostRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct post *p = arena_alloc(a, sizeof(*p));
-	struct posts_origin o = origin_of(call);
-	struct principal who;
+	struct post *p = arena_alloc(cx->arena, sizeof(*p));
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_get(&app->svc, &who, &o, a, r->id, p, err) != 0)
+	if (posts_get(app, cx->caller, &cx->origin, cx->arena, r->id, p, err) != 0)
 		return -1;
-	*reply = &post_msg(a, p)->base;
+	*reply = &post_msg(cx->arena, p)->base;
 	return 0;
 }
 
-static int list_posts(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int list_posts(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		      ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__ListPostsRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	Agentos__Posts__V1__ListPostsResponse *m = arena_alloc(a, sizeof(*m));
+	Agentos__Posts__V1__ListPostsResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct post_query q = { .page = r->page, .limit = r->limit, .sort = r->sort,
 				.status = r->status, .q = r->q, .author_id = r->author_id,
 				.author_must_exist = r->author_must_exist };
-	struct posts_origin o = origin_of(call);
 	struct page_info pi;
 	struct post *posts;
 	size_t n;
-	struct principal who;
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_list(&app->svc, &who, &o, a, &q, &posts, &n, &pi, err) != 0)
+	if (posts_list(app, cx->caller, &cx->origin, cx->arena, &q, &posts, &n, &pi, err) != 0)
 		return -1;
 	agentos__posts__v1__list_posts_response__init(m);
-	m->posts = arena_alloc(a, sizeof(*m->posts) * (n ? n : 1));
+	m->posts = arena_alloc(cx->arena, sizeof(*m->posts) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
-		m->posts[i] = post_msg(a, &posts[i]);
+		m->posts[i] = post_msg(cx->arena, &posts[i]);
 	m->n_posts = n;
-	m->pagination = rpc_msg_pagination(a, &pi);
+	m->pagination = rpc_msg_pagination(cx->arena, &pi);
 	*reply = &m->base;
 	return 0;
 }
 
-static int update_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int update_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		       ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__UpdatePostRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct post *p = arena_alloc(a, sizeof(*p));
+	struct post *p = arena_alloc(cx->arena, sizeof(*p));
 	const Agentos__Posts__V1__Post *v = r->post;
 	struct post_patch patch = {
 		.paths = r->update_mask ? (const char *const *)r->update_mask->paths : NULL,
@@ -156,109 +121,84 @@ static int update_post(void *ctx, struct rpc_call *call, const ProtobufCMessage 
 		.title = v ? v->title : "", .body = v ? v->body : "", .status = v ? v->status : "",
 		.expected_version = r->version,
 	};
-	struct posts_origin o = origin_of(call);
-	struct principal who;
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_update(&app->svc, &who, &o, a, r->id, &patch, p, err) != 0)
+	if (posts_update(app, cx->caller, &cx->origin, cx->arena, r->id, &patch, p, err) != 0)
 		return -1;
-	*reply = &post_msg(a, p)->base;
+	*reply = &post_msg(cx->arena, p)->base;
 	return 0;
 }
 
-static int delete_post(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int delete_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		       ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__DeletePostRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct principal who;
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_delete(&app->svc, &who, a, r->id, err) != 0)
+	if (posts_delete(app, cx->caller, cx->arena, r->id, err) != 0)
 		return -1;
-	*reply = rpc_msg_empty(a);
+	*reply = rpc_msg_empty(cx->arena);
 	return 0;
 }
 
-static int create_comment(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int create_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__CreateCommentRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct comment *c = arena_alloc(a, sizeof(*c));
-	struct posts_origin o = origin_of(call);
-	struct principal who;
+	struct comment *c = arena_alloc(cx->arena, sizeof(*c));
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_comment_create(&app->svc, &who, &o, a, r->post_id, r->body, c, err) != 0)
+	if (posts_comment_create(app, cx->caller, &cx->origin, cx->arena, r->post_id, r->body, c,
+				 err) != 0)
 		return -1;
-	*reply = &comment_msg(a, c)->base;
+	*reply = &comment_msg(cx->arena, c)->base;
 	return 0;
 }
 
-static int list_comments(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int list_comments(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			 ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__ListCommentsRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	Agentos__Posts__V1__ListCommentsResponse *m = arena_alloc(a, sizeof(*m));
+	Agentos__Posts__V1__ListCommentsResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct comment_query q = { .post_id = r->post_id, .page = r->page, .limit = r->limit,
 				   .sort = r->sort };
-	struct posts_origin o = origin_of(call);
 	struct page_info pi;
 	struct comment *cs;
 	size_t n;
-	struct principal who;
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_comment_list(&app->svc, &who, &o, a, &q, &cs, &n, &pi, err) != 0)
+	if (posts_comment_list(app, cx->caller, &cx->origin, cx->arena, &q, &cs, &n, &pi, err) != 0)
 		return -1;
 	agentos__posts__v1__list_comments_response__init(m);
-	m->comments = arena_alloc(a, sizeof(*m->comments) * (n ? n : 1));
+	m->comments = arena_alloc(cx->arena, sizeof(*m->comments) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
-		m->comments[i] = comment_msg(a, &cs[i]);
+		m->comments[i] = comment_msg(cx->arena, &cs[i]);
 	m->n_comments = n;
-	m->pagination = rpc_msg_pagination(a, &pi);
+	m->pagination = rpc_msg_pagination(cx->arena, &pi);
 	*reply = &m->base;
 	return 0;
 }
 
-static int update_comment(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int update_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__UpdateCommentRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct comment *c = arena_alloc(a, sizeof(*c));
+	struct comment *c = arena_alloc(cx->arena, sizeof(*c));
 	const char *const *paths =
 		r->update_mask ? (const char *const *)r->update_mask->paths : NULL;
 	size_t npaths = r->update_mask ? r->update_mask->n_paths : 0;
-	struct posts_origin o = origin_of(call);
-	struct principal who;
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_comment_update(&app->svc, &who, &o, a, r->post_id, r->comment_id, paths, npaths,
-				 r->comment ? r->comment->body : "", c, err) != 0)
+	if (posts_comment_update(app, cx->caller, &cx->origin, cx->arena, r->post_id, r->comment_id,
+				 paths, npaths, r->comment ? r->comment->body : "", c, err) != 0)
 		return -1;
-	*reply = &comment_msg(a, c)->base;
+	*reply = &comment_msg(cx->arena, c)->base;
 	return 0;
 }
 
-static int delete_comment(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int delete_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			  ProtobufCMessage **reply, struct app_error *err)
 {
-	struct posts_app *app = ctx;
 	const Agentos__Posts__V1__DeleteCommentRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct principal who;
 
-	if (caller_of(app, call, &who, err) != 0 ||
-	    posts_comment_delete(&app->svc, &who, a, r->post_id, r->comment_id, err) != 0)
+	if (posts_comment_delete(app, cx->caller, cx->arena, r->post_id, r->comment_id, err) != 0)
 		return -1;
-	*reply = rpc_msg_empty(a);
+	*reply = rpc_msg_empty(cx->arena);
 	return 0;
 }
 

@@ -8,16 +8,10 @@
 #include "posts_service.h"
 #include "rpc.h"
 
-struct caller_resolver;
-
-/* The handlers' app pointer. */
-struct posts_app {
-	struct posts_ctx svc;
-	struct caller_resolver *callers; /* every call's credentials (caller.h) */
-};
-
 #define POSTS_SERVICE_NAME "agentos.posts.v1.PostsService"
 
+/* The handlers' app pointer is the struct posts_ctx; each call's caller is
+ * resolved by the runtime (svc_serve's resolver). */
 extern const struct rpc_method posts_rpc_methods[];
 extern const size_t posts_rpc_methods_count;
 
@@ -31,7 +25,7 @@ struct posts_users_client *posts_users_client_new(const char *target, int deadli
 /* NULL is a no-op. */
 void posts_users_client_free(struct posts_users_client *cl);
 /* A posts_names_fn over UsersService.BatchGetUsers; ctx is the client. */
-int posts_users_names(void *ctx, struct arena *a, const struct posts_origin *origin,
+int posts_users_names(void *ctx, struct arena *a, const struct rpc_origin *origin,
 		      const int64_t *ids, size_t n, const char **names, struct app_error *err);
 
 #endif

@@ -54,6 +54,11 @@ static int require_any(const struct principal *c, enum perm p1, enum perm p2,
 	return app_error_set(err, ERR_FORBIDDEN, NULL);
 }
 
+int posts_may_create_post(const struct principal *caller, struct app_error *err)
+{
+	return require_any(caller, PERM_WRITE_POSTS, PERM_WRITE_POSTS, err);
+}
+
 int posts_check_can_write_post(const struct principal *caller, struct app_error *err)
 {
 	return require_any(caller, PERM_WRITE_POSTS, PERM_UPDATE_POSTS, err);
@@ -185,44 +190,13 @@ bool posts_search_indexable(const char *q)
 
 bool posts_check_title(struct arena *a, const char *in, const char **out, struct app_error *err)
 {
-	char *trimmed;
-
-	if (!in || !utf8_valid(in, strlen(in))) {
-		app_error_add_violation(err, "title",
-					in ? "Title must be valid UTF-8" : "Title is required");
-		return false;
-	}
-	trimmed = trim_dup(a, in);
-	if (!*trimmed) {
-		app_error_add_violation(err, "title", "Title is required");
-		return false;
-	}
-	if (utf8_length(trimmed) > POST_TITLE_MAX_CHARS) {
-		app_error_add_violation(err, "title", "Title must be at most %d characters",
-					POST_TITLE_MAX_CHARS);
-		return false;
-	}
-	*out = trimmed;
-	return true;
+	return text_check(a, "title", "Title", in, POST_TITLE_MAX_CHARS, true, out, err);
 }
 
 bool posts_check_body(const char *field, const char *in, size_t max_chars,
 		      struct app_error *err)
 {
-	if (!in || !*in) {
-		app_error_add_violation(err, field, "Body is required");
-		return false;
-	}
-	if (!utf8_valid(in, strlen(in))) {
-		app_error_add_violation(err, field, "Body must be valid UTF-8");
-		return false;
-	}
-	if (utf8_length(in) > max_chars) {
-		app_error_add_violation(err, field, "Body must be at most %zu characters",
-					max_chars);
-		return false;
-	}
-	return true;
+	return text_check(NULL, field, "Body", in, max_chars, false, NULL, err);
 }
 
 bool posts_check_status(const char *in, bool allow_empty, const char **out,
@@ -247,28 +221,9 @@ bool posts_check_status(const char *in, bool allow_empty, const char **out,
 bool posts_parse_mask(const char *const *paths, size_t n, unsigned *fields,
 		      struct app_error *err)
 {
-	static const struct {
-		const char *path;
-		unsigned bit;
-	} known[] = { { "title", POST_FIELD_TITLE },
-		      { "body", POST_FIELD_BODY },
-		      { "status", POST_FIELD_STATUS } };
-	bool ok = true;
+	static const struct mask_field known[] = { { "title", "title", POST_FIELD_TITLE },
+						   { "body", "body", POST_FIELD_BODY },
+						   { "status", "status", POST_FIELD_STATUS } };
 
-	*fields = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++) {
-			if (strcmp(paths[i], known[j].path) == 0) {
-				*fields |= known[j].bit;
-				found = true;
-			}
-		}
-		if (!found) {
-			app_error_add_violation(err, paths[i], "Unknown or read-only field");
-			ok = false;
-		}
-	}
-	return ok;
+	return mask_parse(known, sizeof(known) / sizeof(known[0]), paths, n, fields, err);
 }

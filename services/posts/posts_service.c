@@ -54,7 +54,7 @@ int posts_load_visible(struct posts_ctx *ctx, const struct principal *caller, st
 	return 0;
 }
 
-int posts_author_names(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+int posts_author_names(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 		       const int64_t *ids, size_t n, const char **names, struct app_error *err)
 {
 	int64_t *uniq;
@@ -87,7 +87,7 @@ int posts_author_names(struct posts_ctx *ctx, const struct posts_origin *o, stru
 }
 
 /* Fills p->author_name (one lookup). */
-static int name_one(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+static int name_one(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 		    struct post *p, struct app_error *err)
 {
 	const char *name = NULL;
@@ -99,7 +99,7 @@ static int name_one(struct posts_ctx *ctx, const struct posts_origin *o, struct 
 }
 
 int posts_create(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct posts_origin *o, struct arena *a, const struct post_create *in,
+		 const struct rpc_origin *o, struct arena *a, const struct post_create *in,
 		 struct post *out, struct app_error *err)
 {
 	const char *title = NULL, *status = NULL, *name = NULL;
@@ -107,10 +107,8 @@ int posts_create(struct posts_ctx *ctx, const struct principal *caller,
 	bool ok = true;
 	int rc;
 
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (!perm_has(caller->perms, PERM_WRITE_POSTS))
-		return app_error_set(err, ERR_FORBIDDEN, NULL);
+	if (posts_may_create_post(caller, err) != 0)
+		return -1;
 	ok &= posts_check_title(a, in->title, &title, err);
 	ok &= posts_check_body("body", in->body, POST_BODY_MAX_CHARS, err);
 	ok &= posts_check_status(in->status, true, &status, err);
@@ -131,7 +129,7 @@ int posts_create(struct posts_ctx *ctx, const struct principal *caller,
 	return 0;
 }
 
-int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	      struct arena *a, int64_t id, struct post *out, struct app_error *err)
 {
 	if (posts_load_visible(ctx, caller, a, id, out, err) != 0)
@@ -139,8 +137,8 @@ int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struc
 	return name_one(ctx, o, a, out, err);
 }
 
+/* In enum post_sort's order. */
 static const char *const post_sorts[] = { "createdAt", "publishedAt", "title", NULL };
-static const char *const post_sort_columns[] = { "created_at", "published_at", "lower(title)" };
 
 /* The repository filter for q; *nothing when the caller asked for drafts it
  * may not see (an empty result, not an error). */
@@ -153,7 +151,7 @@ static int build_filter(const struct principal *caller, struct arena *a,
 
 	if (sort_parse(q->sort ? q->sort : "", "-createdAt", post_sorts, &sort, &f->desc, err) != 0)
 		return -1;
-	f->sort_column = post_sort_columns[sort];
+	f->sort = (enum post_sort)sort;
 	if (status && strcmp(status, POST_STATUS_DRAFT) != 0 &&
 	    strcmp(status, POST_STATUS_PUBLISHED) != 0)
 		return app_error_set(err, ERR_BAD_REQUEST, "status must be one of draft, published");
@@ -178,7 +176,7 @@ static int build_filter(const struct principal *caller, struct arena *a,
 			return app_error_set(err, ERR_BAD_REQUEST,
 					     "q must contain at least %d letters or digits in a row",
 					     POSTS_SEARCH_MIN_CHARS);
-		f->title_like = like_escape(a, q->q);
+		f->title_has = q->q;
 	}
 	f->limit = pg->limit;
 	f->offset = page_offset(pg);
@@ -187,7 +185,7 @@ static int build_filter(const struct principal *caller, struct arena *a,
 
 /* Names for a page of posts: one lookup (none when the author's name is
  * already known from the existence check). */
-static int name_page(struct posts_ctx *ctx, const struct posts_origin *o, struct arena *a,
+static int name_page(struct posts_ctx *ctx, const struct rpc_origin *o, struct arena *a,
 		     struct post *posts, size_t n, bool known, const char *known_name,
 		     struct app_error *err)
 {
@@ -210,7 +208,7 @@ static int name_page(struct posts_ctx *ctx, const struct posts_origin *o, struct
 	return 0;
 }
 
-int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	       struct arena *a, const struct post_query *q, struct post **out, size_t *nout,
 	       struct page_info *page, struct app_error *err)
 {

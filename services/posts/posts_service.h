@@ -49,16 +49,13 @@ struct comment {
 	int64_t updated_at_us;
 };
 
-/* Where the current call came from: forwarded to UsersService. */
-struct posts_origin {
-	const char *request_id;
-	int64_t remaining_ms; /* INT64_MAX: no deadline */
-};
+/* Where the current call came from (rpc.h): forwarded to UsersService. */
+struct rpc_origin;
 
 /* Looks up the current names of n distinct positive ids with ONE call:
  * names[i] (from a) or NULL when that user is unknown or deleted. 0, or -1
  * with err (SERVICE_UNAVAILABLE when the users service is down). */
-typedef int (*posts_names_fn)(void *ctx, struct arena *a, const struct posts_origin *origin,
+typedef int (*posts_names_fn)(void *ctx, struct arena *a, const struct rpc_origin *origin,
 			      const int64_t *ids, size_t n, const char **names,
 			      struct app_error *err);
 
@@ -102,29 +99,29 @@ struct comment_query {
  * caller is the resolved principal (AUTH_NONE = anonymous). Outputs are
  * allocated from a (the call's arena). */
 int posts_create(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct posts_origin *o, struct arena *a, const struct post_create *in,
+		 const struct rpc_origin *o, struct arena *a, const struct post_create *in,
 		 struct post *out, struct app_error *err);
-int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	      struct arena *a, int64_t id, struct post *out, struct app_error *err);
-int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct posts_origin *o,
+int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	       struct arena *a, const struct post_query *q, struct post **out, size_t *nout,
 	       struct page_info *page, struct app_error *err);
 int posts_update(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct posts_origin *o, struct arena *a, int64_t id,
+		 const struct rpc_origin *o, struct arena *a, int64_t id,
 		 const struct post_patch *p, struct post *out, struct app_error *err);
 int posts_delete(struct posts_ctx *ctx, const struct principal *caller, struct arena *a, int64_t id,
 		 struct app_error *err);
 
 int posts_comment_create(struct posts_ctx *ctx, const struct principal *caller,
-			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 const char *body, struct comment *out, struct app_error *err);
 int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
-		       const struct posts_origin *o, struct arena *a,
+		       const struct rpc_origin *o, struct arena *a,
 		       const struct comment_query *q, struct comment **out, size_t *nout,
 		       struct page_info *page, struct app_error *err);
 /* paths: the update mask (only "body" is writable; empty = no-op). */
 int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
-			 const struct posts_origin *o, struct arena *a, int64_t post_id,
+			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 int64_t comment_id, const char *const *paths, size_t npaths,
 			 const char *body, struct comment *out, struct app_error *err);
 int posts_comment_delete(struct posts_ctx *ctx, const struct principal *caller, struct arena *a,
@@ -154,6 +151,9 @@ bool posts_visible(const struct principal *caller, int64_t author_id, const char
 bool posts_may_see_drafts(const struct principal *caller, int64_t author_id);
 enum posts_list_scope posts_list_scope(const struct principal *caller, int64_t author_id,
 				       const char *status);
+/* CreatePost (API.md §2: `write:posts`): 401 anonymous, 403 without
+ * write:posts (update:posts alone does not create). */
+int posts_may_create_post(const struct principal *caller, struct app_error *err);
 /* Generic permission before any lookup: 401 anonymous, 403 without any
  * permission that could allow the action. */
 int posts_check_can_write_post(const struct principal *caller, struct app_error *err);

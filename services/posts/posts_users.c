@@ -35,12 +35,12 @@ void posts_users_client_free(struct posts_users_client *cl)
 }
 
 /* The configured deadline, shortened to end before the origin's own. */
-static int deadline_for(const struct posts_users_client *cl, const struct posts_origin *origin)
+static int deadline_for(const struct posts_users_client *cl, const struct rpc_origin *origin)
 {
 	return rpc_deadline_within(cl->deadline_ms, origin ? origin->remaining_ms : INT64_MAX);
 }
 
-int posts_users_names(void *ctx, struct arena *a, const struct posts_origin *origin,
+int posts_users_names(void *ctx, struct arena *a, const struct rpc_origin *origin,
 		      const int64_t *ids, size_t n, const char **names, struct app_error *err)
 {
 	struct posts_users_client *cl = ctx;

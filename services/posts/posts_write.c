@@ -38,59 +38,58 @@ static bool row_changes(const struct post *cur, const struct post_row_update *u)
 	       strcmp(u->status, cur->status) != 0;
 }
 
+/* One write under the post's row lock (db_with_tx's work). */
+struct post_job {
+	const struct principal *caller;
+	struct arena *a;
+	int64_t id;
+	const struct post_patch *p; /* updates only */
+	struct post *out;
+	bool changed;
+};
+
 /* The checks that need the current row, in precedence order, then the write. */
-static int update_locked(struct db_conn *c, const struct principal *caller, struct arena *a,
-			 int64_t id, const struct post_patch *p, struct post *out, bool *changed,
-			 struct app_error *err)
+static int update_locked(struct db_conn *c, void *arg, struct app_error *err)
 {
+	struct post_job *j = arg;
+	const struct post_patch *p = j->p;
 	struct post cur;
 	struct post_row_update u;
 	unsigned fields = 0;
 
-	if (posts_repo_find_for_update(c, a, id, &cur, err) != 0)
+	if (posts_repo_find_for_update(c, j->a, j->id, &cur, err) != 0)
 		return -1;
-	if (!posts_visible(caller, cur.author_id, cur.status))
+	if (!posts_visible(j->caller, cur.author_id, cur.status))
 		return app_error_set(err, ERR_NOT_FOUND, "Post not found");
-	if (posts_may_update_post(caller, cur.author_id, err) != 0)
+	if (posts_may_update_post(j->caller, cur.author_id, err) != 0)
 		return -1;
 	if (!posts_parse_mask(p->paths, p->npaths, &fields, err))
 		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
-	if (apply_patch(a, &cur, fields, p, &u, err) != 0)
+	if (apply_patch(j->a, &cur, fields, p, &u, err) != 0)
 		return -1;
 	if (p->expected_version != 0 && p->expected_version != cur.version)
 		return app_error_set(err, ERR_VERSION_CONFLICT,
 				     "Version %lld does not match the current version %lld",
 				     (long long)p->expected_version, (long long)cur.version);
-	*changed = row_changes(&cur, &u);
-	if (!*changed) {
-		*out = cur;
+	j->changed = row_changes(&cur, &u);
+	if (!j->changed) {
+		*j->out = cur;
 		return 0;
 	}
-	return posts_repo_update(c, a, id, &u, out, err);
+	return posts_repo_update(c, j->a, j->id, &u, j->out, err);
 }
 
 int posts_update(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct posts_origin *o, struct arena *a, int64_t id,
+		 const struct rpc_origin *o, struct arena *a, int64_t id,
 		 const struct post_patch *p, struct post *out, struct app_error *err)
 {
-	struct db_conn *c;
+	struct post_job j = { .caller = caller, .a = a, .id = id, .p = p, .out = out };
 	const char *name = NULL;
-	bool changed = false;
-	int rc;
 
-	if (posts_check_can_write_post(caller, err) != 0 || posts_check_id("id", id, err) != 0)
+	if (posts_check_can_write_post(caller, err) != 0 || posts_check_id("id", id, err) != 0 ||
+	    db_with_tx(ctx->db, ctx->db_wait_ms, update_locked, &j, err) != 0)
 		return -1;
-	if (posts_acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = update_locked(c, caller, a, id, p, out, &changed, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
-	if (rc != 0)
-		return -1;
-	if (changed) {
+	if (j.changed) {
 		posts_cache_invalidate(ctx->kv, id);
 		log_info("post updated", LOG_I("postId", id), LOG_I("version", out->version),
 			 LOG_S("status", out->status));
@@ -101,37 +100,27 @@ int posts_update(struct posts_ctx *ctx, const struct principal *caller,
 	return 0;
 }
 
-static int delete_locked(struct db_conn *c, const struct principal *caller, struct arena *a,
-			 int64_t id, struct app_error *err)
+static int delete_locked(struct db_conn *c, void *arg, struct app_error *err)
 {
-	struct post cur;
+	struct post_job *j = arg;
 
-	if (posts_repo_find_for_update(c, a, id, &cur, err) != 0)
+	if (posts_repo_find_for_update(c, j->a, j->id, j->out, err) != 0)
 		return -1;
-	if (!posts_visible(caller, cur.author_id, cur.status))
+	if (!posts_visible(j->caller, j->out->author_id, j->out->status))
 		return app_error_set(err, ERR_NOT_FOUND, "Post not found");
-	if (posts_may_delete_post(caller, cur.author_id, err) != 0)
+	if (posts_may_delete_post(j->caller, j->out->author_id, err) != 0)
 		return -1;
-	return posts_repo_soft_delete(c, id, err);
+	return posts_repo_soft_delete(c, j->id, err);
 }
 
 int posts_delete(struct posts_ctx *ctx, const struct principal *caller, struct arena *a, int64_t id,
 		 struct app_error *err)
 {
-	struct db_conn *c;
-	int rc;
+	struct post cur;
+	struct post_job j = { .caller = caller, .a = a, .id = id, .out = &cur };
 
-	if (posts_check_can_delete_post(caller, err) != 0 || posts_check_id("id", id, err) != 0)
-		return -1;
-	if (posts_acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = delete_locked(c, caller, a, id, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c);
-	if (rc != 0)
+	if (posts_check_can_delete_post(caller, err) != 0 || posts_check_id("id", id, err) != 0 ||
+	    db_with_tx(ctx->db, ctx->db_wait_ms, delete_locked, &j, err) != 0)
 		return -1;
 	posts_cache_invalidate(ctx->kv, id);
 	log_info("post deleted", LOG_I("postId", id), LOG_I("by", caller->user_id));

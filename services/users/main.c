@@ -59,7 +59,8 @@ static int read_settings(struct users_settings *s)
 int main(void)
 {
 	struct users_settings s;
-	struct users_app app = { 0 };
+	struct users_ctx svc = { 0 }; /* the handlers' app pointer */
+	struct caller_resolver *callers = NULL;
 	struct rpc_channel *auth = NULL;
 	struct app_error err;
 	struct revocations *revocations = NULL;
@@ -71,25 +72,25 @@ int main(void)
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
-	app.svc.cache_ttl_s = s.svc.redis_ttl_s;
-	app.svc.db_wait_ms = 2000;
-	app.svc.kv = svc_kv_new(&s.svc);
-	if (!app.svc.kv)
+	svc.cache_ttl_s = s.svc.redis_ttl_s;
+	svc.db_wait_ms = 2000;
+	svc.kv = svc_kv_new(&s.svc);
+	if (!svc.kv)
 		return 2;
 	auth = rpc_channel_new(s.svc.auth_addr);
 	revocations = revocations_new(s.svc.revocation_staleness_ms);
 	follower = revocation_follower_start(revocations, s.svc.auth_addr);
 	if (!follower)
 		goto out;
-	app.callers = svc_callers_new(&s.svc, revocations, auth);
+	callers = svc_callers_new(&s.svc, revocations, auth);
 	revoker = users_auth_client_new(auth, &s.svc.jwt);
-	app.svc.revoke_tokens = users_auth_revoke;
-	app.svc.revoke_ctx = revoker;
-	app.svc.revocations = revocations;
-	app.svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
-	app.svc.hasher = users_hasher_new(s.hash_concurrency);
-	app.svc.limiter = users_limiter_new(&s.limits, app.svc.kv);
-	migrated = app.svc.hasher ? svc_migrate(app.svc.db, "users", users_migrations,
+	svc.revoke_tokens = users_auth_revoke;
+	svc.revoke_ctx = revoker;
+	svc.revocations = revocations;
+	svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
+	svc.hasher = users_hasher_new(s.hash_concurrency);
+	svc.limiter = users_limiter_new(&s.limits, svc.kv);
+	migrated = svc.hasher ? svc_migrate(svc.db, "users", users_migrations,
 						users_migrations_count, s.svc.startup_timeout_s)
 				  : -1;
 	if (migrated != 0) {
@@ -98,27 +99,27 @@ int main(void)
 	}
 	app_error_init(&err);
 	if (s.admin_email &&
-	    users_bootstrap_admin(&app.svc, s.admin_email, s.admin_password, &err) != 0) {
+	    users_bootstrap_admin(&svc, s.admin_email, s.admin_password, &err) != 0) {
 		log_fatal("admin bootstrap failed", LOG_S("code", err_name(err.code)),
 			  LOG_S("error", err.message));
 		goto out;
 	}
-	relay = users_relay_start(&app.svc, s.svc.deadline_ms);
+	relay = users_relay_start(&svc, s.svc.deadline_ms);
 	if (!relay)
 		goto out;
-	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count, &app,
-		       app.svc.db, revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count,
+		       &svc, callers, svc.db, revocations) == 0 ? 0 : 1;
 out:
 	users_relay_stop(relay);
 	revocation_follower_stop(follower);
 	users_auth_client_free(revoker);
-	users_hasher_free(app.svc.hasher);
-	users_limiter_free(app.svc.limiter);
-	db_pool_free(app.svc.db);
-	caller_resolver_free(app.callers);
+	users_hasher_free(svc.hasher);
+	users_limiter_free(svc.limiter);
+	db_pool_free(svc.db);
+	caller_resolver_free(callers);
 	rpc_channel_free(auth);
 	revocations_free(revocations);
-	kv_free(app.svc.kv);
+	kv_free(svc.kv);
 	rpc_runtime_shutdown();
 	return rc;
 }

@@ -6,34 +6,13 @@
 
 #include "db.h"
 #include "log.h"
-#include "perm.h"
+#include "users_rules.h"
 #include "revocation.h"
 #include "users_cache.h"
 #include "users_limit.h"
 #include "users_repo.h"
 #include "users_service.h"
 #include "users_validate.h"
-
-static int caller_target(const struct principal *caller, int64_t *id, struct app_error *err)
-{
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (*id == 0)
-		*id = caller->user_id;
-	if (*id < 0)
-		return app_error_set(err, ERR_BAD_REQUEST, "id must be a positive integer");
-	return 0;
-}
-
-/* Self with update:own_profile, or an admin. */
-static int may_modify(const struct principal *caller, int64_t id, struct app_error *err)
-{
-	if (perm_is_admin(caller->perms))
-		return 0;
-	if (id == caller->user_id && perm_has(caller->perms, PERM_UPDATE_OWN_PROFILE))
-		return 0;
-	return app_error_set(err, ERR_FORBIDDEN, NULL);
-}
 
 /* Validates the patched values and computes the row to write from cur. */
 static int apply_patch(struct arena *a, const struct user *cur, unsigned fields,
@@ -70,38 +49,42 @@ static bool row_changes(const struct user *cur, const struct user_row_update *u)
 	       u->is_verified != cur->is_verified;
 }
 
-/* The checks that need the current row, in precedence order, then the write.
- * *revoke: the write invalidates the user's access tokens (role, disabling). */
-static int update_locked(struct db_conn *c, const struct principal *caller, struct arena *a,
-			 int64_t id, unsigned fields, const struct user_patch *p, struct user *out,
-			 bool *changed, bool *revoke, struct app_error *err)
+/* One update under the row lock (db_with_tx's work). */
+struct update_job {
+	const struct principal *caller;
+	struct arena *a;
+	int64_t id;
+	unsigned fields;
+	const struct user_patch *p;
+	struct user *out;
+	bool changed; /* the row was written */
+	bool revoke;  /* the write invalidates the user's access tokens (role, disabling) */
+};
+
+/* The checks that need the current row, in precedence order, then the write. */
+static int update_locked(struct db_conn *c, void *arg, struct app_error *err)
 {
+	struct update_job *j = arg;
 	struct user cur;
 	struct user_row_update u;
 
-	if (users_repo_find_for_update(c, id, &cur, err) != 0)
+	if (users_repo_find_for_update(c, j->id, &cur, err) != 0)
 		return -1;
-	if ((fields & USER_FIELDS_ADMIN_ONLY) && !perm_is_admin(caller->perms)) {
-		for (unsigned bit = USER_FIELD_ROLE; bit <= USER_FIELD_IS_VERIFIED; bit <<= 1) {
-			if (fields & bit)
-				app_error_add_violation(err, users_field_json_name(bit),
-							"Only an admin may set this field");
-		}
-		return app_error_set(err, ERR_FORBIDDEN, "You may not set these fields");
-	}
-	if (apply_patch(a, &cur, fields, p, &u, err) != 0)
+	if (users_rule_fields(j->caller, j->fields, err) != 0)
 		return -1;
-	if (p->expected_version != 0 && p->expected_version != cur.version)
+	if (apply_patch(j->a, &cur, j->fields, j->p, &u, err) != 0)
+		return -1;
+	if (j->p->expected_version != 0 && j->p->expected_version != cur.version)
 		return app_error_set(err, ERR_VERSION_CONFLICT,
 				     "Version %lld does not match the current version %lld",
-				     (long long)p->expected_version, (long long)cur.version);
-	*changed = row_changes(&cur, &u);
-	*revoke = *changed && u.revoke_tokens;
-	if (!*changed) {
-		*out = cur;
+				     (long long)j->p->expected_version, (long long)cur.version);
+	j->changed = row_changes(&cur, &u);
+	j->revoke = j->changed && u.revoke_tokens;
+	if (!j->changed) {
+		*j->out = cur;
 		return 0;
 	}
-	return users_repo_update(c, id, &u, out, err);
+	return users_repo_update(c, j->id, &u, j->out, err);
 }
 
 /* After a committed write that moved tokens_valid_after: tells the auth
@@ -124,29 +107,21 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 		 const struct user_patch *p, struct user *out, int64_t *rev_seq,
 		 struct app_error *err)
 {
-	unsigned fields = 0;
-	struct db_conn *c;
-	bool changed = false, revoke = false;
+	struct update_job j = { .caller = caller, .a = a, .p = p, .out = out };
 	int rc;
 
-	if (caller_target(caller, &id, err) != 0 || may_modify(caller, id, err) != 0)
+	if (users_rule_target(caller, &id, err) != 0 || users_rule_modify(caller, id, err) != 0)
 		return -1;
-	if (!users_parse_mask(p->paths, p->npaths, &fields, err))
+	if (!users_parse_mask(p->paths, p->npaths, &j.fields, err))
 		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
-	rc = db_begin(c, err);
-	if (rc == 0)
-		rc = update_locked(c, caller, a, id, fields, p, out, &changed, &revoke, err);
-	if (rc == 0)
-		rc = db_commit(c, err);
-	db_pool_release(ctx->db, c); /* rolls back when the commit was not reached */
-	if (rc == 0 && changed) {
+	j.id = id;
+	rc = db_with_tx(ctx->db, ctx->db_wait_ms, update_locked, &j, err);
+	if (rc == 0 && j.changed) {
 		users_cache_invalidate(ctx->kv, id);
-		if (revoke)
+		if (j.revoke)
 			revoke_now(ctx, id, rev_seq);
 		log_info("user updated", LOG_I("userId", id), LOG_I("version", out->version),
-			 LOG_B("tokensRevoked", revoke));
+			 LOG_B("tokensRevoked", j.revoke));
 	}
 	return rc;
 }
@@ -157,7 +132,7 @@ int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t 
 	struct db_conn *c;
 	int rc;
 
-	if (caller_target(caller, &id, err) != 0 || may_modify(caller, id, err) != 0)
+	if (users_rule_target(caller, &id, err) != 0 || users_rule_modify(caller, id, err) != 0)
 		return -1;
 	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
 		return -1;
@@ -181,10 +156,9 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 	int rc;
 
 	(void)a;
-	if (caller_target(caller, &id, err) != 0)
+	if (users_rule_target(caller, &id, err) != 0 ||
+	    users_rule_change_password(caller, id, err) != 0)
 		return -1;
-	if (id != caller->user_id || !perm_has(caller->perms, PERM_UPDATE_OWN_PROFILE))
-		return app_error_set(err, ERR_FORBIDDEN, "Only the account owner may change its password");
 	if (!current || !*current) {
 		app_error_add_violation(err, "currentPassword", "Current password is required");
 		ok = false;

@@ -21,53 +21,52 @@
 #define OUTBOX_BATCH 32
 #define RELAY_EVERY_MS 1000
 
-/* Delivers one locked batch on c; *n the rows taken, *seq the highest
- * position acknowledged. -1 on the first failure (the rest stays queued). */
-static int deliver(struct users_ctx *ctx, struct db_conn *c, int deadline_ms, size_t *n,
-		   int64_t *seq, struct app_error *err)
-{
-	struct users_outbox_row rows[OUTBOX_BATCH];
+/* One batch of the flush (db_with_tx's work). */
+struct batch_job {
+	struct users_ctx *ctx;
+	int deadline_ms;
+	size_t n;     /* the rows taken */
+	int64_t *seq; /* the highest position acknowledged */
+};
 
-	if (users_repo_outbox_take(c, OUTBOX_BATCH, rows, n, err) != 0)
-		return -1;
-	for (size_t i = 0; i < *n; i++) {
+/* Delivers one locked batch; -1 on the first failure (the rest stays
+ * queued). What was acknowledged leaves the queue even when a later row
+ * failed: the batch commits either way. */
+static int deliver(struct db_conn *c, void *arg, struct app_error *err)
+{
+	struct batch_job *j = arg;
+	struct users_outbox_row rows[OUTBOX_BATCH];
+	struct app_error late;
+	int rc = users_repo_outbox_take(c, OUTBOX_BATCH, rows, &j->n, err);
+
+	for (size_t i = 0; rc == 0 && i < j->n; i++) {
 		int64_t s = 0;
 
-		if (ctx->revoke_tokens(ctx->revoke_ctx, rows[i].user_id, rows[i].not_before_ms,
-				       deadline_ms, &s, err) != 0 ||
-		    users_repo_outbox_delete(c, rows[i].id, err) != 0)
-			return -1;
-		if (s > *seq)
-			*seq = s;
+		rc = j->ctx->revoke_tokens(j->ctx->revoke_ctx, rows[i].user_id,
+					   rows[i].not_before_ms, j->deadline_ms, &s, err);
+		if (rc == 0)
+			rc = users_repo_outbox_delete(c, rows[i].id, err);
+		if (rc == 0 && s > *j->seq)
+			*j->seq = s;
 	}
-	return 0;
+	app_error_init(&late);
+	if (db_commit(c, rc == 0 ? err : &late) != 0)
+		rc = -1;
+	return rc;
 }
 
 int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq,
 		       struct app_error *err)
 {
-	struct db_conn *c;
-	size_t n = OUTBOX_BATCH;
+	struct batch_job j = { .ctx = ctx, .deadline_ms = deadline_ms, .n = OUTBOX_BATCH,
+			       .seq = seq };
 	int rc = 0;
 
 	*seq = 0;
 	if (!ctx->revoke_tokens)
 		return 0;
-	while (rc == 0 && n == OUTBOX_BATCH) {
-		struct app_error late;
-
-		if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-			return -1;
-		rc = db_begin(c, err);
-		if (rc == 0) {
-			app_error_init(&late);
-			rc = deliver(ctx, c, deadline_ms, &n, seq, err);
-			/* What was acknowledged leaves the queue even when a later row failed. */
-			if (db_commit(c, rc == 0 ? err : &late) != 0)
-				rc = -1;
-		}
-		db_pool_release(ctx->db, c);
-	}
+	while (rc == 0 && j.n == OUTBOX_BATCH)
+		rc = db_with_tx(ctx->db, ctx->db_wait_ms, deliver, &j, err);
 	return rc;
 }
 

@@ -165,14 +165,14 @@ int users_repo_password_hash(struct db_conn *c, int64_t id, char *hash, size_t h
 }
 
 /* Appends " AND <cond $N>" for each filter set; params collected in p. */
-static int build_where(const struct user_list_filter *f, char *where, size_t size,
-		       const char **p)
+static int build_where(const struct user_list_filter *f, struct arena *a, char *where,
+		       size_t size, const char **p)
 {
 	int n = 0;
 	size_t off = (size_t)snprintf(where, size, "deleted_at IS NULL");
 
-	if (f->name_like) {
-		p[n++] = f->name_like;
+	if (f->name) {
+		p[n++] = db_like_escape(a, f->name);
 		off += (size_t)snprintf(where + off, size - off,
 					" AND name ILIKE '%%' || $%d || '%%' ESCAPE '\\'", n);
 	}
@@ -197,7 +197,10 @@ int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct 
 	const char *p[6];
 	char where[512], sql[1024], limit[16], offset[24];
 	const char *dir = f->desc ? "DESC" : "ASC";
-	int n = build_where(f, where, sizeof(where), p);
+	static const char *const columns[] = { [USER_SORT_CREATED_AT] = "created_at",
+					       [USER_SORT_NAME] = "name",
+					       [USER_SORT_EMAIL] = "email" };
+	int n = build_where(f, a, where, sizeof(where), p);
 	PGresult *r;
 
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM users.users WHERE %s", where);
@@ -214,7 +217,7 @@ int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct 
 	snprintf(sql, sizeof(sql),
 		 "SELECT " USER_COLUMNS " FROM users.users WHERE %s ORDER BY %s %s, id %s"
 		 " LIMIT $%d OFFSET $%d",
-		 where, f->sort_column, dir, dir, n + 1, n + 2);
+		 where, columns[f->sort], dir, dir, n + 1, n + 2);
 	r = db_exec(c, sql, n + 2, p, err);
 	if (!r)
 		return -1;

@@ -35,12 +35,15 @@ struct user_row_update {
 	bool revoke_tokens; /* move tokens_valid_after to now */
 };
 
+/* The orders a list may take (the repo maps them to SQL). */
+enum user_sort { USER_SORT_CREATED_AT, USER_SORT_NAME, USER_SORT_EMAIL };
+
 struct user_list_filter {
-	const char *name_like;   /* already LIKE-escaped, or NULL */
+	const char *name;        /* case-insensitive substring (as typed), or NULL */
 	const char *email;       /* normalized, or NULL */
 	int is_active;           /* -1 any, 0, 1 */
 	const char *role;        /* or NULL */
-	const char *sort_column; /* created_at | name | email (whitelisted by caller) */
+	enum user_sort sort;
 	bool desc;
 	int32_t limit;
 	int64_t offset;

@@ -1,11 +1,11 @@
-/* users_rpc.c - UsersService over gRPC: the only users file that touches
- * generated protobuf types. Each handler resolves the caller from metadata,
- * converts the request into the service's structs, and the result back into
- * a reply allocated from the call's arena. */
+/* users_rpc.c - UsersService over gRPC: with users_auth.c (the AuthService
+ * client) the only users files that touch generated protobuf types. The
+ * runtime resolves each call's caller; a handler converts the request into
+ * the service's structs, and the result back into a reply allocated from the
+ * call's arena. */
 #include "users_rpc.h"
 
 #include "agentos/users/v1/users.pb-c.h"
-#include "caller.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "log.h"
 #include "revocation.h"
@@ -13,17 +13,6 @@
 #include "util.h"
 
 #define PATH(m) "/agentos.users.v1.UsersService/" m
-
-/* Bearer token (verified, checked against revocations) or API key (validated
- * by the auth service), or anonymous; a bad credential is an error even on an
- * open call. */
-static int caller_of(struct users_app *app, struct rpc_call *call, struct principal *p,
-		     struct app_error *err)
-{
-	return caller_resolve(app->callers, rpc_call_metadata(call, "authorization"),
-			      rpc_call_metadata(call, "x-api-key"), rpc_call_request_id(call), p,
-			      err);
-}
 
 /* A reply User pointing into u (which must live as long as the call). full =
  * false gives only the public part (id, name). */
@@ -46,100 +35,92 @@ static Agentos__Users__V1__User *user_msg(struct arena *a, struct user *u, bool 
 	return m;
 }
 
-static int create_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+/* A revoking write's feed position as a trailer: the gateway answers once
+ * its revocation copy has it. */
+static void answer_seq(struct rpc_ctx *cx, int64_t seq)
+{
+	if (seq > 0)
+		rpc_call_set_trailer_i64(cx->call, REVOCATION_SEQ_TRAILER, seq);
+}
+
+static int create_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		       ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__CreateUserRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct user *u = arena_alloc(a, sizeof(*u));
+	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 	struct user_create in = {
 		.email = r->email, .password = r->password, .name = r->name, .role = r->role,
 		.has_is_active = r->is_active != NULL, .is_active = r->is_active && r->is_active->value,
 		.has_is_verified = r->is_verified != NULL,
 		.is_verified = r->is_verified && r->is_verified->value,
 	};
-	struct principal p;
 
-	if (caller_of(app, call, &p, err) != 0 || users_create(&app->svc, &p, a, &in, u, err) != 0)
+	if (users_create(app, cx->caller, cx->arena, &in, u, err) != 0)
 		return -1;
-	*reply = &user_msg(a, u, true)->base;
+	*reply = &user_msg(cx->arena, u, true)->base;
 	return 0;
 }
 
-static int get_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int get_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		    ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__GetUserRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct user *u = arena_alloc(a, sizeof(*u));
-	struct principal p;
+	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 
-	if (caller_of(app, call, &p, err) != 0 || users_get(&app->svc, &p, r->id, u, err) != 0)
+	if (users_get(app, cx->caller, r->id, u, err) != 0)
 		return -1;
-	*reply = &user_msg(a, u, true)->base;
+	*reply = &user_msg(cx->arena, u, true)->base;
 	return 0;
 }
 
-static int batch_get_users(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int batch_get_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			   ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__BatchGetUsersRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	Agentos__Users__V1__BatchGetUsersResponse *m = arena_alloc(a, sizeof(*m));
+	Agentos__Users__V1__BatchGetUsersResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct user *users;
 	size_t n;
 	bool full;
-	struct principal p;
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    users_batch_get(&app->svc, &p, a, r->ids, r->n_ids, &users, &n, &full, err) != 0)
+	if (users_batch_get(app, cx->caller, cx->arena, r->ids, r->n_ids, &users, &n, &full, err) != 0)
 		return -1;
 	agentos__users__v1__batch_get_users_response__init(m);
-	m->users = arena_alloc(a, sizeof(*m->users) * (n ? n : 1));
+	m->users = arena_alloc(cx->arena, sizeof(*m->users) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
-		m->users[i] = user_msg(a, &users[i], full);
+		m->users[i] = user_msg(cx->arena, &users[i], full);
 	m->n_users = n;
 	*reply = &m->base;
 	return 0;
 }
 
-static int list_users(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int list_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		      ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__ListUsersRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	Agentos__Users__V1__ListUsersResponse *m = arena_alloc(a, sizeof(*m));
+	Agentos__Users__V1__ListUsersResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct user_query q = { .page = r->page, .limit = r->limit, .sort = r->sort, .name = r->name,
 				.email = r->email, .status = r->status, .role = r->role };
 	struct page_info pi;
 	struct user *users;
 	size_t n;
-	struct principal p;
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    users_list(&app->svc, &p, a, &q, &users, &n, &pi, err) != 0)
+	if (users_list(app, cx->caller, cx->arena, &q, &users, &n, &pi, err) != 0)
 		return -1;
 	agentos__users__v1__list_users_response__init(m);
-	m->users = arena_alloc(a, sizeof(*m->users) * (n ? n : 1));
+	m->users = arena_alloc(cx->arena, sizeof(*m->users) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
-		m->users[i] = user_msg(a, &users[i], true);
+		m->users[i] = user_msg(cx->arena, &users[i], true);
 	m->n_users = n;
-	m->pagination = rpc_msg_pagination(a, &pi);
+	m->pagination = rpc_msg_pagination(cx->arena, &pi);
 	*reply = &m->base;
 	return 0;
 }
 
-static int update_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int update_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		       ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__UpdateUserRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct user *u = arena_alloc(a, sizeof(*u));
+	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 	const Agentos__Users__V1__User *v = r->user;
 	struct user_patch patch = {
 		.paths = r->update_mask ? (const char *const *)r->update_mask->paths : NULL,
@@ -148,68 +129,52 @@ static int update_user(void *ctx, struct rpc_call *call, const ProtobufCMessage 
 		.is_active = v && v->is_active, .is_verified = v && v->is_verified,
 		.expected_version = r->version,
 	};
-	struct principal p;
 	int64_t seq = 0;
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    users_update(&app->svc, &p, a, r->id, &patch, u, &seq, err) != 0)
+	if (users_update(app, cx->caller, cx->arena, r->id, &patch, u, &seq, err) != 0)
 		return -1;
-	if (seq > 0) /* the gateway answers once its copy has it */
-		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
-	*reply = &user_msg(a, u, true)->base;
+	answer_seq(cx, seq);
+	*reply = &user_msg(cx->arena, u, true)->base;
 	return 0;
 }
 
-static int delete_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int delete_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 		       ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__DeleteUserRequest *r = (const void *)req;
-	struct principal p;
 	int64_t seq = 0;
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    users_delete(&app->svc, &p, r->id, &seq, err) != 0)
+	if (users_delete(app, cx->caller, r->id, &seq, err) != 0)
 		return -1;
-	if (seq > 0) /* the gateway answers once its copy has it */
-		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
-	*reply = rpc_msg_empty(rpc_call_arena(call));
+	answer_seq(cx, seq);
+	*reply = rpc_msg_empty(cx->arena);
 	return 0;
 }
 
-static int change_password(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int change_password(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			   ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__ChangePasswordRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct principal p;
 	int64_t seq = 0;
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    users_change_password(&app->svc, &p, a, r->id, r->current_password, r->new_password,
+	if (users_change_password(app, cx->caller, cx->arena, r->id, r->current_password, r->new_password,
 				  &seq, err) != 0)
 		return -1;
-	if (seq > 0) /* the gateway answers once its copy has it */
-		rpc_call_set_trailer_i64(call, REVOCATION_SEQ_TRAILER, seq);
-	*reply = rpc_msg_empty(a);
+	answer_seq(cx, seq);
+	*reply = rpc_msg_empty(cx->arena);
 	return 0;
 }
 
-static int verify_credentials(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+static int verify_credentials(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
 			      ProtobufCMessage **reply, struct app_error *err)
 {
-	struct users_app *app = ctx;
 	const Agentos__Users__V1__VerifyCredentialsRequest *r = (const void *)req;
-	struct arena *a = rpc_call_arena(call);
-	struct user *u = arena_alloc(a, sizeof(*u));
-	struct principal p;
+	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 
-	if (caller_of(app, call, &p, err) != 0 ||
-	    users_verify_credentials(&app->svc, a, rpc_call_peer_host(call), r->email, r->password,
+	if (users_verify_credentials(app, cx->arena, rpc_call_peer_host(cx->call), r->email, r->password,
 				     u, err) != 0)
 		return -1;
-	*reply = &user_msg(a, u, true)->base;
+	*reply = &user_msg(cx->arena, u, true)->base;
 	return 0;
 }
 

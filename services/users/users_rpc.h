@@ -8,14 +8,6 @@
 #include "rpc.h"
 #include "users_service.h"
 
-struct caller_resolver;
-
-/* The handlers' app pointer. */
-struct users_app {
-	struct users_ctx svc;
-	struct caller_resolver *callers; /* every call's credentials (caller.h) */
-};
-
 /* The client of AuthService.RevokeUserTokens (users_auth.c) on ch
  * (borrowed); jwt signs the proofs. Never NULL. */
 struct users_auth_client;
@@ -28,6 +20,8 @@ int users_auth_revoke(void *ctx, int64_t user_id, int64_t not_before_ms, int dea
 
 #define USERS_SERVICE_NAME "agentos.users.v1.UsersService"
 
+/* The handlers' app pointer is the struct users_ctx; each call's caller is
+ * resolved by the runtime (svc_serve's resolver). */
 extern const struct rpc_method users_rpc_methods[];
 extern const size_t users_rpc_methods_count;
 

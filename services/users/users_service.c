@@ -11,54 +11,14 @@
 #include "db.h"
 #include "log.h"
 #include "perm.h"
+#include "users_rules.h"
 #include "users_cache.h"
 #include "users_repo.h"
 #include "users_validate.h"
 
-static int require_caller(const struct principal *caller, struct app_error *err)
-{
-	if (caller->method == AUTH_NONE)
-		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	return 0;
-}
-
-/* Resolves id 0 to the caller and checks the self/other permission pair. */
-static int authorize_target(const struct principal *caller, int64_t *id, enum perm self_perm,
-			    bool other_needs_admin, enum perm other_perm, struct app_error *err)
-{
-	bool self;
-
-	if (require_caller(caller, err) != 0)
-		return -1;
-	if (*id == 0)
-		*id = caller->user_id;
-	if (*id < 0)
-		return app_error_set(err, ERR_BAD_REQUEST, "id must be a positive integer");
-	self = *id == caller->user_id;
-	if (self && (perm_has(caller->perms, self_perm) || perm_is_admin(caller->perms)))
-		return 0;
-	if (!self && (other_needs_admin ? perm_is_admin(caller->perms)
-					: perm_has(caller->perms, other_perm)))
-		return 0;
-	return app_error_set(err, ERR_FORBIDDEN, NULL);
-}
-
 static int acquire(struct users_ctx *ctx, struct db_conn **c, struct app_error *err)
 {
 	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
-}
-
-static int forbid_fields(unsigned fields, struct app_error *err)
-{
-	static const unsigned admin_only[] = { USER_FIELD_ROLE, USER_FIELD_IS_ACTIVE,
-					       USER_FIELD_IS_VERIFIED };
-
-	for (size_t i = 0; i < sizeof(admin_only) / sizeof(admin_only[0]); i++) {
-		if (fields & admin_only[i])
-			app_error_add_violation(err, users_field_json_name(admin_only[i]),
-						"Only an admin may set this field");
-	}
-	return app_error_set(err, ERR_FORBIDDEN, "You may not set these fields");
 }
 
 int users_create(struct users_ctx *ctx, const struct principal *caller, struct arena *a,
@@ -73,8 +33,8 @@ int users_create(struct users_ctx *ctx, const struct principal *caller, struct a
 	bool ok = true;
 	int rc;
 
-	if (admin_fields && !perm_is_admin(caller->perms))
-		return forbid_fields(admin_fields, err);
+	if (users_rule_fields(caller, admin_fields, err) != 0)
+		return -1;
 	ok &= users_check_email(in->email, email, sizeof(email), err);
 	ok &= users_check_password("password", in->password, err);
 	ok &= users_check_name(a, in->name, &row.name, err);
@@ -107,7 +67,7 @@ int users_get(struct users_ctx *ctx, const struct principal *caller, int64_t id,
 	struct kv_seen seen;
 	int rc;
 
-	if (authorize_target(caller, &id, PERM_READ_OWN_PROFILE, false, PERM_READ_USERS, err) != 0)
+	if (users_rule_target(caller, &id, err) != 0 || users_rule_read(caller, id, err) != 0)
 		return -1;
 	if (users_cache_get(ctx->kv, id, out, &seen))
 		return 0;
@@ -203,12 +163,12 @@ int users_batch_get(struct users_ctx *ctx, const struct principal *caller, struc
 	}
 	*out = found;
 	*nout = k;
-	*full = perm_has(caller->perms, PERM_READ_USERS);
+	*full = users_rule_full_view(caller);
 	return 0;
 }
 
+/* In enum user_sort's order. */
 static const char *const user_sorts[] = { "createdAt", "name", "email", NULL };
-static const char *const user_sort_columns[] = { "created_at", "name", "email" };
 
 static int build_filter(struct arena *a, const struct user_query *q, const struct page *pg,
 			struct user_list_filter *f, struct app_error *err)
@@ -217,7 +177,7 @@ static int build_filter(struct arena *a, const struct user_query *q, const struc
 
 	if (sort_parse(q->sort ? q->sort : "", "-createdAt", user_sorts, &sort, &f->desc, err) != 0)
 		return -1;
-	f->sort_column = user_sort_columns[sort];
+	f->sort = (enum user_sort)sort;
 	f->is_active = -1;
 	if (q->status && *q->status) {
 		if (strcmp(q->status, "active") != 0 && strcmp(q->status, "inactive") != 0)
@@ -232,7 +192,7 @@ static int build_filter(struct arena *a, const struct user_query *q, const struc
 		f->role = q->role;
 	}
 	if (q->name && *q->name)
-		f->name_like = like_escape(a, q->name);
+		f->name = q->name;
 	if (q->email && *q->email) {
 		char *email = arena_alloc(a, EMAIL_MAX_LEN + 1);
 
@@ -254,10 +214,8 @@ int users_list(struct users_ctx *ctx, const struct principal *caller, struct are
 	int64_t total = 0;
 	int rc;
 
-	if (require_caller(caller, err) != 0)
+	if (users_rule_list(caller, err) != 0)
 		return -1;
-	if (!perm_has(caller->perms, PERM_READ_USERS))
-		return app_error_set(err, ERR_FORBIDDEN, NULL);
 	if (page_resolve(q->page, q->limit, &pg, err) != 0 || build_filter(a, q, &pg, &f, err) != 0)
 		return -1;
 	if (acquire(ctx, &c, err) != 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "perm.h"
+#include "util.h"
 
 bool users_check_email(const char *in, char *out, size_t outsize, struct app_error *err)
 {
@@ -22,24 +23,7 @@ bool users_check_email(const char *in, char *out, size_t outsize, struct app_err
 
 bool users_check_name(struct arena *a, const char *in, const char **out, struct app_error *err)
 {
-	char *trimmed;
-
-	if (!in || !utf8_valid(in, strlen(in))) {
-		app_error_add_violation(err, "name", in ? "Name must be valid UTF-8" : "Name is required");
-		return false;
-	}
-	trimmed = trim_dup(a, in);
-	if (!*trimmed) {
-		app_error_add_violation(err, "name", "Name is required");
-		return false;
-	}
-	if (utf8_length(trimmed) > USER_NAME_MAX_CHARS) {
-		app_error_add_violation(err, "name", "Name must be at most %d characters",
-					USER_NAME_MAX_CHARS);
-		return false;
-	}
-	*out = trimmed;
-	return true;
+	return text_check(a, "name", "Name", in, USER_NAME_MAX_CHARS, true, out, err);
 }
 
 bool users_check_password(const char *field, const char *pw, struct app_error *err)
@@ -78,11 +62,7 @@ bool users_check_role(const char *role, struct app_error *err)
 }
 
 /* Mask paths are proto field names; camelCase JSON names are accepted too. */
-static const struct {
-	const char *path;
-	const char *json;
-	unsigned bit;
-} user_paths[] = {
+static const struct mask_field user_paths[] = {
 	{ "email", "email", USER_FIELD_EMAIL },
 	{ "name", "name", USER_FIELD_NAME },
 	{ "role", "role", USER_FIELD_ROLE },
@@ -92,32 +72,10 @@ static const struct {
 
 bool users_parse_mask(const char *const *paths, size_t n, unsigned *fields, struct app_error *err)
 {
-	bool ok = true;
-
-	*fields = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool known = false;
-
-		for (size_t j = 0; j < sizeof(user_paths) / sizeof(user_paths[0]); j++) {
-			if (strcmp(paths[i], user_paths[j].path) == 0 ||
-			    strcmp(paths[i], user_paths[j].json) == 0) {
-				*fields |= user_paths[j].bit;
-				known = true;
-			}
-		}
-		if (!known) {
-			app_error_add_violation(err, paths[i], "Unknown or read-only field");
-			ok = false;
-		}
-	}
-	return ok;
+	return mask_parse(user_paths, ARRAY_SIZE(user_paths), paths, n, fields, err);
 }
 
 const char *users_field_json_name(unsigned bit)
 {
-	for (size_t j = 0; j < sizeof(user_paths) / sizeof(user_paths[0]); j++) {
-		if (user_paths[j].bit == bit)
-			return user_paths[j].json;
-	}
-	return "";
+	return mask_json_name(user_paths, ARRAY_SIZE(user_paths), bit);
 }

@@ -7,15 +7,8 @@
 
 #include "arena.h"
 #include "err.h"
+#include "users_rules.h"
 #include "users_service.h"
-
-/* Writable fields of a user, as update-mask bits. */
-#define USER_FIELD_EMAIL 0x01u
-#define USER_FIELD_NAME 0x02u
-#define USER_FIELD_ROLE 0x04u
-#define USER_FIELD_IS_ACTIVE 0x08u
-#define USER_FIELD_IS_VERIFIED 0x10u
-#define USER_FIELDS_ADMIN_ONLY (USER_FIELD_ROLE | USER_FIELD_IS_ACTIVE | USER_FIELD_IS_VERIFIED)
 
 /* Normalized (trimmed, lower-case) email into out. */
 bool users_check_email(const char *in, char *out, size_t outsize, struct app_error *err);

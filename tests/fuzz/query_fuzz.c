@@ -9,7 +9,7 @@
  * transcode_set_text -> parse_int64 / strings, If-Match -> parse_if_match),
  * then, on the message built, what the services do with those values
  * (shared/validate.c): page_resolve, page_offset, page_info_make, sort_parse
- * with each service's sort fields, like_escape, email_normalize.
+ * with each service's sort fields, db_like_escape, email_normalize.
  *
  * http.c's accessors are provided here over a parsed copy of the input (so
  * no libmicrohttpd connection is needed), with http.c's semantics: a
@@ -29,7 +29,7 @@
  *     "N" became version N; the message packs (protobuf-c);
  *   - what the gateway let through, the services accept: page_resolve
  *     succeeds, offsets do not overflow; sort_parse answers a field of the
- *     list or refuses; like_escape is reversible. */
+ *     list or refuses; db_like_escape is reversible. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +51,7 @@
 #include "routes.h"
 #include "transcode.h"
 #include "util.h"
+#include "db.h"
 #include "validate.h"
 
 #define QUERY_FUZZ_MAX_INPUT 4096
@@ -327,25 +328,25 @@ static void check_version(const struct http_request *req, const struct route *r,
 		fail("If-Match did not become the request's version");
 }
 
-/* like_escape's output, unescaped, is the input. */
+/* db_like_escape's output, unescaped, is the input. */
 static void check_like(struct arena *a, const char *s)
 {
-	const char *e = like_escape(a, s);
+	const char *e = db_like_escape(a, s);
 	char *back = arena_alloc(a, strlen(e) + 1), *o = back;
 
 	for (const char *p = e; *p; p++) {
 		if (*p == '\\') {
 			p++;
 			if (*p != '%' && *p != '_' && *p != '\\')
-				fail("like_escape escaped something else or ended in a backslash");
+				fail("db_like_escape escaped something else or ended in a backslash");
 		} else if (*p == '%' || *p == '_') {
-			fail("like_escape left a wildcard unescaped");
+			fail("db_like_escape left a wildcard unescaped");
 		}
 		*o++ = *p;
 	}
 	*o = '\0';
 	if (strcmp(back, s) != 0)
-		fail("like_escape is not reversible");
+		fail("db_like_escape is not reversible");
 }
 
 static void check_sort(const char *s, const char *def, const char *const *allowed)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "auth_service.h"
+#include "rpc.h"
 #include "util.h"
 
 #define SECRET "unit-test-secret-0123456789abcdef0123"
@@ -25,13 +26,13 @@ struct fake_users {
 	enum err_code answer;
 	struct principal seen; /* the verified token get_me received */
 	int64_t seen_ttl;
-	const struct auth_origin *seen_origin; /* what the call forwarded */
+	const struct rpc_origin *seen_origin; /* what the call forwarded */
 };
 
-static const struct auth_origin origin = { .request_id = "req_1", .remaining_ms = INT64_MAX };
+static const struct rpc_origin origin = { .request_id = "req_1", .remaining_ms = INT64_MAX };
 
 static int fake_verify(void *ctx, const char *email, const char *password,
-		       const struct auth_origin *o, struct auth_user *out, struct app_error *err)
+		       const struct rpc_origin *o, struct auth_user *out, struct app_error *err)
 {
 	struct fake_users *f = ctx;
 
@@ -40,7 +41,7 @@ static int fake_verify(void *ctx, const char *email, const char *password,
 	return app_error_set(err, f->answer, NULL);
 }
 
-static int fake_get_me(void *ctx, const char *token, const struct auth_origin *o,
+static int fake_get_me(void *ctx, const char *token, const struct rpc_origin *o,
 		       struct auth_user *out, struct app_error *err)
 {
 	struct fake_users *f = ctx;

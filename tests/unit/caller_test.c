@@ -377,17 +377,17 @@ static struct fake_auth fake;
 
 /* "ak_good": user 9, admin role but a key limited to read:posts (+ an unknown
  * permission name); "ak_revoked": TOKEN_REVOKED; anything else UNAUTHORIZED. */
-static int fake_validate(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int fake_validate(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 			 ProtobufCMessage **reply, struct app_error *err)
 {
 	static char *perms[] = { "read:posts", "launch:rockets" };
 	const Agentos__Auth__V1__ValidateApiKeyRequest *req = (const void *)request;
-	struct arena *a = rpc_call_arena(call);
+	struct arena *a = cx->arena;
 	Agentos__Auth__V1__Principal *m = arena_alloc(a, sizeof(*m));
 	Google__Protobuf__Timestamp *ts = arena_alloc(a, sizeof(*ts));
 
 	atomic_fetch_add(&fake.calls, 1);
-	strlcpy_s(fake.seen_request_id, rpc_call_request_id(call), sizeof(fake.seen_request_id));
+	strlcpy_s(fake.seen_request_id, cx->origin.request_id, sizeof(fake.seen_request_id));
 	if (strcmp(req->key, "ak_revoked") == 0)
 		return app_error_set(err, ERR_TOKEN_REVOKED, "API key has been revoked");
 	if (strcmp(req->key, "ak_good") != 0)

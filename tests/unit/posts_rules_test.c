@@ -199,12 +199,47 @@ static void mask_rules(void **state)
 	assert_string_equal(err.violations[0].field, "version");
 }
 
+/* Who may create a post (API.md §2: write:posts), as a table: update:posts
+ * alone (a moderator's key limited to it) is not enough. */
+static void create_permissions(void **state)
+{
+	static const struct {
+		int64_t id;
+		const char *role;
+		int key_perm; /* -1: the role's whole set */
+		enum err_code want;
+	} rows[] = {
+		{ 0, "user", -1, ERR_UNAUTHORIZED },
+		{ 7, "user", -1, ERR_OK },
+		{ 7, "moderator", -1, ERR_OK },
+		{ 7, "admin", -1, ERR_OK },
+		{ 7, "user", PERM_WRITE_POSTS, ERR_OK },
+		{ 7, "user", PERM_READ_POSTS, ERR_FORBIDDEN },
+		{ 7, "moderator", PERM_UPDATE_POSTS, ERR_FORBIDDEN },
+		{ 7, "user", PERM_WRITE_COMMENTS, ERR_FORBIDDEN },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct principal p = rows[i].key_perm < 0 ? who(rows[i].id, rows[i].role)
+							  : key(rows[i].id, (enum perm)rows[i].key_perm);
+		struct app_error err;
+
+		app_error_init(&err);
+		posts_may_create_post(&p, &err);
+		if (err.code != rows[i].want)
+			fail_msg("row %zu: got %s, want %s", i, err_name(err.code),
+				 err_name(rows[i].want));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(draft_visibility),
 		cmocka_unit_test(list_scopes),
 		cmocka_unit_test(post_permissions),
+		cmocka_unit_test(create_permissions),
 		cmocka_unit_test(comment_permissions),
 		cmocka_unit_test(published_at_transitions),
 		cmocka_unit_test(field_rules),

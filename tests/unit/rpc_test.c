@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "agentos/users/v1/users.pb-c.h"
+#include "authn.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "google/rpc/error_details.pb-c.h"
@@ -39,6 +40,8 @@
 #define TRAILER "/test.v1.Test/Trailer"
 #define COUNT "/test.v1.Test/Count"
 #define HOLD "/test.v1.Test/Hold"
+#define WHO "/test.v1.Test/Who"
+#define WHO_OPEN "/test.v1.Test/WhoOpen"
 #define HEALTH "/grpc.health.v1.Health/Check"
 #define USERS_SERVICE "agentos.users.v1.UsersService"
 
@@ -52,6 +55,7 @@ struct test_app {
 	atomic_int sleeping; /* SLEEP handlers currently running */
 	atomic_int holding;  /* HOLD streams currently running */
 	atomic_int held;     /* HOLD streams that saw rpc_stream_done */
+	atomic_int who_ran;  /* WHO/WHO_OPEN handlers run */
 };
 
 static struct test_app app;
@@ -65,11 +69,11 @@ static User *new_user(struct arena *a, int64_t id)
 	return u;
 }
 
-static int get_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int get_user(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		    ProtobufCMessage **reply, struct app_error *err)
 {
 	const GetUserRequest *req = (const void *)request;
-	struct arena *a = rpc_call_arena(call);
+	struct arena *a = cx->arena;
 	User *u;
 
 	if (req->id == 404)
@@ -88,7 +92,7 @@ static int get_user(void *ctx, struct rpc_call *call, const ProtobufCMessage *re
 	return 0;
 }
 
-static int fail_validation(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int fail_validation(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		ProtobufCMessage **reply, struct app_error *err)
 {
 	app_error_add_violation(err, "email", "must be a valid email address");
@@ -98,22 +102,22 @@ static int fail_validation(void *ctx, struct rpc_call *call, const ProtobufCMess
 
 /* Reports what the handler saw: name = request id, email = authorization,
  * role = x-api-key, id = 1 when rpc_call_method is right, version = remaining ms. */
-static int echo(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int echo(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		ProtobufCMessage **reply, struct app_error *err)
 {
-	const char *auth = rpc_call_metadata(call, "authorization");
-	const char *key = rpc_call_metadata(call, "x-api-key");
-	User *u = new_user(rpc_call_arena(call), strcmp(rpc_call_method(call), ECHO) == 0);
+	const char *auth = rpc_call_metadata(cx->call, "authorization");
+	const char *key = rpc_call_metadata(cx->call, "x-api-key");
+	User *u = new_user(cx->arena, strcmp(rpc_call_method(cx->call), ECHO) == 0);
 
-	u->name = (char *)rpc_call_request_id(call);
+	u->name = (char *)cx->origin.request_id;
 	u->email = (char *)(auth ? auth : "(none)");
 	u->role = (char *)(key ? key : "(none)");
-	u->version = rpc_call_remaining_ms(call);
+	u->version = cx->origin.remaining_ms;
 	*reply = &u->base;
 	return 0;
 }
 
-static int slow(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int slow(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 		ProtobufCMessage **reply, struct app_error *err)
 {
 	const GetUserRequest *req = (const void *)request;
@@ -122,19 +126,19 @@ static int slow(void *ctx, struct rpc_call *call, const ProtobufCMessage *reques
 	atomic_fetch_add(&t->sleeping, 1);
 	sleep_ms(req->id);
 	atomic_fetch_sub(&t->sleeping, 1);
-	*reply = &new_user(rpc_call_arena(call), req->id)->base;
+	*reply = &new_user(cx->arena, req->id)->base;
 	return 0;
 }
 
-static int with_trailer(void *ctx, struct rpc_call *call, const ProtobufCMessage *request,
+static int with_trailer(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 			ProtobufCMessage **reply, struct app_error *err)
 {
 	const GetUserRequest *req = (const void *)request;
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lld", (long long)req->id * 2);
-	rpc_call_set_trailer(call, "x-test-seq", v);
-	*reply = &new_user(rpc_call_arena(call), req->id)->base;
+	rpc_call_set_trailer(cx->call, "x-test-seq", v);
+	*reply = &new_user(cx->arena, req->id)->base;
 	return 0;
 }
 
@@ -168,12 +172,47 @@ static int hold(void *ctx, struct rpc_call *call, const ProtobufCMessage *reques
 	return 0;
 }
 
+/* The test resolver: x-api-key "bad" is a 401; anything else user 42, its
+ * request id as the email (the resolver sees the call's metadata). */
+static int resolve(void *ctx, struct rpc_call *call, const struct principal **out,
+		   struct app_error *err)
+{
+	const char *key = rpc_call_metadata(call, "x-api-key");
+	struct principal *p = arena_alloc(rpc_call_arena(call), sizeof(*p));
+
+	(void)ctx;
+	if (key && strcmp(key, "bad") == 0)
+		return app_error_set(err, ERR_UNAUTHORIZED, "bad key");
+	memset(p, 0, sizeof(*p));
+	p->method = AUTH_API_KEY;
+	p->user_id = 42;
+	strlcpy_s(p->email, rpc_call_request_id(call), sizeof(p->email));
+	*out = p;
+	return 0;
+}
+
+/* id = the caller's user id (-1: none resolved), email = the caller's
+ * email, name = the origin's request id. */
+static int who(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
+	       ProtobufCMessage **reply, struct app_error *err)
+{
+	User *u = new_user(cx->arena, cx->caller ? cx->caller->user_id : -1);
+
+	atomic_fetch_add(&((struct test_app *)ctx)->who_ran, 1);
+	u->email = cx->caller ? arena_strdup(cx->arena, cx->caller->email) : "";
+	u->name = (char *)cx->origin.request_id;
+	*reply = &u->base;
+	return 0;
+}
+
 static const struct rpc_method methods[] = {
 	RPC_UNARY(GET_USER, &agentos__users__v1__get_user_request__descriptor, get_user),
 	RPC_UNARY(FAIL, &agentos__users__v1__get_user_request__descriptor, fail_validation),
 	RPC_UNARY(ECHO, &agentos__users__v1__get_user_request__descriptor, echo),
 	RPC_UNARY(SLEEP, &agentos__users__v1__get_user_request__descriptor, slow),
 	RPC_UNARY(TRAILER, &agentos__users__v1__get_user_request__descriptor, with_trailer),
+	RPC_UNARY(WHO, &agentos__users__v1__get_user_request__descriptor, who),
+	RPC_UNARY_NO_CALLER(WHO_OPEN, &agentos__users__v1__get_user_request__descriptor, who),
 	RPC_STREAM(COUNT, &agentos__users__v1__get_user_request__descriptor, count),
 	RPC_STREAM(HOLD, &agentos__users__v1__get_user_request__descriptor, hold),
 };
@@ -206,6 +245,7 @@ static struct rpc_server *new_server(const char *addr, int workers, int grace_ms
 	struct rpc_server_config cfg = {
 		.listen_addr = addr, .workers = workers, .shutdown_grace_ms = grace_ms,
 		.domain = "users", .health_services = names, .health_check = app_healthy, .app = &app,
+		.resolve = resolve,
 	};
 
 	return rpc_server_new(&cfg, methods, ARRAY_SIZE(methods));
@@ -387,6 +427,37 @@ static void test_request_id_passes_through(void **state)
 	User *u = echo_call(md, 1);
 
 	assert_string_equal(u->name, "abc-123._XYZ");
+	free_user(u);
+}
+
+/* The runtime resolves the caller before the handler runs: the handler gets
+ * it with the call's origin; a failed resolution is the call's error and
+ * the handler never runs; a NO_CALLER method is not resolved at all. */
+static void test_caller_resolved_by_the_runtime(void **state)
+{
+	const struct rpc_metadata good[] = { { "x-request-id", "who-1" } };
+	const struct rpc_metadata bad[] = { { "x-request-id", "who-2" }, { "x-api-key", "bad" } };
+	struct app_error err;
+	grpc_status_code st;
+	User *u = NULL;
+	int ran;
+
+	(void)state;
+	app_error_init(&err);
+	assert_int_equal(call_user(shared.ch, WHO, 1, good, 1, 2000, &u, &err, &st), 0);
+	assert_int_equal(u->id, 42);
+	assert_string_equal(u->email, "who-1");
+	assert_string_equal(u->name, "who-1");
+	free_user(u);
+	ran = atomic_load(&app.who_ran);
+	assert_int_equal(call_user(shared.ch, WHO, 1, bad, 2, 2000, &u, &err, &st), -1);
+	assert_int_equal(err.code, ERR_UNAUTHORIZED);
+	assert_int_equal(st, GRPC_STATUS_UNAUTHENTICATED);
+	assert_int_equal(atomic_load(&app.who_ran), ran); /* the handler did not run */
+	app_error_init(&err);
+	assert_int_equal(call_user(shared.ch, WHO_OPEN, 1, bad, 2, 2000, &u, &err, &st), 0);
+	assert_int_equal(u->id, -1);
+	assert_string_equal(u->name, "who-2");
 	free_user(u);
 }
 
@@ -1098,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_undecodable_reply_is_internal),
 		cmocka_unit_test(test_request_id_passes_through),
 		cmocka_unit_test(test_bad_request_id_is_replaced),
+		cmocka_unit_test(test_caller_resolved_by_the_runtime),
 		cmocka_unit_test(test_authorization_metadata_readable),
 		cmocka_unit_test(test_illegal_metadata_is_bad_request),
 		cmocka_unit_test(test_remaining_ms_follows_deadline),

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "err.h"
+#include "db.h"
 #include "validate.h"
 
 static bool valid(const char *s)
@@ -164,18 +165,18 @@ static void test_email_normalize(void **state)
 	}
 }
 
-static void test_like_escape(void **state)
+static void test_db_like_escape(void **state)
 {
 	struct arena a;
 
 	arena_init(&a);
-	assert_string_equal(like_escape(&a, "plain"), "plain");
-	assert_string_equal(like_escape(&a, "100%"), "100\\%");
-	assert_string_equal(like_escape(&a, "snake_case"), "snake\\_case");
-	assert_string_equal(like_escape(&a, "C:\\dir"), "C:\\\\dir");
-	assert_string_equal(like_escape(&a, "%_\\'"), "\\%\\_\\\\'");
-	assert_string_equal(like_escape(&a, ""), "");
-	assert_null(like_escape(&a, NULL));
+	assert_string_equal(db_like_escape(&a, "plain"), "plain");
+	assert_string_equal(db_like_escape(&a, "100%"), "100\\%");
+	assert_string_equal(db_like_escape(&a, "snake_case"), "snake\\_case");
+	assert_string_equal(db_like_escape(&a, "C:\\dir"), "C:\\\\dir");
+	assert_string_equal(db_like_escape(&a, "%_\\'"), "\\%\\_\\\\'");
+	assert_string_equal(db_like_escape(&a, ""), "");
+	assert_null(db_like_escape(&a, NULL));
 	arena_release(&a);
 }
 
@@ -326,7 +327,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_decode_and_length),
 		cmocka_unit_test(test_trim_dup),
 		cmocka_unit_test(test_email_normalize),
-		cmocka_unit_test(test_like_escape),
+		cmocka_unit_test(test_db_like_escape),
 		cmocka_unit_test(test_page_resolve),
 		cmocka_unit_test(test_page_maths),
 		cmocka_unit_test(test_sort_parse),
