@@ -519,6 +519,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
+	if (r->deferred) /* resumed, but the connection ended before it was answered */
+		atomic_fetch_sub(&s->deferred, 1);
 	if (!r->queued && http_guard_expired(conn))
 		r->status = 408;
 	if (r->started)

@@ -10,8 +10,13 @@
  *     as fast as before the freeze;
  *   - auth frozen: requests with an API key the gateway has not cached
  *     (validated by the auth service) are 504 after the deadline, meanwhile
- *     bearer requests (revocation is checked in memory) answer as before. */
+ *     bearer requests (revocation is checked in memory) answer as before;
+ *   - clients that hang up while their request waits on the frozen service
+ *     do not hold the gateway's shutdown: SIGTERM, exit 0 at once. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -171,11 +176,53 @@ static void frozen_auth_stalls_only_api_keys(void **state)
 	proc_signal(G.auth, SIGCONT);
 }
 
+/* Sends a request on a new connection to port and hangs up with a reset
+ * (as wrk does with the requests in flight at its end). */
+static void send_and_hang_up(int port, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	char req[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+	sleep_ms(100); /* read and deferred by now */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)), 0);
+	close(fd);
+}
+
+static void clients_gone_while_waiting_do_not_hold_shutdown(void **state)
+{
+	static const char *const extra[] = { "GATEWAY_THREADS=1", NULL };
+	int port = stack_free_port();
+	struct proc *gw = it_gateway_spawn_extra(&G, "gateway-gone", port, extra);
+	int64_t start;
+	int status;
+
+	assert_non_null(gw);
+	proc_signal(G.posts, SIGSTOP);
+	for (int i = 0; i < 5; i++)
+		send_and_hang_up(port, "/api/v1/posts?limit=5");
+	sleep_ms(IT_GW_DEADLINE_MS + 500); /* answered (to nobody) after the deadline */
+	proc_signal(G.posts, SIGCONT);
+	start = mono_ms();
+	status = proc_stop(gw);
+	fprintf(stderr, "gateway exited %d, %lld ms after SIGTERM\n", status,
+		(long long)(mono_ms() - start));
+	assert_int_equal(status, 0);
+	assert_true(mono_ms() - start < 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(frozen_posts_stall_only_post_routes),
 		cmocka_unit_test(frozen_auth_stalls_only_api_keys),
+		cmocka_unit_test(clients_gone_while_waiting_do_not_hold_shutdown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

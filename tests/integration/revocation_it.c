@@ -549,9 +549,11 @@ static void no_redis_round_trip_for_revocation(void **state)
 		(long long)it_redis_command_calls(redis, "evalsha"),
 		(long long)it_redis_command_calls(redis, "mget"),
 		(long long)it_redis_command_calls(redis, "exists"));
-	/* a cache miss or two is no revocation call (the users cache is issue 18's) */
-	assert_true(it_redis_command_calls(redis, "get") <= 10000);
-	assert_true(it_redis_command_calls(redis, "evalsha") <= 10000);
+	/* a cache miss or two is no revocation call (the users cache is issue 18's),
+	 * nor is a stray request of another test's client; a revocation look-up
+	 * per request would add 10,000 */
+	assert_true(it_redis_command_calls(redis, "get") <= 10000 + 50);
+	assert_true(it_redis_command_calls(redis, "evalsha") <= 10000 + 50);
 	assert_int_equal(it_redis_command_calls(redis, "mget"), 0);
 	assert_int_equal(it_redis_command_calls(redis, "exists"), 0);
 }
