@@ -434,6 +434,7 @@ sql_row() {
 # ---- per request: CPU, syscalls, context switches (perf stat) ---------------------
 
 per_names="gateway users posts auth postgres redis"
+perf_pids=""
 
 # Starts one `perf stat` per process group for the measured run (syscalls
 # entered and context switches, every thread of the group's processes).
