@@ -10,7 +10,7 @@
 #   make bench   the benchmark against a bare libmicrohttpd ceiling (bench/RESULTS.md)
 #   make soak    5 minutes of mixed traffic while Redis, PostgreSQL and a service fail
 #   make compose-check  build the images and run docker-compose.yml with podman (root)
-#   make clean   remove build folders
+#   make clean   remove every build folder (build, build-asan, build-fuzz)
 #
 # V=1 shows the commands.
 
@@ -231,8 +231,11 @@ asan: $(DEPS_STAMP)
 run: all
 	$(Q)SEED=$(SEED) sh deploy/local/run.sh $(BUILD)
 
+# Every build folder: build/ (with its test-tmp, bench and soak runs),
+# build-asan/ and the fuzz build (tests/fuzz/fuzz.mk). Not .run/ (make run's
+# data, kept on purpose) nor compose-check's image cache outside the tree.
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_DIR)
 
 # Fuzzing (libFuzzer, clang): make fuzz, make fuzz-smoke.
 -include tests/fuzz/fuzz.mk
