@@ -58,18 +58,26 @@ static bool is_ip(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* Splits the joined X-Forwarded-For value into trimmed entries (in place). */
+/* Splits the joined X-Forwarded-For value into trimmed entries (in place).
+ * Empty fields ("a,,b", a trailing comma) are skipped; a field of blanks is
+ * kept as "" (not an address: it ends the walk in ratelimit_client). */
 static size_t split_hops(char *xff, char **hops, size_t max)
 {
 	size_t n = 0;
-	char *save = NULL;
 
-	for (char *t = strtok_r(xff, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
-		while (*t == ' ' || *t == '\t')
-			t++;
-		for (char *e = t + strlen(t); e > t && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			e[-1] = '\0';
-		hops[n++] = t;
+	for (char *t = xff; t && n < max;) {
+		char *comma = strchr(t, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (*t) {
+			while (*t == ' ' || *t == '\t')
+				t++;
+			for (char *e = t + strlen(t); e > t && (e[-1] == ' ' || e[-1] == '\t'); e--)
+				e[-1] = '\0';
+			hops[n++] = t;
+		}
+		t = comma ? comma + 1 : NULL;
 	}
 	return n;
 }

@@ -4,7 +4,9 @@
 # generated *.pb-c.* or node_modules/):
 #
 #   (a) banned functions: calls to strcpy, strcat, sprintf, vsprintf, atoi,
-#       gets (snprintf, vsnprintf, strlcpy_s, arena_sprintf... are fine).
+#       gets, strtok, strtok_r (snprintf, vsnprintf, strlcpy_s,
+#       arena_sprintf... are fine; strtok keeps hidden state between calls,
+#       and both silently merge empty fields: split with strchr).
 #       Comments and string/char literals are ignored. Each call is printed
 #       as file:line and fails the check.
 #   (b) complexity: pmccabe's modified cyclomatic complexity (a switch counts
@@ -84,7 +86,7 @@ FNR == 1 { incomment = 0 }
 		}
 		code = code c; i++
 	}
-	if (code ~ /(^|[^A-Za-z0-9_])(strcpy|strcat|sprintf|vsprintf|atoi|gets)[ \t]*\(/) {
+	if (code ~ /(^|[^A-Za-z0-9_])(strcpy|strcat|sprintf|vsprintf|atoi|gets|strtok|strtok_r)[ \t]*\(/) {
 		text = line; sub(/^[ \t]+/, "", text)
 		print FILENAME ":" FNR ": " text
 	}
@@ -92,7 +94,7 @@ FNR == 1 { incomment = 0 }
 
 nbanned=$(wc -l <"$tmp/banned" | tr -d ' ')
 if [ "$nbanned" -ne 0 ]; then
-	echo "hygiene: banned function calls (use snprintf, strlcpy_s, parse_int64, fgets):" >&2
+	echo "hygiene: banned function calls (use snprintf, strlcpy_s, parse_int64, fgets, strchr):" >&2
 	sed 's/^/  /' "$tmp/banned" >&2
 fi
 
