@@ -51,24 +51,6 @@ static json_t *message_to_json(const ProtobufCMessage *m);
 
 /* ---- names and descriptors ------------------------------------------------- */
 
-void transcode_json_name(const char *proto_name, char *out, size_t outsize)
-{
-	size_t n = 0;
-	bool upper = false;
-
-	if (outsize == 0)
-		return;
-	for (const char *p = proto_name; *p && n + 1 < outsize; p++) {
-		if (*p == '_') {
-			upper = true;
-			continue;
-		}
-		out[n++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-		upper = false;
-	}
-	out[n] = '\0';
-}
-
 /* The JSON names of a message type's fields (in field order), computed once
  * per type: descriptors are static, so each table lives as long as the
  * process. Looked up without a lock (a slot's names are published before its

@@ -31,9 +31,8 @@
 
 #include "arena.h"
 #include "err.h"
+#include "transcode_text.h" /* transcode_json_name: "is_active" -> "isActive" */
 
-/* "is_active" -> "isActive" into out. */
-void transcode_json_name(const char *proto_name, char *out, size_t outsize);
 /* The field whose JSON name (or proto name) is name, or NULL. */
 const ProtobufCFieldDescriptor *transcode_field(const ProtobufCMessageDescriptor *d,
 						const char *name);

@@ -1,4 +1,5 @@
-/* transcode_text.c - text forms of well-known types; see transcode_text.h. */
+/* transcode_text.c - JSON names and the text forms of well-known types; see
+ * transcode_text.h. */
 #include "transcode_text.h"
 
 #include <stdlib.h>
@@ -6,8 +7,26 @@
 
 #include <openssl/evp.h>
 
-#include "transcode.h"
 #include "util.h"
+
+/* "is_active" -> "isActive": drop each '_' and upper-case the letter after it. */
+void transcode_json_name(const char *proto_name, char *out, size_t outsize)
+{
+	size_t n = 0;
+	bool upper = false;
+
+	if (outsize == 0)
+		return;
+	for (const char *p = proto_name; *p && n + 1 < outsize; p++) {
+		if (*p == '_') {
+			upper = true;
+			continue;
+		}
+		out[n++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+		upper = false;
+	}
+	out[n] = '\0';
+}
 
 static bool parse_digits(const char *s, size_t n, int *out)
 {

@@ -1,6 +1,8 @@
-/* transcode_text.h - the text forms of well-known types in the proto3 JSON
- * mapping (RFC 3339 timestamps, FieldMask strings, base64 bytes), both
- * directions. Private to the transcoder. */
+/* transcode_text.h - the text forms of the proto3 JSON mapping: a field's
+ * JSON name, and the well-known types' strings (RFC 3339 timestamps,
+ * FieldMask strings, base64 bytes), both directions. The transcoder's lower
+ * layer: it depends on nothing in transcode.c; transcode.h includes it for
+ * transcode_json_name, the other functions are the transcoder's own. */
 #ifndef GATEWAY_TRANSCODE_TEXT_H
 #define GATEWAY_TRANSCODE_TEXT_H
 
@@ -14,6 +16,9 @@
 #include "arena.h"
 #include "google/protobuf/field_mask.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+
+/* "is_active" -> "isActive" into out (truncated to outsize - 1 bytes). */
+void transcode_json_name(const char *proto_name, char *out, size_t outsize);
 
 /* Timestamp's valid range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
 #define TS_MIN_SECONDS INT64_C(-62135596800)
