@@ -61,8 +61,7 @@ struct api {
 	atomic_bool draining;
 	struct health_flight *health; /* the health check in flight (health.h) */
 	struct ratelimiter *limits; /* RATE_LIMIT_* (ratelimit.h) */
-	struct metrics *metrics;    /* GET /metrics (metrics.h) */
-	char **route_labels;        /* "<base><pattern>" per route, for metrics */
+	struct metrics *metrics;    /* GET /metrics (metrics.h): api_metrics_new */
 };
 
 /* The http_handler_fn of the gateway (app = struct api). */
@@ -72,10 +71,11 @@ void api_handle(void *app, struct http_request *req, struct http_response *res);
 void api_refuse_method(const struct api *api, struct http_request *req, struct http_response *res,
 		       const char *allow);
 
-/* Creates api->metrics with a label per route and per api_label, and frees
- * them; the http_server_config on_begin/on_done hooks that feed it. */
-void api_metrics_init(struct api *api);
-void api_metrics_free(struct api *api);
+/* A new metrics registry (metrics.h; free it with metrics_free) with a label
+ * per route ("<base><pattern>") and per api_label, for the API under base
+ * ("/api/v1"); the http_server_config on_begin/on_done hooks that feed
+ * api->metrics. */
+struct metrics *api_metrics_new(const char *base);
 void api_on_begin(void *app);
 void api_on_done(void *app, const struct http_request *req, int status, double seconds);
 /* http_server_config.on_slow_client: counts it in /metrics. */

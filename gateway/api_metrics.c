@@ -25,47 +25,42 @@ static const char *const service_labels[UPSTREAM__COUNT] = {
 	[UPSTREAM_AUTH] = "auth",
 };
 
-void api_metrics_init(struct api *api)
+/* "<base><suffix>" in a new string. */
+static char *join_label(const char *base, const char *suffix)
+{
+	size_t len = strlen(base) + strlen(suffix) + 1;
+	char *s = xmalloc(len);
+
+	snprintf(s, len, "%s%s", base, suffix);
+	return s;
+}
+
+struct metrics *api_metrics_new(const char *base)
 {
 	size_t n = routes_count + API_LABEL__COUNT;
 	struct metrics_route *labels = xcalloc(n, sizeof(*labels));
+	char **paths = xcalloc(routes_count + 1, sizeof(*paths));
 	struct metrics_config cfg = {
 		.routes = labels, .nroutes = n,
 		.services = service_labels, .nservices = UPSTREAM__COUNT,
 	};
+	struct metrics *m;
 
 	/* Route templates, never raw paths: the label set is fixed here. */
-	api->route_labels = xcalloc(routes_count + 1, sizeof(*api->route_labels));
 	for (size_t i = 0; i < routes_count; i++) {
-		size_t len = strlen(api->base) + strlen(routes[i].pattern) + 1;
-
-		api->route_labels[i] = xmalloc(len);
-		snprintf(api->route_labels[i], len, "%s%s", api->base, routes[i].pattern);
-		labels[i] = (struct metrics_route){ routes[i].method, api->route_labels[i] };
+		paths[i] = join_label(base, routes[i].pattern);
+		labels[i] = (struct metrics_route){ routes[i].method, paths[i] };
 	}
-	{
-		size_t len = strlen(api->base) + sizeof("/openapi.json");
-
-		api->route_labels[routes_count] = xmalloc(len);
-		snprintf(api->route_labels[routes_count], len, "%s/openapi.json", api->base);
-	}
+	paths[routes_count] = join_label(base, "/openapi.json");
 	for (size_t i = 0; i < API_LABEL__COUNT; i++)
 		labels[routes_count + i] = extra_labels[i];
-	labels[routes_count + API_LABEL_OPENAPI].route = api->route_labels[routes_count];
-	api->metrics = metrics_new(&cfg);
-	free(labels);
-}
-
-void api_metrics_free(struct api *api)
-{
-	metrics_free(api->metrics);
-	api->metrics = NULL;
-	if (!api->route_labels)
-		return;
+	labels[routes_count + API_LABEL_OPENAPI].route = paths[routes_count];
+	m = metrics_new(&cfg); /* copies the strings */
 	for (size_t i = 0; i <= routes_count; i++)
-		free(api->route_labels[i]);
-	free(api->route_labels);
-	api->route_labels = NULL;
+		free(paths[i]);
+	free(paths);
+	free(labels);
+	return m;
 }
 
 void api_on_begin(void *app)

@@ -64,23 +64,20 @@ struct probe {
 	int service; /* enum route_upstream */
 };
 
-void health_init(struct api *api)
+struct health_flight *health_flight_new(void)
 {
 	struct health_flight *f = xcalloc(1, sizeof(*f));
 
 	pthread_mutex_init(&f->lock, NULL);
-	api->health = f;
+	return f;
 }
 
-void health_free(struct api *api)
+void health_flight_free(struct health_flight *f)
 {
-	struct health_flight *f = api->health;
-
 	if (!f)
 		return;
 	pthread_mutex_destroy(&f->lock);
 	free(f);
-	api->health = NULL;
 }
 
 static void serve_health(struct api *api, struct http_response *res, const bool *serving,

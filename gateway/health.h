@@ -31,9 +31,9 @@
 #include "api.h"
 #include "http.h"
 
-/* The shared check state of api (api->health); health_free(NULL) is a no-op. */
-void health_init(struct api *api);
-void health_free(struct api *api);
+/* The shared check state (api->health); health_flight_free(NULL) is a no-op. */
+struct health_flight *health_flight_new(void);
+void health_flight_free(struct health_flight *f);
 
 /* Answers req when its path is exactly /health, /health/live or
  * /health/ready (res filled, or the request deferred until the checks are

@@ -19,6 +19,7 @@
 #include "json_arena.h"
 #include "kv.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "revocation_follow.h"
 #include "rpc.h"
@@ -164,8 +165,8 @@ int main(void)
 	api.revocations = revocations_new(s.revocation_staleness_ms);
 	follower = revocation_follower_start(api.revocations, api.upstream_target[UPSTREAM_AUTH]);
 	api.callers = new_callers(&api);
-	api_metrics_init(&api);
-	health_init(&api);
+	api.metrics = api_metrics_new(api.base);
+	api.health = health_flight_new();
 	api.limits = ratelimit_new(&s.limits, api.kv, api.metrics);
 	s.http.api_version = api.version;
 	s.http.handler = api_handle;
@@ -189,8 +190,8 @@ int main(void)
 	rpc_async_free(api.async);
 	revocation_follower_stop(follower);
 	ratelimit_free(api.limits);
-	api_metrics_free(&api);
-	health_free(&api);
+	metrics_free(api.metrics);
+	health_flight_free(api.health);
 	caller_resolver_free(api.callers);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		rpc_channel_free(api.upstream[i]);

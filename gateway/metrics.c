@@ -59,7 +59,8 @@ struct status_slot {
 };
 
 struct route_stats {
-	struct metrics_route label; /* strings owned by the caller */
+	char *method; /* copies of the caller's metrics_route */
+	char *route;
 	struct status_slot slots[METRICS_MAX_STATUSES];
 	atomic_uint_fast64_t other;
 	struct histogram latency;
@@ -91,8 +92,10 @@ struct metrics *metrics_new(const struct metrics_config *cfg)
 
 	m->nroutes = cfg->nroutes;
 	m->routes = xcalloc(cfg->nroutes, sizeof(*m->routes));
-	for (size_t i = 0; i < cfg->nroutes; i++)
-		m->routes[i].label = cfg->routes[i];
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		m->routes[i].method = xstrdup(cfg->routes[i].method);
+		m->routes[i].route = xstrdup(cfg->routes[i].route);
+	}
 	m->nservices = cfg->nservices;
 	m->services = xcalloc(cfg->nservices, sizeof(*m->services));
 	for (size_t i = 0; i < cfg->nservices; i++)
@@ -104,6 +107,10 @@ void metrics_free(struct metrics *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->nroutes; i++) {
+		free(m->routes[i].method);
+		free(m->routes[i].route);
+	}
 	free(m->routes);
 	free(m->services);
 	free(m);
@@ -392,18 +399,18 @@ static void render_http(struct sbuf *sb, struct metrics *m, struct sbuf *labels)
 		      "HTTP requests answered, by method, route template and status.");
 	for (size_t i = 0; i < m->nroutes; i++) {
 		labels->len = 0;
-		sbuf_label(labels, "method", m->routes[i].label.method);
+		sbuf_label(labels, "method", m->routes[i].method);
 		sbuf_putc(labels, ',');
-		sbuf_label(labels, "route", m->routes[i].label.route);
+		sbuf_label(labels, "route", m->routes[i].route);
 		render_route_statuses(sb, &m->routes[i], labels->data);
 	}
 	render_header(sb, "http_request_duration_seconds", "histogram",
 		      "Time from a request's arrival to its response being queued.");
 	for (size_t i = 0; i < m->nroutes; i++) {
 		labels->len = 0;
-		sbuf_label(labels, "method", m->routes[i].label.method);
+		sbuf_label(labels, "method", m->routes[i].method);
 		sbuf_putc(labels, ',');
-		sbuf_label(labels, "route", m->routes[i].label.route);
+		sbuf_label(labels, "route", m->routes[i].route);
 		render_histogram(sb, "http_request_duration_seconds", labels->data,
 				 &m->routes[i].latency);
 	}

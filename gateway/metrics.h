@@ -34,7 +34,7 @@
 
 #define METRICS_MAX_STATUSES 24
 
-/* One route label pair; both strings must outlive the metrics object. */
+/* One route label pair (metrics_new copies both strings). */
 struct metrics_route {
 	const char *method; /* "GET", ...; "" for a catch-all row */
 	const char *route;  /* "/api/v1/users/:id", "/health", "unmatched" */
@@ -50,7 +50,8 @@ struct metrics_config {
 
 struct metrics;
 
-/* Copies the arrays (not the strings). Never NULL (aborts on OOM). */
+/* Copies the arrays and the route strings. Never NULL (aborts on OOM).
+ * metrics_free(NULL) is a no-op. */
 struct metrics *metrics_new(const struct metrics_config *cfg);
 void metrics_free(struct metrics *m);
 
