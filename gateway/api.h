@@ -20,9 +20,9 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "authn.h"
 #include "envelope.h"
 #include "http.h"
+#include "jwt_hs256.h"
 #include "router.h"
 #include "rpc.h"
 

@@ -1,6 +1,6 @@
 /* caller.c - the caller of a request, from its credentials; see caller.h.
  *
- * Bearer tokens are verified here (authn.h) and checked against the
+ * Bearer tokens are verified here (jwt_hs256.h) and checked against the
  * in-memory revocation copy (revocation.h): no network call. While that copy
  * is not loaded or stale, bearer and API-key requests fail closed (503).
  * API keys go to the auth service (or its local validator);
@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -347,10 +348,24 @@ int caller_resolve_start(struct caller_resolver *r, struct rpc_async *async,
 
 /* ---- bearer tokens ---------------------------------------------------------------- */
 
+const char *caller_parse_bearer(const char *authorization)
+{
+	static const char scheme[] = "Bearer";
+	const size_t n = sizeof(scheme) - 1;
+
+	if (!authorization)
+		return NULL;
+	if (strncasecmp(authorization, scheme, n) != 0 || authorization[n] != ' ')
+		return NULL;
+	if (authorization[n + 1] == '\0' || authorization[n + 1] == ' ')
+		return NULL;
+	return authorization + n + 1;
+}
+
 static int resolve_bearer(struct caller_resolver *r, const char *authorization,
 			  struct principal *out, struct app_error *err)
 {
-	const char *token = authn_parse_bearer(authorization);
+	const char *token = caller_parse_bearer(authorization);
 	int64_t now_s = now_unix_ms() / 1000;
 
 	if (!token)

@@ -3,7 +3,7 @@
  *
  *   neither                 anonymous (AUTH_NONE)
  *   both                    400 BAD_REQUEST
- *   Bearer <jwt>            jwt_verify (authn.h), then revocations_check
+ *   Bearer <jwt>            jwt_verify (jwt_hs256.h), then revocations_check
  *                           (in memory): a logged-out jti or a token issued
  *                           before the user's not-before is 401
  *                           TOKEN_REVOKED; a revocation copy not loaded yet
@@ -24,8 +24,9 @@
 #ifndef SHARED_CALLER_H
 #define SHARED_CALLER_H
 
-#include "authn.h"
 #include "err.h"
+#include "jwt_hs256.h"
+#include "principal.h"
 
 struct revocations;
 struct rpc_channel;
@@ -77,5 +78,10 @@ int caller_resolve_start(struct caller_resolver *r, struct rpc_async *async,
 struct rpc_call;
 int caller_resolve_call(void *ctx, struct rpc_call *call, const struct principal **out,
 			struct app_error *err);
+
+/* The token of an Authorization value "Bearer <token>": the scheme in any
+ * case, exactly one space, a non-empty token not starting with a space.
+ * Points into authorization; NULL for any other form (and for NULL). */
+const char *caller_parse_bearer(const char *authorization);
 
 #endif

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "authn.h"
 #include "config.h"
+#include "jwt_hs256.h"
 
 /* The development default; refused when APP_ENV=production. */
 #define SVC_DEV_JWT_SECRET "dev-only-insecure-jwt-secret-change-me-0123456789"

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "authn.h"
+#include "jwt_hs256.h"
 
 #define TOKEN_CACHE_MAX_BYTES 600
 #define TOKEN_CACHE_SHARDS 16

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "log.h"
 #include "revocation.h"
+#include "revoke_proof.h"
 #include "util.h"
 
 #define FEED_POLL_MS 100
@@ -300,7 +301,7 @@ int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_b
 	struct auth_revocation_row row = { .user_id = user_id, .not_before_ms = not_before_ms };
 	int rc;
 
-	if (!authn_revocation_proof_ok(ctx->jwt, user_id, not_before_ms, proof))
+	if (!revoke_proof_ok(ctx->jwt, user_id, not_before_ms, proof))
 		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid revocation proof");
 	if (user_id <= 0 || not_before_ms <= 0 ||
 	    not_before_ms > now_unix_ms() + NOT_BEFORE_MAX_AHEAD_MS)

@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "authn.h"
 #include "err.h"
 #include "perm.h"
+#include "principal.h"
 
 struct auth_key_create;
 

@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "authn.h"
 #include "err.h"
+#include "jwt_hs256.h"
 #include "perm.h"
 #include "revocation.h"
 #include "validate.h"
@@ -197,7 +197,7 @@ int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_b
 int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row,
 			  char *family, int64_t *seq, struct app_error *err);
 /* RevokeUserTokens (from the users service's outbox): proof must be
- * authn_revocation_proof's for (user_id, not_before_ms), else UNAUTHORIZED. */
+ * revoke_proof_make's for (user_id, not_before_ms), else UNAUTHORIZED. */
 int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_before_ms,
 			    const char *proof, int64_t *seq, struct app_error *err);
 

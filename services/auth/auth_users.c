@@ -8,7 +8,7 @@
 
 #include "agentos/users/v1/users.pb-c.h"
 #include "auth_rpc.h"
-#include "authn.h"
+#include "jwt_hs256.h"
 #include "util.h"
 
 #define USERS_PATH(m) "/agentos.users.v1.UsersService/" m

@@ -1,10 +1,11 @@
 /* users_auth.c - the users service's client of AuthService: delivers a
  * token revocation (RevokeUserTokens) with the proof every holder of the
- * JWT secret can make (authn.h). With users_rpc.c, the only users files
+ * JWT secret can make (revoke_proof.h). With users_rpc.c, the only users files
  * that touch generated protobuf types. */
 #include <stdlib.h>
 
 #include "agentos/auth/v1/auth.pb-c.h"
+#include "revoke_proof.h"
 #include "users_rpc.h"
 #include "util.h"
 
@@ -36,10 +37,10 @@ int users_auth_revoke(void *ctx, int64_t user_id, int64_t not_before_ms, int dea
 	struct users_auth_client *cl = ctx;
 	Agentos__Auth__V1__RevokeUserTokensRequest req =
 		AGENTOS__AUTH__V1__REVOKE_USER_TOKENS_REQUEST__INIT;
-	char proof[AUTHN_PROOF_HEX_LEN + 1];
+	char proof[REVOKE_PROOF_HEX_LEN + 1];
 	ProtobufCMessage *reply = NULL;
 
-	authn_revocation_proof(cl->jwt, user_id, not_before_ms, proof);
+	revoke_proof_make(cl->jwt, user_id, not_before_ms, proof);
 	req.user_id = user_id;
 	req.not_before_ms = not_before_ms;
 	req.proof = proof;

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "authn.h"
+#include "jwt_hs256.h"
 #include "rpc.h"
 #include "users_service.h"
 

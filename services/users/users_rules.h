@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "authn.h"
 #include "err.h"
+#include "principal.h"
 
 /* Writable fields of a user, as update-mask bits. */
 #define USER_FIELD_EMAIL 0x01u

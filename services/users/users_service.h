@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "authn.h"
 #include "err.h"
+#include "principal.h"
 #include "validate.h"
 
 struct db_pool;

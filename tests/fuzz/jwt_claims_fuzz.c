@@ -1,4 +1,4 @@
-/* jwt_claims_fuzz.c - libFuzzer harness for shared/authn.c's claim checks:
+/* jwt_claims_fuzz.c - libFuzzer harness for shared/jwt_hs256.c's claim checks:
  * a fuzzed payload is signed correctly (libjwt, HS256, the harness's key),
  * then handed to jwt_verify. Random tokens almost never carry a valid
  * signature; this one always does, so every claim rule is reached.
@@ -23,8 +23,8 @@
 #include <jansson.h>
 #include <jwt.h>
 
-#include "authn.h"
 #include "err.h"
+#include "jwt_hs256.h"
 #include "perm.h"
 
 #define CLAIMS_FUZZ_SECRET "fuzz-only-hs256-key-0123456789abcdef"

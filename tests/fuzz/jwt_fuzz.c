@@ -1,5 +1,5 @@
-/* jwt_fuzz.c - libFuzzer harness for shared/authn.c: jwt_verify (and
- * authn_parse_bearer) on a fuzzed token, with a fixed key, issuer and clock.
+/* jwt_fuzz.c - libFuzzer harness for shared/jwt_hs256.c: jwt_verify (and
+ * caller_parse_bearer) on a fuzzed token, with a fixed key, issuer and clock.
  *
  * Input: an Authorization value ("Bearer <token>") or a bare token; bytes
  * after a NUL are ignored, as they would be in a C string. The seeds are real
@@ -10,7 +10,7 @@
  * Checked beyond ASan/UBSan/LSan:
  *   - failure: UNAUTHORIZED or TOKEN_EXPIRED, *out all zero, a terminated
  *     message that does not quote the token;
- *   - success: every claim rule of authn.h holds for the principal (user id
+ *   - success: every claim rule of jwt_hs256.h holds for the principal (user id
  *     in 1..2^53-1, known role, non-empty jti, exp + leeway after now, iat
  *     not after now + leeway);
  *   - determinism: a second verification gives the same answer;
@@ -21,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authn.h"
+#include "caller.h"
 #include "err.h"
+#include "jwt_hs256.h"
 #include "perm.h"
 
 #define JWT_FUZZ_SECRET "fuzz-only-hs256-key-0123456789abcdef"
@@ -144,9 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(s, data, size);
 	s[size] = '\0';
-	token = authn_parse_bearer(s);
+	token = caller_parse_bearer(s);
 	if (token && (token < s || token > s + strlen(s)))
-		fail("authn_parse_bearer points outside its argument");
+		fail("caller_parse_bearer points outside its argument");
 	check_token(token ? token : s);
 	free(s);
 	return 0;

@@ -124,16 +124,16 @@ static void assert_refused(int rc, const struct app_error *e, enum err_code code
 
 static void bearer_parsing_rules(void **state)
 {
-	assert_string_equal(authn_parse_bearer("Bearer abc.def.ghi"), "abc.def.ghi");
-	assert_string_equal(authn_parse_bearer("bearer x"), "x");
-	assert_string_equal(authn_parse_bearer("BEARER x"), "x");
-	assert_null(authn_parse_bearer("Bearer  x"));  /* two spaces */
-	assert_null(authn_parse_bearer("Bearer "));
-	assert_null(authn_parse_bearer("Bearer"));
-	assert_null(authn_parse_bearer("Bearerx"));
-	assert_null(authn_parse_bearer("Basic dXNlcjpwYXNz"));
-	assert_null(authn_parse_bearer(""));
-	assert_null(authn_parse_bearer(NULL));
+	assert_string_equal(caller_parse_bearer("Bearer abc.def.ghi"), "abc.def.ghi");
+	assert_string_equal(caller_parse_bearer("bearer x"), "x");
+	assert_string_equal(caller_parse_bearer("BEARER x"), "x");
+	assert_null(caller_parse_bearer("Bearer  x"));  /* two spaces */
+	assert_null(caller_parse_bearer("Bearer "));
+	assert_null(caller_parse_bearer("Bearer"));
+	assert_null(caller_parse_bearer("Bearerx"));
+	assert_null(caller_parse_bearer("Basic dXNlcjpwYXNz"));
+	assert_null(caller_parse_bearer(""));
+	assert_null(caller_parse_bearer(NULL));
 }
 
 static void bearer_tokens_are_verified(void **state)

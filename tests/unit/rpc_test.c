@@ -23,13 +23,13 @@
 #include <jansson.h>
 
 #include "agentos/users/v1/users.pb-c.h"
-#include "authn.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
+#include "principal.h"
 #include "rpc.h"
 #include "util.h"
 

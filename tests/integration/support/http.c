@@ -16,8 +16,8 @@
 
 #include <curl/curl.h>
 
-#include "authn.h"
 #include "it.h"
+#include "jwt_hs256.h"
 #include "rpc.h"
 #include "util.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authn.h"
+#include "jwt_hs256.h"
 #include "util.h"
 
 char *it_token_ex(int64_t user_id, const char *email, const char *role, int64_t iat_off,

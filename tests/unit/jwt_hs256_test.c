@@ -1,4 +1,4 @@
-/* authn_test.c - the JWT verifier against forged tokens, signing, metadata.
+/* jwt_hs256_test.c - the JWT verifier against forged tokens, and signing.
  *
  * Tokens are built here byte by byte (JSON, base64url, HMAC from libcrypto)
  * so that every attack is exactly the one named, independent of libjwt. */
@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "authn.h"
+#include "jwt_hs256.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-unit-test"
 #define ISSUER "agentos-auth"

@@ -1,5 +1,4 @@
-/* authn.c - JWT verification with HS256 pinned, token signing, and the caller
- * taken from request metadata.
+/* jwt_hs256.c - JWT verification with HS256 pinned, and token signing.
  *
  * libjwt 1.10 is used for the HMAC only: it takes the algorithm from the token,
  * checks no claim and accepts any signature under an empty key. Everything it
@@ -13,19 +12,15 @@
  * Expiry is checked last, so TOKEN_EXPIRED (which tells a client to refresh)
  * is only ever said about a token that is otherwise valid.
  * Error messages describe the failure and never contain the token. */
-#include "authn.h"
+#include "jwt_hs256.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 #include <jwt.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "util.h"
 
@@ -481,55 +476,4 @@ out_free_jwt:
 out_free_json:
 	free(json);
 	return token;
-}
-
-/* ---- revocation proofs ------------------------------------------------------------ */
-
-void authn_revocation_proof(const struct jwt_config *cfg, int64_t user_id, int64_t not_before_ms,
-			    char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	char msg[80];
-	int n = snprintf(msg, sizeof(msg), "revoke-user:%lld:%lld", (long long)user_id,
-			 (long long)not_before_ms);
-
-	out[0] = '\0';
-	if (!cfg || !cfg->secret ||
-	    !HMAC(EVP_sha256(), cfg->secret, (int)strlen(cfg->secret), (const unsigned char *)msg,
-		  (size_t)n, mac, &len) ||
-	    len * 2 != AUTHN_PROOF_HEX_LEN)
-		return;
-	for (unsigned int i = 0; i < len; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
-	}
-	out[AUTHN_PROOF_HEX_LEN] = '\0';
-}
-
-bool authn_revocation_proof_ok(const struct jwt_config *cfg, int64_t user_id,
-			       int64_t not_before_ms, const char *proof)
-{
-	char want[AUTHN_PROOF_HEX_LEN + 1];
-
-	authn_revocation_proof(cfg, user_id, not_before_ms, want);
-	return proof && want[0] && strlen(proof) == AUTHN_PROOF_HEX_LEN &&
-	       CRYPTO_memcmp(want, proof, AUTHN_PROOF_HEX_LEN) == 0;
-}
-
-/* ---- request metadata ------------------------------------------------------------ */
-
-const char *authn_parse_bearer(const char *authorization)
-{
-	static const char scheme[] = "Bearer";
-	const size_t n = sizeof(scheme) - 1;
-
-	if (!authorization)
-		return NULL;
-	if (strncasecmp(authorization, scheme, n) != 0 || authorization[n] != ' ')
-		return NULL;
-	if (authorization[n + 1] == '\0' || authorization[n + 1] == ' ')
-		return NULL;
-	return authorization + n + 1;
 }
