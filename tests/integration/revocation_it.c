@@ -12,8 +12,9 @@
  *     over gRPC, measured (printed) and bounded by 1 s;
  *   - the auth service stopped: the last state is enforced, credentials get
  *     503 after REVOCATION_MAX_STALENESS_MS (anonymous routes keep working,
- *     /health and /health/ready say so), a gateway started meanwhile is not
- *     ready, and everything recovers when auth is back, nothing restarted;
+ *     /health and /health/ready say so), a gateway and a posts service
+ *     started meanwhile are not ready, and everything recovers when auth is
+ *     back, nothing restarted;
  *   - 10,000 cached GET /users/:id with a bearer token make no Redis call
  *     other than the cache read and the rate limit. */
 #include <libpq-fe.h>
@@ -433,12 +434,37 @@ static void changes_reach_every_process_within_a_second(void **state)
 
 /* ---- the auth service unreachable ----------------------------------------------------------- */
 
+/* A second posts service (started while auth is down): its process, and a
+ * channel to it in *ch; its address in posts2_target. */
+static char posts2_target[64];
+
+static struct proc *spawn_posts2(struct rpc_channel **ch)
+{
+	char port[32], db[512], redis[128], users[96], auth[320];
+	const char *env[] = { port, db, redis, users, auth, "GRPC_HOST=127.0.0.1",
+			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info", NULL };
+	int p = stack_free_port();
+	struct proc *proc;
+
+	snprintf(port, sizeof(port), "GRPC_PORT=%d", p);
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", G.db);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(G.stack));
+	snprintf(users, sizeof(users), "USERS_ADDR=%s", G.users_target);
+	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", G.auth_target);
+	snprintf(posts2_target, sizeof(posts2_target), "127.0.0.1:%d", p);
+	proc = stack_spawn(G.stack, "posts2", "bin/posts-service", env);
+	assert_non_null(proc);
+	*ch = rpc_channel_new(posts2_target);
+	return proc;
+}
+
 static void auth_down_fails_closed_then_recovers(void **state)
 {
 	static const char *const gw3_env[] = { "REVOCATION_MAX_STALENESS_MS=2000", NULL };
 	char *valid, *revoked, *key_json, *key;
 	struct it_http_result r;
-	struct proc *gw3;
+	struct proc *gw3, *posts2;
+	struct rpc_channel *posts2_ch;
 	int port3 = stack_free_port();
 	int64_t stopped_at;
 
@@ -464,6 +490,12 @@ static void auth_down_fails_closed_then_recovers(void **state)
 	assert_non_null(gw3);
 	expect(on(port3, "GET", "/users/me", valid, NULL), 503, "SERVICE_UNAVAILABLE");
 	assert_int_equal(status_on(port3, "GET", "/posts", NULL, NULL), 200);
+	/* nor does a service: its database answers (Check "") but it is not
+	 * SERVING under its own name */
+	posts2 = spawn_posts2(&posts2_ch);
+	sleep_ms(1000);
+	assert_int_equal(rpc_health_check(posts2_ch, "", 1000), 1);
+	assert_int_equal(rpc_health_check(posts2_ch, "agentos.posts.v1.PostsService", 1000), 2);
 
 	/* past the staleness bound: fail closed for bearer and API-key requests */
 	while (mono_ms() - stopped_at < STALENESS_MS + 300)
@@ -524,6 +556,10 @@ static void auth_down_fails_closed_then_recovers(void **state)
 	expect(on(port3, "GET", "/users/me", valid, NULL), 200, NULL);
 	expect(on(port3, "GET", "/users/me", revoked, NULL), 401, "TOKEN_REVOKED");
 	assert_int_equal(proc_stop(gw3), 0);
+	/* the service started meanwhile becomes SERVING once auth is back */
+	assert_true(stack_wait_grpc_serving(posts2_target, 10000));
+	rpc_channel_free(posts2_ch);
+	assert_int_equal(proc_stop(posts2), 0);
 	free(valid);
 	free(revoked);
 	free(key);
