@@ -5,6 +5,7 @@
  * stop sending traffic), then it stops accepting, lets requests in flight
  * finish and exits 0. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,16 +96,25 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	return config_reader_finish(&r, stderr);
 }
 
-/* Blocks until SIGTERM or SIGINT (blocked in every thread by rpc_runtime_init). */
+/* Blocks until SIGTERM or SIGINT (blocked in every thread by rpc_runtime_init).
+ * Every TRIM_EVERY_S meanwhile, memory freed after a burst (reply arenas,
+ * gRPC and libmicrohttpd buffers) goes back to the system instead of staying
+ * in malloc's heaps, as the services do. */
+#define TRIM_EVERY_S 10
+
 static int wait_for_stop(void)
 {
+	const struct timespec every = { .tv_sec = TRIM_EVERY_S, .tv_nsec = 0 };
 	sigset_t set;
-	int sig = 0;
+	int sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigwait(&set, &sig);
+	while ((sig = sigtimedwait(&set, NULL, &every)) < 0) {
+		if (errno == EAGAIN)
+			malloc_trim(0);
+	}
 	return sig;
 }
 
