@@ -370,6 +370,12 @@ static int read_failure(struct rpc_channel *ch, struct rpc__unary *u, const char
 	}
 	/* err may hold what a partial rich error carried (message, violations). */
 	err->code = err_from_grpc_status(u->status, err->nviolations > 0);
+	/* Unreachable or silent: the next call should not wait out gRPC's
+	 * growing back-off (a DNS name that did not resolve when the channel
+	 * first tried - compose creates containers in order - stayed
+	 * unresolved for a minute and more); re-resolve and reconnect now. */
+	if (u->status == GRPC_STATUS_UNAVAILABLE || u->status == GRPC_STATUS_DEADLINE_EXCEEDED)
+		grpc_channel_reset_connect_backoff(ch->channel);
 	if (u->status == GRPC_STATUS_UNAVAILABLE) {
 		log_failure(ch, u, method);
 		return app_error_set(err, err->code, "%.*s is unavailable", svc_len, svc);
