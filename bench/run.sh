@@ -111,7 +111,7 @@ export POSTS_ADDR="127.0.0.1:$posts_port"
 export AUTH_ADDR="127.0.0.1:$auth_port"
 export GRPC_HOST=127.0.0.1
 export API_HOST=127.0.0.1
-export LOG_LEVEL=warn
+export LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 export LOG_FORMAT=json
 export APP_ENV=development
 

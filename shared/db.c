@@ -45,6 +45,7 @@ struct db_conn {
 
 struct db_pool {
 	char *url;
+	char *options;          /* libpq "options" for every session, or NULL */
 	int max;
 	int total;              /* connections that exist or are being opened */
 	struct db_conn *idle;   /* free list */
@@ -96,11 +97,19 @@ static void warn_unreachable(struct db_pool *p, const char *what, const char *wh
  * placed before it. */
 static struct db_conn *conn_open(struct db_pool *p)
 {
-	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *const vals[] = { DB_CONNECT_TIMEOUT_S, program_invocation_short_name, p->url,
-				     NULL };
+	const char *keys[5] = { "connect_timeout", "application_name" };
+	const char *vals[5] = { DB_CONNECT_TIMEOUT_S, program_invocation_short_name };
+	size_t n = 2;
 	struct db_conn *c;
-	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	PGconn *pg;
+
+	if (p->options) {
+		keys[n] = "options";
+		vals[n++] = p->options;
+	}
+	keys[n] = "dbname";
+	vals[n] = p->url;
+	pg = PQconnectdbParams(keys, vals, 1);
 
 	if (!pg)
 		return NULL;
@@ -159,10 +168,16 @@ static bool tx_open(PGconn *pg)
 
 struct db_pool *db_pool_new(const char *url, int min, int max)
 {
+	return db_pool_new_opts(url, NULL, min, max);
+}
+
+struct db_pool *db_pool_new_opts(const char *url, const char *options, int min, int max)
+{
 	struct db_pool *p = xcalloc(1, sizeof(*p));
 	pthread_condattr_t attr;
 
 	p->url = xstrdup(url ? url : "");
+	p->options = options ? xstrdup(options) : NULL;
 	p->max = max > 0 ? max : 1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&attr);
@@ -196,6 +211,7 @@ void db_pool_free(struct db_pool *p)
 	pthread_cond_destroy(&p->freed);
 	pthread_mutex_destroy(&p->lock);
 	free(p->url);
+	free(p->options);
 	free(p);
 }
 

@@ -23,6 +23,9 @@ struct db_conn;
 /* url: a libpq URI or conninfo. Opens min connections now if it can (a
  * database that is down is not an error here), at most max ever. Never NULL. */
 struct db_pool *db_pool_new(const char *url, int min, int max);
+/* The same, with options (libpq's "options", e.g. "-c plan_cache_mode=force_generic_plan")
+ * set on every session; options the URL names take their place. */
+struct db_pool *db_pool_new_opts(const char *url, const char *options, int min, int max);
 /* Closes every connection. All connections must have been released. NULL is a no-op. */
 void db_pool_free(struct db_pool *p);
 

@@ -205,14 +205,17 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 	p[n] = limit;
 	p[n + 1] = offset;
 	/* The page's ids first, from the index alone (an index-only scan skips
-	 * OFFSET rows without reading them from the table), then only those rows:
-	 * a deep page costs about what the first one does. */
+	 * OFFSET rows without reading them from the table), then only those rows
+	 * by primary key: a deep page costs about what the first one does. The
+	 * ids travel as an array, not a join, so that the plan does not depend
+	 * on LIMIT and OFFSET: the pool's sessions use one generic plan per
+	 * statement (main.c) instead of planning every request, and a join
+	 * planned for an unknown LIMIT becomes a hash join over the whole table. */
 	snprintf(sql, sizeof(sql),
-		 "SELECT " POST_COLUMNS " FROM posts.posts JOIN"
-		 " (SELECT id AS page_id, %s AS page_key FROM posts.posts WHERE %s"
-		 " ORDER BY %s %s, id %s LIMIT $%d OFFSET $%d) page ON id = page_id"
-		 " ORDER BY page_key %s, id %s",
-		 columns[f->sort], where, columns[f->sort], dir, dir, n + 1, n + 2, dir, dir);
+		 "SELECT " POST_COLUMNS " FROM posts.posts WHERE id = ANY(ARRAY("
+		 "SELECT id FROM posts.posts WHERE %s ORDER BY %s %s, id %s LIMIT $%d OFFSET $%d))"
+		 " ORDER BY %s %s, id %s",
+		 where, columns[f->sort], dir, dir, n + 1, n + 2, columns[f->sort], dir, dir);
 	r = db_exec(c, sql, n + 2, p, err);
 	if (!r)
 		return -1;

@@ -280,6 +280,37 @@ static void test_pool_limit_waits_then_fails(void **state)
 	db_pool_free(p);
 }
 
+/* Options given to the pool hold in every session it opens (the posts
+ * service plans each statement once this way); without them, the server's
+ * default. */
+static void test_pool_session_options(void **state)
+{
+	const char *const want[] = { "force_generic_plan", "auto" };
+	struct db_pool *pools[] = {
+		db_pool_new_opts(stack_database_url(F.stack), "-c plan_cache_mode=force_generic_plan",
+				 1, 2),
+		db_pool_new(stack_database_url(F.stack), 1, 2),
+	};
+	struct app_error err;
+
+	(void)state;
+	app_error_init(&err);
+	for (size_t i = 0; i < 2; i++) {
+		struct db_conn *a, *b;
+		PGresult *r;
+
+		assert_int_equal(db_pool_acquire(pools[i], 1000, &a, &err), 0);
+		assert_int_equal(db_pool_acquire(pools[i], 1000, &b, &err), 0); /* opened on demand */
+		r = db_exec(b, "SHOW plan_cache_mode", 0, NULL, &err);
+		assert_non_null(r);
+		assert_string_equal(PQgetvalue(r, 0, 0), want[i]);
+		PQclear(r);
+		db_pool_release(pools[i], b);
+		db_pool_release(pools[i], a);
+		db_pool_free(pools[i]);
+	}
+}
+
 /* ---- migrations --------------------------------------------------------------- */
 
 static int64_t migrations_rows(const char *schema)
@@ -522,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_other_errors_are_generic_and_logged),
 		cmocka_unit_test(test_transactions),
 		cmocka_unit_test(test_pool_limit_waits_then_fails),
+		cmocka_unit_test(test_pool_session_options),
 		cmocka_unit_test(test_migrate_applies_once),
 		cmocka_unit_test(test_migrate_failure_rolls_back),
 		cmocka_unit_test(test_migrate_concurrently),
