@@ -5,6 +5,13 @@
  * more than one operation pending and every wait is unambiguous: request a
  * call, receive its message, run the handler, send reply + status, repeat.
  *
+ * Two kinds of workers. The quick ones (about one per CPU) take every call
+ * of a method not marked slow; their queues poll, so the thread that reads
+ * a call from the socket is mostly the one that serves it. Each slow method
+ * (argon2, transactions, waits on other services) is registered with gRPC
+ * and gets a lane of its own workers whose queues do not poll: a login
+ * never holds up a cached read, and idle lanes take no part in polling.
+ *
  * Stopping: rpc_server_run polls a signalfd for SIGTERM/SIGINT (blocked in
  * every thread by rpc_runtime_init) and an eventfd that rpc_server_stop
  * writes. A stop requested before run started is remembered by the eventfd,
@@ -54,6 +61,8 @@ struct rpc_worker {
 					 * streaming call takes it along */
 	pthread_t thread;
 	struct arena arena; /* the current call's; released after each call */
+	const struct rpc_method *lane; /* a slow method's lane, or NULL: quick */
+	void *registered;              /* lane: gRPC's handle of the method */
 };
 
 struct rpc_server {
@@ -426,6 +435,19 @@ static void start_stream(struct rpc_worker *w, struct rpc_call *c, const struct 
 	grpc_metadata_array_init(&c->md);
 }
 
+/* Asks gRPC for the worker's next call: any method not registered, or the
+ * lane's method (whose path gRPC does not repeat: it is set here). */
+static grpc_call_error request_next_call(struct rpc_worker *w, struct rpc_call *c)
+{
+	if (!w->lane)
+		return grpc_server_request_call(w->srv->server, &c->call, &c->details, &c->md,
+						w->call_cq, w->cq, c);
+	c->details.method = grpc_slice_from_static_string(w->lane->path);
+	return grpc_server_request_registered_call(w->srv->server, w->registered, &c->call,
+						   &c->details.deadline, &c->md, NULL, w->call_cq,
+						   w->cq, c);
+}
+
 static void *worker_main(void *arg)
 {
 	struct rpc_worker *w = arg;
@@ -441,8 +463,7 @@ static void *worker_main(void *arg)
 		c.arena = &w->arena;
 		grpc_call_details_init(&c.details);
 		grpc_metadata_array_init(&c.md);
-		ce = grpc_server_request_call(s->server, &c.call, &c.details, &c.md, w->call_cq, w->cq,
-					      &c);
+		ce = request_next_call(w, &c);
 		/* ok=false: the server is shutting down. */
 		ok = ce == GRPC_CALL_OK && cq_wait(w->cq);
 		const struct rpc_method *sm = ok ? stream_method(s, &c) : NULL;
@@ -483,8 +504,70 @@ static char **copy_names(const char *const *names)
 	return out;
 }
 
+static grpc_completion_queue *non_polling_queue(void)
+{
+	grpc_completion_queue_attributes attr = { GRPC_CQ_CURRENT_VERSION, GRPC_CQ_NEXT,
+						  GRPC_CQ_NON_POLLING, NULL };
+
+	return grpc_completion_queue_create(grpc_completion_queue_factory_lookup(&attr), &attr,
+					    NULL);
+}
+
+/* The quick workers first, then slow_workers per slow method (registered
+ * with gRPC, which then hands its calls to that lane only). */
+static void create_workers(struct rpc_server *s, int quick, int slow_workers)
+{
+	int n = quick;
+
+	for (size_t m = 0; m < s->nmethods; m++)
+		n += s->methods[m].slow ? slow_workers : 0;
+	s->nworkers = n;
+	s->workers = xcalloc((size_t)n, sizeof(*s->workers));
+	n = quick;
+	for (size_t m = 0; m < s->nmethods; m++) {
+		void *handle;
+
+		if (!s->methods[m].slow)
+			continue;
+		handle = grpc_server_register_method(s->server, s->methods[m].path, NULL,
+						     GRPC_SRM_PAYLOAD_NONE, 0);
+		for (int i = 0; i < slow_workers; i++, n++) {
+			s->workers[n].lane = &s->methods[m];
+			s->workers[n].registered = handle;
+		}
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		struct rpc_worker *w = &s->workers[i];
+
+		w->srv = s;
+		arena_init(&w->arena);
+		w->cq = w->lane ? non_polling_queue() : grpc_completion_queue_create_for_next(NULL);
+		w->call_cq = w->lane ? non_polling_queue()
+				     : grpc_completion_queue_create_for_next(NULL);
+		grpc_server_register_completion_queue(s->server, w->cq, NULL);
+	}
+}
+
+/* Quick workers: as configured, or one per CPU (at least 2) when slow
+ * methods have lanes of their own, else 8 (rpc.h). */
+static int quick_workers(const struct rpc_server_config *cfg, const struct rpc_method *methods,
+			 size_t nmethods)
+{
+	long cpus;
+
+	if (cfg->workers > 0)
+		return cfg->workers;
+	for (size_t m = 0; m < nmethods; m++) {
+		if (methods[m].slow) {
+			cpus = sysconf(_SC_NPROCESSORS_ONLN);
+			return cpus > 2 ? (int)(cpus < 64 ? cpus : 64) : 2;
+		}
+	}
+	return 8;
+}
+
 /* Creates the gRPC server with one queue per worker plus the shutdown queue. */
-static void create_grpc_server(struct rpc_server *s)
+static void create_grpc_server(struct rpc_server *s, int quick, int slow_workers)
 {
 	/* No SO_REUSEPORT: a second process on the same port must fail loudly.
 	 * Clients (rpc_client.c) send keepalive pings every 30 s, idle or not.
@@ -506,16 +589,7 @@ static void create_grpc_server(struct rpc_server *s)
 	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args), .args = args };
 
 	s->server = grpc_server_create(&cargs, NULL);
-	s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
-	for (int i = 0; i < s->nworkers; i++) {
-		struct rpc_worker *w = &s->workers[i];
-
-		w->srv = s;
-		arena_init(&w->arena);
-		w->cq = grpc_completion_queue_create_for_next(NULL);
-		w->call_cq = grpc_completion_queue_create_for_next(NULL);
-		grpc_server_register_completion_queue(s->server, w->cq, NULL);
-	}
+	create_workers(s, quick, slow_workers);
 	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
 }
@@ -537,9 +611,9 @@ struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
 	s->resolve = cfg->resolve;
 	s->resolve_ctx = cfg->resolve_ctx;
 	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;
-	s->nworkers = cfg->workers > 0 ? cfg->workers : 1;
 	rpc__streams_init(&s->streams, &s->busy, s->domain);
-	create_grpc_server(s);
+	create_grpc_server(s, quick_workers(cfg, methods, nmethods),
+			   cfg->slow_workers > 0 ? cfg->slow_workers : 8);
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
 		log_error("eventfd failed", LOG_S("error", strerror(errno)));

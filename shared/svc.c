@@ -76,7 +76,8 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 	host = config_str(r, "GRPC_HOST", "0.0.0.0");
 	port = config_int(r, "GRPC_PORT", default_port, 0, 65535);
 	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s:%d", host, (int)port);
-	c->workers = (int)config_int(r, "GRPC_WORKERS", 8, 1, 256);
+	c->workers = (int)config_int(r, "GRPC_WORKERS", 0, 0, 256); /* 0: rpc.h decides */
+	c->slow_workers = (int)config_int(r, "GRPC_SLOW_WORKERS", 8, 1, 64);
 	c->shutdown_grace_ms = (int)config_int(r, "SHUTDOWN_GRACE_MS", 10000, 0, 600000);
 	c->startup_timeout_s = (int)config_int(r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);
 	c->deadline_ms = (int)config_int(r, "GRPC_DEADLINE_MS", 5000, 1, 600000);
@@ -189,7 +190,7 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 	const char *const names[] = { full_name, NULL };
 	struct svc_health health = { .db = db, .rev = rev };
 	struct rpc_server_config cfg = {
-		.listen_addr = c->listen_addr, .workers = c->workers,
+		.listen_addr = c->listen_addr, .workers = c->workers, .slow_workers = c->slow_workers,
 		.shutdown_grace_ms = c->shutdown_grace_ms, .domain = c->name,
 		.health_services = names, .health_check = svc_db_ok, .service_check = svc_loaded,
 		.health_ctx = &health,

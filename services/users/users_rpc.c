@@ -179,16 +179,24 @@ static int verify_credentials(void *app, struct rpc_ctx *cx, const ProtobufCMess
 }
 
 const struct rpc_method users_rpc_methods[] = {
-	RPC_UNARY(PATH("CreateUser"), &agentos__users__v1__create_user_request__descriptor, create_user),
+	/* GetUser and BatchGetUsers (a cache hit, a Redis round trip) share the
+	 * quick workers; the rest wait on argon2, transactions or the auth
+	 * service, each in a lane of its own (rpc.h). */
+	RPC_UNARY_SLOW(PATH("CreateUser"), &agentos__users__v1__create_user_request__descriptor,
+		       create_user),
 	RPC_UNARY(PATH("GetUser"), &agentos__users__v1__get_user_request__descriptor, get_user),
 	RPC_UNARY(PATH("BatchGetUsers"), &agentos__users__v1__batch_get_users_request__descriptor,
-	  batch_get_users),
-	RPC_UNARY(PATH("ListUsers"), &agentos__users__v1__list_users_request__descriptor, list_users),
-	RPC_UNARY(PATH("UpdateUser"), &agentos__users__v1__update_user_request__descriptor, update_user),
-	RPC_UNARY(PATH("DeleteUser"), &agentos__users__v1__delete_user_request__descriptor, delete_user),
-	RPC_UNARY(PATH("ChangePassword"), &agentos__users__v1__change_password_request__descriptor,
-	  change_password),
-	RPC_UNARY(PATH("VerifyCredentials"), &agentos__users__v1__verify_credentials_request__descriptor,
-	  verify_credentials),
+		  batch_get_users),
+	RPC_UNARY_SLOW(PATH("ListUsers"), &agentos__users__v1__list_users_request__descriptor,
+		       list_users),
+	RPC_UNARY_SLOW(PATH("UpdateUser"), &agentos__users__v1__update_user_request__descriptor,
+		       update_user),
+	RPC_UNARY_SLOW(PATH("DeleteUser"), &agentos__users__v1__delete_user_request__descriptor,
+		       delete_user),
+	RPC_UNARY_SLOW(PATH("ChangePassword"),
+		       &agentos__users__v1__change_password_request__descriptor, change_password),
+	RPC_UNARY_SLOW(PATH("VerifyCredentials"),
+		       &agentos__users__v1__verify_credentials_request__descriptor,
+		       verify_credentials),
 };
 const size_t users_rpc_methods_count = ARRAY_SIZE(users_rpc_methods);

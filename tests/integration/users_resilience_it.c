@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "agentos/users/v1/users.pb-c.h"
 #include "it.h"
@@ -36,7 +37,7 @@ static void start_service(void)
 {
 	const char *env[] = { F.env_port, F.env_db, F.env_redis, F.env_auth,
 			      "JWT_SECRET=" IT_JWT_SECRET, "GRPC_HOST=127.0.0.1",
-			      "PASSWORD_HASH_CONCURRENCY=1", NULL };
+			      "PASSWORD_HASH_CONCURRENCY=1", "GRPC_WORKERS=1", NULL };
 
 	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
 	assert_true(stack_wait_grpc_serving(F.target, 20000));
@@ -149,6 +150,80 @@ static void redis_loss_falls_back_to_postgres(void **state)
 	stack_redis_start(F.stack);
 }
 
+struct rename {
+	int64_t id;
+	const char *token;
+	struct it_result r;
+};
+
+static void *call_rename(void *p)
+{
+	struct rename *c = p;
+	Agentos__Users__V1__UpdateUserRequest req = AGENTOS__USERS__V1__UPDATE_USER_REQUEST__INIT;
+	Agentos__Users__V1__User u = AGENTOS__USERS__V1__USER__INIT;
+	Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+	char *paths[] = { "name" };
+
+	u.name = "Renamed";
+	mask.n_paths = 1;
+	mask.paths = paths;
+	req.id = c->id;
+	req.user = &u;
+	req.update_mask = &mask;
+	c->r = it_call(F.ch, M("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor,
+		       c->token, NULL);
+	return NULL;
+}
+
+/* Slow methods have lanes of their own (rpc.h): with a single quick worker
+ * (GRPC_WORKERS=1) and three UpdateUser calls stuck behind a row lock, reads
+ * are still answered at once; the updates finish once the lock is gone. With
+ * one pool for every method the reads would wait for the lock. */
+static void a_stuck_write_does_not_hold_up_reads(void **state)
+{
+	Agentos__Users__V1__GetUserRequest get = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+	struct it_result r = create_user("lanes@example.com");
+	struct rename calls[3];
+	pthread_t threads[3];
+	char sql[96], *token;
+	PGconn *lock = PQconnectdb(stack_database_url(F.stack));
+	int64_t id, started;
+
+	assert_int_equal(r.status, GRPC_STATUS_OK);
+	id = ((Agentos__Users__V1__User *)r.reply)->id;
+	it_result_release(&r);
+	token = it_token(id, "lanes@example.com", "user");
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT 1 FROM users.users WHERE id = %lld FOR UPDATE",
+		 (long long)id);
+	PQclear(PQexec(lock, sql));
+	for (int i = 0; i < 3; i++) {
+		calls[i] = (struct rename){ .id = id, .token = token };
+		pthread_create(&threads[i], NULL, call_rename, &calls[i]);
+	}
+	usleep(300 * 1000); /* the three are waiting for the lock */
+	assert_int_equal(it_sql_int(stack_database_url(F.stack),
+				    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
+			 3);
+	for (int i = 0; i < 5; i++) {
+		get.id = id;
+		started = mono_ms();
+		r = it_call(F.ch, M("GetUser"), &get.base, &agentos__users__v1__user__descriptor, token,
+			    NULL);
+		assert_int_equal(r.status, GRPC_STATUS_OK);
+		assert_string_equal(((Agentos__Users__V1__User *)r.reply)->name, "Resilient");
+		assert_true(mono_ms() - started < 1000);
+		it_result_release(&r);
+	}
+	PQclear(PQexec(lock, "ROLLBACK"));
+	PQfinish(lock);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(threads[i], NULL);
+		assert_int_equal(calls[i].r.status, GRPC_STATUS_OK);
+		it_result_release(&calls[i].r);
+	}
+	free(token);
+}
+
 struct inflight {
 	char email[64];
 	struct it_result r;
@@ -225,6 +300,7 @@ int main(void)
 		cmocka_unit_test(malformed_configuration_stops_start_up_naming_the_variable),
 		cmocka_unit_test(postgres_restart_is_survived_without_restarting_the_service),
 		cmocka_unit_test(redis_loss_falls_back_to_postgres),
+		cmocka_unit_test(a_stuck_write_does_not_hold_up_reads),
 		cmocka_unit_test(sigterm_drains_in_flight_calls_and_exits_zero),
 	};
 
