@@ -57,27 +57,39 @@ static int64_t int64_field(const ProtobufCMessage *m, const char *name)
 	return *(const int64_t *)((const char *)m + f->offset);
 }
 
-static char *list_envelope(const struct envelope_meta *meta, const struct route *r,
-			   const ProtobufCMessage *reply, size_t *len)
+/* The reply's pagination (zeros when it has none). */
+static struct page_info page_info_of(const ProtobufCMessage *reply)
 {
-	json_t *obj = transcode_to_json(reply);
-	json_t *items;
-	char key[64];
-
-	transcode_json_name(r->list_field, key, sizeof(key));
-	items = json_incref(json_object_get(obj, key));
 	const ProtobufCFieldDescriptor *f = transcode_field(reply->descriptor, "pagination");
 	const Agentos__Common__V1__Pagination *p =
 		f ? *(Agentos__Common__V1__Pagination *const *)((const char *)reply + f->offset) : NULL;
-	struct page_info pi = { 0 };
 
-	if (p) {
-		pi = (struct page_info){ .page = p->page, .limit = p->limit, .total = p->total,
-					 .total_pages = p->total_pages, .has_next = p->has_next,
-					 .has_prev = p->has_prev };
+	if (!p)
+		return (struct page_info){ 0 };
+	return (struct page_info){ .page = p->page, .limit = p->limit, .total = p->total,
+				   .total_pages = p->total_pages, .has_next = p->has_next,
+				   .has_prev = p->has_prev };
+}
+
+/* The envelope written as text straight from the reply (transcode_write):
+ * data is the reply, or for a list its repeated field and the pagination. */
+static char *reply_envelope(const struct envelope_meta *meta, const struct route *r,
+			    const ProtobufCMessage *reply, size_t *len)
+{
+	struct json_out o;
+	struct page_info pi;
+
+	jout_init(&o, 1024);
+	envelope_open(&o);
+	if (r->reply_kind == REPLY_LIST) {
+		transcode_write_field(&o, reply, r->list_field);
+		pi = page_info_of(reply);
+		envelope_close(&o, meta, &pi);
+	} else {
+		transcode_write(&o, reply);
+		envelope_close(&o, meta, NULL);
 	}
-	json_decref(obj);
-	return envelope_list(meta, items ? items : json_array(), &pi, len);
+	return jout_take(&o, len);
 }
 
 static void respond_reply(const struct api *api, struct http_request *req,
@@ -94,10 +106,7 @@ static void respond_reply(const struct api *api, struct http_request *req,
 
 		http_response_header(res, "ETag", tag);
 	}
-	if (r->reply_kind == REPLY_LIST)
-		res->body = list_envelope(&meta, r, reply, &res->body_len);
-	else
-		res->body = envelope_success(&meta, transcode_to_json(reply), &res->body_len);
+	res->body = reply_envelope(&meta, r, reply, &res->body_len);
 }
 
 /* ---- one routed request ----------------------------------------------------------
@@ -134,7 +143,8 @@ static void exchange_end(struct exchange *x, int rc)
 
 	json_decref(x->body);
 	x->body = NULL;
-	/* the reply's JSON tree lives and dies in the thread's arena */
+	/* an error envelope's JSON tree lives and dies in the thread's arena
+	 * (a reply is written as text: reply_envelope) */
 	json_arena_begin();
 	if (rc == 0)
 		respond_reply(api, x->req, x->res, x->m.route, x->reply);

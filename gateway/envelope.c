@@ -21,21 +21,14 @@ static void *must(void *p)
 	return p;
 }
 
-/* A JSON string of s; bytes that are not valid UTF-8 (an upstream message we
- * do not control) become U+FFFD instead of failing the whole envelope. */
-static json_t *text(const char *s)
+/* s (len bytes, not valid UTF-8) with U+FFFD for each byte that is not part
+ * of a valid sequence (malloc'd; its length in *outlen). */
+static char *repaired(const char *s, size_t len, size_t *outlen)
 {
 	static const char replacement[] = "\xEF\xBF\xBD";
-	size_t len, i = 0, o = 0;
-	json_t *j;
-	char *copy;
+	size_t i = 0, o = 0;
+	char *copy = xmalloc(len * 3 + 1);
 
-	if (!s)
-		s = "";
-	len = strlen(s);
-	if (utf8_valid(s, len))
-		return must(json_stringn(s, len));
-	copy = xmalloc(len * 3 + 1);
 	while (i < len) {
 		size_t n = utf8_decode(s + i, len - i, NULL);
 
@@ -49,9 +42,39 @@ static json_t *text(const char *s)
 		o += n;
 		i += n;
 	}
-	j = must(json_stringn(copy, o));
+	*outlen = o;
+	return copy;
+}
+
+/* A JSON string of s; bytes that are not valid UTF-8 (an upstream message we
+ * do not control) become U+FFFD instead of failing the whole envelope. */
+static json_t *text(const char *s)
+{
+	size_t len = s ? strlen(s) : 0, n;
+	json_t *j;
+	char *copy;
+
+	if (!s || utf8_valid(s, len))
+		return must(json_stringn(s ? s : "", len));
+	copy = repaired(s, len, &n);
+	j = must(json_stringn(copy, n));
 	free(copy);
 	return j;
+}
+
+/* text(s) written as text. */
+static void write_text(struct json_out *o, const char *s)
+{
+	size_t len = s ? strlen(s) : 0, n;
+	char *copy;
+
+	if (!s || utf8_valid(s, len)) {
+		jout_string(o, s ? s : "", len);
+		return;
+	}
+	copy = repaired(s, len, &n);
+	jout_string(o, copy, n);
+	free(copy);
 }
 
 static json_t *meta_json(const struct envelope_meta *m)
@@ -79,40 +102,69 @@ static char *finish(json_t *root, const struct envelope_meta *m, size_t *len)
 	return out;
 }
 
-char *envelope_success(const struct envelope_meta *m, json_t *data, size_t *len)
+void envelope_open(struct json_out *o)
 {
-	json_t *root = must(json_object());
-
-	json_object_set_new(root, "success", json_true());
-	json_object_set_new(root, "data", data ? data : json_null());
-	return finish(root, m, len);
+	JOUT_LIT(o, "{\"success\":true,\"data\":");
 }
 
-static json_t *pagination_json(const struct page_info *p)
+static void write_pagination(struct json_out *o, const struct page_info *p)
 {
-	static const struct page_info none;
-	json_t *o = must(json_object());
+	JOUT_LIT(o, ",\"pagination\":{\"page\":");
+	jout_int(o, p->page);
+	JOUT_LIT(o, ",\"limit\":");
+	jout_int(o, p->limit);
+	JOUT_LIT(o, ",\"total\":");
+	jout_int(o, p->total);
+	JOUT_LIT(o, ",\"totalPages\":");
+	jout_int(o, p->total_pages);
+	JOUT_LIT(o, ",\"hasNext\":");
+	jout_bool(o, p->has_next);
+	JOUT_LIT(o, ",\"hasPrev\":");
+	jout_bool(o, p->has_prev);
+	jout_char(o, '}');
+}
 
-	if (!p)
-		p = &none;
-	json_object_set_new(o, "page", must(json_integer(p->page)));
-	json_object_set_new(o, "limit", must(json_integer(p->limit)));
-	json_object_set_new(o, "total", must(json_integer(p->total)));
-	json_object_set_new(o, "totalPages", must(json_integer(p->total_pages)));
-	json_object_set_new(o, "hasNext", json_boolean(p->has_next));
-	json_object_set_new(o, "hasPrev", json_boolean(p->has_prev));
-	return o;
+void envelope_close(struct json_out *o, const struct envelope_meta *m, const struct page_info *p)
+{
+	char ts[32];
+
+	format_rfc3339_ms(m && m->now_ms ? m->now_ms : now_unix_ms(), ts, sizeof(ts));
+	if (p)
+		write_pagination(o, p);
+	JOUT_LIT(o, ",\"meta\":{\"timestamp\":");
+	write_text(o, ts);
+	JOUT_LIT(o, ",\"version\":");
+	write_text(o, m && m->version ? m->version : ENVELOPE_DEFAULT_VERSION);
+	JOUT_LIT(o, ",\"requestId\":");
+	write_text(o, m ? m->request_id : NULL);
+	JOUT_LIT(o, "}}");
+}
+
+/* open, data (stolen), close. */
+static char *with_data(const struct envelope_meta *m, json_t *data, const struct page_info *p,
+		       size_t *len)
+{
+	struct json_out o;
+
+	jout_init(&o, 512);
+	envelope_open(&o);
+	jout_json(&o, data);
+	json_decref(data);
+	envelope_close(&o, m, p);
+	return jout_take(&o, len);
+}
+
+char *envelope_success(const struct envelope_meta *m, json_t *data, size_t *len)
+{
+	return with_data(m, data, NULL, len);
 }
 
 char *envelope_list(const struct envelope_meta *m, json_t *data, const struct page_info *p,
 		    size_t *len)
 {
-	json_t *root = must(json_object());
+	static const struct page_info none;
 
-	json_object_set_new(root, "success", json_true());
-	json_object_set_new(root, "data", data ? data : must(json_array()));
-	json_object_set_new(root, "pagination", pagination_json(p));
-	return finish(root, m, len);
+	return with_data(m, data ? data : must(json_array()), p ? p : &none, len);
 }
 
 static json_t *details_json(const struct app_error *e)

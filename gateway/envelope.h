@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "json_out.h"
 #include "validate.h"
 
 struct envelope_meta {
@@ -31,6 +32,11 @@ char *envelope_success(const struct envelope_meta *m, json_t *data, size_t *len)
 char *envelope_list(const struct envelope_meta *m, json_t *data, const struct page_info *p,
 		    size_t *len);
 /* code = err_name(e->code); message = e->message or the table's default. */
+/* The same envelopes written piece by piece into o, for data written as text
+ * (transcode_write): envelope_open writes up to "data": included, the caller
+ * the data, envelope_close the rest (with pagination when p is not NULL). */
+void envelope_open(struct json_out *o);
+void envelope_close(struct json_out *o, const struct envelope_meta *m, const struct page_info *p);
 char *envelope_error(const struct envelope_meta *m, const struct app_error *e, size_t *len);
 
 #endif

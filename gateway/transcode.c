@@ -19,14 +19,12 @@
 
 #include "google/protobuf/field_mask.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "transcode_internal.h"
 #include "transcode_text.h"
 #include "util.h"
 
 #define TRANSCODE_PATH_MAX 128 /* a violation's field path (err.h keeps 64) */
-#define TRANSCODE_NAME_MAX 128 /* a JSON field name */
 #define TRANSCODE_MAX_DEPTH 32 /* nested objects accepted in a body */
-
-enum wkt { WKT_NONE, WKT_TIMESTAMP, WKT_WRAPPER, WKT_FIELD_MASK };
 
 static const char *const wrapper_names[] = {
 	"google.protobuf.BoolValue",  "google.protobuf.StringValue", "google.protobuf.Int64Value",
@@ -106,8 +104,8 @@ static char *const *json_names(const ProtobufCMessageDescriptor *d)
 }
 
 /* The JSON name of d's field i, in buf when it had to be computed here. */
-static const char *json_name_of(const ProtobufCMessageDescriptor *d, unsigned i, char *buf,
-				size_t size)
+const char *transcode__name_of(const ProtobufCMessageDescriptor *d, unsigned i, char *buf,
+			       size_t size)
 {
 	char *const *names = json_names(d);
 
@@ -125,7 +123,7 @@ static const ProtobufCFieldDescriptor *json_field(const ProtobufCMessageDescript
 	char json[TRANSCODE_NAME_MAX];
 
 	for (unsigned i = 0; i < d->n_fields; i++) {
-		if (strcmp(json_name_of(d, i, json, sizeof(json)), name) == 0)
+		if (strcmp(transcode__name_of(d, i, json, sizeof(json)), name) == 0)
 			return &d->fields[i];
 	}
 	return NULL;
@@ -150,7 +148,7 @@ ProtobufCMessage *transcode_new(struct arena *a, const ProtobufCMessageDescripto
 	return m;
 }
 
-static enum wkt wkt_of(const ProtobufCMessageDescriptor *d)
+enum wkt transcode__wkt(const ProtobufCMessageDescriptor *d)
 {
 	if (strcmp(d->name, "google.protobuf.Timestamp") == 0)
 		return WKT_TIMESTAMP;
@@ -163,7 +161,7 @@ static enum wkt wkt_of(const ProtobufCMessageDescriptor *d)
 }
 
 /* Bytes of one element of a field of type t (one slot of a repeated array). */
-static size_t elem_size(ProtobufCType t)
+size_t transcode__elem_size(ProtobufCType t)
 {
 	switch (t) {
 	case PROTOBUF_C_TYPE_INT64:
@@ -190,7 +188,7 @@ static size_t elem_size(ProtobufCType t)
 }
 
 /* The range of an integer type as JSON can carry it; false for non-integers. */
-static bool int_range(ProtobufCType t, int64_t *min, int64_t *max)
+bool transcode__int_range(ProtobufCType t, int64_t *min, int64_t *max)
 {
 	switch (t) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -223,7 +221,7 @@ static bool int_range(ProtobufCType t, int64_t *min, int64_t *max)
 /* Stores v (already range-checked) into an integer slot of type t. */
 static void int_store(ProtobufCType t, void *dst, int64_t v)
 {
-	if (elem_size(t) == sizeof(uint32_t)) {
+	if (transcode__elem_size(t) == sizeof(uint32_t)) {
 		uint32_t u = (uint32_t)v;
 
 		memcpy(dst, &u, sizeof(u));
@@ -251,7 +249,7 @@ static void mark_present(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 		*(protobuf_c_boolean *)q = 1;
 }
 
-static bool is_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+bool transcode__present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 {
 	const char *q = (const char *)m + f->quantifier_offset;
 
@@ -347,7 +345,7 @@ static void scalar_from_json(struct from_ctx *c, const ProtobufCFieldDescriptor 
 	int64_t min, max;
 	const char *s;
 
-	if (int_range(f->type, &min, &max)) {
+	if (transcode__int_range(f->type, &min, &max)) {
 		int_from_json(c, f->type, dst, v, path, min, max);
 		return;
 	}
@@ -395,7 +393,7 @@ static void message_from_json(struct from_ctx *c, const ProtobufCMessageDescript
 	const char *s;
 
 	*dst = m;
-	switch (wkt_of(d)) {
+	switch (transcode__wkt(d)) {
 	case WKT_WRAPPER:
 		scalar_from_json(c, &d->fields[0], (char *)m + d->fields[0].offset, v, path);
 		break;
@@ -442,7 +440,7 @@ static void repeated_from_json(struct from_ctx *c, ProtobufCMessage *m,
 			       const ProtobufCFieldDescriptor *f, json_t *v, const char *path,
 			       int depth)
 {
-	size_t n, i, size = elem_size(f->type);
+	size_t n, i, size = transcode__elem_size(f->type);
 	char sub[TRANSCODE_PATH_MAX + 24]; /* room for "[index]" */
 	char *arr;
 	json_t *e;
@@ -560,7 +558,7 @@ static int text_to_scalar(struct arena *a, const ProtobufCFieldDescriptor *f, vo
 	char names[ERR_DESC_MAX];
 	int64_t v, min, max;
 
-	if (int_range(f->type, &min, &max)) {
+	if (transcode__int_range(f->type, &min, &max)) {
 		if (!parse_int64(text, &v))
 			return app_error_set(err, ERR_BAD_REQUEST, "%s must be an integer", param);
 		if (v < min || v > max)
@@ -601,7 +599,7 @@ static int text_to_message(struct arena *a, const ProtobufCMessageDescriptor *d,
 	ProtobufCMessage *m;
 	Google__Protobuf__Timestamp *ts;
 
-	switch (wkt_of(d)) {
+	switch (transcode__wkt(d)) {
 	case WKT_WRAPPER:
 		m = transcode_new(a, d);
 		if (text_to_scalar(a, &d->fields[0], (char *)m + d->fields[0].offset, param, text,
@@ -632,7 +630,7 @@ int transcode_set_text(struct arena *a, ProtobufCMessage *m, const ProtobufCFiel
 		void *p;
 		ProtobufCBinaryData b;
 	} val = { 0 };
-	size_t size = elem_size(f->type), *n;
+	size_t size = transcode__elem_size(f->type), *n;
 	char *slot, **arr;
 	int rc;
 
@@ -717,7 +715,7 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *src
 	const ProtobufCEnumValue *ev;
 	int64_t min, max;
 
-	if (int_range(f->type, &min, &max))
+	if (transcode__int_range(f->type, &min, &max))
 		return int_to_json(f->type, src);
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_BOOL:
@@ -742,7 +740,7 @@ static json_t *repeated_to_json(const ProtobufCMessage *m, const ProtobufCFieldD
 {
 	size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
 	const char *arr = *(const char *const *)((const char *)m + f->offset);
-	size_t size = elem_size(f->type);
+	size_t size = transcode__elem_size(f->type);
 	json_t *out = json_array();
 
 	for (size_t i = 0; i < n; i++) {
@@ -761,7 +759,7 @@ static json_t *field_to_json(const ProtobufCMessage *m, const ProtobufCFieldDesc
 
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		return repeated_to_json(m, f);
-	if (!is_present(m, f))
+	if (!transcode__present(m, f))
 		return json_null();
 	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
 		return message_to_json(*(ProtobufCMessage *const *)p);
@@ -778,7 +776,7 @@ static json_t *message_to_json(const ProtobufCMessage *m)
 	if (!m)
 		return json_null();
 	d = m->descriptor;
-	switch (wkt_of(d)) {
+	switch (transcode__wkt(d)) {
 	case WKT_WRAPPER:
 		return scalar_to_json(&d->fields[0], (const char *)m + d->fields[0].offset);
 	case WKT_TIMESTAMP:
@@ -790,7 +788,7 @@ static json_t *message_to_json(const ProtobufCMessage *m)
 	}
 	o = json_object();
 	for (unsigned i = 0; i < d->n_fields; i++)
-		json_object_set_new(o, json_name_of(d, i, name, sizeof(name)),
+		json_object_set_new(o, transcode__name_of(d, i, name, sizeof(name)),
 				    field_to_json(m, &d->fields[i]));
 	return o;
 }

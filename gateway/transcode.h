@@ -31,6 +31,7 @@
 
 #include "arena.h"
 #include "err.h"
+#include "json_out.h"
 #include "transcode_text.h" /* transcode_json_name: "is_active" -> "isActive" */
 
 /* The field whose JSON name (or proto name) is name, or NULL. */
@@ -70,5 +71,12 @@ int transcode_from_json(struct arena *a, const json_t *obj, ProtobufCMessage *m,
 
 /* m as a JSON object (new reference). */
 json_t *transcode_to_json(const ProtobufCMessage *m);
+
+/* m as JSON text appended to o: exactly what printing transcode_to_json(m)
+ * compactly gives, without building the tree (the replies' path). */
+void transcode_write(struct json_out *o, const ProtobufCMessage *m);
+/* The value of m's field name (proto or JSON name) as JSON text; [] when m
+ * has no such field (a list reply's items). */
+void transcode_write_field(struct json_out *o, const ProtobufCMessage *m, const char *name);
 
 #endif

@@ -202,26 +202,31 @@ json_t *transcode_bytes_to_json(const ProtobufCBinaryData *b)
 	return j;
 }
 
-json_t *transcode_timestamp_to_json(const Google__Protobuf__Timestamp *ts)
+void transcode_timestamp_text(const Google__Protobuf__Timestamp *ts, char *buf, size_t size)
 {
 	int64_t secs = ts->seconds;
-	char buf[40];
 
 	/* Out-of-range values (never valid Timestamps) are clamped, not overflowed. */
 	if (secs < TS_MIN_SECONDS)
 		secs = TS_MIN_SECONDS;
 	if (secs > TS_MAX_SECONDS)
 		secs = TS_MAX_SECONDS;
-	format_rfc3339_ms(secs * 1000 + ts->nanos / 1000000, buf, sizeof(buf));
+	format_rfc3339_ms(secs * 1000 + ts->nanos / 1000000, buf, size);
+}
+
+json_t *transcode_timestamp_to_json(const Google__Protobuf__Timestamp *ts)
+{
+	char buf[40];
+
+	transcode_timestamp_text(ts, buf, sizeof(buf));
 	return json_string(buf);
 }
 
 /* paths "user_name", "email" -> "userName,email". */
-json_t *transcode_field_mask_to_json(const Google__Protobuf__FieldMask *fm)
+char *transcode_field_mask_text(const Google__Protobuf__FieldMask *fm)
 {
 	size_t total = 1, used = 0;
 	char *buf;
-	json_t *j;
 
 	for (size_t i = 0; i < fm->n_paths; i++)
 		total += strlen(fm->paths[i]) + 1;
@@ -233,8 +238,21 @@ json_t *transcode_field_mask_to_json(const Google__Protobuf__FieldMask *fm)
 		transcode_json_name(fm->paths[i], buf + used, total - used);
 		used += strlen(buf + used);
 	}
-	j = json_string(buf);
+	return buf;
+}
+
+json_t *transcode_field_mask_to_json(const Google__Protobuf__FieldMask *fm)
+{
+	char *buf = transcode_field_mask_text(fm);
+	json_t *j = json_string(buf);
+
+	if (!j) {
+		/* Not UTF-8: '?' for the other bytes, as for any string field. */
+		for (char *p = buf; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		j = json_string(buf);
+	}
 	free(buf);
 	return j;
 }
-

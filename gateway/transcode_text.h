@@ -32,7 +32,11 @@ bool transcode_field_mask_from_text(struct arena *a, const char *s, Google__Prot
 bool transcode_bytes_from_text(struct arena *a, const char *s, size_t len, ProtobufCBinaryData *out);
 
 /* New JSON strings. */
+/* "2026-01-15T10:30:00.123Z" (at least 25 bytes of buf). */
+void transcode_timestamp_text(const Google__Protobuf__Timestamp *ts, char *buf, size_t size);
 json_t *transcode_timestamp_to_json(const Google__Protobuf__Timestamp *ts);
+/* The JSON form of a FieldMask, "userName,email" (malloc'd). */
+char *transcode_field_mask_text(const Google__Protobuf__FieldMask *fm);
 json_t *transcode_field_mask_to_json(const Google__Protobuf__FieldMask *fm);
 json_t *transcode_bytes_to_json(const ProtobufCBinaryData *b);
 

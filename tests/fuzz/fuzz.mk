@@ -37,7 +37,8 @@ FUZZ_WARN := $(filter-out -Werror,$(WARN))
 
 # The gateway modules under test, taken from the gateway's own source list.
 FUZZ_GATEWAY_SRC := $(filter gateway/api_request.c gateway/router.c gateway/routes.c \
-	gateway/transcode.c gateway/transcode_text.c,$(gateway_SRC))
+	gateway/transcode.c gateway/transcode_text.c gateway/transcode_write.c gateway/json_out.c,\
+	$(gateway_SRC))
 
 FUZZ_SHARED_O := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(SHARED_SRC))
 FUZZ_PROTO_O := $(patsubst $(GEN)/%.c,$(FUZZ_DIR)/obj/gen/%.o,$(PROTO_C))

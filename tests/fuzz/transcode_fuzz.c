@@ -134,6 +134,25 @@ static void check_packs(const ProtobufCMessage *m)
 	free(buf);
 }
 
+/* The replies' text path writes what printing the tree gives. */
+static void check_written_as_printed(const ProtobufCMessage *m, const json_t *tree)
+{
+	char *printed = json_dumps(tree, JSON_COMPACT | JSON_ENCODE_ANY);
+	struct json_out o;
+	char *written;
+
+	jout_init(&o, 64);
+	transcode_write(&o, m);
+	written = jout_take(&o, NULL);
+	if (!printed || strcmp(printed, written) != 0) {
+		fprintf(stderr, "transcode_fuzz:\n printed %s\n written %s\n", printed ? printed : "?",
+			written);
+		fail("transcode_write differs from printing transcode_to_json");
+	}
+	free(printed);
+	free(written);
+}
+
 /* to_json(m) -> from_json -> to_json gives the same JSON. */
 static void check_round_trip(struct arena *a, const ProtobufCMessage *m)
 {
@@ -144,6 +163,7 @@ static void check_round_trip(struct arena *a, const ProtobufCMessage *m)
 	app_error_init(&err);
 	if (!json_is_object(j1))
 		fail("transcode_to_json did not give an object");
+	check_written_as_printed(m, j1);
 	if (transcode_from_json(a, j1, again, NULL, NULL, NULL, &err) != 0) {
 		char *text = json_dumps(j1, JSON_COMPACT);
 
