@@ -158,6 +158,18 @@ static int build_where(const struct post_list_filter *f, struct arena *a, char *
 	return n;
 }
 
+/* A page shorter than its limit ends the list: the total is what comes
+ * before it plus its rows, in the same snapshot as the rows, without a second
+ * statement. false when it takes a count (a full page, or an empty page
+ * past the start). */
+static bool total_from_page(int64_t offset, int limit, int rows, int64_t *total)
+{
+	if (limit <= 0 || rows >= limit || (rows == 0 && offset > 0))
+		return false;
+	*total = offset + rows;
+	return true;
+}
+
 /* The exact number of posts the filter selects. Without a title search it is
  * read from post_counts (kept by a trigger in every writing transaction,
  * migrations/002): one or two primary-key rows instead of counting tens of
@@ -198,8 +210,6 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 	int n = build_where(f, a, aid, sizeof(aid), where, sizeof(where), p), rows;
 	PGresult *r;
 
-	if (list_total(c, f, where, n, p, total, err) != 0)
-		return -1;
 	snprintf(limit, sizeof(limit), "%d", f->limit);
 	snprintf(offset, sizeof(offset), "%" PRId64, f->offset);
 	p[n] = limit;
@@ -225,7 +235,9 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 		row_to_post(r, i, a, &(*out)[i]);
 	*nout = (size_t)rows;
 	PQclear(r);
-	return 0;
+	if (total_from_page(f->offset, f->limit, rows, total))
+		return 0;
+	return list_total(c, f, where, n, p, total, err);
 }
 
 int posts_repo_update(struct db_conn *c, struct arena *a, int64_t id,
@@ -319,12 +331,6 @@ int posts_repo_comment_list(struct db_conn *c, struct arena *a, int64_t post_id,
 	ID_TEXT(pid, post_id);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	ID_TEXT(off, offset);
-	r = db_exec(c, "SELECT count(*) FROM posts.comments WHERE post_id = $1 AND deleted_at IS NULL",
-		    1, p, err);
-	if (!r)
-		return -1;
-	*total = db_get_int64(r, 0, 0);
-	PQclear(r);
 	snprintf(sql, sizeof(sql),
 		 "SELECT " COMMENT_COLUMNS " FROM posts.comments WHERE post_id = $1"
 		 " AND deleted_at IS NULL ORDER BY created_at %s, id %s LIMIT $2 OFFSET $3",
@@ -337,6 +343,14 @@ int posts_repo_comment_list(struct db_conn *c, struct arena *a, int64_t post_id,
 	for (int i = 0; i < rows; i++)
 		row_to_comment(r, i, a, &(*out)[i]);
 	*nout = (size_t)rows;
+	PQclear(r);
+	if (total_from_page(offset, limit, rows, total))
+		return 0;
+	r = db_exec(c, "SELECT count(*) FROM posts.comments WHERE post_id = $1 AND deleted_at IS NULL",
+		    1, p, err);
+	if (!r)
+		return -1;
+	*total = db_get_int64(r, 0, 0);
 	PQclear(r);
 	return 0;
 }
