@@ -20,24 +20,10 @@
 #include "support/http.h"
 #include "util.h"
 
-#define NO_DETAILS NULL
-#define HEADERS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define PASSWORD "Gateway-Pa55word-xyz"
-#define MAX_SECRETS 256
 
-static struct it_gateway G;
-/* Every password, token and key the tests saw: none may reach a log line. */
-static struct {
-	char *s[MAX_SECRETS];
-	size_t n;
-} Secrets;
-
-static const char *remember(const char *s)
-{
-	if (s && Secrets.n < MAX_SECRETS)
-		Secrets.s[Secrets.n++] = xstrdup(s);
-	return s;
-}
+#define AUTH_IT_NAME "auth_gateway_it"
+#include "support/auth_fixture.h"
 
 /* ---- the stack (support/http.h starts the auth service too) ---------------------- */
 
@@ -45,26 +31,12 @@ static int setup(void **state)
 {
 	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=1000000", NULL };
 
-	if (!it_gateway_start(&G, "auth_gateway_it", extra))
-		return -1;
-	if (!G.auth) {
-		fprintf(stderr, "no auth service: build/bin/auth-service is missing\n");
-		return -1;
-	}
-	remember(PASSWORD);
-	remember(G.admin_token);
-	return 0;
+	return auth_fixture_start(extra) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	int auth = G.auth ? proc_stop(G.auth) : 0; /* it must drain and exit 0 */
-
-	for (size_t i = 0; i < Secrets.n; i++)
-		free(Secrets.s[i]);
-	if (auth != 0)
-		fprintf(stderr, "auth-service exited with %d after SIGTERM\n", auth);
-	return it_gateway_stop(&G) == 0 && auth == 0 ? 0 : -1;
+	return auth_fixture_stop();
 }
 
 /* ---- requests --------------------------------------------------------------------- */
@@ -473,7 +445,6 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 
 static void no_log_line_contains_a_secret(void **state)
 {
-	const struct proc *procs[] = { G.gateway, G.users, G.auth };
 	static const char *const query_key = "ak_999_querysecretquerysecretquerysecret";
 	char path[128];
 
@@ -483,10 +454,7 @@ static void no_log_line_contains_a_secret(void **state)
 	snprintf(path, sizeof(path), "/users/me?q=%s", query_key);
 	expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST");
 	remember(query_key);
-	usleep(300 * 1000); /* let the last lines reach the files */
-	for (size_t i = 0; i < ARRAY_SIZE(procs); i++)
-		assert_true(it_log_free_of(proc_log_path(procs[i]), (const char *const *)Secrets.s,
-					   Secrets.n));
+	assert_logs_free_of_secrets();
 }
 
 int main(void)

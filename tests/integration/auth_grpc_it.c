@@ -24,39 +24,19 @@
 #include "support/http.h"
 #include "util.h"
 
-#define AUTH(m) "/agentos.auth.v1.AuthService/" m
-#define USERS(m) "/agentos.users.v1.UsersService/" m
 #define PASSWORD "Grpc-Pa55word-xyz"
-#define MAX_SECRETS 256
 #define CACHE_MS 1000
 
-static struct it_gateway G;
 static struct rpc_channel *Users_ch, *Auth_ch;
-/* Every password, token and key the tests saw: none may reach a log line. */
-static struct {
-	char *s[MAX_SECRETS];
-	size_t n;
-} Secrets;
-
-static const char *remember(const char *s)
-{
-	if (s && Secrets.n < MAX_SECRETS)
-		Secrets.s[Secrets.n++] = xstrdup(s);
-	return s;
-}
+#define AUTH_IT_NAME "auth_grpc_it"
+#include "support/auth_fixture.h"
 
 /* ---- the stack (support/http.h starts the auth service too) ---------------------- */
 
 static int setup(void **state)
 {
-	if (!it_gateway_start(&G, "auth_grpc_it", NULL))
+	if (!auth_fixture_start(NULL))
 		return -1;
-	if (!G.auth) {
-		fprintf(stderr, "no auth service: build/bin/auth-service is missing\n");
-		return -1;
-	}
-	remember(PASSWORD);
-	remember(G.admin_token);
 	Users_ch = rpc_channel_new(G.users_target);
 	Auth_ch = rpc_channel_new(G.auth_target);
 	return 0;
@@ -64,15 +44,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	int auth = G.auth ? proc_stop(G.auth) : 0; /* it must drain and exit 0 */
-
 	rpc_channel_free(Users_ch);
 	rpc_channel_free(Auth_ch);
-	for (size_t i = 0; i < Secrets.n; i++)
-		free(Secrets.s[i]);
-	if (auth != 0)
-		fprintf(stderr, "auth-service exited with %d after SIGTERM\n", auth);
-	return it_gateway_stop(&G) == 0 && auth == 0 ? 0 : -1;
+	return auth_fixture_stop();
 }
 
 /* ---- calls ----------------------------------------------------------------------------- */
@@ -533,12 +507,8 @@ static void a_read_posts_key_cannot_write_over_grpc(void **state)
 
 static void no_log_line_contains_a_secret(void **state)
 {
-	const struct proc *procs[] = { G.gateway, G.users, G.auth };
 
-	usleep(300 * 1000); /* let the last lines reach the files */
-	for (size_t i = 0; i < ARRAY_SIZE(procs); i++)
-		assert_true(it_log_free_of(proc_log_path(procs[i]), (const char *const *)Secrets.s,
-					   Secrets.n));
+	assert_logs_free_of_secrets();
 }
 
 int main(void)

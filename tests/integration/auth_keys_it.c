@@ -19,51 +19,23 @@
 #include "support/http.h"
 #include "util.h"
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define NO_DETAILS NULL
 #define PASSWORD "Keys-Pa55word-xyz"
-#define MAX_SECRETS 256
 #define GRACE_S 2
 #define CACHE_MS 1000 /* API-key validations may be cached this long (caller.h) */
 
-static struct it_gateway G;
-/* Every password, token and key the tests saw: none may reach a log line. */
-static struct {
-	char *s[MAX_SECRETS];
-	size_t n;
-} Secrets;
-
-static const char *remember(const char *s)
-{
-	if (s && Secrets.n < MAX_SECRETS)
-		Secrets.s[Secrets.n++] = xstrdup(s);
-	return s;
-}
+#define AUTH_IT_NAME "auth_keys_it"
+#include "support/auth_fixture.h"
 
 /* ---- the stack (support/http.h starts the auth service too) ---------------------- */
 
 static int setup(void **state)
 {
-	if (!it_gateway_start(&G, "auth_keys_it", NULL))
-		return -1;
-	if (!G.auth) {
-		fprintf(stderr, "no auth service: build/bin/auth-service is missing\n");
-		return -1;
-	}
-	remember(PASSWORD);
-	remember(G.admin_token);
-	return 0;
+	return auth_fixture_start(NULL) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	int auth = G.auth ? proc_stop(G.auth) : 0; /* it must drain and exit 0 */
-
-	for (size_t i = 0; i < Secrets.n; i++)
-		free(Secrets.s[i]);
-	if (auth != 0)
-		fprintf(stderr, "auth-service exited with %d after SIGTERM\n", auth);
-	return it_gateway_stop(&G) == 0 && auth == 0 ? 0 : -1;
+	return auth_fixture_stop();
 }
 
 /* ---- requests --------------------------------------------------------------------- */
@@ -524,12 +496,8 @@ static void malformed_keys_and_keys_in_the_url_are_refused(void **state)
 
 static void no_log_line_contains_a_secret(void **state)
 {
-	const struct proc *procs[] = { G.gateway, G.users, G.auth };
 
-	usleep(300 * 1000); /* let the last lines reach the files */
-	for (size_t i = 0; i < ARRAY_SIZE(procs); i++)
-		assert_true(it_log_free_of(proc_log_path(procs[i]), (const char *const *)Secrets.s,
-					   Secrets.n));
+	assert_logs_free_of_secrets();
 }
 
 int main(void)

@@ -27,8 +27,6 @@
 #include "support/http.h"
 #include "util.h"
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define NO_DETAILS NULL
 
 static struct it_gateway G;
 

@@ -257,16 +257,7 @@ static void redis_down_is_a_failed_redis_check(void **state)
 /* Starts the posts service again on the same port, as the harness did. */
 static void posts_restart(void)
 {
-	char port[32], db[512], redis[128], users[96], auth[320];
-	const char *env[] = { port, db, redis, users, auth, "GRPC_HOST=127.0.0.1",
-			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info", NULL };
-
-	snprintf(port, sizeof(port), "GRPC_PORT=%d", G.posts_port);
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", G.db);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(G.stack));
-	snprintf(users, sizeof(users), "USERS_ADDR=%s", G.users_target);
-	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", G.auth_target);
-	G.posts = stack_spawn(G.stack, "posts", "bin/posts-service", env);
+	G.posts = it_gateway_posts_spawn(&G, "posts", G.posts_port);
 	assert_true(stack_wait_grpc_serving(G.posts_target, 20000));
 }
 

@@ -19,7 +19,6 @@
 #include "support/http.h"
 #include "util.h"
 
-#define NO_DETAILS NULL
 #define SIGN_UP "{\"email\":\"while.down@example.com\",\"password\":\"password123\",\"name\":\"Down\"}"
 
 static struct it_gateway G;

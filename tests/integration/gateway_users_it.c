@@ -19,38 +19,8 @@
 #include "support/http.h"
 #include "util.h"
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define NO_DETAILS NULL
-#define HEADERS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-static struct it_gateway G;
-
-static int setup(void **state)
-{
-	(void)state;
-	return it_gateway_start(&G, "gateway_users_it", NULL) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	/* SIGTERM: the gateway must drain and exit 0. */
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
-
-/* ---- helpers ------------------------------------------------------------------ */
-
-static struct it_http_result call(const char *method, const char *path, const char *token,
-				  const char *body)
-{
-	return it_gateway_call(&G, method, path, token, NULL, body);
-}
-
-static struct it_http_result call_h(const char *method, const char *path, const char *token,
-				    const char *const *headers, const char *body)
-{
-	return it_gateway_call(&G, method, path, token, headers, body);
-}
+#define GW_IT_NAME "gateway_users_it"
+#include "support/gw_fixture.h"
 
 static int64_t count_sql(const char *sql)
 {

@@ -17,37 +17,8 @@
 #include "support/http.h"
 #include "util.h"
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define NO_DETAILS NULL
-#define HEADERS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-static struct it_gateway G;
-
-static int setup(void **state)
-{
-	(void)state;
-	return it_gateway_start(&G, "gateway_users_write_it", NULL) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
-
-/* ---- helpers ------------------------------------------------------------------ */
-
-static struct it_http_result call(const char *method, const char *path, const char *token,
-				  const char *body)
-{
-	return it_gateway_call(&G, method, path, token, NULL, body);
-}
-
-static struct it_http_result call_h(const char *method, const char *path, const char *token,
-				    const char *const *headers, const char *body)
-{
-	return it_gateway_call(&G, method, path, token, headers, body);
-}
+#define GW_IT_NAME "gateway_users_write_it"
+#include "support/gw_fixture.h"
 
 /* A user token issued 5 s ago: "before" any change this test then makes. */
 static char *token_for(int64_t id, const char *email)
@@ -190,8 +161,66 @@ static void patch_user_versions_and_if_match(void **state)
 	free(t);
 }
 
+/* One PATCH that must be refused: by whom, on whose profile (or at path),
+ * with which headers and body, and the exact error. */
+struct refusal {
+	bool as_moderator;  /* else as the profile's owner */
+	bool other;         /* someone else's profile, else the owner's own */
+	const char *path;   /* when set, instead of the profile */
+	const char *const *headers;
+	const char *body;
+	long status;
+	const char *code;
+	const char *const *fields;
+};
+
+/* Sends every row's PATCH; names the first row that is not refused as written. */
+static void expect_refusals(const struct refusal *rows, size_t n, int64_t id, int64_t other,
+			    const char *t, const char *tm)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct refusal *w = &rows[i];
+		const char *path = w->path ? w->path : user_path(w->other ? other : id);
+		struct it_http_result r = call_h("PATCH", path, w->as_moderator ? tm : t,
+						 w->headers, w->body);
+		bool ok = it_http_is_error(&r, w->status, w->code, w->fields);
+
+		if (!ok)
+			fprintf(stderr, "row %zu: PATCH %s %s -> %ld, want %ld %s\n", i, path,
+				w->body, r.status, w->status, w->code);
+		it_http_release(&r);
+		assert_true(ok);
+	}
+}
+
 static void patch_user_field_and_object_permissions(void **state)
 {
+	const struct refusal rows[] = {
+		{ .body = "{\"role\":\"admin\"}", .status = 403, .code = "FORBIDDEN",
+		  .fields = FIELDS("role") },
+		{ .body = "{\"role\":\"admin\",\"isActive\":false,\"isVerified\":true}",
+		  .status = 403, .code = "FORBIDDEN", .fields = FIELDS("role", "isActive", "isVerified") },
+		{ .body = "{\"nickname\":\"x\"}", .status = 422, .code = "VALIDATION_ERROR",
+		  .fields = FIELDS("nickname") },
+		{ .body = "{\"id\":5,\"createdAt\":\"2026-01-01T00:00:00Z\","
+			  "\"updatedAt\":\"2026-01-01T00:00:00Z\"}",
+		  .status = 422, .code = "VALIDATION_ERROR",
+		  .fields = FIELDS("id", "createdAt", "updatedAt") },
+		{ .body = "{\"name\":\" \",\"email\":\"bad\"}", .status = 422,
+		  .code = "VALIDATION_ERROR", .fields = FIELDS("name", "email") },
+		{ .body = "{\"name\":5}", .status = 422, .code = "VALIDATION_ERROR",
+		  .fields = FIELDS("name") },
+		{ .body = "[{\"name\":\"x\"}]", .status = 400, .code = "INVALID_JSON" },
+		{ .headers = HEADERS("Content-Type: text/plain"), .body = "{\"name\":\"x\"}",
+		  .status = 415, .code = "UNSUPPORTED_MEDIA_TYPE" },
+		{ .path = "/users/abc", .body = "{\"name\":\"x\"}", .status = 400,
+		  .code = "BAD_REQUEST", .fields = IT_ANY_DETAILS },
+		/* someone else's profile: a user, and a moderator (update needs self or admin) */
+		{ .other = true, .body = "{\"name\":\"Hijacked\"}", .status = 403,
+		  .code = "FORBIDDEN" },
+		{ .as_moderator = true, .other = true, .body = "{\"name\":\"Hijacked\"}",
+		  .status = 403, .code = "FORBIDDEN" },
+	};
 	int64_t id = it_gateway_sign_up(&G, "perm@example.com", "Perm");
 	int64_t other = it_gateway_sign_up(&G, "perm.other@example.com", "Perm Other");
 	char *t = token_for(id, "perm@example.com");
@@ -200,34 +229,8 @@ static void patch_user_field_and_object_permissions(void **state)
 			       "'|' || version";
 	struct it_http_result r;
 
-	it_expect_error(call("PATCH", user_path(id), t, "{\"role\":\"admin\"}"), 403, "FORBIDDEN",
-		     FIELDS("role"));
-	it_expect_error(call("PATCH", user_path(id), t,
-			  "{\"role\":\"admin\",\"isActive\":false,\"isVerified\":true}"),
-		     403, "FORBIDDEN", FIELDS("role", "isActive", "isVerified"));
-	it_expect_error(call("PATCH", user_path(id), t, "{\"nickname\":\"x\"}"), 422,
-		     "VALIDATION_ERROR", FIELDS("nickname"));
-	it_expect_error(call("PATCH", user_path(id), t,
-			  "{\"id\":5,\"createdAt\":\"2026-01-01T00:00:00Z\","
-			  "\"updatedAt\":\"2026-01-01T00:00:00Z\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("id", "createdAt", "updatedAt"));
-	it_expect_error(call("PATCH", user_path(id), t, "{\"name\":\" \",\"email\":\"bad\"}"), 422,
-		     "VALIDATION_ERROR", FIELDS("name", "email"));
-	it_expect_error(call("PATCH", user_path(id), t, "{\"name\":5}"), 422, "VALIDATION_ERROR",
-		     FIELDS("name"));
-	it_expect_error(call("PATCH", user_path(id), t, "[{\"name\":\"x\"}]"), 400, "INVALID_JSON",
-		     NO_DETAILS);
-	it_expect_error(call_h("PATCH", user_path(id), t, HEADERS("Content-Type: text/plain"),
-			    "{\"name\":\"x\"}"), 415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
-	it_expect_error(call("PATCH", "/users/abc", t, "{\"name\":\"x\"}"), 400, "BAD_REQUEST",
-		     IT_ANY_DETAILS);
+	expect_refusals(rows, ARRAY_SIZE(rows), id, other, t, tm);
 	assert_stored(id, snapshot, "user|true|false|Perm|1");
-
-	/* someone else's profile: a user, and a moderator (update needs self or admin) */
-	it_expect_error(call("PATCH", user_path(other), t, "{\"name\":\"Hijacked\"}"), 403,
-		     "FORBIDDEN", NO_DETAILS);
-	it_expect_error(call("PATCH", user_path(other), tm, "{\"name\":\"Hijacked\"}"), 403,
-		     "FORBIDDEN", NO_DETAILS);
 	assert_stored(other, "name || '|' || version", "Perm Other|1");
 
 	r = call("PATCH", user_path(id), G.admin_token, "{\"role\":\"moderator\",\"isActive\":false}");

@@ -10,9 +10,6 @@
 #error "define POSTS_IT_NAME before including posts_it_common.h"
 #endif
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define NO_DETAILS NULL
-#define HEADERS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static struct it_gateway G;
 

@@ -440,19 +440,10 @@ static char posts2_target[64];
 
 static struct proc *spawn_posts2(struct rpc_channel **ch)
 {
-	char port[32], db[512], redis[128], users[96], auth[320];
-	const char *env[] = { port, db, redis, users, auth, "GRPC_HOST=127.0.0.1",
-			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info", NULL };
 	int p = stack_free_port();
-	struct proc *proc;
+	struct proc *proc = it_gateway_posts_spawn(&G, "posts2", p);
 
-	snprintf(port, sizeof(port), "GRPC_PORT=%d", p);
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", G.db);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(G.stack));
-	snprintf(users, sizeof(users), "USERS_ADDR=%s", G.users_target);
-	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", G.auth_target);
 	snprintf(posts2_target, sizeof(posts2_target), "127.0.0.1:%d", p);
-	proc = stack_spawn(G.stack, "posts2", "bin/posts-service", env);
 	assert_non_null(proc);
 	*ch = rpc_channel_new(posts2_target);
 	return proc;
@@ -537,7 +528,7 @@ static void auth_down_fails_closed_then_recovers(void **state)
 	free(key_json);
 
 	/* auth back on its address: everything recovers, nothing else restarted */
-	G.auth = stack_spawn_auth(G.stack, G.auth_port, G.users_target, NULL);
+	G.auth = stack_spawn_auth(G.stack, G.auth_port, G.users_target);
 	assert_non_null(G.auth);
 	{
 		int64_t back = mono_ms();

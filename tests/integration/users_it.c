@@ -20,7 +20,6 @@
 #include "stack.h"
 #include "util.h"
 
-#define M(name) "/agentos.users.v1.UsersService/" name
 #define ADMIN_EMAIL "root@example.com"
 #define ADMIN_PASSWORD "admin-password-1"
 
@@ -41,36 +40,23 @@ static struct fixture F;
 
 static int setup(void **state)
 {
-	char port_env[32], db_env[512], redis_env[128], auth_env[64];
-	const char *env[12];
+	static const char *const extra[] = { "ADMIN_EMAIL=" ADMIN_EMAIL,
+					     "ADMIN_PASSWORD=" ADMIN_PASSWORD, "LOG_LEVEL=debug", NULL };
+	const struct stack_peers peers = { .auth = F.auth_target };
 	int port = stack_free_port(), auth_port;
 
 	rpc_runtime_init();
 	F.stack = stack_start("users_it");
 	F.db = stack_database_url(F.stack);
-	snprintf(port_env, sizeof(port_env), "GRPC_PORT=%d", port);
-	snprintf(db_env, sizeof(db_env), "DATABASE_URL=%s", F.db);
-	snprintf(redis_env, sizeof(redis_env), "REDIS_URL=%s", stack_redis_url(F.stack));
-	env[0] = port_env;
-	env[1] = db_env;
-	env[2] = redis_env;
-	env[3] = "JWT_SECRET=" IT_JWT_SECRET;
-	env[4] = "GRPC_HOST=127.0.0.1";
-	env[5] = "ADMIN_EMAIL=" ADMIN_EMAIL;
-	env[6] = "ADMIN_PASSWORD=" ADMIN_PASSWORD;
-	env[7] = "LOG_LEVEL=debug";
 	/* The auth service first: the users service loads revocation state from
 	 * it, validates API keys with it, and tells it of revoking writes. */
 	auth_port = stack_free_port();
-	snprintf(auth_env, sizeof(auth_env), "AUTH_ADDR=127.0.0.1:%d", auth_port);
 	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
-	F.auth = stack_spawn_auth(F.stack, auth_port, F.target, NULL);
+	F.auth = stack_spawn_auth(F.stack, auth_port, F.target);
 	if (!F.auth)
 		return -1;
 	snprintf(F.auth_target, sizeof(F.auth_target), "127.0.0.1:%d", auth_port);
-	env[8] = auth_env;
-	env[9] = NULL;
-	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
+	F.svc = stack_spawn_env(F.stack, "users", "bin/users-service", port, &peers, extra);
 	if (!stack_wait_grpc_serving(F.target, 20000)) {
 		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
 			proc_log_path(F.svc));
@@ -112,7 +98,7 @@ static struct it_result create(const char *email, const char *password, const ch
 	req.email = (char *)email;
 	req.password = (char *)password;
 	req.name = (char *)name;
-	return it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
+	return it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
 		       NULL);
 }
 
@@ -133,7 +119,7 @@ static struct it_result get(int64_t id, const char *token)
 	Agentos__Users__V1__GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
 
 	req.id = id;
-	return it_call(F.ch, M("GetUser"), &req.base, &agentos__users__v1__user__descriptor, token,
+	return it_call(F.ch, USERS("GetUser"), &req.base, &agentos__users__v1__user__descriptor, token,
 		       NULL);
 }
 
@@ -149,7 +135,7 @@ static struct it_result update(int64_t id, const Agentos__Users__V1__User *u, co
 	req.user = (Agentos__Users__V1__User *)u;
 	req.update_mask = &mask;
 	req.version = version;
-	return it_call(F.ch, M("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
+	return it_call(F.ch, USERS("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
 		       NULL);
 }
 
@@ -160,7 +146,7 @@ static struct it_result verify(const char *email, const char *password)
 
 	req.email = (char *)email;
 	req.password = (char *)password;
-	return it_call(F.ch, M("VerifyCredentials"), &req.base, &agentos__users__v1__user__descriptor,
+	return it_call(F.ch, USERS("VerifyCredentials"), &req.base, &agentos__users__v1__user__descriptor,
 		       NULL, NULL);
 }
 
@@ -270,7 +256,7 @@ static void create_user_admin_fields_need_admin(void **state)
 	req.name = "Climber";
 	req.role = "admin";
 	req.is_verified = &yes;
-	r = it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
+	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
 		    NULL);
 	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
 	assert_true(it_has_violation(&r, "role"));
@@ -278,7 +264,7 @@ static void create_user_admin_fields_need_admin(void **state)
 	assert_int_equal(it_sql_int(F.db, "SELECT count(*) FROM users.users WHERE email = 'climber@example.com'"), 0);
 
 	req.role = "moderator";
-	r = it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
+	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
 		    F.admin_token, NULL);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
 	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->role, "moderator");
@@ -306,7 +292,7 @@ static void bad_credentials_are_refused_even_on_open_calls(void **state)
 	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
 	r = get(id, NULL);
 	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	r = it_call(F.ch, M("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
+	r = it_call(F.ch, USERS("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
 		    &agentos__users__v1__user__descriptor, F.admin_token, "ak_1_secret");
 	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
 	free(expired);
@@ -318,7 +304,7 @@ static void api_keys_need_the_auth_service(void **state)
 {
 	struct it_result r;
 
-	r = it_call(F.ch, M("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
+	r = it_call(F.ch, USERS("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
 		    &agentos__users__v1__user__descriptor, NULL, "ak_1_secret");
 	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
 }
@@ -401,7 +387,7 @@ static void batch_get_users_public_and_full(void **state)
 	free(it_sql(F.db, sql));
 	req.ids = ids;
 	req.n_ids = 5;
-	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+	r = it_call(F.ch, USERS("BatchGetUsers"), &req.base,
 		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
 	resp = (void *)r.reply;
@@ -412,7 +398,7 @@ static void batch_get_users_public_and_full(void **state)
 	assert_int_equal(resp->users[1]->id, a);
 	it_result_release(&r);
 
-	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+	r = it_call(F.ch, USERS("BatchGetUsers"), &req.base,
 		    &agentos__users__v1__batch_get_users_response__descriptor, tm, NULL);
 	resp = (void *)r.reply;
 	assert_int_equal(resp->n_users, 2);
@@ -423,7 +409,7 @@ static void batch_get_users_public_and_full(void **state)
 		many[i] = i + 1;
 	req.ids = many;
 	req.n_ids = 1001;
-	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+	r = it_call(F.ch, USERS("BatchGetUsers"), &req.base,
 		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
 	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
 	free(tm);
@@ -459,7 +445,7 @@ static void batch_get_users_costs_one_mget_and_one_query(void **state)
 
 	req.ids = ids;
 	req.n_ids = 6;
-	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+	r = it_call(F.ch, USERS("BatchGetUsers"), &req.base,
 		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
 	assert_int_equal(((Agentos__Users__V1__BatchGetUsersResponse *)r.reply)->n_users, 6);
@@ -467,7 +453,7 @@ static void batch_get_users_costs_one_mget_and_one_query(void **state)
 	assert_int_equal(it_redis_command_calls(redis, "mget"), 1);
 	assert_int_equal(users_queries(), 1); /* the three misses, in one query */
 
-	r = it_call(F.ch, M("BatchGetUsers"), &req.base,
+	r = it_call(F.ch, USERS("BatchGetUsers"), &req.base,
 		    &agentos__users__v1__batch_get_users_response__descriptor, NULL, NULL);
 	assert_int_equal(((Agentos__Users__V1__BatchGetUsersResponse *)r.reply)->n_users, 6);
 	it_result_release(&r);
@@ -479,7 +465,7 @@ static void batch_get_users_costs_one_mget_and_one_query(void **state)
 
 static struct it_result list(const Agentos__Users__V1__ListUsersRequest *req, const char *token)
 {
-	return it_call(F.ch, M("ListUsers"), &req->base,
+	return it_call(F.ch, USERS("ListUsers"), &req->base,
 		       &agentos__users__v1__list_users_response__descriptor, token, NULL);
 }
 
@@ -708,7 +694,7 @@ static struct it_result del(int64_t id, const char *token)
 	Agentos__Users__V1__DeleteUserRequest req = AGENTOS__USERS__V1__DELETE_USER_REQUEST__INIT;
 
 	req.id = id;
-	return it_call(F.ch, M("DeleteUser"), &req.base, &google__protobuf__empty__descriptor, token,
+	return it_call(F.ch, USERS("DeleteUser"), &req.base, &google__protobuf__empty__descriptor, token,
 		       NULL);
 }
 
@@ -749,7 +735,7 @@ static struct it_result change_pw(int64_t id, const char *cur, const char *next,
 	req.id = id;
 	req.current_password = (char *)cur;
 	req.new_password = (char *)next;
-	return it_call(F.ch, M("ChangePassword"), &req.base, &google__protobuf__empty__descriptor,
+	return it_call(F.ch, USERS("ChangePassword"), &req.base, &google__protobuf__empty__descriptor,
 		       token, NULL);
 }
 

@@ -19,14 +19,14 @@
 #include "stack.h"
 #include "util.h"
 
-#define M(name) "/agentos.users.v1.UsersService/" name
 
 struct fixture {
 	struct stack *stack;
 	struct proc *svc;
 	struct rpc_channel *ch;
 	char target[64];
-	char env_port[32], env_db[512], env_redis[128], env_auth[64];
+	char auth_target[64];
+	int port;
 	struct proc *auth;
 	char *token;
 };
@@ -35,27 +35,25 @@ static struct fixture F;
 
 static void start_service(void)
 {
-	const char *env[] = { F.env_port, F.env_db, F.env_redis, F.env_auth,
-			      "JWT_SECRET=" IT_JWT_SECRET, "GRPC_HOST=127.0.0.1",
-			      "PASSWORD_HASH_CONCURRENCY=1", "GRPC_WORKERS=1", NULL };
+	static const char *const extra[] = { "PASSWORD_HASH_CONCURRENCY=1", "GRPC_WORKERS=1",
+					     NULL };
+	const struct stack_peers peers = { .auth = F.auth_target };
 
-	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
+	F.svc = stack_spawn_env(F.stack, "users", "bin/users-service", F.port, &peers, extra);
 	assert_true(stack_wait_grpc_serving(F.target, 20000));
 }
 
 static int setup(void **state)
 {
-	int port = stack_free_port(), auth_port;
+	int auth_port;
 
 	rpc_runtime_init();
 	F.stack = stack_start("users_resilience_it");
-	snprintf(F.env_port, sizeof(F.env_port), "GRPC_PORT=%d", port);
-	snprintf(F.env_db, sizeof(F.env_db), "DATABASE_URL=%s", stack_database_url(F.stack));
-	snprintf(F.env_redis, sizeof(F.env_redis), "REDIS_URL=%s", stack_redis_url(F.stack));
-	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
+	F.port = stack_free_port();
+	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", F.port);
 	auth_port = stack_free_port();
-	snprintf(F.env_auth, sizeof(F.env_auth), "AUTH_ADDR=127.0.0.1:%d", auth_port);
-	F.auth = stack_spawn_auth(F.stack, auth_port, F.target, NULL);
+	snprintf(F.auth_target, sizeof(F.auth_target), "127.0.0.1:%d", auth_port);
+	F.auth = stack_spawn_auth(F.stack, auth_port, F.target);
 	if (!F.auth)
 		return -1;
 	start_service();
@@ -81,7 +79,7 @@ static struct it_result list_users(void)
 {
 	Agentos__Users__V1__ListUsersRequest req = AGENTOS__USERS__V1__LIST_USERS_REQUEST__INIT;
 
-	return it_call(F.ch, M("ListUsers"), &req.base,
+	return it_call(F.ch, USERS("ListUsers"), &req.base,
 		       &agentos__users__v1__list_users_response__descriptor, F.token, NULL);
 }
 
@@ -92,7 +90,7 @@ static struct it_result create_user(const char *email)
 	req.email = (char *)email;
 	req.password = "password123";
 	req.name = "Resilient";
-	return it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
+	return it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
 		       NULL);
 }
 
@@ -138,7 +136,7 @@ static void redis_loss_falls_back_to_postgres(void **state)
 	stack_redis_stop(F.stack);
 	req.id = 1;
 	started = mono_ms();
-	r = it_call(F.ch, M("GetUser"), &req.base, &agentos__users__v1__user__descriptor, F.token,
+	r = it_call(F.ch, USERS("GetUser"), &req.base, &agentos__users__v1__user__descriptor, F.token,
 		    NULL);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
 	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email, "before@example.com");
@@ -170,7 +168,7 @@ static void *call_rename(void *p)
 	req.id = c->id;
 	req.user = &u;
 	req.update_mask = &mask;
-	c->r = it_call(F.ch, M("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor,
+	c->r = it_call(F.ch, USERS("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor,
 		       c->token, NULL);
 	return NULL;
 }
@@ -207,7 +205,7 @@ static void a_stuck_write_does_not_hold_up_reads(void **state)
 	for (int i = 0; i < 5; i++) {
 		get.id = id;
 		started = mono_ms();
-		r = it_call(F.ch, M("GetUser"), &get.base, &agentos__users__v1__user__descriptor, token,
+		r = it_call(F.ch, USERS("GetUser"), &get.base, &agentos__users__v1__user__descriptor, token,
 			    NULL);
 		assert_int_equal(r.status, GRPC_STATUS_OK);
 		assert_string_equal(((Agentos__Users__V1__User *)r.reply)->name, "Resilient");
@@ -265,7 +263,8 @@ static void sigterm_drains_in_flight_calls_and_exits_zero(void **state)
 /* A start-up that must fail: exit status 2 and a line naming the problem. */
 static void assert_refuses_to_start(const char *const *env, const char *expected)
 {
-	struct proc *p = stack_spawn(F.stack, "users-badconfig", "bin/users-service", env);
+	struct proc *p = stack_spawn_env(F.stack, "users-badconfig", "bin/users-service",
+					 stack_free_port(), NULL, env);
 	char *log;
 
 	assert_int_equal(proc_wait(p, 10000), 2);
@@ -279,12 +278,12 @@ static void assert_refuses_to_start(const char *const *env, const char *expected
 
 static void malformed_configuration_stops_start_up_naming_the_variable(void **state)
 {
-	const char *bad_port[] = { F.env_db, "GRPC_PORT=80x", NULL };
-	const char *bad_pool[] = { F.env_db, "DATABASE_POOL_MIN=5", "DATABASE_POOL_MAX=2", NULL };
+	const char *bad_port[] = { "GRPC_PORT=80x", NULL };
+	const char *bad_pool[] = { "DATABASE_POOL_MIN=5", "DATABASE_POOL_MAX=2", NULL };
 	const char *no_db[] = { "DATABASE_URL=", NULL };
-	const char *prod_default[] = { F.env_db, "APP_ENV=production", "JWT_SECRET=", NULL };
-	const char *prod_short[] = { F.env_db, "APP_ENV=production", "JWT_SECRET=0123456789", NULL };
-	const char *bad_level[] = { F.env_db, "LOG_LEVEL=loud", NULL };
+	const char *prod_default[] = { "APP_ENV=production", "JWT_SECRET=", NULL };
+	const char *prod_short[] = { "APP_ENV=production", "JWT_SECRET=0123456789", NULL };
+	const char *bad_level[] = { "LOG_LEVEL=loud", NULL };
 
 	assert_refuses_to_start(bad_port, "GRPC_PORT: \"80x\"");
 	assert_refuses_to_start(bad_pool, "DATABASE_POOL_MIN (5) must not exceed DATABASE_POOL_MAX (2)");

@@ -20,7 +20,6 @@
 #include "stack.h"
 #include "util.h"
 
-#define M(name) "/agentos.users.v1.UsersService/" name
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define ACCOUNT_MAX 3 /* AUTH_RATE_LIMIT_MAX */
@@ -37,27 +36,23 @@ static struct {
 
 static int setup(void **state)
 {
-	char port_env[32], db_env[512], redis_env[128], auth_env[64];
-	const char *env[] = { port_env, db_env, redis_env, auth_env, "JWT_SECRET=" IT_JWT_SECRET,
-			      "GRPC_HOST=127.0.0.1", "LOG_LEVEL=info",
-			      "AUTH_RATE_LIMIT_MAX=" STR(ACCOUNT_MAX),
-			      "VERIFY_CALLER_RATE_LIMIT_MAX=" STR(CALLER_MAX),
-			      "RATE_LIMIT_WINDOW_MS=" STR(WINDOW_MS), NULL };
+	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=" STR(ACCOUNT_MAX),
+					     "VERIFY_CALLER_RATE_LIMIT_MAX=" STR(CALLER_MAX),
+					     "RATE_LIMIT_WINDOW_MS=" STR(WINDOW_MS), NULL };
+	char auth_target[64];
+	const struct stack_peers peers = { .auth = auth_target };
 	int port = stack_free_port(), auth_port;
 
 	(void)state;
 	rpc_runtime_init();
 	F.stack = stack_start("users_verify_limit_it");
-	snprintf(port_env, sizeof(port_env), "GRPC_PORT=%d", port);
-	snprintf(db_env, sizeof(db_env), "DATABASE_URL=%s", stack_database_url(F.stack));
-	snprintf(redis_env, sizeof(redis_env), "REDIS_URL=%s", stack_redis_url(F.stack));
 	auth_port = stack_free_port();
-	snprintf(auth_env, sizeof(auth_env), "AUTH_ADDR=127.0.0.1:%d", auth_port);
+	snprintf(auth_target, sizeof(auth_target), "127.0.0.1:%d", auth_port);
 	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
 	/* the users service loads its revocation state from auth first */
-	if (!stack_spawn_auth(F.stack, auth_port, F.target, NULL))
+	if (!stack_spawn_auth(F.stack, auth_port, F.target))
 		return -1;
-	F.svc = stack_spawn(F.stack, "users", "bin/users-service", env);
+	F.svc = stack_spawn_env(F.stack, "users", "bin/users-service", port, &peers, extra);
 	if (!stack_wait_grpc_serving(F.target, 20000)) {
 		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
 			proc_log_path(F.svc));
@@ -87,7 +82,7 @@ static void sign_up(const char *email)
 	req.email = (char *)email;
 	req.password = PASSWORD;
 	req.name = "Guessed";
-	r = it_call(F.ch, M("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
+	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
 		    NULL);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
 	it_result_release(&r);
@@ -103,7 +98,7 @@ static enum err_code verify(const char *email, const char *password)
 
 	req.email = (char *)email;
 	req.password = (char *)password;
-	r = it_call(F.ch, M("VerifyCredentials"), &req.base, &agentos__users__v1__user__descriptor,
+	r = it_call(F.ch, USERS("VerifyCredentials"), &req.base, &agentos__users__v1__user__descriptor,
 		    NULL, NULL);
 	code = r.status == GRPC_STATUS_OK ? ERR_OK : r.err.code;
 	if (code == ERR_RATE_LIMIT_EXCEEDED)

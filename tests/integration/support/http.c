@@ -356,15 +356,15 @@ static void wait_port_open(int port, struct proc *p)
 
 bool it_gateway_users_start(struct it_gateway *g)
 {
-	const char *env[] = { g->env[0], g->env[1], g->env[2], g->env[3], "GRPC_HOST=127.0.0.1",
-			      "JWT_SECRET=" IT_JWT_SECRET,
-			      "ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL,
-			      "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD, "LOG_LEVEL=info",
-			      /* the gateway's limits are under test here, not VerifyCredentials'
-			       * (users_verify_limit_it.c) */
-			      "AUTH_RATE_LIMIT_MAX=1000000", NULL };
+	static const char *const extra[] = {
+		"ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL, "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD,
+		/* the gateway's limits are under test here, not VerifyCredentials'
+		 * (users_verify_limit_it.c) */
+		"AUTH_RATE_LIMIT_MAX=1000000", NULL
+	};
+	const struct stack_peers peers = { .auth = g->auth_target };
 
-	g->users = stack_spawn(g->stack, "users", "bin/users-service", env);
+	g->users = stack_spawn_env(g->stack, "users", "bin/users-service", g->users_port, &peers, extra);
 	wait_port_open(g->users_port, g->users);
 	if (!stack_wait_grpc_serving(g->users_target, 20000)) {
 		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
@@ -473,23 +473,8 @@ static bool choose_auth_target(struct it_gateway *g)
 
 static bool auth_spawn(struct it_gateway *g)
 {
-	char port[32], db[512], redis[128], users[96];
-	const char *env[] = { port, db, redis, users, "GRPC_HOST=127.0.0.1",
-			      "JWT_SECRET=" IT_JWT_SECRET, "API_KEY_ROTATION_GRACE_SECONDS=2",
-			      "LOG_LEVEL=info", NULL };
-
-	snprintf(port, sizeof(port), "GRPC_PORT=%d", g->auth_port);
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", g->db);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
-	snprintf(users, sizeof(users), "USERS_ADDR=%s", g->users_target);
-	g->auth = stack_spawn(g->stack, "auth", "bin/auth-service", env);
-	wait_port_open(g->auth_port, g->auth);
-	if (!stack_wait_grpc_serving(g->auth_target, 20000)) {
-		fprintf(stderr, "auth-service did not become SERVING; log: %s\n",
-			proc_log_path(g->auth));
-		return false;
-	}
-	return true;
+	g->auth = stack_spawn_auth(g->stack, g->auth_port, g->users_target);
+	return g->auth != NULL;
 }
 
 /* Where the gateway finds PostsService; true when the harness is to start it
@@ -509,16 +494,7 @@ static bool choose_posts_target(struct it_gateway *g)
 
 static bool posts_spawn(struct it_gateway *g)
 {
-	char port[32], db[512], redis[128], users[96], auth[320];
-	const char *env[] = { port, db, redis, users, auth, "GRPC_HOST=127.0.0.1",
-			      "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info", NULL };
-
-	snprintf(port, sizeof(port), "GRPC_PORT=%d", g->posts_port);
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", g->db);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
-	snprintf(users, sizeof(users), "USERS_ADDR=%s", g->users_target);
-	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", g->auth_target);
-	g->posts = stack_spawn(g->stack, "posts", "bin/posts-service", env);
+	g->posts = it_gateway_posts_spawn(g, "posts", g->posts_port);
 	wait_port_open(g->posts_port, g->posts);
 	if (!stack_wait_grpc_serving(g->posts_target, 20000)) {
 		fprintf(stderr, "posts-service did not become SERVING; log: %s\n",
@@ -528,28 +504,28 @@ static bool posts_spawn(struct it_gateway *g)
 	return true;
 }
 
+struct proc *it_gateway_posts_spawn(struct it_gateway *g, const char *name, int port)
+{
+	const struct stack_peers peers = { .users = g->users_target, .auth = g->auth_target };
+
+	return stack_spawn_env(g->stack, name, "bin/posts-service", port, &peers, NULL);
+}
+
 static struct proc *gateway_spawn(struct it_gateway *g, const char *name, int api_port,
 				  const char *const *extra_env)
 {
-	char port[32], users[96], redis[128], auth[320], posts[320];
-	const char *env[40] = {
-		port, users, redis, auth, "API_HOST=127.0.0.1", "JWT_SECRET=" IT_JWT_SECRET,
-		"GRPC_DEADLINE_MS=1500", "MAX_BODY_BYTES=4096", "API_VERSION=v1", "LOG_LEVEL=info",
-		"RATE_LIMIT_MAX=1000000", posts,
-	};
-	size_t n = 12;
+	const struct stack_peers peers = { .users = g->users_target, .auth = g->auth_target,
+					   .posts = g->posts_target };
+	const char *env[40] = { "GRPC_DEADLINE_MS=1500", "MAX_BODY_BYTES=4096", "API_VERSION=v1",
+				"RATE_LIMIT_MAX=1000000" };
+	size_t n = 4;
 	struct proc *gw;
 
 	_Static_assert(IT_GW_DEADLINE_MS == 1500 && IT_GW_MAX_BODY == 4096, "env above");
-	snprintf(port, sizeof(port), "API_PORT=%d", api_port);
-	snprintf(users, sizeof(users), "USERS_ADDR=127.0.0.1:%d", g->users_port);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(g->stack));
-	snprintf(auth, sizeof(auth), "AUTH_ADDR=%s", g->auth_target);
-	snprintf(posts, sizeof(posts), "POSTS_ADDR=%s", g->posts_target);
 	for (size_t i = 0; extra_env && extra_env[i] && n < ARRAY_SIZE(env) - 1; i++)
 		env[n++] = extra_env[i];
 	env[n] = NULL;
-	gw = stack_spawn(g->stack, name, "bin/gateway", env);
+	gw = stack_spawn_env(g->stack, name, "bin/gateway", api_port, &peers, env);
 	return wait_gateway(gw, api_port) ? gw : NULL;
 }
 
@@ -571,12 +547,8 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 	g->users_port = stack_free_port();
 	g->port = stack_free_port();
 	snprintf(g->base, sizeof(g->base), "http://127.0.0.1:%d/api/v1", g->port);
-	snprintf(g->env[0], sizeof(g->env[0]), "GRPC_PORT=%d", g->users_port);
-	snprintf(g->env[1], sizeof(g->env[1]), "DATABASE_URL=%s", g->db);
-	snprintf(g->env[2], sizeof(g->env[2]), "REDIS_URL=%s", stack_redis_url(g->stack));
 	snprintf(g->users_target, sizeof(g->users_target), "127.0.0.1:%d", g->users_port);
 	start_auth = choose_auth_target(g);
-	snprintf(g->env[3], sizeof(g->env[3]), "AUTH_ADDR=%s", g->auth_target);
 	/* Auth first: users, posts and the gateway load their revocation state
 	 * from it before they are SERVING / ready. */
 	if (start_auth && !auth_spawn(g))

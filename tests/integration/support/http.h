@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "it.h"
 #include "stack.h"
 
 /* ---- one request ------------------------------------------------------------ */
@@ -106,7 +107,6 @@ struct it_gateway {
 	char auth_target[300];   /* AUTH_ADDR given to the users service and the gateway */
 	int posts_port;          /* 0 when POSTS_ADDR came from the environment */
 	char posts_target[300];  /* POSTS_ADDR given to the gateway */
-	char env[4][512];        /* the users service's environment */
 };
 
 /* Starts a stack called name: the users service (admin bootstrapped), the
@@ -133,6 +133,9 @@ struct proc *it_gateway_spawn_extra(struct it_gateway *g, const char *name, int 
 /* Starts the users service again on the same port (after proc_stop) and waits
  * until it is SERVING; false when it is not within 20 s. */
 bool it_gateway_users_start(struct it_gateway *g);
+/* Starts a posts service called name on 127.0.0.1:port with the users and
+ * auth services of g as its peers; does not wait for it to be SERVING. */
+struct proc *it_gateway_posts_spawn(struct it_gateway *g, const char *name, int port);
 /* Stops the gateway with SIGTERM and returns its exit status, then stops the
  * rest and frees g's contents. */
 int it_gateway_stop(struct it_gateway *g);

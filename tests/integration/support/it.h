@@ -17,6 +17,16 @@
 #define IT_JWT_SECRET "integration-test-secret-0123456789abcdef"
 #define IT_JWT_ISSUER "agentos-auth"
 
+/* Inline NULL-terminated string lists for the assertions' field, header and
+ * method arguments: FIELDS("email", "name"); NO_DETAILS: no field list. */
+#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define HEADERS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_DETAILS NULL
+/* Full gRPC method names: USERS("GetUser"). */
+#define USERS(m) "/agentos.users.v1.UsersService/" m
+#define POSTS(m) "/agentos.posts.v1.PostsService/" m
+#define AUTH(m) "/agentos.auth.v1.AuthService/" m
+
 /* An access token for user_id with the role's permissions, valid for an
  * hour (malloc'd; caller frees). */
 char *it_token(int64_t user_id, const char *email, const char *role);

@@ -14,27 +14,15 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "util.h"
 
-#define POSTS(m) "/agentos.posts.v1.PostsService/" m
-#define USERS(m) "/agentos.users.v1.UsersService/" m
-#define MAX_ENV 16
 
 /* Starts path as name listening on target's port with the environment every
  * service shares plus extra (NULL-terminated); true once it is SERVING. */
 static bool spawn(struct pit *p, struct proc **out, const char *name, const char *path,
-		  const char *target, const char *const *extra)
+		  const char *target, const struct stack_peers *peers, const char *const *extra)
 {
-	char port[32], db[512], redis[128];
-	const char *env[MAX_ENV] = { port, db, redis, "GRPC_HOST=127.0.0.1",
-				     "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info" };
-	size_t n = 6;
+	int port = (int)strtol(strrchr(target, ':') + 1, NULL, 10);
 
-	snprintf(port, sizeof(port), "GRPC_PORT=%s", strrchr(target, ':') + 1);
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", p->db);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(p->stack));
-	for (size_t i = 0; extra[i] && n < MAX_ENV - 1; i++)
-		env[n++] = extra[i];
-	env[n] = NULL;
-	*out = stack_spawn(p->stack, name, path, env);
+	*out = stack_spawn_env(p->stack, name, path, port, peers, extra);
 	if (stack_wait_grpc_serving(target, 20000))
 		return true;
 	fprintf(stderr, "%s did not become SERVING; log: %s\n", name, proc_log_path(*out));
@@ -48,11 +36,12 @@ static void free_target(char *buf, size_t size)
 
 bool pit_start(struct pit *p, const char *name, bool with_auth)
 {
-	char users_addr[96], auth_addr[96];
-	const char *users_env[] = { "ADMIN_EMAIL=" PIT_ADMIN_EMAIL,
-				    "ADMIN_PASSWORD=admin-password-1", auth_addr, NULL };
-	const char *auth_env[] = { users_addr, NULL };
-	const char *posts_env[] = { users_addr, auth_addr, "GRPC_DEADLINE_MS=1500", NULL };
+	static const char *const users_env[] = { "ADMIN_EMAIL=" PIT_ADMIN_EMAIL,
+						 "ADMIN_PASSWORD=admin-password-1", NULL };
+	static const char *const posts_env[] = { "GRPC_DEADLINE_MS=1500", NULL };
+	const struct stack_peers peers = { .users = p->users_target, .auth = p->auth_target };
+	const struct stack_peers auth_peers = { .users = p->users_target };
+	const struct stack_peers users_peers = { .auth = p->auth_target };
 
 	_Static_assert(PIT_DEADLINE_MS == 1500, "posts_env above");
 	memset(p, 0, sizeof(*p));
@@ -62,16 +51,14 @@ bool pit_start(struct pit *p, const char *name, bool with_auth)
 	free_target(p->users_target, sizeof(p->users_target));
 	free_target(p->auth_target, sizeof(p->auth_target));
 	free_target(p->target, sizeof(p->target));
-	snprintf(users_addr, sizeof(users_addr), "USERS_ADDR=%s", p->users_target);
-	snprintf(auth_addr, sizeof(auth_addr), "AUTH_ADDR=%s", p->auth_target);
 	/* Auth first: every other service loads its revocation state from it
 	 * before it reports SERVING. with_auth only says whether the test talks
 	 * to it (p->auth_ch). */
-	if (!spawn(p, &p->auth, "auth", "bin/auth-service", p->auth_target, auth_env))
+	if (!spawn(p, &p->auth, "auth", "bin/auth-service", p->auth_target, &auth_peers, NULL))
 		return false;
-	if (!spawn(p, &p->users, "users", "bin/users-service", p->users_target, users_env))
+	if (!spawn(p, &p->users, "users", "bin/users-service", p->users_target, &users_peers, users_env))
 		return false;
-	if (!spawn(p, &p->posts, "posts", "bin/posts-service", p->target, posts_env))
+	if (!spawn(p, &p->posts, "posts", "bin/posts-service", p->target, &peers, posts_env))
 		return false;
 	p->ch = rpc_channel_new(p->target);
 	p->users_ch = rpc_channel_new(p->users_target);

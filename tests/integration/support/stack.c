@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "it.h"
 #include "log.h"
 #include "rpc.h"
 #include "util.h"
@@ -663,23 +664,48 @@ char *read_file_all(const char *path)
 	return buf;
 }
 
-struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target,
-			      const char *const *extra)
+/* Appends "name=value" (formatted into buf) to env when value is set. */
+static size_t env_add(const char **env, size_t n, char *buf, size_t size, const char *name,
+		      const char *value)
 {
-	char port_env[32], db[512], users[128], target[64];
-	const char *env[24] = { port_env, db, users, "GRPC_HOST=127.0.0.1",
-				"JWT_SECRET=integration-test-secret-0123456789abcdef",
-				"API_KEY_ROTATION_GRACE_SECONDS=2", "LOG_LEVEL=info" };
-	size_t n = 7;
-	struct proc *p;
+	if (!value)
+		return n;
+	snprintf(buf, size, "%s=%s", name, value);
+	env[n] = buf;
+	return n + 1;
+}
 
-	snprintf(port_env, sizeof(port_env), "GRPC_PORT=%d", port);
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", stack_database_url(s));
-	snprintf(users, sizeof(users), "USERS_ADDR=%s", users_target);
-	for (size_t i = 0; extra && extra[i] && n < 23; i++)
+struct proc *stack_spawn_env(struct stack *s, const char *name, const char *path, int port,
+			     const struct stack_peers *peers, const char *const *extra)
+{
+	static const struct stack_peers none;
+	bool gateway = strcmp(path, "bin/gateway") == 0;
+	char port_env[32], db[512], redis[128], addr[3][320];
+	const char *env[48] = { port_env, redis, "JWT_SECRET=" IT_JWT_SECRET, "LOG_LEVEL=info",
+				gateway ? "API_HOST=127.0.0.1" : "GRPC_HOST=127.0.0.1" };
+	size_t n = 5;
+
+	peers = peers ? peers : &none;
+	snprintf(port_env, sizeof(port_env), "%s=%d", gateway ? "API_PORT" : "GRPC_PORT", port);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", stack_redis_url(s));
+	if (!gateway)
+		n = env_add(env, n, db, sizeof(db), "DATABASE_URL", stack_database_url(s));
+	n = env_add(env, n, addr[0], sizeof(addr[0]), "USERS_ADDR", peers->users);
+	n = env_add(env, n, addr[1], sizeof(addr[1]), "AUTH_ADDR", peers->auth);
+	n = env_add(env, n, addr[2], sizeof(addr[2]), "POSTS_ADDR", peers->posts);
+	for (size_t i = 0; extra && extra[i] && n < ARRAY_SIZE(env) - 1; i++)
 		env[n++] = extra[i];
 	env[n] = NULL;
-	p = stack_spawn(s, "auth", "bin/auth-service", env);
+	return stack_spawn(s, name, path, env);
+}
+
+struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target)
+{
+	static const char *const extra[] = { "API_KEY_ROTATION_GRACE_SECONDS=2", NULL };
+	const struct stack_peers peers = { .users = users_target };
+	struct proc *p = stack_spawn_env(s, "auth", "bin/auth-service", port, &peers, extra);
+	char target[64];
+
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
 	if (stack_wait_grpc_serving(target, 20000))
 		return p;

@@ -60,13 +60,27 @@ int proc_stop(struct proc *p);
  * until SERVING (its database answers and its revocation state is loaded)
  * or timeout; true when it became SERVING. Needs rpc_runtime_init() done by the caller. */
 bool stack_wait_grpc_serving(const char *target, int timeout_ms);
-/* Starts the auth service as "auth" on 127.0.0.1:port (the stack's database,
- * JWT_SECRET, USERS_ADDR=users_target, plus extra, NULL-terminated, may be
- * NULL) and waits until it is SERVING (its revocation state loaded). NULL,
- * with the log's path on stderr, when it does not within 20 s. Every other
- * service needs it to become SERVING itself. */
-struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target,
-			      const char *const *extra);
+/* The peers a process of the stack talks to (each "host:port", NULL: the
+ * variable is not set). */
+struct stack_peers {
+	const char *users, *auth, *posts;
+};
+
+/* The one way the tests start a service or the gateway: stack_spawn with the
+ * environment every process of that kind shares, then extra (NULL-terminated,
+ * may be NULL), which wins over it. A service ("bin/<x>-service") gets
+ * GRPC_HOST=127.0.0.1, GRPC_PORT=port, DATABASE_URL, REDIS_URL; the gateway
+ * ("bin/gateway") gets API_HOST=127.0.0.1, API_PORT=port, REDIS_URL; both get
+ * JWT_SECRET=IT_JWT_SECRET, LOG_LEVEL=info and USERS_ADDR/AUTH_ADDR/POSTS_ADDR
+ * for the peers given. Does not wait for it to be ready. */
+struct proc *stack_spawn_env(struct stack *s, const char *name, const char *path, int port,
+			     const struct stack_peers *peers, const char *const *extra);
+/* Starts the auth service as "auth" on 127.0.0.1:port (stack_spawn_env with
+ * USERS_ADDR=users_target and API_KEY_ROTATION_GRACE_SECONDS=2) and waits
+ * until it is SERVING (its revocation state loaded). NULL, with the log's
+ * path on stderr, when it does not within 20 s. Every other service needs it
+ * to become SERVING itself. */
+struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target);
 
 /* The whole content of a file, malloc'd (NULL when unreadable). */
 char *read_file_all(const char *path);
