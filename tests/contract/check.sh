@@ -6,10 +6,10 @@
 #   - docker-compose.yml: docker-compose's own parser (Debian docker-compose)
 #   - tests/hygiene/check.sh: banned functions and a complexity ceiling
 # It also installs tests/contract's npm packages (package-lock.json, exact
-# versions) that the /metrics parser check in gateway_metrics_it and the gRPC
-# reflection client in reflection_it (reflection.mjs) need, and
+# versions) that the /metrics parser check in gateway_metrics_rest_it and the gRPC
+# reflection client in reflection_grpc_it (reflection.mjs) need, and
 # makes sure promtool (Debian prometheus), which lints that same /metrics
-# after real traffic in gateway_metrics_it, is there.
+# after real traffic in gateway_metrics_rest_it, is there.
 set -eu
 cd "$(dirname "$0")/../.."
 

@@ -14,7 +14,7 @@
 // from the descriptors fetched by reflection, and must return the user.
 // Last, four requests on one stream get four answers in order.
 // Exit 0 with one line per check, or 1 with the reasons. Run by the
-// integration test reflection_it against the real services.
+// integration test reflection_grpc_it against the real services.
 import grpc from '@grpc/grpc-js';
 import reflectionClient from 'grpc-js-reflection-client';
 // The same package's generated reflection stubs, for the raw stream check.

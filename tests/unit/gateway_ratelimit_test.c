@@ -2,7 +2,7 @@
  * fallback's windows, take-backs and memory bound, and the verdict and
  * headers ratelimit_hit gives when Redis is unreachable (a URL nobody
  * listens on). The Redis path is tested against a real Redis in
- * tests/integration/gateway_ratelimit_it.c. */
+ * tests/integration/gateway_ratelimit_rest_it.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -359,7 +359,7 @@ bool it_gateway_users_start(struct it_gateway *g)
 	static const char *const extra[] = {
 		"ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL, "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD,
 		/* the gateway's limits are under test here, not VerifyCredentials'
-		 * (users_verify_limit_it.c) */
+		 * (users_verify_limit_grpc_it.c) */
 		"AUTH_RATE_LIMIT_MAX=1000000", NULL
 	};
 	const struct stack_peers peers = { .auth = g->auth_target };

@@ -1,4 +1,4 @@
-/* users_resilience_it.c - the users service survives its dependencies
+/* users_resilience_grpc_it.c - the users service survives its dependencies
  * restarting and drains in-flight calls on SIGTERM. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -48,7 +48,7 @@ static int setup(void **state)
 	int auth_port;
 
 	rpc_runtime_init();
-	F.stack = stack_start("users_resilience_it");
+	F.stack = stack_start("users_resilience_grpc_it");
 	F.port = stack_free_port();
 	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", F.port);
 	auth_port = stack_free_port();

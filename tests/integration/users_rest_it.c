@@ -1,9 +1,9 @@
-/* gateway_users_it.c - the REST gateway serves sign-up and reading one user
+/* users_rest_it.c - the REST gateway serves sign-up and reading one user
  * exactly as API.md §1, §2 and §6 say, as a client sees it: status, headers,
  * the exact envelope, what is (not) in the database after, and the access
- * log. Listing, routing and request ids: gateway_users_list_it.c; updates,
- * deletion and passwords: gateway_users_write_it.c; upstream failures:
- * gateway_upstream_it.c. */
+ * log. Listing, routing and request ids: users_list_rest_it.c; updates,
+ * deletion and passwords: users_write_rest_it.c; upstream failures:
+ * gateway_upstream_rest_it.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@
 #include "support/http.h"
 #include "util.h"
 
-#define GW_IT_NAME "gateway_users_it"
+#define GW_IT_NAME "users_rest_it"
 #include "support/gw_fixture.h"
 
 static int64_t count_sql(const char *sql)

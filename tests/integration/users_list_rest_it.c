@@ -1,4 +1,4 @@
-/* gateway_users_list_it.c - GET /api/v1/users through the REST gateway
+/* users_list_rest_it.c - GET /api/v1/users through the REST gateway
  * (exact pagination maths, filters, sorting, malformed queries, permissions)
  * and what every users route shares: routing (404, 405 with Allow) and
  * X-Request-Id (reused when sane, generated otherwise, on every response).
@@ -20,7 +20,7 @@
 
 #define METHODS FIELDS
 
-#define GW_IT_NAME "gateway_users_list_it"
+#define GW_IT_NAME "users_list_rest_it"
 #include "support/gw_fixture.h"
 
 static char *moderator_token(void)

@@ -1,4 +1,4 @@
-/* reflection_it.c - gRPC server reflection on the real services (issue 15):
+/* reflection_grpc_it.c - gRPC server reflection on the real services (issue 15):
  * a real reflection client from npm (tests/contract/reflection.mjs:
  * grpc-js-reflection-client on @grpc/grpc-js, installed by
  * tests/contract/check.sh) lists what each service serves with both
@@ -24,7 +24,7 @@ static struct it_gateway G;
 static int setup(void **state)
 {
 	(void)state;
-	return it_gateway_start(&G, "reflection_it", NULL) ? 0 : -1;
+	return it_gateway_start(&G, "reflection_grpc_it", NULL) ? 0 : -1;
 }
 
 static int teardown(void **state)

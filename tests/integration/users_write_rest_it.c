@@ -1,4 +1,4 @@
-/* gateway_users_write_it.c - PUT, PATCH and DELETE /api/v1/users/:id and
+/* users_write_rest_it.c - PUT, PATCH and DELETE /api/v1/users/:id and
  * POST /api/v1/users/:id/password through the REST gateway, as API.md §1, §2
  * and §6 say: versions and ETags, If-Match, field and object permissions,
  * conflicts, soft delete, and what the database holds after each refusal. */
@@ -17,7 +17,7 @@
 #include "support/http.h"
 #include "util.h"
 
-#define GW_IT_NAME "gateway_users_write_it"
+#define GW_IT_NAME "users_write_rest_it"
 #include "support/gw_fixture.h"
 
 /* A user token issued 5 s ago: "before" any change this test then makes. */

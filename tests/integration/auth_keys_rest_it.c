@@ -1,4 +1,4 @@
-/* auth_keys_it.c - the API-key lifecycle through the REST gateway against the
+/* auth_keys_rest_it.c - the API-key lifecycle through the REST gateway against the
  * real stack: create (the key shown once), use with X-API-Key within the
  * key's permissions, list and read, revoke, rotate with its grace period
  * (API_KEY_ROTATION_GRACE_SECONDS=2 here), owners disabled or deleted, keys
@@ -23,7 +23,7 @@
 #define GRACE_S 2
 #define CACHE_MS 1000 /* API-key validations may be cached this long (caller.h) */
 
-#define AUTH_IT_NAME "auth_keys_it"
+#define AUTH_IT_NAME "auth_keys_rest_it"
 #include "support/auth_fixture.h"
 
 /* ---- the stack (support/http.h starts the auth service too) ---------------------- */

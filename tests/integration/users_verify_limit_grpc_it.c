@@ -1,4 +1,4 @@
-/* users_verify_limit_it.c - UsersService/VerifyCredentials is no password
+/* users_verify_limit_grpc_it.c - UsersService/VerifyCredentials is no password
  * oracle for a caller that reaches the service's port directly (issue 18
  * item 2): failed verifications are limited per account and per caller with
  * the gateway's auth-limiter semantics (a success takes its count back; the
@@ -45,7 +45,7 @@ static int setup(void **state)
 
 	(void)state;
 	rpc_runtime_init();
-	F.stack = stack_start("users_verify_limit_it");
+	F.stack = stack_start("users_verify_limit_grpc_it");
 	auth_port = stack_free_port();
 	snprintf(auth_target, sizeof(auth_target), "127.0.0.1:%d", auth_port);
 	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);

@@ -1,7 +1,7 @@
-/* auth_gateway_it.c - login, access tokens, refresh, logout and /auth/me
+/* auth_rest_it.c - login, access tokens, refresh, logout and /auth/me
  * through the REST gateway, against the real stack (users and auth services,
  * PostgreSQL, Redis): API.md §1 "Authentication", §2 "Auth and API keys",
- * §6 "Credentials and their lifetime". API keys: auth_keys_it.c; the same
+ * §6 "Credentials and their lifetime". API keys: auth_keys_rest_it.c; the same
  * attacks presented directly over gRPC: auth_grpc_it.c.
  * Forged tokens come from support/forge.h. */
 #include <setjmp.h>
@@ -22,7 +22,7 @@
 
 #define PASSWORD "Gateway-Pa55word-xyz"
 
-#define AUTH_IT_NAME "auth_gateway_it"
+#define AUTH_IT_NAME "auth_rest_it"
 #include "support/auth_fixture.h"
 
 /* ---- the stack (support/http.h starts the auth service too) ---------------------- */

@@ -1,4 +1,4 @@
-/* kv_it.c - shared/kv.c against a real Redis: URL parsing, binary-safe
+/* shared_kv_it.c - shared/kv.c against a real Redis: URL parsing, binary-safe
  * round trips, SELECT of a db, failing fast while Redis is down and coming
  * back after it restarts, and the once-per-second reconnect limit; and
  * kv_cache.c: a fill after an invalidation it did not see is dropped, an
@@ -39,11 +39,11 @@ static int group_setup(void **state)
 
 	/* hiredis writes with write(2): a Redis that went away must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	F.stack = stack_start("kv_it");
-	snprintf(path, sizeof(path), "%s/kv_it.log", stack_dir(F.stack));
+	F.stack = stack_start("shared_kv_it");
+	snprintf(path, sizeof(path), "%s/shared_kv_it.log", stack_dir(F.stack));
 	F.log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	assert_true(F.log_fd >= 0);
-	log_init(LOG_INFO, LOG_FORMAT_JSON, "kv_it");
+	log_init(LOG_INFO, LOG_FORMAT_JSON, "shared_kv_it");
 	log_set_fd(F.log_fd);
 	*state = &F;
 	return 0;

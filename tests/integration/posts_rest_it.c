@@ -1,11 +1,11 @@
-/* posts_gateway_it.c - /api/v1/posts and /api/v1/users/:id/posts through the
+/* posts_rest_it.c - /api/v1/posts and /api/v1/users/:id/posts through the
  * REST gateway against the real stack (PostgreSQL, Redis, users, auth, posts):
  * every row of API.md §2 "Posts and comments" that concerns posts, with exact
  * envelopes; validation (§6 lengths, read-only fields); visibility of drafts;
  * every permission boundary (user, author, moderator, admin, limited API key);
  * versions, If-Match and publishedAt; soft delete; pagination edges, filters
  * and sorts. Comments, the N+1 proof, concurrency and a stopped users service
- * are in posts_comments_it.c. */
+ * are in posts_comments_rest_it.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +22,7 @@
 #include "support/http.h"
 #include "util.h"
 
-#define POSTS_IT_NAME "posts_gateway_it"
+#define POSTS_IT_NAME "posts_rest_it"
 #include "posts_it_common.h"
 
 static char *stored(int64_t post_id, const char *expr)

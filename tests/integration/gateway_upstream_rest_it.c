@@ -1,4 +1,4 @@
-/* gateway_upstream_it.c - what a REST client sees when the users service
+/* gateway_upstream_rest_it.c - what a REST client sees when the users service
  * fails behind the gateway (API.md §1 table, §3 "Every gateway-to-service call
  * has a deadline"): a hung service is a 504 after GRPC_DEADLINE_MS, a stopped
  * one a 503 within it, both in the error envelope, and the gateway serves
@@ -26,7 +26,7 @@ static struct it_gateway G;
 static int setup(void **state)
 {
 	(void)state;
-	return it_gateway_start(&G, "gateway_upstream_it", NULL) ? 0 : -1;
+	return it_gateway_start(&G, "gateway_upstream_rest_it", NULL) ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -1,4 +1,4 @@
-/* cache_consistency_it.c - the user:<id> and post:<id> caches are never
+/* cache_consistency_rest_it.c - the user:<id> and post:<id> caches are never
  * silently left stale (issue 18 item 1), on the real stack (PostgreSQL,
  * Redis, users, auth, posts, gateway as processes):
  *
@@ -44,7 +44,7 @@ static struct kv *KV; /* the test's own view of Redis */
 static int setup(void **state)
 {
 	(void)state;
-	if (!it_gateway_start(&G, "cache_consistency_it", NULL))
+	if (!it_gateway_start(&G, "cache_consistency_rest_it", NULL))
 		return -1;
 	if (!G.auth || !G.posts) {
 		fprintf(stderr, "the auth and posts services are needed (build/bin)\n");

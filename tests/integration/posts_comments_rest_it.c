@@ -1,11 +1,11 @@
-/* posts_comments_it.c - comments on posts through the REST gateway against
+/* posts_comments_rest_it.c - comments on posts through the REST gateway against
  * the real stack (API.md §2 "Posts and comments", §6): every comment row with
  * exact envelopes, validation, visibility (comments of an invisible post are a
  * 404), permissions (comment author, moderator, admin); embedded authors show
  * the current name and {id, name: null} once deleted; the N+1 proof (a page of
  * 100 posts by 100 authors costs one BatchGetUsers call); commentCount under
  * concurrent writers; and a stopped users service making lists fail fast with
- * a 503 (last: it stops a service). Posts themselves: posts_gateway_it.c. */
+ * a 503 (last: it stops a service). Posts themselves: posts_rest_it.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@
 #include "support/http.h"
 #include "util.h"
 
-#define POSTS_IT_NAME "posts_comments_it"
+#define POSTS_IT_NAME "posts_comments_rest_it"
 #include "posts_it_common.h"
 
 /* ---- comments ------------------------------------------------------------------------ */

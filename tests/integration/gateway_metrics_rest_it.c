@@ -1,4 +1,4 @@
-/* gateway_metrics_it.c - GET /metrics of a real gateway after real traffic
+/* gateway_metrics_rest_it.c - GET /metrics of a real gateway after real traffic
  * (API.md §1 "Operational endpoints", issue 6): requests by route template
  * and status, latency histograms, upstream calls and errors by service,
  * rate-limit rejections, in-flight requests; and the whole text passes a
@@ -26,7 +26,7 @@ static int setup(void **state)
 	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=1", NULL };
 
 	(void)state;
-	return it_gateway_start(&G, "gateway_metrics_it", extra) ? 0 : -1;
+	return it_gateway_start(&G, "gateway_metrics_rest_it", extra) ? 0 : -1;
 }
 
 static int teardown(void **state)

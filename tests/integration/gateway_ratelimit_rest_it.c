@@ -1,4 +1,4 @@
-/* gateway_ratelimit_it.c - the gateway's rate limiters (API.md §1 "Rate
+/* gateway_ratelimit_rest_it.c - the gateway's rate limiters (API.md §1 "Rate
  * limiting", §6) as clients see them: the general limit over every /api
  * request, the auth limit over failed logins and refreshes only, the
  * RateLimit-* headers and Retry-After, the client's identity (X-Forwarded-For
@@ -51,7 +51,7 @@ static int setup(void **state)
 
 	(void)state;
 	_Static_assert(MAX == 10 && AUTH_MAX == 3 && WINDOW_S == 4, "env above");
-	if (!it_gateway_start(&G, "gateway_ratelimit_it", limits))
+	if (!it_gateway_start(&G, "gateway_ratelimit_rest_it", limits))
 		return -1;
 	twin_port = stack_free_port();
 	twin = it_gateway_spawn_extra(&G, "gateway-twin", twin_port, limits);

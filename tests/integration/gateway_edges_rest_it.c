@@ -1,4 +1,4 @@
-/* gateway_edges_it.c - what a hostile client tries at the gateway's edges
+/* gateway_edges_rest_it.c - what a hostile client tries at the gateway's edges
  * (issues 14 and 18): over-limit bodies the client keeps sending, email
  * rules, empty and repeated filters, integer-only JSON fields, error words of
  * our own, tokens in URLs kept out of the log, invalid UTF-8 / NUL / %2F in
@@ -35,7 +35,7 @@ static int setup(void **state)
 	static const char *const env[] = { "MAX_BODY_BYTES=1048576", NULL };
 
 	(void)state;
-	return it_gateway_start(&G, "gateway_edges_it", env) ? 0 : -1;
+	return it_gateway_start(&G, "gateway_edges_rest_it", env) ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -1,4 +1,4 @@
-/* gateway_slowclient_it.c - slow clients cannot take the gateway down
+/* gateway_slowclient_rest_it.c - slow clients cannot take the gateway down
  * (issue 14 item 1): 1,200 connections from 40 loopback addresses
  * (127.0.0.2-127.0.0.41, 30 each, under the per-IP limit) send a request
  * line and then trickle header lines; past HTTP_HEADER_TIMEOUT_MS they are
@@ -49,7 +49,7 @@ static int setup(void **state)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return it_gateway_start(&G, "gateway_slowclient_it", env) ? 0 : -1;
+	return it_gateway_start(&G, "gateway_slowclient_rest_it", env) ? 0 : -1;
 }
 
 static int teardown(void **state)

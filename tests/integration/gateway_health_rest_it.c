@@ -1,4 +1,4 @@
-/* gateway_health_it.c - the gateway's operational endpoints (API.md §1 and §6
+/* gateway_health_rest_it.c - the gateway's operational endpoints (API.md §1 and §6
  * "Operational endpoints") as a load balancer or an operator sees them:
  * GET /health aggregates the whole stack (database, Redis, the three
  * services), each check bounded by HEALTH_CHECK_TIMEOUT_MS, /health/live and
@@ -35,7 +35,7 @@ static int setup(void **state)
 
 	(void)state;
 	_Static_assert(HEALTH_TIMEOUT_MS == 500, "extra env above");
-	if (!it_gateway_start(&G, "gateway_health_it", extra))
+	if (!it_gateway_start(&G, "gateway_health_rest_it", extra))
 		return -1;
 	if (!G.posts || !G.auth) {
 		fprintf(stderr, "the auth and posts services are needed: build them first\n");

@@ -1,4 +1,4 @@
-/* revocation_it.c - revocation as a user meets it (API.md §6; README
+/* revocation_rest_it.c - revocation as a user meets it (API.md §6; README
  * "Revocation"), over the real stack: the auth service owns the state in
  * PostgreSQL, every other process holds it in memory and follows the feed.
  *
@@ -54,7 +54,7 @@ static int setup(void **state)
 	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=1000000",
 					     "REVOCATION_MAX_STALENESS_MS=2000", NULL };
 
-	if (!it_gateway_start(&G, "revocation_it", extra) || !G.auth || !G.posts)
+	if (!it_gateway_start(&G, "revocation_rest_it", extra) || !G.auth || !G.posts)
 		return -1;
 	Port2 = stack_free_port();
 	Gw2 = it_gateway_spawn_extra(&G, "gateway2", Port2, extra);

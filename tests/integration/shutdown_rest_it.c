@@ -1,4 +1,4 @@
-/* shutdown_it.c - SIGTERM while a request is in flight (issue 6, API.md
+/* shutdown_rest_it.c - SIGTERM while a request is in flight (issue 6, API.md
  * "graceful shutdown"): the gateway and a service each stop accepting, let
  * the slow request finish with its real answer, and exit 0.
  *
@@ -29,7 +29,7 @@ static int setup(void **state)
 	struct it_http_result r;
 
 	(void)state;
-	if (!it_gateway_start(&G, "shutdown_it", NULL))
+	if (!it_gateway_start(&G, "shutdown_rest_it", NULL))
 		return -1;
 	if (!G.posts) {
 		fprintf(stderr, "the posts service is needed: build it first\n");

@@ -1,6 +1,6 @@
-/* db_it.c - shared/db.c against a real PostgreSQL: migrations,
+/* shared_db_it.c - shared/db.c against a real PostgreSQL: migrations,
  * parameterized statements, error mapping, transactions, pool limits, and
- * surviving a server restart. (shared/kv.c is covered by kv_it.c.) */
+ * surviving a server restart. (shared/kv.c is covered by shared_kv_it.c.) */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,11 +96,11 @@ static char *log_text(void)
 
 static int group_setup(void **state)
 {
-	F.stack = stack_start("db_it");
-	snprintf(F.log_path, sizeof(F.log_path), "%s/db_it.log", stack_dir(F.stack));
+	F.stack = stack_start("shared_db_it");
+	snprintf(F.log_path, sizeof(F.log_path), "%s/shared_db_it.log", stack_dir(F.stack));
 	F.log_fd = open(F.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	assert_true(F.log_fd >= 0);
-	log_init(LOG_INFO, LOG_FORMAT_JSON, "db_it");
+	log_init(LOG_INFO, LOG_FORMAT_JSON, "shared_db_it");
 	log_set_fd(F.log_fd);
 	F.pool = db_pool_new(stack_database_url(F.stack), 2, 4);
 	*state = &F;

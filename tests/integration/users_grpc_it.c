@@ -1,4 +1,4 @@
-/* users_it.c - UsersService over real gRPC against a real PostgreSQL and
+/* users_grpc_it.c - UsersService over real gRPC against a real PostgreSQL and
  * Redis: every RPC, its failure cases, and what is in the database after. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,7 +46,7 @@ static int setup(void **state)
 	int port = stack_free_port(), auth_port;
 
 	rpc_runtime_init();
-	F.stack = stack_start("users_it");
+	F.stack = stack_start("users_grpc_it");
 	F.db = stack_database_url(F.stack);
 	/* The auth service first: the users service loads revocation state from
 	 * it, validates API keys with it, and tells it of revoking writes. */

@@ -1,4 +1,4 @@
-/* gateway_trace_it.c - W3C Trace Context end to end (issue 15) on the real
+/* gateway_trace_rest_it.c - W3C Trace Context end to end (issue 15) on the real
  * stack (PostgreSQL, Redis, users, auth, posts, gateway): a request's
  * traceparent is continued by the gateway (or a trace is started when it is
  * missing or malformed), the reply carries the gateway's traceparent, and
@@ -33,7 +33,7 @@ static struct it_gateway G;
 static int setup(void **state)
 {
 	(void)state;
-	return it_gateway_start(&G, "gateway_trace_it", NULL) ? 0 : -1;
+	return it_gateway_start(&G, "gateway_trace_rest_it", NULL) ? 0 : -1;
 }
 
 static int teardown(void **state)
