@@ -30,7 +30,7 @@ done
 # Node.js runs the contract checks' validators (tests/contract). Any node with
 # npm will do (a NodeSource nodejs bundles npm and conflicts with Debian's).
 [ "${1:-}" = compose-check ] || command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
-# promtool lints the gateway's /metrics (gateway_metrics_it); Debian ships it
+# promtool lints the gateway's /metrics (gateway_metrics_rest_it); Debian ships it
 # only inside the prometheus package.
 [ "${1:-}" = compose-check ] || command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 
