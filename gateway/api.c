@@ -292,32 +292,41 @@ void api_refuse_method(const struct api *api, struct http_request *req, struct h
 	http_response_header(res, "Allow", allow);
 }
 
-/* The operational endpoints: outside the envelope and the limiters. */
-static bool handle_operational(struct api *api, struct http_request *req,
-			       struct http_response *res)
-{
-	static const struct {
-		const char *path;
-		enum api_label label;
-	} ops[] = {
-		{ "/health", API_LABEL_HEALTH },
-		{ "/health/live", API_LABEL_HEALTH_LIVE },
-		{ "/health/ready", API_LABEL_HEALTH_READY },
-		{ "/metrics", API_LABEL_METRICS },
-	};
+/* The operational endpoints (API.md §6): outside the envelope and the
+ * limiters, GET only (another method: 405 with Allow: GET). A NULL path is
+ * <base>/openapi.json. Matched exactly: no trailing slash, no prefix. */
+static const struct operational {
+	const char *path;
+	enum api_label label;
+	void (*serve)(struct api *api, struct http_request *req, struct http_response *res);
+} operational[] = {
+	{ "/health", API_LABEL_HEALTH, health_serve },
+	{ "/health/live", API_LABEL_HEALTH_LIVE, health_serve_live },
+	{ "/health/ready", API_LABEL_HEALTH_READY, health_serve_ready },
+	{ "/metrics", API_LABEL_METRICS, api_serve_metrics },
+	{ NULL, API_LABEL_OPENAPI, openapi_serve },
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
-		if (strcmp(req->path, ops[i].path) == 0)
-			req->label = (int)(routes_count + ops[i].label);
-	}
-	if (health_handle(api, req, res))
-		return true;
-	if (strcmp(req->path, "/metrics") == 0) {
-		api_serve_metrics(api, req, res);
-		return true;
-	}
-	if (openapi_handle(api, req, res)) {
-		req->label = (int)(routes_count + API_LABEL_OPENAPI);
+static bool is_openapi_path(const struct api *api, const char *path)
+{
+	size_t base_len = strlen(api->base);
+
+	return strncmp(path, api->base, base_len) == 0 &&
+	       strcmp(path + base_len, OPENAPI_PATH) == 0;
+}
+
+bool api_serve_operational(struct api *api, struct http_request *req, struct http_response *res)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(operational); i++) {
+		const struct operational *op = &operational[i];
+
+		if (op->path ? strcmp(req->path, op->path) != 0 : !is_openapi_path(api, req->path))
+			continue;
+		req->label = (int)(routes_count + op->label);
+		if (strcmp(req->method, "GET") != 0)
+			api_refuse_method(api, req, res, "GET");
+		else
+			op->serve(api, req, res);
 		return true;
 	}
 	return false;
@@ -388,7 +397,7 @@ void api_handle(void *app, struct http_request *req, struct http_response *res)
 	char allow[64];
 	enum router_result found = ROUTER_NOT_FOUND;
 
-	if (handle_operational(api, req, res))
+	if (api_serve_operational(api, req, res))
 		return;
 	counted = count_general(api, req, &client, &limit);
 	if (strncmp(req->path, api->base, base_len) == 0 && req->path[base_len] == '/')

@@ -82,6 +82,10 @@ void api_on_done(void *app, const struct http_request *req, int status, double s
 void api_on_slow_client(void *app, bool body);
 /* GET /metrics: the Prometheus text (metrics.h); another method is 405. */
 void api_serve_metrics(struct api *api, struct http_request *req, struct http_response *res);
+/* Answers req when its path is one of the operational endpoints (/health,
+ * /health/live, /health/ready, /metrics, <base>/openapi.json: a table in
+ * api.c): true (res filled or the request deferred); false otherwise. */
+bool api_serve_operational(struct api *api, struct http_request *req, struct http_response *res);
 
 /* ---- api_request.c ---------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "api.h"
 #include "envelope.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "err.h"
@@ -238,23 +239,19 @@ static void serve_ready(struct api *api, struct http_response *res, const bool *
 	respond_json(res, 503, json_pack("{s:s,s:o}", "status", "error", "checks", checks));
 }
 
-static bool is_health_path(const char *path)
+void health_serve(struct api *api, struct http_request *req, struct http_response *res)
 {
-	return strcmp(path, "/health") == 0 || strcmp(path, "/health/live") == 0 ||
-	       strcmp(path, "/health/ready") == 0;
+	await_checks(api, req, res, false);
 }
 
-bool health_handle(struct api *api, struct http_request *req, struct http_response *res)
+void health_serve_ready(struct api *api, struct http_request *req, struct http_response *res)
 {
-	if (!is_health_path(req->path))
-		return false;
-	if (strcmp(req->method, "GET") != 0)
-		api_refuse_method(api, req, res, "GET");
-	else if (strcmp(req->path, "/health") == 0)
-		await_checks(api, req, res, false);
-	else if (strcmp(req->path, "/health/ready") == 0)
-		await_checks(api, req, res, true);
-	else
-		respond_json(res, 200, json_pack("{s:s}", "status", "ok"));
-	return true;
+	await_checks(api, req, res, true);
+}
+
+void health_serve_live(struct api *api, struct http_request *req, struct http_response *res)
+{
+	(void)api;
+	(void)req;
+	respond_json(res, 200, json_pack("{s:s}", "status", "ok"));
 }

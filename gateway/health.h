@@ -22,22 +22,26 @@
  * is in flight waits for that one and answers with its result instead of
  * starting its own, so a storm of health requests costs one check at a time
  * (and every answer is at most one check old).
- * Another method on these paths is 405 (Allow: GET) in the error envelope. */
+ * Another method on these paths is 405 (Allow: GET) in the error envelope
+ * (api.c). */
 #ifndef GATEWAY_HEALTH_H
 #define GATEWAY_HEALTH_H
 
 #include <stdbool.h>
 
-#include "api.h"
 #include "http.h"
+
+struct api;
 
 /* The shared check state (api->health); health_flight_free(NULL) is a no-op. */
 struct health_flight *health_flight_new(void);
 void health_flight_free(struct health_flight *f);
 
-/* Answers req when its path is exactly /health, /health/live or
- * /health/ready (res filled, or the request deferred until the checks are
- * in: true); false (res untouched) otherwise. */
-bool health_handle(struct api *api, struct http_request *req, struct http_response *res);
+/* GET /health and /health/ready: res filled, or the request deferred until
+ * the checks are in; GET /health/live. Rows of api.c's table of operational
+ * endpoints, which matches the path and the method. */
+void health_serve(struct api *api, struct http_request *req, struct http_response *res);
+void health_serve_ready(struct api *api, struct http_request *req, struct http_response *res);
+void health_serve_live(struct api *api, struct http_request *req, struct http_response *res);
 
 #endif

@@ -11,15 +11,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "api.h"
 #include "http.h"
+
+struct api;
+
+/* The document's path below the API's base: GET <base>/openapi.json. */
+#define OPENAPI_PATH "/openapi.json"
 
 /* The embedded document (generated $(BUILD)/gen/openapi_doc.c). */
 extern const char openapi_doc[];
 extern const size_t openapi_doc_len;
 
-/* Answers req when its path is exactly <api->base>/openapi.json (res filled,
- * true); false (res untouched) otherwise. */
-bool openapi_handle(const struct api *api, struct http_request *req, struct http_response *res);
+/* The document (a row of api.c's table of operational endpoints, which
+ * matches the path exactly and refuses other methods). */
+void openapi_serve(struct api *api, struct http_request *req, struct http_response *res);
 
 #endif

@@ -1,6 +1,6 @@
 /* gateway_openapi_test.c - the embedded OpenAPI document is in step with the
  * route table (routes.c), the protos behind it and the error table, and
- * openapi_handle serves it.
+ * api_serve_operational serves it.
  *
  * The document tests collect every mismatch (printed, one line each) and fail
  * once at the end, so one run lists everything to fix. */
@@ -671,7 +671,7 @@ static void every_response_declares_its_headers(void **state)
 	assert_int_equal(c->failures, 0);
 }
 
-/* ---- openapi_handle ------------------------------------------------------- */
+/* ---- api_serve_operational: the document ------------------------------------ */
 
 static bool handle(const char *base, const char *method, const char *path,
 		   struct http_response *res)
@@ -681,7 +681,7 @@ static bool handle(const char *base, const char *method, const char *path,
 
 	strlcpy_s(api.base, base, sizeof(api.base));
 	memset(res, 0, sizeof(*res));
-	return openapi_handle(&api, &req, res);
+	return api_serve_operational(&api, &req, res);
 }
 
 static const char *header_of(const struct http_response *res, const char *name)
