@@ -5,9 +5,9 @@
  * more than one operation pending and every wait is unambiguous: request a
  * call, receive its message, run the handler, send reply + status, repeat.
  *
- * Two kinds of workers. The quick ones (about one per CPU) take every call
- * of a method not marked slow; their queues poll, so the thread that reads
- * a call from the socket is mostly the one that serves it. Each slow method
+ * Two kinds of workers. The quick ones take every call of a method not
+ * marked slow; their queues poll (the thread that reads a call from the
+ * socket may serve it itself). Each slow method
  * (argon2, transactions, waits on other services) is registered with gRPC
  * and gets a lane of its own workers whose queues do not poll: a login
  * never holds up a cached read, and idle lanes take no part in polling.
@@ -548,24 +548,6 @@ static void create_workers(struct rpc_server *s, int quick, int slow_workers)
 	}
 }
 
-/* Quick workers: as configured, or one per CPU (at least 2) when slow
- * methods have lanes of their own, else 8 (rpc.h). */
-static int quick_workers(const struct rpc_server_config *cfg, const struct rpc_method *methods,
-			 size_t nmethods)
-{
-	long cpus;
-
-	if (cfg->workers > 0)
-		return cfg->workers;
-	for (size_t m = 0; m < nmethods; m++) {
-		if (methods[m].slow) {
-			cpus = sysconf(_SC_NPROCESSORS_ONLN);
-			return cpus > 2 ? (int)(cpus < 64 ? cpus : 64) : 2;
-		}
-	}
-	return 8;
-}
-
 /* Creates the gRPC server with one queue per worker plus the shutdown queue. */
 static void create_grpc_server(struct rpc_server *s, int quick, int slow_workers)
 {
@@ -612,7 +594,7 @@ struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
 	s->resolve_ctx = cfg->resolve_ctx;
 	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;
 	rpc__streams_init(&s->streams, &s->busy, s->domain);
-	create_grpc_server(s, quick_workers(cfg, methods, nmethods),
+	create_grpc_server(s, cfg->workers > 0 ? cfg->workers : 8,
 			   cfg->slow_workers > 0 ? cfg->slow_workers : 8);
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {

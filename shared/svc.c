@@ -76,7 +76,7 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 	host = config_str(r, "GRPC_HOST", "0.0.0.0");
 	port = config_int(r, "GRPC_PORT", default_port, 0, 65535);
 	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s:%d", host, (int)port);
-	c->workers = (int)config_int(r, "GRPC_WORKERS", 0, 0, 256); /* 0: rpc.h decides */
+	c->workers = (int)config_int(r, "GRPC_WORKERS", 8, 1, 256);
 	c->slow_workers = (int)config_int(r, "GRPC_SLOW_WORKERS", 8, 1, 64);
 	c->shutdown_grace_ms = (int)config_int(r, "SHUTDOWN_GRACE_MS", 10000, 0, 600000);
 	c->startup_timeout_s = (int)config_int(r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);

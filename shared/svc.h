@@ -23,7 +23,7 @@ struct svc_config {
 	int redis_ttl_s;           /* REDIS_TTL (3600) */
 	struct jwt_config jwt;     /* JWT_SECRET, JWT_ISSUER (agentos-auth) */
 	char listen_addr[300];     /* GRPC_HOST (0.0.0.0) : GRPC_PORT (default_port) */
-	int workers;               /* GRPC_WORKERS (0: rpc_server_config.workers) */
+	int workers;               /* GRPC_WORKERS (8): the quick methods' workers */
 	int slow_workers;          /* GRPC_SLOW_WORKERS (8): per slow method */
 	int shutdown_grace_ms;     /* SHUTDOWN_GRACE_MS (10000) */
 	int startup_timeout_s;     /* DATABASE_STARTUP_TIMEOUT (30) */
