@@ -148,7 +148,7 @@ struct auth_ctx {
 	int db_wait_ms;            /* how long a call waits for a free connection */
 };
 
-/* ---- tokens (auth_tokens.c) --------------------------------------------------- */
+/* ---- tokens (auth_service.c) --------------------------------------------------- */
 
 /* Every function returns 0, or -1 with err set to the error the caller sees.
  * caller is the resolved principal (AUTH_NONE = anonymous). Calls to

@@ -1,6 +1,7 @@
-/* auth_tokens.c - login, refresh-token rotation, logout and access-token
- * validation (API.md §2 "Auth and API keys", §6 "Credentials and their
- * lifetime").
+/* auth_service.c - the auth service's token operations: login, refresh-token
+ * rotation, logout and access-token validation (API.md §2 "Auth and API
+ * keys", §6 "Credentials and their lifetime"). API keys are auth_keys.c,
+ * revocations auth_revocations.c.
  *
  * A login opens a refresh family; each refresh spends the presented token
  * and adds the next one to the same family, in one transaction with the row
