@@ -1,9 +1,16 @@
 /* rpc_server.c - the gRPC server runtime: workers, dispatch, health, shutdown.
  *
  * Each worker thread owns a completion queue registered with the server and
- * serves one call at a time from start to finish, so its queue never has
- * more than one operation pending and every wait is unambiguous: request a
- * call, receive its message, run the handler, send reply + status, repeat.
+ * serves one call at a time. Every unary method is registered with gRPC,
+ * which reads its request message before announcing the call: per method,
+ * each worker keeps one call requested on its queue ("slots"), runs the
+ * handler when one arrives, starts sending the reply and goes back to its
+ * queue at once. The send's completion comes back to the same queue later,
+ * and only then is the call logged and released. A unary call thus costs
+ * the worker one wake-up instead of three (request, message, send). Calls of
+ * no registered method (health, reflection, streams, unknown paths) come
+ * through one more slot per worker and are served the plain way, waiting on
+ * a queue bound to that call alone.
  *
  * Two kinds of workers. The quick ones take every call of a method not
  * marked slow; their queues poll (the thread that reads a call from the
@@ -54,15 +61,50 @@
 #define RPC_TRIM_INTERVAL_MS 10000 /* how often free heap memory is given back */
 #define RPC_SHUTDOWN_POLL_MS 50 /* how often shutdown looks whether calls are in flight */
 
+/* A completion's tag points to a slot or a reply; the first member says which. */
+enum tag_kind { TAG_SLOT, TAG_REPLY };
+
+/* One call requested from gRPC on a worker's queue. */
+struct rpc_slot {
+	enum tag_kind kind;          /* TAG_SLOT */
+	struct rpc_worker *w;
+	const struct rpc_method *m;  /* a registered unary method, or NULL: any other call */
+	void *registered;            /* gRPC's handle of m */
+	grpc_byte_buffer *payload;   /* m's request message, read with the call */
+	struct rpc_call c;
+};
+
+/* A reply being sent: what the send needs until it completes, and what the
+ * call's log line says then. */
+struct rpc_reply {
+	enum tag_kind kind; /* TAG_REPLY */
+	struct rpc_server *srv;
+	grpc_call *call;
+	grpc_byte_buffer *out;
+	grpc_slice details;
+	grpc_metadata trailer;
+	bool has_trailer;
+	int cancelled; /* the client never saw this outcome */
+	bool ok;
+	enum err_code code;
+	int64_t start_us;
+	char *method;
+	char request_id[REQUEST_ID_MAX + 1];
+	struct trace_ctx trace;
+};
+
 struct rpc_worker {
 	struct rpc_server *srv;
-	grpc_completion_queue *cq;      /* registered: new calls are announced here */
-	grpc_completion_queue *call_cq; /* bound to the call being served; a
-					 * streaming call takes it along */
+	grpc_completion_queue *cq;      /* registered: calls are announced here, and the
+					 * registered methods' replies complete here */
+	grpc_completion_queue *call_cq; /* quick workers: bound to the current call of
+					 * no registered method; a stream takes it along */
 	pthread_t thread;
 	struct arena arena; /* the current call's; released after each call */
 	const struct rpc_method *lane; /* a slow method's lane, or NULL: quick */
-	void *registered;              /* lane: gRPC's handle of the method */
+	struct rpc_slot *slots;
+	size_t nslots;
+	int sending; /* replies started on cq, not yet completed */
 };
 
 struct rpc_server {
@@ -86,6 +128,7 @@ struct rpc_server {
 	int stop_fd;        /* eventfd written by rpc_server_stop */
 	atomic_int busy;    /* calls in flight: workers serving one, and streams */
 	struct rpc__streams streams;
+	void **registered;  /* gRPC's handle of each unary method, by index; NULL for streams */
 	bool started;       /* rpc_server_run was entered */
 	bool shut_down;     /* gRPC shutdown notified, workers joined */
 	bool queues_closed; /* every queue shut down and drained */
@@ -234,57 +277,100 @@ static bool receive_request(struct rpc_call *c, grpc_completion_queue *cq,
 	return cq_wait(cq);
 }
 
-/* Sends initial metadata, the reply (when reply is not NULL) or err's status
- * with its rich error, and waits for the client's side to close. */
-static void finish_call(struct rpc_call *c, grpc_completion_queue *cq,
-			const ProtobufCMessage *reply, const struct app_error *err, int *cancelled)
+/* One line per call, once its reply is out; metadata values other than the
+ * request id and the trace context (traceparent) stay out. */
+static void log_reply(const struct rpc_reply *r)
 {
-	grpc_slice details = grpc_empty_slice();
-	grpc_byte_buffer *out = NULL;
-	grpc_metadata trailer;
+	struct log_field f[12];
+	size_t n = 0;
+
+	f[n++] = LOG_S("service", r->srv->domain);
+	f[n++] = LOG_S("method", r->method);
+	f[n++] = LOG_S("status", rpc_status_name(r->ok ? GRPC_STATUS_OK : err_grpc_status(r->code)));
+	if (!r->ok)
+		f[n++] = LOG_S("code", err_name(r->code));
+	f[n++] = LOG_D("duration", (double)(mono_us() - r->start_us) / 1000.0);
+	f[n++] = LOG_S("requestId", r->request_id);
+	f[n++] = LOG_S("traceId", r->trace.trace_id);
+	f[n++] = LOG_S("spanId", r->trace.span_id);
+	if (r->trace.parent_id[0])
+		f[n++] = LOG_S("parentSpanId", r->trace.parent_id);
+	if (r->cancelled)
+		f[n++] = LOG_B("cancelled", true);
+	f[n] = (struct log_field){ 0 };
+	log_emit(LOG_INFO, "rpc", f);
+}
+
+/* The reply's batch completed (or never started): log the call, release it. */
+static void reply_done(struct rpc_reply *r)
+{
+	log_reply(r);
+	atomic_fetch_sub(&r->srv->busy, 1);
+	grpc_call_unref(r->call);
+	if (r->out)
+		grpc_byte_buffer_destroy(r->out);
+	grpc_slice_unref(r->details);
+	if (r->has_trailer) {
+		grpc_slice_unref(r->trailer.key);
+		grpc_slice_unref(r->trailer.value);
+	}
+	free(r->method);
+	free(r);
+}
+
+/* Starts sending initial metadata, the reply (when reply is not NULL) or
+ * err's status with its rich error, and receiving the client's close; the
+ * batch completes on the queue bound to c's call, with the returned reply as
+ * its tag. Takes c's call. NULL when gRPC refused the batch (the reply is
+ * then done: logged as cancelled and released). */
+static struct rpc_reply *reply_start(struct rpc_call *c, const ProtobufCMessage *reply,
+				     const struct app_error *err, int64_t start_us)
+{
+	struct rpc_reply *r = xcalloc(1, sizeof(*r));
 	grpc_op ops[4];
 	size_t n = 0;
 
+	*r = (struct rpc_reply){ .kind = TAG_REPLY, .srv = c->srv, .call = c->call,
+				 .details = grpc_empty_slice(), .ok = reply != NULL,
+				 .code = reply ? ERR_OK : err->code, .start_us = start_us,
+				 .method = xstrdup(c->method), .trace = *c->trace };
+	c->call = NULL;
+	strlcpy_s(r->request_id, c->request_id, sizeof(r->request_id));
 	memset(ops, 0, sizeof(ops));
-	memset(&trailer, 0, sizeof(trailer));
 	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
 	if (reply) {
-		out = rpc__encode_message(reply);
+		r->out = rpc__encode_message(reply);
 		ops[n].op = GRPC_OP_SEND_MESSAGE;
-		ops[n++].data.send_message.send_message = out;
+		ops[n++].data.send_message.send_message = r->out;
 		if (c->trailer_key) {
-			trailer.key = grpc_slice_from_copied_string(c->trailer_key);
-			trailer.value = grpc_slice_from_copied_string(c->trailer_value);
+			r->trailer.key = grpc_slice_from_copied_string(c->trailer_key);
+			r->trailer.value = grpc_slice_from_copied_string(c->trailer_value);
+			r->has_trailer = true;
 		}
 	} else {
 		uint8_t *buf;
 		size_t len;
 
 		rich_error_encode(err, c->srv->domain, &buf, &len);
-		trailer.key = grpc_slice_from_static_string(RPC_STATUS_DETAILS_KEY);
-		trailer.value = grpc_slice_new(buf, len, free);
-		details = grpc_slice_from_copied_string(err->message[0] ? err->message
-									: err_default_message(err->code));
+		r->trailer.key = grpc_slice_from_static_string(RPC_STATUS_DETAILS_KEY);
+		r->trailer.value = grpc_slice_new(buf, len, free);
+		r->has_trailer = true;
+		r->details = grpc_slice_from_copied_string(err->message[0] ? err->message
+									   : err_default_message(err->code));
 	}
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	ops[n].data.send_status_from_server.status = reply ? GRPC_STATUS_OK : err_grpc_status(err->code);
-	ops[n].data.send_status_from_server.status_details = &details;
-	ops[n].data.send_status_from_server.trailing_metadata_count =
-		reply && !c->trailer_key ? 0 : 1;
-	ops[n++].data.send_status_from_server.trailing_metadata = &trailer;
+	ops[n].data.send_status_from_server.status_details = &r->details;
+	ops[n].data.send_status_from_server.trailing_metadata_count = r->has_trailer ? 1 : 0;
+	ops[n++].data.send_status_from_server.trailing_metadata = &r->trailer;
 	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-	ops[n++].data.recv_close_on_server.cancelled = cancelled;
-	if (grpc_call_start_batch(c->call, ops, n, c, NULL) == GRPC_CALL_OK)
-		cq_wait(cq);
-	else
-		*cancelled = 1;
-	if (out)
-		grpc_byte_buffer_destroy(out);
-	grpc_slice_unref(details);
-	if (!reply || c->trailer_key) {
-		grpc_slice_unref(trailer.key);
-		grpc_slice_unref(trailer.value);
+	ops[n++].data.recv_close_on_server.cancelled = &r->cancelled;
+	if (grpc_call_start_batch(r->call, ops, n, r, NULL) != GRPC_CALL_OK) {
+		r->cancelled = 1;
+		reply_done(r);
+		return NULL;
 	}
+	return r;
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -363,55 +449,43 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 	return 0;
 }
 
-/* One line per call; metadata values other than the request id and the
- * trace context (traceparent) stay out. */
-static void log_call(const struct rpc_call *c, const struct app_error *err, bool ok,
-		     int64_t start_us, int cancelled)
-{
-	struct log_field f[12];
-	size_t n = 0;
-
-	f[n++] = LOG_S("service", c->srv->domain);
-	f[n++] = LOG_S("method", c->method);
-	f[n++] = LOG_S("status", rpc_status_name(ok ? GRPC_STATUS_OK : err_grpc_status(err->code)));
-	if (!ok)
-		f[n++] = LOG_S("code", err_name(err->code));
-	f[n++] = LOG_D("duration", (double)(mono_us() - start_us) / 1000.0);
-	f[n++] = LOG_S("requestId", c->request_id);
-	f[n++] = LOG_S("traceId", c->trace->trace_id);
-	f[n++] = LOG_S("spanId", c->trace->span_id);
-	if (c->trace->parent_id[0])
-		f[n++] = LOG_S("parentSpanId", c->trace->parent_id);
-	if (cancelled)
-		f[n++] = LOG_B("cancelled", true); /* the client never saw this outcome */
-	f[n] = (struct log_field){ 0 };
-	log_emit(LOG_INFO, "rpc", f);
-}
-
-static void serve_call(struct rpc_worker *w, struct rpc_call *c)
+/* Runs c's handler and starts its reply. The request came with the call
+ * (payload, a registered method's) or is received here first (a call of no
+ * registered method: its queue is w->call_cq, waited on until the reply is
+ * out, so that the worker's own queue only ever carries its slots and the
+ * registered methods' replies). */
+static void serve_call(struct rpc_worker *w, struct rpc_call *c, grpc_byte_buffer *payload,
+		       bool registered)
 {
 	int64_t start_us = mono_us();
-	grpc_byte_buffer *payload = NULL;
 	ProtobufCMessage *request = NULL;
 	ProtobufCMessage *reply = NULL;
+	struct rpc_reply *r;
 	struct app_error err;
-	int cancelled = 0;
 	int rc;
 
+	atomic_fetch_add(&w->srv->busy, 1); /* until reply_done */
 	rpc__call_prepare(c);
 	app_error_init(&err);
 	trace_set_current(c->trace); /* calls the handler makes are its children */
-	if (receive_request(c, w->call_cq, &payload))
+	if (registered || receive_request(c, w->call_cq, &payload))
 		rc = dispatch(c, payload, &request, &reply, &err);
 	else
 		rc = app_error_set(&err, ERR_BAD_REQUEST, "Request message could not be received");
 	trace_set_current(NULL);
-	finish_call(c, w->call_cq, rc == 0 ? reply : NULL, &err, &cancelled);
-	log_call(c, &err, rc == 0, start_us, cancelled);
+	r = reply_start(c, rc == 0 ? reply : NULL, &err, start_us);
 	if (request)
 		protobuf_c_message_free_unpacked(request, NULL);
 	if (payload)
 		grpc_byte_buffer_destroy(payload);
+	if (!r)
+		return;
+	if (registered) {
+		w->sending++;
+		return;
+	}
+	cq_wait(w->call_cq);
+	reply_done(r);
 }
 
 /* The streaming method c is for, or NULL for a unary or unknown one. */
@@ -435,56 +509,101 @@ static void start_stream(struct rpc_worker *w, struct rpc_call *c, const struct 
 	grpc_metadata_array_init(&c->md);
 }
 
-/* Asks gRPC for the worker's next call: any method not registered, or the
- * lane's method (whose path gRPC does not repeat: it is set here). */
-static grpc_call_error request_next_call(struct rpc_worker *w, struct rpc_call *c)
+/* Asks gRPC for the slot's next call: its method's (whose path gRPC does not
+ * repeat: it is set here), with the request message, or any call of no
+ * registered method. */
+static grpc_call_error request_call(struct rpc_slot *sl)
 {
-	if (!w->lane)
+	struct rpc_worker *w = sl->w;
+	struct rpc_call *c = &sl->c;
+
+	memset(c, 0, sizeof(*c));
+	c->srv = w->srv;
+	c->arena = &w->arena;
+	grpc_call_details_init(&c->details);
+	grpc_metadata_array_init(&c->md);
+	sl->payload = NULL;
+	if (!sl->m)
 		return grpc_server_request_call(w->srv->server, &c->call, &c->details, &c->md,
-						w->call_cq, w->cq, c);
-	c->details.method = grpc_slice_from_static_string(w->lane->path);
-	return grpc_server_request_registered_call(w->srv->server, w->registered, &c->call,
-						   &c->details.deadline, &c->md, NULL, w->call_cq,
-						   w->cq, c);
+						w->call_cq, w->cq, sl);
+	c->details.method = grpc_slice_from_static_string(sl->m->path);
+	return grpc_server_request_registered_call(w->srv->server, sl->registered, &c->call,
+						   &c->details.deadline, &c->md, &sl->payload,
+						   w->cq, w->cq, sl);
 }
 
+/* What is left of a slot's call once it was served (or never came). */
+static void slot_release(struct rpc_slot *sl)
+{
+	if (sl->c.call)
+		grpc_call_unref(sl->c.call);
+	if (sl->payload)
+		grpc_byte_buffer_destroy(sl->payload);
+	sl->payload = NULL;
+	grpc_call_details_destroy(&sl->c.details);
+	grpc_metadata_array_destroy(&sl->c.md);
+	arena_release(&sl->w->arena);
+}
+
+/* A call arrived in sl: serve it. The payload is serve_call's to free. */
+static void serve_slot(struct rpc_slot *sl)
+{
+	struct rpc_worker *w = sl->w;
+	const struct rpc_method *sm = sl->m ? NULL : stream_method(w->srv, &sl->c);
+	grpc_byte_buffer *payload = sl->payload;
+
+	sl->payload = NULL;
+	if (sm)
+		start_stream(w, &sl->c, sm);
+	else
+		serve_call(w, &sl->c, payload, sl->m != NULL);
+	slot_release(sl);
+}
+
+/* Serves the worker's slots until gRPC shuts down (every slot's request then
+ * completes with ok=false) and every reply it started is out. */
 static void *worker_main(void *arg)
 {
 	struct rpc_worker *w = arg;
-	struct rpc_server *s = w->srv;
+	size_t live = 0;
 
-	for (;;) {
-		struct rpc_call c;
-		grpc_call_error ce;
-		bool ok;
+	for (size_t i = 0; i < w->nslots; i++) {
+		grpc_call_error ce = request_call(&w->slots[i]);
 
-		memset(&c, 0, sizeof(c));
-		c.srv = s;
-		c.arena = &w->arena;
-		grpc_call_details_init(&c.details);
-		grpc_metadata_array_init(&c.md);
-		ce = request_next_call(w, &c);
-		/* ok=false: the server is shutting down. */
-		ok = ce == GRPC_CALL_OK && cq_wait(w->cq);
-		const struct rpc_method *sm = ok ? stream_method(s, &c) : NULL;
-
-		if (sm) {
-			start_stream(w, &c, sm);
-		} else if (ok) {
-			atomic_fetch_add(&s->busy, 1);
-			serve_call(w, &c);
-			atomic_fetch_sub(&s->busy, 1);
-		}
-		if (c.call)
-			grpc_call_unref(c.call);
-		grpc_call_details_destroy(&c.details);
-		grpc_metadata_array_destroy(&c.md);
-		arena_release(&w->arena);
-		if (ce != GRPC_CALL_OK)
+		if (ce == GRPC_CALL_OK)
+			live++;
+		else
 			log_error("grpc_server_request_call failed",
 				  LOG_S("error", grpc_call_error_to_string(ce)));
-		if (!ok)
-			break;
+	}
+	while (live > 0 || w->sending > 0) {
+		grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+							   NULL);
+		struct rpc_slot *sl = ev.tag;
+		grpc_call_error ce;
+
+		if (ev.type != GRPC_OP_COMPLETE)
+			break; /* the queue shut down: not before the workers are joined */
+		if (sl->kind == TAG_REPLY) {
+			struct rpc_reply *r = ev.tag;
+
+			w->sending--;
+			reply_done(r);
+			continue;
+		}
+		if (!ev.success) { /* the server is shutting down */
+			slot_release(sl);
+			live--;
+			continue;
+		}
+		serve_slot(sl);
+		ce = request_call(sl);
+		if (ce != GRPC_CALL_OK) {
+			log_error("grpc_server_request_call failed",
+				  LOG_S("error", grpc_call_error_to_string(ce)));
+			slot_release(sl);
+			live--;
+		}
 	}
 	return NULL;
 }
@@ -513,37 +632,61 @@ static grpc_completion_queue *non_polling_queue(void)
 					    NULL);
 }
 
-/* The quick workers first, then slow_workers per slow method (registered
- * with gRPC, which then hands its calls to that lane only). */
+/* Registers every unary method with gRPC, which then reads its request
+ * message before announcing a call. */
+static void register_methods(struct rpc_server *s)
+{
+	s->registered = xcalloc(s->nmethods ? s->nmethods : 1, sizeof(*s->registered));
+	for (size_t m = 0; m < s->nmethods; m++) {
+		if (s->methods[m].stream)
+			continue;
+		s->registered[m] = grpc_server_register_method(s->server, s->methods[m].path, NULL,
+							       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+							       0);
+	}
+}
+
+static void add_slot(struct rpc_worker *w, const struct rpc_method *m, void *registered)
+{
+	struct rpc_slot *sl = &w->slots[w->nslots++];
+
+	*sl = (struct rpc_slot){ .kind = TAG_SLOT, .w = w, .m = m, .registered = registered };
+}
+
+/* The quick workers first (a slot per quick unary method, and one for every
+ * other call), then slow_workers per slow method (a slot for that method). */
 static void create_workers(struct rpc_server *s, int quick, int slow_workers)
 {
 	int n = quick;
 
+	register_methods(s);
 	for (size_t m = 0; m < s->nmethods; m++)
 		n += s->methods[m].slow ? slow_workers : 0;
 	s->nworkers = n;
 	s->workers = xcalloc((size_t)n, sizeof(*s->workers));
 	n = quick;
 	for (size_t m = 0; m < s->nmethods; m++) {
-		void *handle;
-
-		if (!s->methods[m].slow)
-			continue;
-		handle = grpc_server_register_method(s->server, s->methods[m].path, NULL,
-						     GRPC_SRM_PAYLOAD_NONE, 0);
-		for (int i = 0; i < slow_workers; i++, n++) {
+		for (int i = 0; s->methods[m].slow && i < slow_workers; i++, n++)
 			s->workers[n].lane = &s->methods[m];
-			s->workers[n].registered = handle;
-		}
 	}
 	for (int i = 0; i < s->nworkers; i++) {
 		struct rpc_worker *w = &s->workers[i];
 
 		w->srv = s;
 		arena_init(&w->arena);
-		w->cq = w->lane ? non_polling_queue() : grpc_completion_queue_create_for_next(NULL);
-		w->call_cq = w->lane ? non_polling_queue()
-				     : grpc_completion_queue_create_for_next(NULL);
+		w->slots = xcalloc(s->nmethods + 1, sizeof(*w->slots));
+		if (w->lane) {
+			w->cq = non_polling_queue();
+			add_slot(w, w->lane, s->registered[w->lane - s->methods]);
+		} else {
+			w->cq = grpc_completion_queue_create_for_next(NULL);
+			w->call_cq = grpc_completion_queue_create_for_next(NULL);
+			for (size_t m = 0; m < s->nmethods; m++) {
+				if (s->registered[m] && !s->methods[m].slow)
+					add_slot(w, &s->methods[m], s->registered[m]);
+			}
+			add_slot(w, NULL, NULL);
+		}
 		grpc_server_register_completion_queue(s->server, w->cq, NULL);
 	}
 }
@@ -713,6 +856,8 @@ static void shutdown_grpc_server(struct rpc_server *s, int grace_ms)
 
 static void close_queue(grpc_completion_queue *cq)
 {
+	if (!cq)
+		return;
 	grpc_completion_queue_shutdown(cq);
 	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
 	       GRPC_QUEUE_SHUTDOWN)
@@ -793,8 +938,10 @@ void rpc_server_free(struct rpc_server *s)
 	}
 	for (int i = 0; i < s->nworkers; i++) {
 		grpc_completion_queue_destroy(s->workers[i].cq);
-		grpc_completion_queue_destroy(s->workers[i].call_cq);
+		if (s->workers[i].call_cq)
+			grpc_completion_queue_destroy(s->workers[i].call_cq);
 		arena_release(&s->workers[i].arena);
+		free(s->workers[i].slots);
 	}
 	rpc__streams_release(&s->streams);
 	if (s->shutdown_cq)
@@ -804,6 +951,7 @@ void rpc_server_free(struct rpc_server *s)
 	for (char **name = s->health_services; name && *name; name++)
 		free(*name);
 	free(s->health_services);
+	free(s->registered);
 	free(s->workers);
 	free(s->domain);
 	free(s);
