@@ -26,6 +26,7 @@
 #include "rpc.h"
 #include "seq_waiter.h"
 #include "svc.h"
+#include "util.h"
 
 struct gateway_settings {
 	struct http_server_config http;
@@ -35,14 +36,6 @@ struct gateway_settings {
 	int shutdown_delay_ms; /* SHUTDOWN_DELAY_MS: draining before the listener closes */
 	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS */
 };
-
-/* Online CPUs (at least 1): the gateway's thread counts follow them. */
-static int cores(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 && n < 256 ? (int)n : 1;
-}
 
 /* API_VERSION: a short path segment such as "v1". */
 static bool version_ok(const char *v)
@@ -77,7 +70,7 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	s->redis_url = config_str(&r, "REDIS_URL", "redis://127.0.0.1:6379");
 	s->http.max_body_bytes = (size_t)config_int(&r, "MAX_BODY_BYTES", 1048576, 1, 1 << 30);
 	/* HTTP threads never wait on an upstream (api.c): one per core is enough */
-	s->http.threads = (int)config_int(&r, "GATEWAY_THREADS", cores(), 1, 256);
+	s->http.threads = (int)config_int(&r, "GATEWAY_THREADS", online_cpus(), 1, 256);
 	s->http.conn_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS", 1024, 1, 100000);
 	s->http.per_ip_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS_PER_IP", 128, 1, 100000);
 	s->http.timeout_s = (unsigned)config_int(&r, "HTTP_IDLE_TIMEOUT", 30, 1, 3600);
@@ -159,7 +152,7 @@ int main(void)
 		return 2;
 	/* Redis is used by the HTTP threads (limits) and the completion threads
 	 * (the auth limiter's take-back) */
-	api.kv = kv_new(s.redis_url, 250, s.http.threads + cores());
+	api.kv = kv_new(s.redis_url, 250, s.http.threads + online_cpus());
 	if (!api.kv) {
 		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
 			s.redis_url);
@@ -168,7 +161,7 @@ int main(void)
 	snprintf(api.base, sizeof(api.base), "/api/%s", api.version);
 	for (int i = 0; i < UPSTREAM__COUNT; i++)
 		api.upstream[i] = rpc_channel_new(api.upstream_target[i]);
-	api.async = rpc_async_new(cores());
+	api.async = rpc_async_new(online_cpus());
 	api.seq_waiter = seq_waiter_new();
 	/* Revocation state loads from the auth service now; /health/ready is
 	 * 503 and credentials get 503 until it is in. */

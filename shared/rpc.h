@@ -105,10 +105,10 @@ struct rpc_method {
 struct rpc_server_config {
 	const char *listen_addr;     /* "0.0.0.0:50051"; port 0 picks a free port */
 	/* Worker threads for the methods not marked slow (and health, reflection):
-	 * at most this many such calls run at once (0: 8). Fewer workers than 8
-	 * (e.g. one per CPU) cost a cached read less CPU and fewer thread
-	 * hand-offs, but measured side by side they did not serve more
-	 * requests (bench/RESULTS.md), so 8 stays the default. */
+	 * at most this many such calls run at once (0: 8). Methods that only
+	 * read a cache want one per CPU (fewer threads to wake per call); methods
+	 * that wait on PostgreSQL want enough to keep its connections busy
+	 * (svc.h SVC_DEFAULT_WORKERS, README "GRPC_WORKERS"). */
 	int workers;
 	/* Workers of each slow method's own lane (0: 8, what every method had
 	 * before lanes); they do not poll, so idle lanes cost the quick calls

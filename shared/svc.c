@@ -57,7 +57,7 @@ void svc_config_read_base(struct config_reader *r, const char *name, bool *produ
 }
 
 void svc_config_read(struct config_reader *r, struct svc_config *c, const char *name,
-		     int default_port)
+		     int default_port, int default_workers)
 {
 	const char *host;
 	int64_t port;
@@ -76,7 +76,7 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 	host = config_str(r, "GRPC_HOST", "0.0.0.0");
 	port = config_int(r, "GRPC_PORT", default_port, 0, 65535);
 	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s:%d", host, (int)port);
-	c->workers = (int)config_int(r, "GRPC_WORKERS", 8, 1, 256);
+	c->workers = (int)config_int(r, "GRPC_WORKERS", default_workers, 1, 256);
 	c->slow_workers = (int)config_int(r, "GRPC_SLOW_WORKERS", 8, 1, 64);
 	c->shutdown_grace_ms = (int)config_int(r, "SHUTDOWN_GRACE_MS", 10000, 0, 600000);
 	c->startup_timeout_s = (int)config_int(r, "DATABASE_STARTUP_TIMEOUT", 30, 0, 3600);
@@ -218,7 +218,8 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 
 struct kv *svc_kv_new(const struct svc_config *c)
 {
-	struct kv *kv = kv_new(c->redis_url, 250, c->workers);
+	/* the quick workers, and a share for the slow lanes (cache writes) */
+	struct kv *kv = kv_new(c->redis_url, 250, c->workers + c->slow_workers);
 
 	if (!kv)
 		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",

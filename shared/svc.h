@@ -44,11 +44,16 @@ struct svc_config {
 void svc_config_read_base(struct config_reader *r, const char *name, bool *production,
 			  struct jwt_config *jwt);
 
+/* The quick workers (GRPC_WORKERS) of a service whose quick methods wait on
+ * PostgreSQL: enough of them to keep its connections busy. */
+#define SVC_DEFAULT_WORKERS 8
+
 /* Reads the common variables into c (strings point into the environment) and
- * initializes the logger from LOG_LEVEL/LOG_FORMAT. Errors go into r; in
- * production an unset, default or short JWT_SECRET is one of them. */
+ * initializes the logger from LOG_LEVEL/LOG_FORMAT; GRPC_WORKERS defaults to
+ * default_workers. Errors go into r; in production an unset, default or short
+ * JWT_SECRET is one of them. */
 void svc_config_read(struct config_reader *r, struct svc_config *c, const char *name,
-		     int default_port);
+		     int default_port, int default_workers);
 
 struct caller_resolver;
 struct db_pool;

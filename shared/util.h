@@ -26,6 +26,8 @@ size_t strlcpy_s(char *dst, const char *src, size_t dstsize);
 int64_t now_unix_ms(void);
 int64_t now_unix_us(void);
 int64_t mono_ms(void);
+/* Online CPUs (sysconf; at least 1): thread counts that follow the cores. */
+int online_cpus(void);
 int64_t mono_us(void);
 /* Sleeps ms milliseconds, resuming after signals. */
 void sleep_ms(int ms);

@@ -34,7 +34,7 @@ static int read_settings(struct auth_settings *s)
 	struct config_reader r;
 
 	config_reader_init(&r);
-	svc_config_read(&r, &s->svc, "auth", 50053);
+	svc_config_read(&r, &s->svc, "auth", 50053, SVC_DEFAULT_WORKERS);
 	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
 	s->svc.descriptors = auth_descriptor_set;
 	s->svc.descriptors_len = auth_descriptor_set_len;

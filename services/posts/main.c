@@ -31,7 +31,7 @@ static int read_settings(struct posts_settings *s)
 	struct config_reader r;
 
 	config_reader_init(&r);
-	svc_config_read(&r, &s->svc, "posts", 50052);
+	svc_config_read(&r, &s->svc, "posts", 50052, SVC_DEFAULT_WORKERS);
 	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
 	s->svc.descriptors = posts_descriptor_set;
 	s->svc.descriptors_len = posts_descriptor_set_len;

@@ -959,6 +959,22 @@ static void logs_carry_request_ids_and_no_secrets(void **state)
 	free(log);
 }
 
+/* The quick methods are cache reads: one worker per CPU unless
+ * GRPC_WORKERS says otherwise (the fixture leaves it unset). */
+static void quick_workers_follow_the_cpus(void **state)
+{
+	char *log = read_file_all(proc_log_path(F.svc));
+	const char *line = log ? strstr(log, "\"msg\":\"service listening\"") : NULL;
+	char want[32];
+
+	(void)state;
+	assert_non_null(line);
+	snprintf(want, sizeof(want), "\"workers\":%d", online_cpus());
+	assert_non_null(strstr(line, want));
+	assert_true(strstr(line, want) < strchr(line, '\n'));
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -986,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(admin_is_bootstrapped),
 		cmocka_unit_test(health_answers_per_service_name),
 		cmocka_unit_test(logs_carry_request_ids_and_no_secrets),
+		cmocka_unit_test(quick_workers_follow_the_cpus),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
