@@ -153,36 +153,67 @@ static void create_post_reports_every_invalid_field(void **state)
 
 /* ---- credentials ------------------------------------------------------------------ */
 
+/* The calls the permission tables make. */
+enum post_op { CREATE, UPDATE, DELETE, GET };
+
+/* One call on post id and what it must answer (ERR_OK: success). */
+struct post_claim {
+	const char *what;
+	enum post_op op;
+	const char *token;
+	grpc_status_code status;
+	enum err_code code;
+};
+
+static void check_post_claim(size_t row, const struct post_claim *c, int64_t id)
+{
+	Agentos__Posts__V1__Post patch = AGENTOS__POSTS__V1__POST__INIT;
+	const char *title_path[] = { "title", NULL };
+	struct it_result r;
+
+	patch.title = "Refused edit";
+	if (c->op == CREATE)
+		r = pit_create_post(&P, "Refused", "Body", "published", c->token);
+	else if (c->op == UPDATE)
+		r = pit_update_post(&P, id, &patch, title_path, 0, c->token);
+	else if (c->op == DELETE)
+		r = pit_delete_post(&P, id, c->token);
+	else
+		r = pit_get_post(&P, id, c->token);
+	if (r.status != c->status || r.err.code != c->code)
+		fprintf(stderr, "row %zu (%s)\n", row, c->what);
+	if (c->code == ERR_OK) {
+		pit_expect_ok(&r, c->what);
+		it_result_release(&r);
+	} else {
+		pit_expect_error(&r, c->status, c->code);
+	}
+}
+
 static void credentials_are_required_for_writes_and_checked_everywhere(void **state)
 {
 	int64_t pub = pit_make_post(&P, "cred-4k public", "published", Alice.token);
 	char *expired = it_token_ex(Alice.id, Alice.email, "user", -7200, -3600, IT_JWT_SECRET);
 	char *forged = it_token_ex(Alice.id, Alice.email, "admin", 0, 3600,
 				   "some-other-secret-that-is-long-enough!!");
-	Agentos__Posts__V1__Post patch = AGENTOS__POSTS__V1__POST__INIT;
-	const char *title_path[] = { "title", NULL };
-	struct it_result r;
+	const struct post_claim rows[] = {
+		{ "anonymous CreatePost", CREATE, NULL, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "anonymous UpdatePost", UPDATE, NULL, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "anonymous DeletePost", DELETE, NULL, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		/* reading a published post is open... */
+		{ "anonymous GetPost", GET, NULL, GRPC_STATUS_OK, ERR_OK },
+		/* ... but a credential that is present must be valid */
+		{ "expired GetPost", GET, expired, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED },
+		{ "forged GetPost", GET, forged, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "forged CreatePost", CREATE, forged, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+	};
 
 	(void)state;
-	r = pit_create_post(&P, "Anonymous", "Body", "published", NULL);
-	pit_expect_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	patch.title = "Anonymous edit";
-	r = pit_update_post(&P, pub, &patch, title_path, 0, NULL);
-	pit_expect_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	r = pit_delete_post(&P, pub, NULL);
-	pit_expect_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		check_post_claim(i, &rows[i], pub);
 	assert_stored(pub, "title || (deleted_at IS NULL)", "cred-4k publictrue");
-
-	r = pit_get_post(&P, pub, NULL); /* reading a published post is open */
-	pit_expect_ok(&r, "anonymous GetPost");
-	it_result_release(&r);
-	/* ... but a credential that is present must be valid */
-	r = pit_get_post(&P, pub, expired);
-	pit_expect_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED);
-	r = pit_get_post(&P, pub, forged);
-	pit_expect_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	r = pit_create_post(&P, "Forged", "Body", "draft", forged);
-	pit_expect_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	assert_int_equal(pit_sql_intf(&P, "SELECT count(*) FROM posts.posts WHERE title = 'Refused'"),
+			 0);
 	free(expired);
 	free(forged);
 }
@@ -241,37 +272,57 @@ static void api_keys_act_as_their_creator_within_their_permissions(void **state)
 
 /* ---- visibility --------------------------------------------------------------------- */
 
+/* One ListPosts of the posts titled "vis-7f..." and how many it must list. */
+struct list_claim {
+	const char *what;
+	const char *q;
+	bool of_alice; /* author_id = Alice's */
+	const char *status;
+	const char *token;
+	size_t want;
+};
+
 static void drafts_are_seen_by_their_author_and_update_posts_only(void **state)
 {
 	int64_t draft = pit_make_post(&P, "vis-7f draft", "draft", Alice.token);
+	const struct post_claim reads[] = {
+		{ "author reads own draft", GET, Alice.token, GRPC_STATUS_OK, ERR_OK },
+		{ "update:posts reads a draft", GET, Mod.token, GRPC_STATUS_OK, ERR_OK },
+		{ "admin reads a draft", GET, P.admin_token, GRPC_STATUS_OK, ERR_OK },
+		/* not even its existence is told */
+		{ "another user", GET, Bob.token, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND },
+		{ "anonymous", GET, NULL, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND },
+	};
+	const struct list_claim lists[] = {
+		{ "anonymous", "vis-7f", false, NULL, NULL, 1 },
+		{ "another user", "vis-7f", false, NULL, Bob.token, 1 },
+		{ "another user, by author", "vis-7f", true, NULL, Bob.token, 1 },
+		{ "anonymous, drafts", "vis-7f", false, "draft", NULL, 0 },
+		{ "another user, drafts", "vis-7f", false, "draft", Bob.token, 0 },
+		{ "author, own posts", "vis-7f", true, NULL, Alice.token, 2 },
+		{ "author, own drafts", "vis-7f", true, "draft", Alice.token, 1 },
+		{ "update:posts", "vis-7f", false, NULL, Mod.token, 2 },
+		{ "update:posts, drafts, q ignores case", "VIS-7F", false, "draft", Mod.token, 1 },
+	};
 	struct it_result r;
 
 	(void)state;
 	pit_make_post(&P, "vis-7f published", "published", Alice.token);
+	for (size_t i = 0; i < ARRAY_SIZE(reads); i++)
+		check_post_claim(i, &reads[i], draft);
 	r = pit_get_post(&P, draft, Alice.token);
 	pit_expect_ok(&r, "author GetPost of own draft");
 	assert_string_equal(PIT_POST(r)->status, "draft");
 	it_result_release(&r);
-	r = pit_get_post(&P, draft, Mod.token);
-	pit_expect_ok(&r, "update:posts GetPost of a draft");
-	it_result_release(&r);
-	r = pit_get_post(&P, draft, P.admin_token);
-	pit_expect_ok(&r, "admin GetPost of a draft");
-	it_result_release(&r);
-	r = pit_get_post(&P, draft, Bob.token); /* not even its existence is told */
-	pit_expect_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
-	r = pit_get_post(&P, draft, NULL);
-	pit_expect_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		const struct list_claim *l = &lists[i];
+		size_t n = listed(l->q, l->of_alice ? Alice.id : 0, l->status, l->token);
 
-	assert_int_equal(listed("vis-7f", 0, NULL, NULL), 1);
-	assert_int_equal(listed("vis-7f", 0, NULL, Bob.token), 1);
-	assert_int_equal(listed("vis-7f", Alice.id, NULL, Bob.token), 1);
-	assert_int_equal(listed("vis-7f", 0, "draft", NULL), 0);
-	assert_int_equal(listed("vis-7f", 0, "draft", Bob.token), 0);
-	assert_int_equal(listed("vis-7f", Alice.id, NULL, Alice.token), 2); /* own drafts */
-	assert_int_equal(listed("vis-7f", Alice.id, "draft", Alice.token), 1);
-	assert_int_equal(listed("vis-7f", 0, NULL, Mod.token), 2);
-	assert_int_equal(listed("VIS-7F", 0, "draft", Mod.token), 1); /* q ignores case */
+		if (n != l->want)
+			fprintf(stderr, "list row %zu (%s): %zu posts, want %zu\n", i, l->what, n,
+				l->want);
+		assert_int_equal(n, l->want);
+	}
 }
 
 /* ---- ListPosts ---------------------------------------------------------------------- */

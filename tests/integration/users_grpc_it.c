@@ -274,68 +274,100 @@ static void create_user_admin_fields_need_admin(void **state)
 
 /* ---- credentials ---------------------------------------------------------------- */
 
+/* A credential that does not hold is refused on every call, open ones (CreateUser)
+ * included, and never read as anonymous; an API key goes to the auth service. */
 static void bad_credentials_are_refused_even_on_open_calls(void **state)
 {
 	int64_t id = make_user("cred@example.com", "Cred");
 	char *expired = it_token_ex(id, "cred@example.com", "user", -7200, -3600, IT_JWT_SECRET);
 	char *forged = it_token_ex(id, "cred@example.com", "admin", 0, 3600,
 				   "some-other-secret-that-is-long-enough!!");
-	struct it_result r;
+	const struct {
+		const char *what;
+		const char *token;
+		const char *api_key;
+		bool create; /* CreateUser (open) instead of GetUser */
+		grpc_status_code status;
+		enum err_code code;
+	} rows[] = {
+		{ "expired token", expired, NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED },
+		{ "forged token", forged, NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "not a JWT", "not.a.jwt", NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "open call, forged token", forged, NULL, true, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
+		{ "no credential", NULL, NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "a token and a key", F.admin_token, "ak_1_secret", false,
+		  GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST },
+		{ "a key the auth service does not know", NULL, "ak_1_secret", false,
+		  GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+	};
 
-	r = get(id, expired);
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED);
-	r = get(id, forged);
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	r = get(id, "not.a.jwt");
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	r = create("other@example.com", "password123", "Other", forged); /* open, but credential bad */
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	r = get(id, NULL);
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-	r = it_call(F.ch, USERS("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
-		    &agentos__users__v1__user__descriptor, F.admin_token, "ak_1_secret");
-	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		Agentos__Users__V1__GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+		struct it_result r;
+
+		req.id = id;
+		r = rows[i].create ? create("other@example.com", "password123", "Other", rows[i].token)
+				   : it_call(F.ch, USERS("GetUser"), &req.base,
+					     &agentos__users__v1__user__descriptor, rows[i].token,
+					     rows[i].api_key);
+		if (r.status != rows[i].status || r.err.code != rows[i].code || r.reply)
+			fprintf(stderr, "row %zu (%s)\n", i, rows[i].what);
+		assert_error(&r, rows[i].status, rows[i].code);
+	}
 	free(expired);
 	free(forged);
 }
 
-/* An API key goes to the auth service: one it does not know is a 401, never anonymous. */
-static void api_keys_need_the_auth_service(void **state)
-{
-	struct it_result r;
-
-	r = it_call(F.ch, USERS("GetUser"), &(Agentos__Users__V1__GetUserRequest)AGENTOS__USERS__V1__GET_USER_REQUEST__INIT.base,
-		    &agentos__users__v1__user__descriptor, NULL, "ak_1_secret");
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
-}
-
 /* ---- GetUser ---------------------------------------------------------------------- */
 
+/* One GetUser and what it must answer: the user (want_email) or the error. */
+struct get_claim {
+	const char *what;
+	int who;        /* index into the test's tokens */
+	int64_t id;     /* 0 = the caller */
+	const char *want_email; /* NULL: an error */
+	grpc_status_code status;
+	enum err_code code;
+};
+
+static void check_get(size_t row, const struct get_claim *c, const char *token)
+{
+	struct it_result r = get(c->id, token);
+	const Agentos__Users__V1__User *u = (const void *)r.reply;
+	bool ok = r.status == c->status && r.err.code == c->code &&
+		  (c->want_email ? u && strcmp(u->email, c->want_email) == 0 : !u);
+
+	if (!ok)
+		fprintf(stderr, "row %zu (%s): status %d/%s, email %s\n", row, c->what, r.status,
+			err_name(r.err.code), u ? u->email : "(none)");
+	it_result_release(&r);
+	assert_true(ok);
+}
+
+/* Oneself, or read:users (API.md §2). */
 static void get_user_self_other_moderator(void **state)
 {
 	int64_t a = make_user("alice@example.com", "Alice");
 	int64_t b = make_user("bob@example.com", "Bob");
-	char *ta = it_token(a, "alice@example.com", "user");
-	char *tm = it_token(b, "bob@example.com", "moderator");
-	struct it_result r;
+	char *token[] = { it_token(a, "alice@example.com", "user"),
+			  it_token(b, "bob@example.com", "moderator") };
+	enum { USER, MODERATOR };
+	const struct get_claim rows[] = {
+		{ "user reads self", USER, a, "alice@example.com", GRPC_STATUS_OK, ERR_OK },
+		{ "id 0 is the caller", USER, 0, "alice@example.com", GRPC_STATUS_OK, ERR_OK },
+		{ "user reads another", USER, b, NULL, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN },
+		{ "moderator reads another", MODERATOR, a, "alice@example.com", GRPC_STATUS_OK,
+		  ERR_OK },
+		{ "nobody by that id", MODERATOR, 999999, NULL, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND },
+	};
 
-	r = get(a, ta);
-	assert_int_equal(r.status, GRPC_STATUS_OK);
-	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email, "alice@example.com");
-	it_result_release(&r);
-	r = get(0, ta); /* 0 = me */
-	assert_int_equal(r.status, GRPC_STATUS_OK);
-	assert_int_equal(((Agentos__Users__V1__User *)r.reply)->id, a);
-	it_result_release(&r);
-	r = get(b, ta);
-	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
-	r = get(a, tm); /* read:users */
-	assert_int_equal(r.status, GRPC_STATUS_OK);
-	it_result_release(&r);
-	r = get(999999, tm);
-	assert_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
-	free(ta);
-	free(tm);
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		check_get(i, &rows[i], token[rows[i].who]);
+	free(token[USER]);
+	free(token[MODERATOR]);
 }
 
 static void get_user_is_cached_and_invalidated_on_write(void **state)
@@ -984,7 +1016,6 @@ int main(void)
 		cmocka_unit_test(create_user_duplicate_email_is_already_exists),
 		cmocka_unit_test(create_user_admin_fields_need_admin),
 		cmocka_unit_test(bad_credentials_are_refused_even_on_open_calls),
-		cmocka_unit_test(api_keys_need_the_auth_service),
 		cmocka_unit_test(get_user_self_other_moderator),
 		cmocka_unit_test(get_user_is_cached_and_invalidated_on_write),
 		cmocka_unit_test(batch_get_users_public_and_full),
