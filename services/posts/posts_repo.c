@@ -201,19 +201,32 @@ static int list_total(struct db_conn *c, const struct post_list_filter *f, const
 int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_filter *f,
 		    struct post **out, size_t *nout, int64_t *total, struct app_error *err)
 {
-	const char *p[6];
-	char aid[24], where[512], sql[1280], limit[16], offset[24];
+	const char *p[8];
+	char aid[24], cid[24], where[512], sql[1536], limit[16], offset[24], stored[160] = "";
 	const char *dir = f->desc ? "DESC" : "ASC";
 	static const char *const columns[] = { [POST_SORT_CREATED_AT] = "created_at",
 					       [POST_SORT_PUBLISHED_AT] = "published_at",
 					       [POST_SORT_TITLE] = "lower(title)" };
-	int n = build_where(f, a, aid, sizeof(aid), where, sizeof(where), p), rows;
+	int n = build_where(f, a, aid, sizeof(aid), where, sizeof(where), p), np = n + 2, rows;
+	int64_t stored_total = -1;
 	PGresult *r;
 
 	snprintf(limit, sizeof(limit), "%d", f->limit);
 	snprintf(offset, sizeof(offset), "%" PRId64, f->offset);
 	p[n] = limit;
 	p[n + 1] = offset;
+	/* Without a title search, the stored total (list_total) rides along as
+	 * one more column: a full page costs one statement, and its total is
+	 * read in the same snapshot as its rows. */
+	if (!f->title_has) {
+		snprintf(cid, sizeof(cid), "%" PRId64, f->author_id > 0 ? f->author_id : 0);
+		p[np++] = cid;
+		p[np++] = f->status;
+		snprintf(stored, sizeof(stored),
+			 ", (SELECT COALESCE(sum(n), 0) FROM posts.post_counts WHERE author_id = $%d"
+			 " AND ($%d::text IS NULL OR status = $%d))",
+			 np - 1, np, np);
+	}
 	/* The page's ids first, from the index alone (an index-only scan skips
 	 * OFFSET rows without reading them from the table), then only those rows
 	 * by primary key: a deep page costs about what the first one does. The
@@ -222,11 +235,11 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 	 * statement (main.c) instead of planning every request, and a join
 	 * planned for an unknown LIMIT becomes a hash join over the whole table. */
 	snprintf(sql, sizeof(sql),
-		 "SELECT " POST_COLUMNS " FROM posts.posts WHERE id = ANY(ARRAY("
+		 "SELECT " POST_COLUMNS "%s FROM posts.posts WHERE id = ANY(ARRAY("
 		 "SELECT id FROM posts.posts WHERE %s ORDER BY %s %s, id %s LIMIT $%d OFFSET $%d))"
 		 " ORDER BY %s %s, id %s",
-		 where, columns[f->sort], dir, dir, n + 1, n + 2, columns[f->sort], dir, dir);
-	r = db_exec(c, sql, n + 2, p, err);
+		 stored, where, columns[f->sort], dir, dir, n + 1, n + 2, columns[f->sort], dir, dir);
+	r = db_exec(c, sql, np, p, err);
 	if (!r)
 		return -1;
 	rows = PQntuples(r);
@@ -234,9 +247,15 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 	for (int i = 0; i < rows; i++)
 		row_to_post(r, i, a, &(*out)[i]);
 	*nout = (size_t)rows;
+	if (stored[0] && rows > 0)
+		stored_total = db_get_int64(r, 0, PQnfields(r) - 1);
 	PQclear(r);
 	if (total_from_page(f->offset, f->limit, rows, total))
 		return 0;
+	if (stored_total >= 0) {
+		*total = stored_total;
+		return 0;
+	}
 	return list_total(c, f, where, n, p, total, err);
 }
 
