@@ -151,6 +151,53 @@ static void pair_free(struct pair *p)
 	free(p->refresh);
 }
 
+/* ---- refusals as tables ---------------------------------------------------------- */
+
+/* Which of a session's credentials a row presents; the test maps each to the
+ * string it holds at that moment (MINTED: one the test signed itself). */
+enum cred { ACCESS, REFRESH, MINTED };
+
+static const char *const cred_name[] = {
+	[ACCESS] = "access token", [REFRESH] = "refresh token", [MINTED] = "minted token",
+};
+
+/* One request whose credential must be refused, and the exact error. POST
+ * /auth/refresh takes its credential in the body, as the refresh token; every
+ * other request as the bearer token. */
+struct refusal {
+	enum cred cred;
+	const char *method;
+	const char *path;
+	long status;
+	const char *code;
+};
+
+/* Sends every row in order with the credentials cred[] holds; names the table
+ * and the first row that is not refused as written (expect_error alone would
+ * point at its own line, the same for every row). */
+static void expect_refusals(const char *table, const struct refusal *rows, size_t n,
+			    const char *const *cred)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct refusal *w = &rows[i];
+		const char *c = cred[w->cred];
+		struct it_http_result r = strcmp(w->path, "/auth/refresh") == 0
+						  ? refresh(c)
+						  : call(w->method, w->path, c, NULL);
+		bool ok = it_http_is_error(&r, w->status, w->code, NO_DETAILS);
+
+		if (!ok)
+			fprintf(stderr, "%s row %zu: %s %s with the %s -> %ld, want %ld %s\n",
+				table, i, w->method, w->path, cred_name[w->cred], r.status,
+				w->status, w->code);
+		it_http_release(&r);
+		assert_true(ok);
+	}
+}
+
+/* expect_refusals(rows) with the table's own name for the failure message. */
+#define EXPECT_REFUSALS(rows, ...) expect_refusals(#rows, rows, ARRAY_SIZE(rows), __VA_ARGS__)
+
 /* ---- login ------------------------------------------------------------------------- */
 
 static void login_returns_the_token_pair_exactly(void **state)
@@ -329,6 +376,13 @@ static void refresh_with_unknown_tokens_is_401(void **state)
 
 static void logout_refuses_the_jti_and_revokes_the_family(void **state)
 {
+	/* the logged-out token everywhere, and its refresh family */
+	static const struct refusal after_logout[] = {
+		{ ACCESS, "GET", "/auth/me", 401, "TOKEN_REVOKED" },
+		{ ACCESS, "GET", "/users/me", 401, "TOKEN_REVOKED" },
+		{ ACCESS, "POST", "/auth/logout", 401, "TOKEN_REVOKED" },
+		{ REFRESH, "POST", "/auth/refresh", 401, "TOKEN_REVOKED" },
+	};
 	struct pair p, other;
 	struct it_http_result r;
 
@@ -340,10 +394,8 @@ static void logout_refuses_the_jti_and_revokes_the_family(void **state)
 	assert_int_equal(r.status, 204);
 	assert_int_equal(r.body_len, 0);
 	it_http_release(&r);
-	expect_error(call("GET", "/auth/me", p.access, NULL), 401, "TOKEN_REVOKED");
-	expect_error(call("GET", "/users/me", p.access, NULL), 401, "TOKEN_REVOKED");
-	expect_error(call("POST", "/auth/logout", p.access, NULL), 401, "TOKEN_REVOKED");
-	expect_error(refresh(p.refresh), 401, "TOKEN_REVOKED");
+	EXPECT_REFUSALS(after_logout,
+			(const char *const[]){ [ACCESS] = p.access, [REFRESH] = p.refresh });
 	/* the user's other session is untouched */
 	expect_ok(call("GET", "/users/me", other.access, NULL), 200);
 	pair_free(&p);
@@ -404,6 +456,20 @@ static void auth_me_describes_jwt_and_api_key_callers(void **state)
 
 static void tokens_issued_before_not_before_are_revoked(void **state)
 {
+	/* after each change, what was issued before it and must now be refused */
+	static const struct refusal after_password[] = {
+		{ ACCESS, "GET", "/users/me", 401, "TOKEN_REVOKED" },
+		{ ACCESS, "GET", "/auth/me", 401, "TOKEN_REVOKED" },
+		{ MINTED, "GET", "/users/me", 401, "TOKEN_REVOKED" },
+		{ REFRESH, "POST", "/auth/refresh", 401, "TOKEN_REVOKED" },
+	};
+	static const struct refusal after_role[] = {
+		{ ACCESS, "GET", "/users/me", 401, "TOKEN_REVOKED" },
+	};
+	static const struct refusal after_disabling[] = {
+		{ ACCESS, "GET", "/users/me", 401, "TOKEN_REVOKED" },
+		{ REFRESH, "POST", "/auth/refresh", 401, "TOKEN_REVOKED" },
+	};
 	int64_t id = sign_up("nbf@example.com");
 	struct pair p = pair_of(login("nbf@example.com", PASSWORD)), fresh;
 	char *minted = it_token(id, "nbf@example.com", "user"), path[64];
@@ -415,10 +481,9 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 	expect_ok(call("POST", "/users/me/password", p.access,
 		       "{\"currentPassword\":\"" PASSWORD "\","
 		       "\"newPassword\":\"New-Pa55word-nbf\"}"), 204);
-	expect_error(call("GET", "/users/me", p.access, NULL), 401, "TOKEN_REVOKED");
-	expect_error(call("GET", "/auth/me", p.access, NULL), 401, "TOKEN_REVOKED");
-	expect_error(call("GET", "/users/me", minted, NULL), 401, "TOKEN_REVOKED");
-	expect_error(refresh(p.refresh), 401, "TOKEN_REVOKED");
+	EXPECT_REFUSALS(after_password,
+			(const char *const[]){ [ACCESS] = p.access, [REFRESH] = p.refresh,
+					       [MINTED] = minted });
 	expect_error(login("nbf@example.com", PASSWORD), 401, "INVALID_CREDENTIALS");
 	fresh = pair_of(login("nbf@example.com", "New-Pa55word-nbf"));
 	expect_ok(call("GET", "/users/me", fresh.access, NULL), 200);
@@ -427,15 +492,18 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 	it_next_second();
 	snprintf(path, sizeof(path), "/users/%lld", (long long)id);
 	expect_ok(call("PATCH", path, G.admin_token, "{\"role\":\"moderator\"}"), 200);
-	expect_error(call("GET", "/users/me", fresh.access, NULL), 401, "TOKEN_REVOKED");
+	EXPECT_REFUSALS(after_role,
+			(const char *const[]){ [ACCESS] = fresh.access,
+					       [REFRESH] = fresh.refresh });
 	pair_free(&fresh);
 	fresh = pair_of(login("nbf@example.com", "New-Pa55word-nbf"));
 
 	/* disabling */
 	it_next_second();
 	expect_ok(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
-	expect_error(call("GET", "/users/me", fresh.access, NULL), 401, "TOKEN_REVOKED");
-	expect_error(refresh(fresh.refresh), 401, "TOKEN_REVOKED");
+	EXPECT_REFUSALS(after_disabling,
+			(const char *const[]){ [ACCESS] = fresh.access,
+					       [REFRESH] = fresh.refresh });
 	pair_free(&p);
 	pair_free(&fresh);
 	free(minted);
