@@ -160,6 +160,24 @@ static void assert_error(const struct it_result *r, grpc_status_code status, enu
 	assert_null(r->reply);
 }
 
+/* assert_error for row `row` of a table, and that r names every field in
+ * violations (NULL: none asserted). Names the row first when it fails, as
+ * assert_error alone would point at its own line, the same for every row. */
+static void assert_row_error(size_t row, const char *what, const struct it_result *r,
+			     grpc_status_code status, enum err_code code,
+			     const char *const *violations)
+{
+	bool ok = r->status == status && r->err.code == code && !r->reply;
+
+	for (size_t i = 0; ok && violations && violations[i]; i++)
+		ok = it_has_violation(r, violations[i]);
+	if (!ok)
+		fprintf(stderr, "row %zu (%s)\n", row, what);
+	assert_error(r, status, code);
+	for (size_t i = 0; violations && violations[i]; i++)
+		assert_true(it_has_violation(r, violations[i]));
+}
+
 static int64_t user_count(void)
 {
 	return it_sql_int(F.db, "SELECT count(*) FROM users.users");
@@ -312,9 +330,7 @@ static void bad_credentials_are_refused_even_on_open_calls(void **state)
 				   : it_call(F.ch, USERS("GetUser"), &req.base,
 					     &agentos__users__v1__user__descriptor, rows[i].token,
 					     rows[i].api_key);
-		if (r.status != rows[i].status || r.err.code != rows[i].code || r.reply)
-			fprintf(stderr, "row %zu (%s)\n", i, rows[i].what);
-		assert_error(&r, rows[i].status, rows[i].code);
+		assert_row_error(i, rows[i].what, &r, rows[i].status, rows[i].code, NO_DETAILS);
 	}
 	free(expired);
 	free(forged);
@@ -508,6 +524,28 @@ static void list_users_filters_sorts_and_pages(void **state)
 	int64_t mod = make_user("zmod@example.com", "Zeta Moderator");
 	char *tm = it_token(mod, "zmod@example.com", "moderator");
 	char *tu = it_token(mod, "zmod@example.com", "user");
+	/* refused: parameters out of range (as a moderator), then callers
+	 * without read:users; each row's limit, sort and status replace the
+	 * request's, the email filter stays */
+	const struct {
+		const char *what;
+		const char *token;
+		int32_t limit;
+		const char *sort;
+		const char *status;
+		grpc_status_code want;
+		enum err_code code;
+	} refused[] = {
+		{ "limit 101", tm, 101, "-email", "", GRPC_STATUS_INVALID_ARGUMENT,
+		  ERR_BAD_REQUEST },
+		{ "sort by password", tm, 0, "password", "", GRPC_STATUS_INVALID_ARGUMENT,
+		  ERR_BAD_REQUEST },
+		{ "status bogus", tm, 0, "", "bogus", GRPC_STATUS_INVALID_ARGUMENT,
+		  ERR_BAD_REQUEST },
+		{ "user without read:users", tu, 0, "", "", GRPC_STATUS_PERMISSION_DENIED,
+		  ERR_FORBIDDEN },
+		{ "anonymous", NULL, 0, "", "", GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+	};
 	struct it_result r;
 	char sql[160];
 
@@ -573,22 +611,14 @@ static void list_users_filters_sorts_and_pages(void **state)
 	assert_string_equal(resp->users[0]->name, "ZETA Alpha");
 	it_result_release(&r);
 
-	req.limit = 101;
-	r = list(&req, tm);
-	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
-	req.limit = 0;
-	req.sort = "password";
-	r = list(&req, tm);
-	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
-	req.sort = "";
-	req.status = "bogus";
-	r = list(&req, tm);
-	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST);
-	req.status = "";
-	r = list(&req, tu); /* no read:users */
-	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
-	r = list(&req, NULL);
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED);
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		req.limit = refused[i].limit;
+		req.sort = (char *)refused[i].sort;
+		req.status = (char *)refused[i].status;
+		r = list(&req, refused[i].token);
+		assert_row_error(i, refused[i].what, &r, refused[i].want, refused[i].code,
+				 NO_DETAILS);
+	}
 	free(tm);
 	free(tu);
 }
@@ -660,28 +690,48 @@ static void update_user_field_and_object_permissions(void **state)
 	int64_t id = make_user("perm@example.com", "Perm");
 	int64_t other = make_user("perm2@example.com", "Perm Two");
 	char *t = it_token(id, "perm@example.com", "user");
+	/* by whom, of whom, the role and name sent (is_active always false), the
+	 * update mask, the error and the violations it must name */
+	const struct {
+		const char *what;
+		const char *token;
+		int64_t id;
+		const char *role;
+		const char *name;
+		const char *const *paths;
+		grpc_status_code status;
+		enum err_code code;
+		const char *const *violations;
+	} refused[] = {
+		{ "user makes self admin", t, id, "admin", NULL, FIELDS("role", "is_active"),
+		  GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN, FIELDS("role", "isActive") },
+		{ "user renames another", t, other, "admin", "Hijacked", FIELDS("name"),
+		  GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN, NO_DETAILS },
+		{ "paths that are not fields", t, id, "admin", "Hijacked",
+		  FIELDS("password_hash", "createdAt"), GRPC_STATUS_INVALID_ARGUMENT,
+		  ERR_VALIDATION_ERROR, FIELDS("password_hash") },
+		{ "admin, nobody by that id", F.admin_token, 424242, "moderator", "Hijacked",
+		  FIELDS("name"), GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND, NO_DETAILS },
+	};
 	Agentos__Users__V1__User u = AGENTOS__USERS__V1__USER__INIT;
 	const char *role_paths[] = { "role", "is_active" };
-	const char *name_path[] = { "name" };
-	const char *bogus[] = { "password_hash", "createdAt" };
 	struct it_result r;
 
-	u.role = "admin";
-	r = update(id, &u, role_paths, 2, 0, t);
-	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
-	assert_true(it_has_violation(&r, "role"));
-	assert_true(it_has_violation(&r, "isActive"));
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		size_t n = 0;
+
+		while (refused[i].paths[n])
+			n++;
+		u.role = (char *)refused[i].role;
+		u.name = (char *)refused[i].name;
+		r = update(refused[i].id, &u, (const char **)refused[i].paths, n, 0,
+			   refused[i].token);
+		assert_row_error(i, refused[i].what, &r, refused[i].status, refused[i].code,
+				 refused[i].violations);
+	}
 	assert_stored(id, "role", "user");
 	assert_stored(id, "is_active", "t");
-
-	u.name = "Hijacked";
-	r = update(other, &u, name_path, 1, 0, t);
-	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
 	assert_stored(other, "name", "Perm Two");
-
-	r = update(id, &u, bogus, 2, 0, t);
-	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
-	assert_true(it_has_violation(&r, "password_hash"));
 
 	u.role = "moderator"; /* admin may; disabling moves tokens_valid_after */
 	u.is_active = false;
@@ -691,9 +741,6 @@ static void update_user_field_and_object_permissions(void **state)
 	assert_false(((Agentos__Users__V1__User *)r.reply)->is_active);
 	it_result_release(&r);
 	assert_stored(id, "tokens_valid_after IS NOT NULL", "t");
-
-	r = update(424242, &u, name_path, 1, 0, F.admin_token);
-	assert_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
 	free(t);
 }
 
@@ -776,17 +823,33 @@ static void change_password_rules(void **state)
 	int64_t id = make_user("pw@example.com", "Pw");
 	int64_t other = make_user("pw2@example.com", "Pw Two");
 	char *t = it_token(id, "pw@example.com", "user");
+	const struct {
+		const char *what;
+		const char *token;
+		int64_t id;
+		const char *current;
+		const char *next;
+		grpc_status_code status;
+		enum err_code code;
+		const char *const *violations;
+	} refused[] = {
+		{ "wrong current password", t, id, "wrong-password", "new-password-1",
+		  GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS, NO_DETAILS },
+		{ "new password too short", t, id, "password123", "short",
+		  GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR, FIELDS("newPassword") },
+		/* self only: not another user's, not even by an admin */
+		{ "user, another's", t, other, "password123", "new-password-1",
+		  GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN, NO_DETAILS },
+		{ "admin, another's", F.admin_token, other, "password123", "new-password-1",
+		  GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN, NO_DETAILS },
+	};
 	struct it_result r;
 
-	r = change_pw(id, "wrong-password", "new-password-1", t);
-	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
-	r = change_pw(id, "password123", "short", t);
-	assert_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_VALIDATION_ERROR);
-	assert_true(it_has_violation(&r, "newPassword"));
-	r = change_pw(other, "password123", "new-password-1", t);
-	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
-	r = change_pw(other, "password123", "new-password-1", F.admin_token); /* self only */
-	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		r = change_pw(refused[i].id, refused[i].current, refused[i].next, refused[i].token);
+		assert_row_error(i, refused[i].what, &r, refused[i].status, refused[i].code,
+				 refused[i].violations);
+	}
 
 	r = change_pw(0, "password123", "new-password-1", t);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
