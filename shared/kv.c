@@ -40,6 +40,7 @@ struct kv {
 	int total;                 /* contexts that exist or are being opened */
 	int64_t retry_at_ms;       /* 0 = up; else no connect attempt before this time */
 	struct kv_pending *pending; /* invalidations not landed yet (kv_cache.c) */
+	struct kv_near *near;       /* NULL: no near copy (kv_near.c) */
 };
 
 /* ---- URL -------------------------------------------------------------------- */
@@ -318,10 +319,29 @@ struct kv_pending *kv__pending(struct kv *kv)
 	return kv->pending;
 }
 
+struct kv_near *kv__near(struct kv *kv)
+{
+	return kv->near;
+}
+
+redisContext *kv__open(struct kv *kv)
+{
+	return ctx_open(kv);
+}
+
+bool kv_cache_near(struct kv *kv, const char *prefix, size_t entries)
+{
+	if (kv->near)
+		return false;
+	kv->near = kv__near_new(kv, prefix, entries);
+	return kv->near != NULL;
+}
+
 void kv_free(struct kv *kv)
 {
 	if (!kv)
 		return;
+	kv__near_free(kv->near);
 	kv__pending_free(kv->pending); /* its last attempt still uses the pool */
 	while (kv->nidle > 0)
 		redisFree(kv->idle[--kv->nidle]);

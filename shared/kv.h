@@ -121,6 +121,57 @@ void kv_cache_invalidate(struct kv *kv, const char *key);
 /* Keys whose invalidation has not landed yet (tests, logs). */
 size_t kv_cache_pending(struct kv *kv);
 
+/* ---- a near copy of cache entries (kv_near.c) ----------------------------------
+ *
+ * With kv_cache_near, this process also keeps up to `entries` of the cache
+ * entries under one key prefix in its own memory, so that a read of a hot
+ * entry costs no round trip. The copy is exact, not a TTL cache: Redis
+ * (6.0 or later) sends a message on every change of a key under the prefix,
+ * by any client, and expiry and FLUSHALL included (CLIENT TRACKING ...
+ * BCAST), and one thread of this process drops what each names. A read's
+ * answer from Redis enters the copy only when no invalidation of its key
+ * arrived while it was on its way. kv_cache_invalidate drops the key here
+ * before and after its tombstone lands, so this process reads its own
+ * writes at once.
+ *
+ * The copy is used only while its link answers: a ping every 100 ms, and no
+ * answer for 300 ms (Redis frozen, the thread starved) turns every read
+ * back into a Redis read, which falls back to the database when Redis does
+ * not answer. A lost link empties the copy; so does a new one. What this
+ * adds to the cache's guarantees above: another process's write reaches
+ * this copy when its invalidation message does (normally well within a
+ * millisecond of the tombstone, so before the writer has answered its
+ * client); while Redis is frozen, for up to 300 ms after its last answer.
+ * Where Redis refuses (older than 6.0, CLIENT disabled) the copy stays
+ * empty and it is logged. */
+
+/* Starts the copy for keys starting with prefix (no spaces). false when
+ * entries is 0 or the prefix is unusable (no copy is kept then). Call once,
+ * before the client is shared. */
+bool kv_cache_near(struct kv *kv, const char *prefix, size_t entries);
+/* true while the copy is in use (tests, health). */
+bool kv_cache_near_live(struct kv *kv);
+
+/* Internal (kv.c <-> kv_cache.c <-> kv_near.c). */
+struct kv_near;
+struct kv_near_mark {
+	bool usable;
+	uint64_t gen, seq;
+};
+struct kv_near *kv__near_new(struct kv *kv, const char *prefix, size_t entries);
+void kv__near_free(struct kv_near *n);
+struct kv_near *kv__near(struct kv *kv);
+/* A hit copies the entry into *val (malloc'd, NUL-terminated). */
+bool kv__near_get(struct kv_near *n, const char *key, char **val, size_t *len);
+/* Notes, before a Redis read of key, what the put after it checks. */
+void kv__near_mark(struct kv_near *n, const char *key, struct kv_near_mark *m);
+void kv__near_put(struct kv_near *n, const char *key, const char *val, size_t len,
+		  const struct kv_near_mark *m);
+void kv__near_drop(struct kv_near *n, const char *key);
+/* A connected, authenticated context on the client's db, or NULL. */
+struct redisContext;
+struct redisContext *kv__open(struct kv *kv);
+
 /* Internal (kv.c <-> kv_cache.c): the pending invalidations of one client. */
 struct kv_pending;
 struct kv_pending *kv__pending_new(struct kv *kv);

@@ -282,12 +282,19 @@ void kv_cache_invalidate(struct kv *kv, const char *key)
 	struct kv_pending *p = kv__pending(kv);
 	char tomb[KV_TOMBSTONE_MAX];
 
+	/* Dropped from the near copy before the tombstone (reads from now on
+	 * ask Redis) and after it (a read that got the old entry meanwhile
+	 * cannot store it): this process reads its write at once, whenever
+	 * Redis's own message about the tombstone arrives. */
+	kv__near_drop(kv__near(kv), key);
 	tombstone(tomb);
 	if (kv_setex(kv, key, tomb, strlen(tomb), KV_TOMBSTONE_TTL_S) != 0) {
 		log_warn("cache invalidation failed; retrying until it lands", LOG_S("key", key));
 		pending_add(p, key);
+		kv__near_drop(kv__near(kv), key);
 		return;
 	}
+	kv__near_drop(kv__near(kv), key);
 	if (atomic_load(&p->count) > 0)
 		pending_remove(p, &key, 1); /* this tombstone covers the older change too */
 }
@@ -313,6 +320,8 @@ static bool judge(struct kv_pending *p, const char *key, const char *val, uint64
 int kv_cache_get(struct kv *kv, const char *key, char **val, size_t *len, struct kv_seen *seen)
 {
 	struct kv_pending *p = kv__pending(kv);
+	struct kv_near *near = kv__near(kv);
+	struct kv_near_mark mark;
 	uint64_t epoch = atomic_load(&p->landed);
 	int64_t at = mono_ms();
 	int rc;
@@ -322,15 +331,41 @@ int kv_cache_get(struct kv *kv, const char *key, char **val, size_t *len, struct
 	seen->fillable = false;
 	if (pending_has(p, key))
 		return 0;
+	if (kv__near_get(near, key, val, len))
+		return 1; /* seen stays unfillable: nothing to fill */
+	kv__near_mark(near, key, &mark);
 	rc = kv_get(kv, key, val, len);
 	if (rc < 0)
 		return 0;
-	if (judge(p, key, *val, epoch, at, seen) && rc == 1 && (*val)[0] != '~')
+	if (judge(p, key, *val, epoch, at, seen) && rc == 1 && (*val)[0] != '~') {
+		kv__near_put(near, key, *val, *len, &mark);
 		return 1;
+	}
 	free(*val);
 	*val = NULL;
 	*len = 0;
 	return 0;
+}
+
+/* Answers from the near copy what it holds; the keys it does not hold go
+ * to miss[] (their indexes) with a mark each. Returns how many missed. */
+static size_t mget_near(struct kv *kv, const char *const *keys, size_t n, struct kv_value *out,
+			struct kv_seen *seen, size_t *miss, struct kv_near_mark *marks)
+{
+	struct kv_pending *p = kv__pending(kv);
+	struct kv_near *near = kv__near(kv);
+	int64_t at = mono_ms();
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = (struct kv_value){ 0 };
+		seen[i] = (struct kv_seen){ .fillable = false, .at_ms = at };
+		if (!pending_has(p, keys[i]) && kv__near_get(near, keys[i], &out[i].data, &out[i].len))
+			continue;
+		kv__near_mark(near, keys[i], &marks[m]);
+		miss[m++] = i;
+	}
+	return m;
 }
 
 size_t kv_cache_mget(struct kv *kv, const char *const *keys, size_t n, struct kv_value *out,
@@ -338,23 +373,32 @@ size_t kv_cache_mget(struct kv *kv, const char *const *keys, size_t n, struct kv
 {
 	struct kv_pending *p = kv__pending(kv);
 	uint64_t epoch = atomic_load(&p->landed);
-	int64_t at = mono_ms();
-	size_t hits = 0;
-	bool up = kv_mget(kv, keys, n, out) == 0;
+	size_t *miss = xcalloc(n ? n : 1, sizeof(*miss));
+	struct kv_near_mark *marks = xcalloc(n ? n : 1, sizeof(*marks));
+	const char **mkeys = xcalloc(n ? n : 1, sizeof(*mkeys));
+	struct kv_value *mout = xcalloc(n ? n : 1, sizeof(*mout));
+	size_t m = mget_near(kv, keys, n, out, seen, miss, marks), hits = n - m;
+	bool up;
 
-	for (size_t i = 0; i < n; i++) {
-		bool ok = up && judge(p, keys[i], out[i].data, epoch, at, &seen[i]);
+	for (size_t j = 0; j < m; j++)
+		mkeys[j] = keys[miss[j]];
+	up = m == 0 || kv_mget(kv, mkeys, m, mout) == 0;
+	for (size_t j = 0; up && j < m; j++) {
+		size_t i = miss[j];
 
-		if (!up)
-			seen[i] = (struct kv_seen){ .fillable = false, .at_ms = at };
-		if (ok && out[i].data && out[i].data[0] != '~') {
-			hits++;
+		if (!judge(p, keys[i], mout[j].data, epoch, seen[i].at_ms, &seen[i]) ||
+		    !mout[j].data || mout[j].data[0] == '~') {
+			free(mout[j].data);
 			continue;
 		}
-		free(out[i].data);
-		out[i].data = NULL;
-		out[i].len = 0;
+		kv__near_put(kv__near(kv), keys[i], mout[j].data, mout[j].len, &marks[j]);
+		out[i] = mout[j];
+		hits++;
 	}
+	free(mout);
+	free(mkeys);
+	free(marks);
+	free(miss);
 	return hits;
 }
 

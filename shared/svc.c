@@ -73,6 +73,7 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 			     c->db_pool_min, c->db_pool_max);
 	c->redis_url = config_str(r, "REDIS_URL", "redis://127.0.0.1:6379");
 	c->redis_ttl_s = (int)config_int(r, "REDIS_TTL", 3600, 1, 30 * 86400);
+	c->near_cache = (int)config_int(r, "REDIS_NEAR_CACHE", 16384, 0, 1 << 20);
 	host = config_str(r, "GRPC_HOST", "0.0.0.0");
 	port = config_int(r, "GRPC_PORT", default_port, 0, 65535);
 	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s:%d", host, (int)port);
@@ -216,7 +217,7 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 	return rc;
 }
 
-struct kv *svc_kv_new(const struct svc_config *c)
+struct kv *svc_kv_new(const struct svc_config *c, const char *near_prefix)
 {
 	/* the quick workers, and a share for the slow lanes (cache writes) */
 	struct kv *kv = kv_new(c->redis_url, 250, c->workers + c->slow_workers);
@@ -224,6 +225,8 @@ struct kv *svc_kv_new(const struct svc_config *c)
 	if (!kv)
 		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
 			c->redis_url);
+	else if (c->near_cache > 0)
+		kv_cache_near(kv, near_prefix, (size_t)c->near_cache);
 	return kv;
 }
 

@@ -21,6 +21,7 @@ struct svc_config {
 	int db_pool_max;           /* DATABASE_POOL_MAX (10) */
 	const char *redis_url;     /* REDIS_URL (redis://127.0.0.1:6379) */
 	int redis_ttl_s;           /* REDIS_TTL (3600) */
+	int near_cache;            /* REDIS_NEAR_CACHE (16384): entries kept in memory, 0 = none */
 	struct jwt_config jwt;     /* JWT_SECRET, JWT_ISSUER (agentos-auth) */
 	char listen_addr[300];     /* GRPC_HOST (0.0.0.0) : GRPC_PORT (default_port) */
 	int workers;               /* GRPC_WORKERS (8): the quick methods' workers */
@@ -74,8 +75,9 @@ int svc_migrate(struct db_pool *db, const char *schema, const struct db_migratio
 		int timeout_s);
 
 /* The Redis client for REDIS_URL, or NULL after printing a configuration
- * error naming the variable (exit 2 then). */
-struct kv *svc_kv_new(const struct svc_config *c);
+ * error naming the variable (exit 2 then). With REDIS_NEAR_CACHE > 0 it also
+ * keeps a near copy of the cache entries under near_prefix (kv.h). */
+struct kv *svc_kv_new(const struct svc_config *c, const char *near_prefix);
 
 /* The caller resolver of a service that is not the auth service: JWTs checked
  * against the in-memory revocation copy rev, API keys validated through auth

@@ -355,6 +355,186 @@ static void test_kv_cache_invalidation_is_retried_until_it_lands(void **state)
 	kv_free(kv);
 }
 
+/* ---- the near copy (kv_near.c) ---------------------------------------------------- */
+
+static struct kv *near_client(void)
+{
+	struct kv *kv = kv_new(stack_redis_url(F.stack), 300, 2);
+	int64_t t0 = mono_ms();
+
+	assert_true(kv_cache_near(kv, "n:", 64));
+	assert_false(kv_cache_near(kv, "n:", 64)); /* once */
+	while (!kv_cache_near_live(kv)) {
+		if (mono_ms() - t0 > 3000)
+			fail_msg("the near copy's link did not come up within 3 s");
+		sleep_ms(10);
+	}
+	return kv;
+}
+
+/* kv_cache_get of key; its value (malloc'd) or NULL on a miss. */
+static char *cache_read(struct kv *kv, const char *key)
+{
+	struct kv_seen seen;
+	char *val = NULL;
+	size_t len;
+
+	if (kv_cache_get(kv, key, &val, &len, &seen) != 1)
+		return NULL;
+	assert_int_equal(strlen(val), len);
+	return val;
+}
+
+/* Waits up to ms for key to read as want (NULL: a miss) through kv. */
+static void expect_read_within(struct kv *kv, const char *key, const char *want, int ms,
+			       const char *after)
+{
+	int64_t t0 = mono_ms();
+
+	for (;;) {
+		char *got = cache_read(kv, key);
+		bool same = want ? got && strcmp(got, want) == 0 : got == NULL;
+
+		if (same) {
+			free(got);
+			return;
+		}
+		if (mono_ms() - t0 > ms)
+			fail_msg("%s: %s still reads \"%s\" after %d ms, not \"%s\"", after, key,
+				 got ? got : "(miss)", ms, want ? want : "(miss)");
+		free(got);
+		sleep_ms(1);
+	}
+}
+
+static void test_kv_near_copy_answers_locally_and_follows_every_change(void **state)
+{
+	struct kv *kv = near_client(), *other = kv_new(stack_redis_url(F.stack), 300, 1);
+	long long before;
+	char *val;
+
+	(void)state;
+	assert_int_equal(kv_setex(other, "n:1", "v1", 2, 60), 0);
+	val = cache_read(kv, "n:1"); /* from Redis, kept */
+	assert_string_equal(val, "v1");
+	free(val);
+	before = stack_redis_reads(F.stack);
+	for (int i = 0; i < 20; i++) {
+		val = cache_read(kv, "n:1");
+		assert_string_equal(val, "v1");
+		free(val);
+	}
+	assert_int_equal(stack_redis_reads(F.stack) - before, 0);
+
+	/* Another client's writes reach the copy: a SET, a DEL. */
+	assert_int_equal(kv_setex(other, "n:1", "v2", 2, 60), 0);
+	expect_read_within(kv, "n:1", "v2", 100, "another client's SET");
+	assert_int_equal(kv_del(other, (const char *[]){ "n:1" }, 1), 0);
+	expect_read_within(kv, "n:1", NULL, 100, "another client's DEL");
+
+	/* This client's own invalidation holds at once, message or not. */
+	assert_int_equal(kv_setex(other, "n:1", "v3", 2, 60), 0);
+	expect_read_within(kv, "n:1", "v3", 100, "another client's SET");
+	kv_cache_invalidate(kv, "n:1");
+	val = cache_read(kv, "n:1");
+	assert_null(val);
+
+	/* Expiry and FLUSHALL reach it too. */
+	assert_int_equal(kv_setex(other, "n:2", "short", 5, 1), 0);
+	expect_read_within(kv, "n:2", "short", 100, "a SET");
+	expect_read_within(kv, "n:2", NULL, 2500, "its 1 s TTL");
+	assert_int_equal(kv_setex(other, "n:3", "x", 1, 60), 0);
+	expect_read_within(kv, "n:3", "x", 100, "a SET");
+	stack_redis_command(F.stack, "FLUSHALL");
+	expect_read_within(kv, "n:3", NULL, 100, "FLUSHALL");
+
+	/* Keys outside the prefix are not kept. */
+	assert_int_equal(kv_setex(other, "m:1", "y", 1, 60), 0);
+	free(cache_read(kv, "m:1"));
+	before = stack_redis_reads(F.stack);
+	free(cache_read(kv, "m:1"));
+	assert_int_equal(stack_redis_reads(F.stack) - before, 1);
+	kv_free(other);
+	kv_free(kv);
+}
+
+static void test_kv_near_copy_mget_asks_only_for_what_it_lacks(void **state)
+{
+	struct kv *kv = near_client(), *other = kv_new(stack_redis_url(F.stack), 300, 1);
+	const char *keys[] = { "n:7", "n:5", "n:6" };
+	struct kv_value out[3];
+	struct kv_seen seen[3];
+	long long before;
+
+	(void)state;
+	assert_int_equal(kv_setex(other, "n:5", "five", 4, 60), 0);
+	assert_int_equal(kv_setex(other, "n:6", "six", 3, 60), 0);
+	free(cache_read(kv, "n:5")); /* n:5 kept, n:6 only in Redis, n:7 nowhere */
+	assert_int_equal(kv_cache_mget(kv, keys, 3, out, seen), 2);
+	assert_null(out[0].data);
+	assert_true(seen[0].fillable);
+	assert_string_equal(out[1].data, "five");
+	assert_string_equal(out[2].data, "six");
+	assert_int_equal(out[2].len, 3);
+	kv_values_release(out, 3);
+	before = stack_redis_reads(F.stack);
+	assert_int_equal(kv_cache_mget(kv, keys, 3, out, seen), 2);
+	assert_string_equal(out[1].data, "five");
+	assert_string_equal(out[2].data, "six");
+	kv_values_release(out, 3);
+	assert_int_equal(stack_redis_reads(F.stack) - before, 1); /* one MGET, of n:7 */
+	before = stack_redis_reads(F.stack);
+	assert_int_equal(kv_cache_mget(kv, keys + 1, 2, out, seen), 2);
+	kv_values_release(out, 2);
+	assert_int_equal(stack_redis_reads(F.stack) - before, 0);
+	kv_free(other);
+	kv_free(kv);
+}
+
+static void test_kv_near_copy_is_left_when_redis_stalls_or_restarts(void **state)
+{
+	struct kv *kv = near_client(), *other = kv_new(stack_redis_url(F.stack), 300, 1);
+	int64_t t0;
+	char *val;
+
+	(void)state;
+	assert_int_equal(kv_setex(other, "n:8", "old", 3, 600), 0);
+	expect_read_within(kv, "n:8", "old", 100, "a SET");
+	stack_redis_signal(F.stack, SIGSTOP);
+	t0 = mono_ms();
+	while (kv_cache_near_live(kv)) {
+		if (mono_ms() - t0 > 600)
+			fail_msg("the near copy was still trusted 600 ms after Redis stopped answering");
+		sleep_ms(5);
+	}
+	val = cache_read(kv, "n:8"); /* Redis, which times out: a miss */
+	stack_redis_signal(F.stack, SIGCONT);
+	assert_null(val);
+	t0 = mono_ms();
+	while (!kv_cache_near_live(kv)) {
+		if (mono_ms() - t0 > 1000)
+			fail_msg("the near copy did not come back within 1 s of Redis answering");
+		sleep_ms(5);
+	}
+	expect_read_within(kv, "n:8", "old", 100, "Redis answering again");
+
+	/* A restart loses the link: the copy starts empty on the new one. */
+	stack_redis_stop(F.stack);
+	stack_redis_start(F.stack);
+	t0 = mono_ms();
+	while (!kv_cache_near_live(kv)) {
+		if (mono_ms() - t0 > 3000)
+			fail_msg("the near copy did not come back within 3 s of a restart");
+		sleep_ms(10);
+	}
+	kv_free(other);
+	other = kv_new(stack_redis_url(F.stack), 300, 1);
+	assert_int_equal(kv_setex(other, "n:8", "new", 3, 600), 0);
+	expect_read_within(kv, "n:8", "new", 100, "a SET after the restart");
+	kv_free(other);
+	kv_free(kv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +545,9 @@ int main(void)
 		cmocka_unit_test(test_kv_reconnects_at_most_once_per_second),
 		cmocka_unit_test(test_kv_cache_late_fill_is_dropped),
 		cmocka_unit_test(test_kv_cache_invalidation_is_retried_until_it_lands),
+		cmocka_unit_test(test_kv_near_copy_answers_locally_and_follows_every_change),
+		cmocka_unit_test(test_kv_near_copy_mget_asks_only_for_what_it_lacks),
+		cmocka_unit_test(test_kv_near_copy_is_left_when_redis_stalls_or_restarts),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

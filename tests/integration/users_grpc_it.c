@@ -416,6 +416,51 @@ static void get_user_is_cached_and_invalidated_on_write(void **state)
 	free(t);
 }
 
+/* A hit costs no Redis read (the near copy, kv.h), and another replica's
+ * write - its commit, then its invalidation - reaches it: here that replica
+ * is this test, with the SQL and the tombstone a users service writes. */
+static void get_user_near_copy_answers_and_follows_other_writers(void **state)
+{
+	int64_t id = make_user("near@example.com", "Near");
+	char *t = it_token(id, "near@example.com", "user");
+	char key[32], sql[160];
+	struct it_result r;
+	long long before;
+	int64_t t0;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) { /* a miss that fills, a Redis hit that is kept */
+		r = get(id, t);
+		assert_int_equal(r.status, GRPC_STATUS_OK);
+		it_result_release(&r);
+	}
+	before = stack_redis_reads(F.stack);
+	for (int i = 0; i < 10; i++) {
+		r = get(id, t);
+		assert_string_equal(((Agentos__Users__V1__User *)r.reply)->name, "Near");
+		it_result_release(&r);
+	}
+	assert_int_equal(stack_redis_reads(F.stack) - before, 0);
+
+	snprintf(sql, sizeof(sql),
+		 "UPDATE users.users SET name = 'Far', version = version + 1 WHERE id = %lld",
+		 (long long)id);
+	assert_true(it_sql_exec(F.db, sql));
+	snprintf(key, sizeof(key), "user:%lld", (long long)id);
+	kv_cache_invalidate(F.kv, key);
+	t0 = mono_ms();
+	for (;;) {
+		r = get(id, t);
+		if (strcmp(((Agentos__Users__V1__User *)r.reply)->name, "Far") == 0)
+			break;
+		if (mono_ms() - t0 > 100)
+			fail_msg("GetUser still answers the old name 100 ms after the invalidation");
+		it_result_release(&r);
+	}
+	it_result_release(&r);
+	free(t);
+}
+
 /* ---- BatchGetUsers ---------------------------------------------------------------- */
 
 static void batch_get_users_public_and_full(void **state)
@@ -1081,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(bad_credentials_are_refused_even_on_open_calls),
 		cmocka_unit_test(get_user_self_other_moderator),
 		cmocka_unit_test(get_user_is_cached_and_invalidated_on_write),
+		cmocka_unit_test(get_user_near_copy_answers_and_follows_other_writers),
 		cmocka_unit_test(batch_get_users_public_and_full),
 		cmocka_unit_test(batch_get_users_costs_one_mget_and_one_query),
 		cmocka_unit_test(list_users_filters_sorts_and_pages),

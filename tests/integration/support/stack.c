@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "it.h"
 #include "log.h"
 #include "rpc.h"
@@ -444,6 +446,46 @@ void stack_redis_stop(struct stack *s)
 	if (run_script(s, "redis-stop", 0) != 0)
 		fatal("Redis did not stop (see %s/redis.log)", s->dir);
 	s->redis_up = false;
+}
+
+/* cmd's reply on a fresh connection; fatal unless it has type want. */
+static redisReply *redis_run(const struct stack *s, const char *cmd, int want)
+{
+	redisContext *ctx = redisConnect("127.0.0.1", s->redis_port);
+	redisReply *r = ctx && !ctx->err ? redisCommand(ctx, cmd) : NULL;
+
+	if (!r || r->type != want)
+		fatal("%s failed on the stack's Redis", cmd);
+	redisFree(ctx);
+	return r;
+}
+
+long long stack_redis_reads(const struct stack *s)
+{
+	static const char *const cmds[] = { "cmdstat_get:calls=", "cmdstat_mget:calls=" };
+	redisReply *r = redis_run(s, "INFO commandstats", REDIS_REPLY_STRING);
+	long long n = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *at = strstr(r->str, cmds[i]);
+		int64_t v;
+		char num[24];
+
+		if (!at)
+			continue;
+		at += strlen(cmds[i]);
+		snprintf(num, sizeof(num), "%.*s", (int)strspn(at, "0123456789"), at);
+		if (!parse_int64(num, &v))
+			fatal("INFO commandstats: no count after %s", cmds[i]);
+		n += v;
+	}
+	freeReplyObject(r);
+	return n;
+}
+
+void stack_redis_command(const struct stack *s, const char *cmd)
+{
+	freeReplyObject(redis_run(s, cmd, REDIS_REPLY_STATUS));
 }
 
 void stack_redis_signal(struct stack *s, int sig)

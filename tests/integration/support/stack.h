@@ -34,6 +34,12 @@ void stack_pg_stop(struct stack *s);
 void stack_pg_start(struct stack *s);
 void stack_redis_stop(struct stack *s);
 void stack_redis_start(struct stack *s);
+/* How many GET and MGET commands the stack's Redis has run so far (INFO
+ * commandstats): what a near-cache hit must not add to. */
+long long stack_redis_reads(const struct stack *s);
+/* Runs cmd (no arguments, e.g. "FLUSHALL") on the stack's Redis; it must
+ * answer a status. */
+void stack_redis_command(const struct stack *s, const char *cmd);
 /* Sends sig to the stack's redis-server (SIGSTOP stalls it: connections
  * still open, nothing answers; SIGCONT resumes it). */
 void stack_redis_signal(struct stack *s, int sig);
