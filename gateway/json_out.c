@@ -1,6 +1,7 @@
 /* json_out.c - see json_out.h. */
 #include "json_out.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,13 @@ static const char *escape_of(unsigned char c, char seq[8])
 	}
 }
 
+/* What escape_of does not return NULL for; tested first, as most text
+ * has nothing to escape. */
+static inline bool must_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
 void jout_string(struct json_out *o, const char *s, size_t n)
 {
 	size_t run = 0;
@@ -141,10 +149,11 @@ void jout_string(struct json_out *o, const char *s, size_t n)
 	reserve(o, n + 2);
 	o->buf[o->len++] = '"';
 	for (size_t i = 0; i < n; i++) {
-		const char *esc = escape_of((unsigned char)s[i], seq);
+		const char *esc;
 
-		if (!esc)
+		if (!must_escape((unsigned char)s[i]))
 			continue;
+		esc = escape_of((unsigned char)s[i], seq);
 		jout_mem(o, s + run, i - run);
 		jout_mem(o, esc, strlen(esc));
 		run = i + 1;

@@ -68,8 +68,18 @@ bool utf8_valid(const char *s, size_t len)
 	if (len > 0 && !s)
 		return false;
 	while (i < len) {
-		size_t n = utf8_decode(s + i, len - i, NULL);
+		uint64_t w;
+		size_t n;
 
+		/* ASCII, most text, eight bytes at a time */
+		if (len - i >= sizeof(w)) {
+			memcpy(&w, s + i, sizeof(w));
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += sizeof(w);
+				continue;
+			}
+		}
+		n = utf8_decode(s + i, len - i, NULL);
 		if (n == 0)
 			return false;
 		i += n;
