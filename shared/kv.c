@@ -329,11 +329,11 @@ redisContext *kv__open(struct kv *kv)
 	return ctx_open(kv);
 }
 
-bool kv_cache_near(struct kv *kv, const char *prefix, size_t entries)
+bool kv_cache_near(struct kv *kv, const char *const *prefixes, size_t entries)
 {
 	if (kv->near)
 		return false;
-	kv->near = kv__near_new(kv, prefix, entries);
+	kv->near = kv__near_new(kv, prefixes, entries);
 	return kv->near != NULL;
 }
 

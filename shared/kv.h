@@ -90,6 +90,13 @@ int kv_eval_ints(struct kv *kv, const struct kv_script *s, int nkeys, const char
  * stops reading the cache altogether (and logs it): its own answers stay
  * fresh. */
 
+/* The cache's key spaces. users_cache.c writes user:<id> and replaces it
+ * with a tombstone after every committed write to that user; the posts
+ * service follows that key for its copy of authors' names (posts_users.c),
+ * so whatever changes a user must go on changing that key. */
+#define KV_USER_PREFIX "user:"
+#define KV_POST_PREFIX "post:"
+
 #define KV_TOMBSTONE_TTL_S 60
 #define KV_RETRY_INVALIDATE_MS 100
 #define KV_PENDING_MAX 65536
@@ -124,44 +131,61 @@ size_t kv_cache_pending(struct kv *kv);
 /* ---- a near copy of cache entries (kv_near.c) ----------------------------------
  *
  * With kv_cache_near, this process also keeps up to `entries` of the cache
- * entries under one key prefix in its own memory, so that a read of a hot
- * entry costs no round trip. The copy is exact, not a TTL cache: Redis
- * (6.0 or later) sends a message on every change of a key under the prefix,
- * by any client, and expiry and FLUSHALL included (CLIENT TRACKING ...
- * BCAST), and one thread of this process drops what each names. A read's
- * answer from Redis enters the copy only when no invalidation of its key
- * arrived while it was on its way. kv_cache_invalidate drops the key here
- * before and after its tombstone lands, so this process reads its own
- * writes at once.
+ * entries under some key prefixes in its own memory, so that a read of a
+ * hot entry costs no round trip. The copy is exact, not a TTL cache: Redis
+ * (6.0 or later) sends a message on every change of a key under the
+ * prefixes, by any client, and expiry and FLUSHALL included (CLIENT
+ * TRACKING ... BCAST), and one thread of this process drops what each
+ * names. A read's answer from Redis enters the copy only when no
+ * invalidation of its key arrived while it was on its way. A read uses the
+ * copy only when no message waits unread on the link (kv_near_usable).
+ * kv_cache_invalidate drops the key here before and after its tombstone
+ * lands, so this process reads its own writes at once.
  *
  * The copy is used only while its link answers: a ping every 100 ms, and no
  * answer for 300 ms (Redis frozen, the thread starved) turns every read
  * back into a Redis read, which falls back to the database when Redis does
- * not answer. A lost link empties the copy; so does a new one. What this
- * adds to the cache's guarantees above: another process's write reaches
- * this copy when its invalidation message does (normally well within a
- * millisecond of the tombstone, so before the writer has answered its
- * client); while Redis is frozen, for up to 300 ms after its last answer.
- * Where Redis refuses (older than 6.0, CLIENT disabled) the copy stays
- * empty and it is logged. */
+ * not answer. A lost link empties the copy; so does a new one. An entry
+ * lives at most 60 s. What this adds to the cache's guarantees above:
+ * another process's write reaches this copy when its invalidation message
+ * does (Redis writes it microseconds after its answer to the writer); an
+ * invalidation that has not landed (pending in its writer) is not seen
+ * until it lands, or the entry's 60 s run out; while Redis is frozen the
+ * copy is read for up to 300 ms after its last answer. Where Redis refuses
+ * (older than 6.0, CLIENT disabled) the copy stays empty and it is
+ * logged. */
 
-/* Starts the copy for keys starting with prefix (no spaces). false when
- * entries is 0 or the prefix is unusable (no copy is kept then). Call once,
- * before the client is shared. */
-bool kv_cache_near(struct kv *kv, const char *prefix, size_t entries);
+/* Starts the copy for keys starting with one of prefixes (NULL-terminated,
+ * at most 4, each under 32 bytes). false when entries is 0 or a prefix is
+ * unusable (no copy is kept then). Call once, before the client is shared. */
+bool kv_cache_near(struct kv *kv, const char *const *prefixes, size_t entries);
 /* true while the copy is in use (tests, health). */
 bool kv_cache_near_live(struct kv *kv);
 
-/* Internal (kv.c <-> kv_cache.c <-> kv_near.c). */
-struct kv_near;
+/* Entries a process derives itself, e.g. from another service's reply about
+ * the thing a followed key caches: they live in the same copy under that
+ * key, until it changes in Redis, exactly as a cache entry's copy does.
+ * Check kv_near_usable once per request, before its gets (it is what makes
+ * the copy answer only what a message has not overtaken; one poll(2)); then
+ * for each miss, kv_near_mark before asking the owner, kv_near_put after. */
 struct kv_near_mark {
 	bool usable;
 	uint64_t gen, seq;
 };
-struct kv_near *kv__near_new(struct kv *kv, const char *prefix, size_t entries);
+bool kv_near_usable(struct kv *kv);
+/* A hit copies the entry into *val (malloc'd, NUL-terminated). */
+bool kv_near_get(struct kv *kv, const char *key, char **val, size_t *len);
+void kv_near_mark(struct kv *kv, const char *key, struct kv_near_mark *m);
+void kv_near_put(struct kv *kv, const char *key, const char *val, size_t len,
+		 const struct kv_near_mark *m);
+
+/* Internal (kv.c <-> kv_cache.c <-> kv_near.c). */
+struct kv_near;
+struct kv_near *kv__near_new(struct kv *kv, const char *const *prefixes, size_t entries);
 void kv__near_free(struct kv_near *n);
 struct kv_near *kv__near(struct kv *kv);
-/* A hit copies the entry into *val (malloc'd, NUL-terminated). */
+bool kv__near_usable(struct kv_near *n);
+/* No usable check: the caller made it. */
 bool kv__near_get(struct kv_near *n, const char *key, char **val, size_t *len);
 /* Notes, before a Redis read of key, what the put after it checks. */
 void kv__near_mark(struct kv_near *n, const char *key, struct kv_near_mark *m);

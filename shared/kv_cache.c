@@ -331,7 +331,7 @@ int kv_cache_get(struct kv *kv, const char *key, char **val, size_t *len, struct
 	seen->fillable = false;
 	if (pending_has(p, key))
 		return 0;
-	if (kv__near_get(near, key, val, len))
+	if (kv__near_usable(near) && kv__near_get(near, key, val, len))
 		return 1; /* seen stays unfillable: nothing to fill */
 	kv__near_mark(near, key, &mark);
 	rc = kv_get(kv, key, val, len);
@@ -355,12 +355,14 @@ static size_t mget_near(struct kv *kv, const char *const *keys, size_t n, struct
 	struct kv_pending *p = kv__pending(kv);
 	struct kv_near *near = kv__near(kv);
 	int64_t at = mono_ms();
+	bool usable = kv__near_usable(near);
 	size_t m = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		out[i] = (struct kv_value){ 0 };
 		seen[i] = (struct kv_seen){ .fillable = false, .at_ms = at };
-		if (!pending_has(p, keys[i]) && kv__near_get(near, keys[i], &out[i].data, &out[i].len))
+		if (usable && !pending_has(p, keys[i]) &&
+		    kv__near_get(near, keys[i], &out[i].data, &out[i].len))
 			continue;
 		kv__near_mark(near, keys[i], &marks[m]);
 		miss[m++] = i;

@@ -11,7 +11,7 @@
  *
  * One thread holds the link: a connection that asked Redis (CLIENT TRACKING
  * ... BCAST, redirected to itself) for a message on every change of a key
- * under the prefix, by anyone, including expiry and FLUSHALL, and that
+ * under the prefixes, by anyone, including expiry and FLUSHALL, and that
  * subscribed to those messages. It pings every NEAR_PING_MS; the copy is
  * used only while the last answer is younger than NEAR_LIVE_MS. Redis
  * answers in order on one connection, so a pong comes after the messages of
@@ -47,9 +47,14 @@ struct near_slot {
 	int64_t at_ms; /* when it was stored */
 };
 
+#define NEAR_PREFIXES 4
+#define NEAR_PREFIX_MAX 32
+
 struct kv_near {
 	struct kv *kv;
-	char prefix[64];
+	char prefix[NEAR_PREFIXES][NEAR_PREFIX_MAX];
+	size_t nprefix;
+	atomic_int link_fd; /* the link's socket, -1 while it is down */
 	size_t mask; /* slots - 1 */
 	struct near_slot *slots;
 	pthread_mutex_t locks[NEAR_LOCKS];
@@ -77,6 +82,30 @@ static bool live(const struct kv_near *n)
 	return mono_ms() < atomic_load_explicit(&n->live_until, memory_order_acquire);
 }
 
+static bool followed(const struct kv_near *n, const char *key)
+{
+	for (size_t i = 0; i < n->nprefix; i++) {
+		if (strncmp(key, n->prefix[i], strlen(n->prefix[i])) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Live, and no message waiting unread on the link. Redis writes a change's
+ * message in the same pass of its event loop as its answer to the writer,
+ * so a read after this check does not miss the message of a write whose
+ * writer has since answered its own client, however late the link's thread
+ * runs (unless Redis was held up between those two writes). */
+bool kv__near_usable(struct kv_near *n)
+{
+	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+
+	if (!n || !live(n))
+		return false;
+	pfd.fd = atomic_load(&n->link_fd);
+	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
+}
+
 static void slot_clear(struct near_slot *s)
 {
 	free(s->key);
@@ -94,7 +123,7 @@ bool kv__near_get(struct kv_near *n, const char *key, char **val, size_t *len)
 	struct near_slot *s;
 	bool hit = false;
 
-	if (!n || !live(n))
+	if (!n)
 		return false;
 	i = (size_t)hash_of(key) & n->mask;
 	s = &n->slots[i];
@@ -114,7 +143,7 @@ void kv__near_mark(struct kv_near *n, const char *key, struct kv_near_mark *m)
 	size_t i;
 
 	m->usable = false;
-	if (!n || strncmp(key, n->prefix, strlen(n->prefix)) != 0)
+	if (!n || !followed(n, key))
 		return;
 	m->gen = atomic_load(&n->gen);
 	if (!live(n))
@@ -220,6 +249,24 @@ static void link_failed(struct kv_near *n, const char *what, const char *detail)
 		 LOG_S("step", what), LOG_S("error", detail ? detail : ""));
 }
 
+/* CLIENT TRACKING on REDIRECT <id> BCAST PREFIX <p>...: a message to
+ * client id for every change of a key under the prefixes. */
+static redisReply *track(const struct kv_near *n, redisContext *ctx, long long id)
+{
+	const char *argv[6 + 2 * NEAR_PREFIXES] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL,
+						    "BCAST" };
+	char ids[24];
+	int argc = 6;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	argv[4] = ids;
+	for (size_t i = 0; i < n->nprefix; i++) {
+		argv[argc++] = "PREFIX";
+		argv[argc++] = n->prefix[i];
+	}
+	return redisCommandArgv(ctx, argc, argv, NULL);
+}
+
 /* Asks for invalidation messages on ctx and subscribes to them; false (and
  * logged) when Redis refuses, e.g. one older than 6.0. */
 static bool link_setup(struct kv_near *n, redisContext *ctx)
@@ -236,7 +283,7 @@ static bool link_setup(struct kv_near *n, redisContext *ctx)
 	}
 	id = r->integer;
 	freeReplyObject(r);
-	r = redisCommand(ctx, "CLIENT TRACKING on REDIRECT %lld BCAST PREFIX %s", id, n->prefix);
+	r = track(n, ctx, id);
 	ok = r && r->type == REDIS_REPLY_STATUS;
 	if (!ok) {
 		link_failed(n, "CLIENT TRACKING",
@@ -322,12 +369,14 @@ static void *link_main(void *arg)
 
 		if (ctx && link_setup(n, ctx)) {
 			flush_all(n); /* reads noted before this point cannot store */
+			atomic_store(&n->link_fd, ctx->fd);
 			atomic_store(&n->live_until, mono_ms() + NEAR_LIVE_MS);
 			if (n->warned)
 				log_info("near cache on again: its Redis invalidation link works");
 			n->warned = false;
 			link_run(n, ctx);
 			atomic_store(&n->live_until, 0);
+			atomic_store(&n->link_fd, -1); /* before its close: no check polls it after */
 			flush_all(n);
 			if (!stopping(n))
 				link_failed(n, "read", ctx->errstr[0] ? ctx->errstr : "connection lost");
@@ -342,19 +391,26 @@ static void *link_main(void *arg)
 	return NULL;
 }
 
-struct kv_near *kv__near_new(struct kv *kv, const char *prefix, size_t entries)
+struct kv_near *kv__near_new(struct kv *kv, const char *const *prefixes, size_t entries)
 {
 	struct kv_near *n;
-	size_t slots = 64;
+	size_t slots = 64, np = 0;
 
-	if (entries == 0 || strlen(prefix) == 0 || strlen(prefix) >= sizeof(n->prefix) ||
-	    strpbrk(prefix, " \r\n%"))
+	for (; prefixes && prefixes[np]; np++) {
+		if (np == NEAR_PREFIXES || prefixes[np][0] == '\0' ||
+		    strlen(prefixes[np]) >= NEAR_PREFIX_MAX)
+			return NULL;
+	}
+	if (entries == 0 || np == 0)
 		return NULL;
 	while (slots < entries)
 		slots <<= 1;
 	n = xcalloc(1, sizeof(*n));
 	n->kv = kv;
-	strlcpy_s(n->prefix, prefix, sizeof(n->prefix));
+	for (size_t i = 0; i < np; i++)
+		strlcpy_s(n->prefix[i], prefixes[i], NEAR_PREFIX_MAX);
+	n->nprefix = np;
+	atomic_init(&n->link_fd, -1);
 	n->mask = slots - 1;
 	n->slots = xcalloc(slots, sizeof(*n->slots));
 	for (size_t l = 0; l < NEAR_LOCKS; l++)
@@ -405,4 +461,27 @@ bool kv_cache_near_live(struct kv *kv)
 	struct kv_near *n = kv__near(kv);
 
 	return n && live(n);
+}
+
+/* ---- entries a process derives itself ---------------------------------------------- */
+
+bool kv_near_usable(struct kv *kv)
+{
+	return kv__near_usable(kv__near(kv));
+}
+
+bool kv_near_get(struct kv *kv, const char *key, char **val, size_t *len)
+{
+	return kv__near_get(kv__near(kv), key, val, len);
+}
+
+void kv_near_mark(struct kv *kv, const char *key, struct kv_near_mark *m)
+{
+	kv__near_mark(kv__near(kv), key, m);
+}
+
+void kv_near_put(struct kv *kv, const char *key, const char *val, size_t len,
+		 const struct kv_near_mark *m)
+{
+	kv__near_put(kv__near(kv), key, val, len, m);
 }

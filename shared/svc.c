@@ -217,7 +217,7 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 	return rc;
 }
 
-struct kv *svc_kv_new(const struct svc_config *c, const char *near_prefix)
+struct kv *svc_kv_new(const struct svc_config *c, const char *const *near_prefixes)
 {
 	/* the quick workers, and a share for the slow lanes (cache writes) */
 	struct kv *kv = kv_new(c->redis_url, 250, c->workers + c->slow_workers);
@@ -226,7 +226,7 @@ struct kv *svc_kv_new(const struct svc_config *c, const char *near_prefix)
 		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
 			c->redis_url);
 	else if (c->near_cache > 0)
-		kv_cache_near(kv, near_prefix, (size_t)c->near_cache);
+		kv_cache_near(kv, near_prefixes, (size_t)c->near_cache);
 	return kv;
 }
 

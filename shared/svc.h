@@ -76,8 +76,8 @@ int svc_migrate(struct db_pool *db, const char *schema, const struct db_migratio
 
 /* The Redis client for REDIS_URL, or NULL after printing a configuration
  * error naming the variable (exit 2 then). With REDIS_NEAR_CACHE > 0 it also
- * keeps a near copy of the cache entries under near_prefix (kv.h). */
-struct kv *svc_kv_new(const struct svc_config *c, const char *near_prefix);
+ * keeps a near copy of the entries under near_prefixes (kv.h). */
+struct kv *svc_kv_new(const struct svc_config *c, const char *const *near_prefixes);
 
 /* The caller resolver of a service that is not the auth service: JWTs checked
  * against the in-memory revocation copy rev, API keys validated through auth

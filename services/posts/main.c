@@ -54,7 +54,8 @@ int main(void)
 		return 2;
 	svc.cache_ttl_s = s.svc.redis_ttl_s;
 	svc.db_wait_ms = 2000;
-	svc.kv = svc_kv_new(&s.svc, "post:");
+	/* post:<id> copies, and authors' names under user:<id> (posts_users.c) */
+	svc.kv = svc_kv_new(&s.svc, (const char *[]){ KV_POST_PREFIX, KV_USER_PREFIX, NULL });
 	if (!svc.kv)
 		return 2;
 	auth = rpc_channel_new(s.svc.auth_addr);
@@ -63,7 +64,7 @@ int main(void)
 	if (!follower)
 		goto out;
 	callers = svc_callers_new(&s.svc, revocations, auth);
-	users = posts_users_client_new(s.svc.users_addr, s.svc.deadline_ms);
+	users = posts_users_client_new(s.svc.users_addr, s.svc.deadline_ms, svc.kv);
 	svc.names = posts_users_names;
 	svc.names_ctx = users;
 	/* Every statement of this service is planned once per session: each

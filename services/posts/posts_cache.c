@@ -15,7 +15,7 @@
 
 static void post_key(char *buf, int64_t id)
 {
-	snprintf(buf, KEY_MAX, "post:%" PRId64, id);
+	snprintf(buf, KEY_MAX, KV_POST_PREFIX "%" PRId64, id);
 }
 
 /* malloc'd JSON of p (no author name); caller frees. */

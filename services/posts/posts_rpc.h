@@ -20,8 +20,11 @@ extern const size_t posts_rpc_methods_count;
 struct posts_users_client;
 
 /* A long-lived channel to UsersService at target; every call has deadline_ms
- * at most (less when the incoming call has less time left). Never NULL. */
-struct posts_users_client *posts_users_client_new(const char *target, int deadline_ms);
+ * at most (less when the incoming call has less time left). Names it got
+ * are kept in kv's near copy (kv.h) under user:<id>, until that entry
+ * changes; kv may be NULL (no copy). Never NULL. */
+struct posts_users_client *posts_users_client_new(const char *target, int deadline_ms,
+						  struct kv *kv);
 /* NULL is a no-op. */
 void posts_users_client_free(struct posts_users_client *cl);
 /* A posts_names_fn over UsersService.BatchGetUsers; ctx is the client. */

@@ -77,7 +77,7 @@ int main(void)
 		return 2;
 	svc.cache_ttl_s = s.svc.redis_ttl_s;
 	svc.db_wait_ms = 2000;
-	svc.kv = svc_kv_new(&s.svc, "user:");
+	svc.kv = svc_kv_new(&s.svc, (const char *[]){ KV_USER_PREFIX, NULL });
 	if (!svc.kv)
 		return 2;
 	auth = rpc_channel_new(s.svc.auth_addr);

@@ -14,7 +14,7 @@
 
 static void user_key(char *buf, int64_t id)
 {
-	snprintf(buf, KEY_MAX, "user:%" PRId64, id);
+	snprintf(buf, KEY_MAX, KV_USER_PREFIX "%" PRId64, id);
 }
 
 /* Entries are a compact text record, read back without building a JSON

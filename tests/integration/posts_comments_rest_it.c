@@ -511,17 +511,32 @@ static void comment_count_survives_concurrent_writers(void **state)
 
 /* ---- the users service stopped (last: it stops a service) ---------------------------------- */
 
+/* With the users service down, a page whose authors' names this posts
+ * service holds (its near copy, posts_users.c) still answers, with those
+ * names; a page with a name it does not hold fails fast with 503. */
 static void users_service_down_makes_lists_fail_fast(void **state)
 {
 	struct actor a = actor_new("outage@example.com", "Outage Author", "user");
+	struct actor b = actor_new("steady@example.com", "Steady Author", "user");
 	int64_t post = post_new(a.token, "Outage post", "published");
+	char steady[64];
 	struct it_http_result r;
 	int64_t deadline;
 	long status = 0;
 
 	(void)state;
+	post_new(b.token, "Steady post", "published");
 	comment_new(post, a.token, "outage comment");
+	snprintf(steady, sizeof(steady), "/posts?authorId=%lld", (long long)b.id);
+	expect_status(call("GET", steady, NULL, NULL), 200); /* b's name is known now */
+	/* a's change drops a's name: the next page with a must ask users */
+	expect_status(call("PATCH", "/users/me", a.token, "{\"name\":\"Outage Renamed\"}"), 200);
 	assert_int_equal(proc_stop(G.users), 0);
+	r = call("GET", steady, NULL, NULL);
+	assert_true(it_http_is_list(&r));
+	assert_string_equal(author_name_in(&r, it_json_int(json_array_get(it_data(&r), 0), "id")),
+			    "Steady Author");
+	it_http_release(&r);
 	r = call("GET", "/posts?limit=10", NULL, NULL);
 	if (r.elapsed_ms >= IT_GW_DEADLINE_MS)
 		fail_msg("GET /posts took %lld ms with the users service down",
@@ -542,6 +557,7 @@ static void users_service_down_makes_lists_fail_fast(void **state)
 			sleep_ms(200);
 	}
 	assert_int_equal(status, 200);
+	actor_free(&b);
 	actor_free(&a);
 }
 

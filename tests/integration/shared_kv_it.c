@@ -360,10 +360,11 @@ static void test_kv_cache_invalidation_is_retried_until_it_lands(void **state)
 static struct kv *near_client(void)
 {
 	struct kv *kv = kv_new(stack_redis_url(F.stack), 300, 2);
+	const char *prefixes[] = { "n:", "d:", NULL };
 	int64_t t0 = mono_ms();
 
-	assert_true(kv_cache_near(kv, "n:", 64));
-	assert_false(kv_cache_near(kv, "n:", 64)); /* once */
+	assert_true(kv_cache_near(kv, prefixes, 64));
+	assert_false(kv_cache_near(kv, prefixes, 64)); /* once */
 	while (!kv_cache_near_live(kv)) {
 		if (mono_ms() - t0 > 3000)
 			fail_msg("the near copy's link did not come up within 3 s");
@@ -424,7 +425,9 @@ static void test_kv_near_copy_answers_locally_and_follows_every_change(void **st
 		assert_string_equal(val, "v1");
 		free(val);
 	}
-	assert_int_equal(stack_redis_reads(F.stack) - before, 0);
+	/* A read that finds a message (a pong) not read yet by the link asks
+	 * Redis: rare, not none. */
+	assert_true(stack_redis_reads(F.stack) - before <= 2);
 
 	/* Another client's writes reach the copy: a SET, a DEL. */
 	assert_int_equal(kv_setex(other, "n:1", "v2", 2, 60), 0);
@@ -482,11 +485,51 @@ static void test_kv_near_copy_mget_asks_only_for_what_it_lacks(void **state)
 	assert_string_equal(out[1].data, "five");
 	assert_string_equal(out[2].data, "six");
 	kv_values_release(out, 3);
-	assert_int_equal(stack_redis_reads(F.stack) - before, 1); /* one MGET, of n:7 */
+	assert_int_equal(stack_redis_reads(F.stack) - before, 1); /* one MGET: n:7, or all */
 	before = stack_redis_reads(F.stack);
 	assert_int_equal(kv_cache_mget(kv, keys + 1, 2, out, seen), 2);
 	kv_values_release(out, 2);
-	assert_int_equal(stack_redis_reads(F.stack) - before, 0);
+	assert_true(stack_redis_reads(F.stack) - before <= 1); /* none, but for a pong */
+	kv_free(other);
+	kv_free(kv);
+}
+
+static void test_kv_near_derived_entries_live_until_their_key_changes(void **state)
+{
+	struct kv *kv = near_client(), *other = kv_new(stack_redis_url(F.stack), 300, 1);
+	struct kv_near_mark m, late;
+	char *val = NULL;
+	size_t len;
+	int64_t t0;
+
+	(void)state;
+	/* what this process derived about d:1 (say, from its owner's reply) */
+	assert_true(kv_near_usable(kv));
+	kv_near_mark(kv, "d:1", &m);
+	kv_near_put(kv, "d:1", "=Ada", 4, &m);
+	assert_true(kv_near_get(kv, "d:1", &val, &len));
+	assert_string_equal(val, "=Ada");
+	assert_int_equal(len, 4);
+	free(val);
+	/* the owner's write to d:1 (a tombstone, say) drops it */
+	assert_int_equal(kv_setex(other, "d:1", "~t", 2, 60), 0);
+	t0 = mono_ms();
+	while (kv_near_get(kv, "d:1", &val, &len)) {
+		free(val);
+		if (mono_ms() - t0 > 100)
+			fail_msg("d:1 still derived 100 ms after its key changed");
+		sleep_ms(1);
+	}
+	/* an answer the change overtook is not kept */
+	kv_near_mark(kv, "d:1", &late);
+	assert_int_equal(kv_setex(other, "d:1", "~u", 2, 60), 0);
+	sleep_ms(20); /* the link reads the message */
+	kv_near_put(kv, "d:1", "=Old", 4, &late);
+	assert_false(kv_near_get(kv, "d:1", &val, &len));
+	/* keys of no followed prefix are never kept */
+	kv_near_mark(kv, "x:1", &m);
+	kv_near_put(kv, "x:1", "=X", 2, &m);
+	assert_false(kv_near_get(kv, "x:1", &val, &len));
 	kv_free(other);
 	kv_free(kv);
 }
@@ -547,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_kv_cache_invalidation_is_retried_until_it_lands),
 		cmocka_unit_test(test_kv_near_copy_answers_locally_and_follows_every_change),
 		cmocka_unit_test(test_kv_near_copy_mget_asks_only_for_what_it_lacks),
+		cmocka_unit_test(test_kv_near_derived_entries_live_until_their_key_changes),
 		cmocka_unit_test(test_kv_near_copy_is_left_when_redis_stalls_or_restarts),
 	};
 
