@@ -146,7 +146,11 @@ static int build_where(const struct post_list_filter *f, struct arena *a, char *
 		p[n++] = aid;
 		off += (size_t)snprintf(where + off, size - off, " AND author_id = $%d", n);
 	}
-	if (f->status) {
+	if (f->status && strcmp(f->status, POST_STATUS_PUBLISHED) == 0) {
+		/* a literal: the generic plan can then use the partial index of
+		 * published posts (migrations/003) */
+		off += (size_t)snprintf(where + off, size - off, " AND status = 'published'");
+	} else if (f->status) {
 		p[n++] = f->status;
 		off += (size_t)snprintf(where + off, size - off, " AND status = $%d", n);
 	}
