@@ -219,16 +219,9 @@ void db_pool_free(struct db_pool *p)
  * waiting up to wait_ms. -1 when neither came in time. */
 static int take_slot(struct db_pool *p, int wait_ms, struct db_conn **out)
 {
-	struct timespec deadline;
+	struct timespec deadline = mono_deadline(wait_ms);
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	*out = NULL;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {

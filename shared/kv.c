@@ -224,16 +224,9 @@ static void mark_down_locked(struct kv *kv)
  * for one to come back. 1 = *out idle context, 0 = open one, -1 = fail now. */
 static int take_slot(struct kv *kv, redisContext **out)
 {
-	struct timespec deadline;
+	struct timespec deadline = mono_deadline(kv->timeout_ms);
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += kv->timeout_ms / 1000;
-	deadline.tv_nsec += (long)(kv->timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	for (;;) {
 		if (kv->retry_at_ms && mono_ms() < kv->retry_at_ms)
 			return -1; /* down: fail fast */
@@ -296,7 +289,6 @@ static void kv_release(struct kv *kv, redisContext *ctx)
 struct kv *kv_new(const char *url, int timeout_ms, int max_conns)
 {
 	struct kv *kv = xcalloc(1, sizeof(*kv));
-	pthread_condattr_t attr;
 
 	if (!parse_url(kv, url)) {
 		free(kv);
@@ -306,10 +298,7 @@ struct kv *kv_new(const char *url, int timeout_ms, int max_conns)
 	kv->max_conns = max_conns > 0 ? max_conns : 1;
 	kv->idle = xcalloc((size_t)kv->max_conns, sizeof(*kv->idle));
 	pthread_mutex_init(&kv->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&kv->freed, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_monotonic(&kv->freed);
 	kv->pending = kv__pending_new(kv);
 	return kv;
 }

@@ -198,12 +198,8 @@ static bool retry_once(struct kv_pending *p)
 
 static void sleep_locked(struct kv_pending *p, int ms)
 {
-	struct timespec t;
+	struct timespec t = mono_deadline(ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_nsec += (long)ms * 1000000L;
-	t.tv_sec += t.tv_nsec / 1000000000L;
-	t.tv_nsec %= 1000000000L;
 	pthread_cond_timedwait(&p->wake, &p->lock, &t);
 }
 
@@ -232,14 +228,10 @@ static void *retry_main(void *arg)
 struct kv_pending *kv__pending_new(struct kv *kv)
 {
 	struct kv_pending *p = xcalloc(1, sizeof(*p));
-	pthread_condattr_t attr;
 
 	p->kv = kv;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_monotonic(&p->wake);
 	return p;
 }
 

@@ -215,13 +215,9 @@ static void flush_all(struct kv_near *n)
 /* Waits up to ms or until stop; true when stopping. */
 static bool wait_or_stop(struct kv_near *n, int ms)
 {
-	struct timespec t;
+	struct timespec t = mono_deadline(ms);
 	bool stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_nsec += (long)ms * 1000000L;
-	t.tv_sec += t.tv_nsec / 1000000000L;
-	t.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&n->stop_lock);
 	if (!n->stop)
 		pthread_cond_timedwait(&n->stop_cond, &n->stop_lock, &t);
@@ -416,14 +412,7 @@ struct kv_near *kv__near_new(struct kv *kv, const char *const *prefixes, size_t 
 	for (size_t l = 0; l < NEAR_LOCKS; l++)
 		pthread_mutex_init(&n->locks[l], NULL);
 	pthread_mutex_init(&n->stop_lock, NULL);
-	{
-		pthread_condattr_t attr;
-
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&n->stop_cond, &attr);
-		pthread_condattr_destroy(&attr);
-	}
+	cond_init_monotonic(&n->stop_cond);
 	if (pthread_create(&n->thread, NULL, link_main, n) != 0) {
 		log_error("cannot start the near cache's link thread; reads go to Redis");
 		n->stop = true; /* kv__near_free joins nothing */

@@ -368,16 +368,9 @@ int64_t revocations_position(struct revocations *r, char *feed_id)
 /* Waits on `moved` until done(r, seq) or timeout_ms pass; returns done. */
 static bool wait_until(struct revocations *r, int64_t seq, int timeout_ms, bool beyond)
 {
-	struct timespec until;
+	struct timespec until = mono_deadline(timeout_ms);
 	bool done;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		done = beyond ? r->seq > seq : r->seq >= seq;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -29,6 +30,10 @@ int64_t mono_ms(void);
 /* Online CPUs (sysconf; at least 1): thread counts that follow the cores. */
 int online_cpus(void);
 int64_t mono_us(void);
+/* A condition variable whose timed waits use CLOCK_MONOTONIC, and the
+ * CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait. */
+void cond_init_monotonic(pthread_cond_t *c);
+struct timespec mono_deadline(int ms);
 /* Sleeps ms milliseconds, resuming after signals. */
 void sleep_ms(int ms);
 
