@@ -3,13 +3,14 @@
 #   make deps    install missing Debian packages (idempotent)
 #   make         build every binary into build/bin
 #   make test    contract checks, unit tests, then integration tests against a real stack
-#   make check   only the contract checks (OpenAPI, Kubernetes, compose, hygiene)
+#   make check   only the contract checks (OpenAPI, Kubernetes, compose, hygiene and format)
 #   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make run     start the local stack (PostgreSQL, Redis, services) in .run/ (SEED=1: demo data)
 #   make fuzz    each libFuzzer harness FUZZ_SECONDS (fuzz-smoke: FUZZ_SMOKE_SECONDS, for CI)
 #   make bench   the benchmark against a bare libmicrohttpd ceiling (bench/RESULTS.md)
 #   make soak    5 minutes of mixed traffic while Redis, PostgreSQL and a service fail
 #   make compose-check  build the images and run docker-compose.yml with podman (root)
+#   make format  lay every C source out as .clang-format says (the hygiene check demands it)
 #   make clean   remove every build folder (build, build-asan, build-fuzz)
 #
 # V=1 shows the commands.
@@ -199,7 +200,7 @@ $(OBJ)/%.o: %.c | $(PROTO_H)
 .DEFAULT_GOAL := all
 # Keep generated sources (protoc-c output, embedded SQL) instead of deleting them as intermediates.
 .SECONDARY:
-.PHONY: all deps test check unit integration asan run clean
+.PHONY: all deps test check unit integration asan run format clean
 
 all: $(BINS) $(UNIT_BINS) $(IT_BINS)
 
@@ -230,6 +231,12 @@ asan: $(DEPS_STAMP)
 
 run: all
 	$(Q)SEED=$(SEED) sh deploy/local/run.sh $(BUILD)
+
+# The sources tests/hygiene/check.sh reads (never generated *.pb-c.*).
+format:
+	$(Q)find shared services gateway deploy/probe bench tests \( -name node_modules -o -name 'build*' \) \
+		-prune -o -type f \( -name '*.c' -o -name '*.h' \) ! -name '*.pb-c.*' -print | \
+		xargs clang-format --style=file -i
 
 # Every build folder: build/ (with its test-tmp, bench and soak runs),
 # build-asan/ and the fuzz build (tests/fuzz/fuzz.mk). Not .run/ (make run's

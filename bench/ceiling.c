@@ -27,12 +27,12 @@
 
 #include <microhttpd.h>
 
-#define CEILING_THREADS 8                 /* gateway/main.c: GATEWAY_THREADS default */
-#define CEILING_CONN_LIMIT 1024           /* HTTP_MAX_CONNECTIONS default */
-#define CEILING_PER_IP_LIMIT 128          /* HTTP_MAX_CONNECTIONS_PER_IP default */
-#define CEILING_TIMEOUT_S 30              /* HTTP_IDLE_TIMEOUT default */
-#define CEILING_CONN_MEMORY (64 * 1024)   /* gateway/http.c: HTTP_CONN_MEMORY */
-#define CEILING_BODY_MIN 10               /* {"pad":""} */
+#define CEILING_THREADS 8               /* gateway/main.c: GATEWAY_THREADS default */
+#define CEILING_CONN_LIMIT 1024         /* HTTP_MAX_CONNECTIONS default */
+#define CEILING_PER_IP_LIMIT 128        /* HTTP_MAX_CONNECTIONS_PER_IP default */
+#define CEILING_TIMEOUT_S 30            /* HTTP_IDLE_TIMEOUT default */
+#define CEILING_CONN_MEMORY (64 * 1024) /* gateway/http.c: HTTP_CONN_MEMORY */
+#define CEILING_BODY_MIN 10             /* {"pad":""} */
 #define CEILING_BODY_MAX (1024 * 1024)
 
 struct ceiling {
@@ -126,16 +126,16 @@ static struct MHD_Daemon *start(struct ceiling *c, uint16_t port)
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 					MHD_USE_ERROR_LOG | MHD_USE_ITC,
-				port, NULL, NULL, on_access, c,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)CEILING_THREADS,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CEILING_CONN_LIMIT,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)CEILING_PER_IP_LIMIT,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CEILING_TIMEOUT_S,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CEILING_CONN_MEMORY,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-				MHD_OPTION_END);
+				port, NULL, NULL, on_access, c, MHD_OPTION_EXTERNAL_LOGGER,
+				on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+				(const struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+				(unsigned int)CEILING_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned int)CEILING_CONN_LIMIT,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				(unsigned int)CEILING_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)CEILING_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				(size_t)CEILING_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+				on_completed, NULL, MHD_OPTION_END);
 }
 
 int main(int argc, char **argv)

@@ -38,20 +38,32 @@
 #include "util.h"
 
 #define MIN_USERS 16
-#define RING_SIZE 1024		/* recent post ids that reads and comments pick from */
-#define BODY_MAX (4 << 20)	/* a bigger answer is a bug: the transfer is aborted */
-#define LAT_BUCKETS 1300	/* 1 ms up to 1 s, then 100 ms up to 30 s */
-#define EXTRA_SECONDS 120	/* slots for answers arriving after <seconds> */
-#define STALL_MS 1000		/* a watcher's sleep overrun that counts as a stall */
+#define RING_SIZE 1024     /* recent post ids that reads and comments pick from */
+#define BODY_MAX (4 << 20) /* a bigger answer is a bug: the transfer is aborted */
+#define LAT_BUCKETS 1300   /* 1 ms up to 1 s, then 100 ms up to 30 s */
+#define EXTRA_SECONDS 120  /* slots for answers arriving after <seconds> */
+#define STALL_MS 1000      /* a watcher's sleep overrun that counts as a stall */
 
-enum op { OP_LIST, OP_GET_POST, OP_ME, OP_CREATE_POST, OP_COMMENT, OP_PATCH_ME,
-	  OP_LOGIN_OK, OP_LOGIN_BAD, OP_BAD_JSON, OP_NOT_FOUND, OP_INVALID, OP_COUNT };
+enum op {
+	OP_LIST,
+	OP_GET_POST,
+	OP_ME,
+	OP_CREATE_POST,
+	OP_COMMENT,
+	OP_PATCH_ME,
+	OP_LOGIN_OK,
+	OP_LOGIN_BAD,
+	OP_BAD_JSON,
+	OP_NOT_FOUND,
+	OP_INVALID,
+	OP_COUNT
+};
 enum cls { CLS_ERR, CLS_2XX, CLS_3XX, CLS_4XX, CLS_5XX, CLS_COUNT };
 
 struct op_info {
 	const char *name;
-	int weight;	/* out of 100 */
-	long expect;	/* the status a healthy stack answers */
+	int weight;  /* out of 100 */
+	long expect; /* the status a healthy stack answers */
 };
 
 static const struct op_info op_table[OP_COUNT] = {
@@ -78,8 +90,8 @@ struct user {
 	char email[80];
 	char password[40];
 	char token[2048];
-	char etag[32];		/* If-Match for the next PATCH; "" sends none */
-	int64_t acked_version;	/* of the last 200 PATCH, 0 when none */
+	char etag[32];         /* If-Match for the next PATCH; "" sends none */
+	int64_t acked_version; /* of the last 200 PATCH, 0 when none */
 	char acked_name[64];
 };
 
@@ -110,7 +122,7 @@ struct soak {
 	int64_t start_ms, end_mono;
 	struct user *users;
 	struct worker *workers;
-	pthread_mutex_t lock;	/* guards the ring and the five files */
+	pthread_mutex_t lock; /* guards the ring and the five files */
 	int64_t ring[RING_SIZE];
 	size_t ring_len, ring_next;
 	FILE *posts, *comments, *errors, *odd, *stalls;
@@ -280,8 +292,8 @@ static void error_detail(const struct worker *w, long status, char *out, size_t 
 
 /* ---- recording ------------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4)))
-static void append(struct soak *s, FILE *f, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void append(struct soak *s, FILE *f, const char *fmt,
+							 ...)
 {
 	va_list ap;
 
@@ -331,8 +343,8 @@ static void record(struct worker *w, enum op op, int64_t t0, long status, const 
 		return;
 	}
 	w->unexpected[op]++;
-	append(s, s->odd, "%" PRId64 "\t%" PRId64 "\t%s\t%ld\t%s\n", t0, t1,
-	       op_table[op].name, status, detail);
+	append(s, s->odd, "%" PRId64 "\t%" PRId64 "\t%s\t%ld\t%s\n", t0, t1, op_table[op].name,
+	       status, detail);
 }
 
 static uint64_t rnd(struct worker *w)
@@ -402,8 +414,10 @@ static void do_me(struct worker *w, struct user *u)
 	if (st == 200) {
 		v = data_int(w, "version");
 		if (v < u->acked_version)
-			snprintf(note, sizeof(note), "user %" PRId64 " version %" PRId64
-				 " older than acknowledged %" PRId64, u->id, v, u->acked_version);
+			snprintf(note, sizeof(note),
+				 "user %" PRId64 " version %" PRId64
+				 " older than acknowledged %" PRId64,
+				 u->id, v, u->acked_version);
 		strlcpy_s(u->etag, w->etag, sizeof(u->etag));
 	}
 	record(w, OP_ME, t0, st, note[0] ? note : NULL);
@@ -416,8 +430,10 @@ static void do_create_post(struct worker *w, struct user *u)
 	int64_t t0 = now_unix_ms(), id;
 	long st;
 
-	snprintf(body, sizeof(body), "{\"title\":\"soak %d.%" PRId64 "\",\"body\":\"A post "
-		 "written by the soak drill.\",\"status\":\"published\"}", w->idx, ++w->seq);
+	snprintf(body, sizeof(body),
+		 "{\"title\":\"soak %d.%" PRId64 "\",\"body\":\"A post "
+		 "written by the soak drill.\",\"status\":\"published\"}",
+		 w->idx, ++w->seq);
 	st = http_call(w, &r);
 	if (st == 201) {
 		id = data_int(w, "id");
@@ -530,9 +546,15 @@ static void run_op(struct worker *w, enum op op, struct user *u)
 		else
 			do_create_post(w, u);
 		break;
-	case OP_ME: do_me(w, u); break;
-	case OP_CREATE_POST: do_create_post(w, u); break;
-	case OP_PATCH_ME: do_patch_me(w, u); break;
+	case OP_ME:
+		do_me(w, u);
+		break;
+	case OP_CREATE_POST:
+		do_create_post(w, u);
+		break;
+	case OP_PATCH_ME:
+		do_patch_me(w, u);
+		break;
 	case OP_LOGIN_OK:
 	case OP_LOGIN_BAD:
 		t0 = now_unix_ms();
@@ -540,8 +562,12 @@ static void run_op(struct worker *w, enum op op, struct user *u)
 		break;
 	case OP_BAD_JSON:
 	case OP_INVALID:
-	case OP_NOT_FOUND: do_bad(w, u, op); break;
-	default: do_list(w); break;
+	case OP_NOT_FOUND:
+		do_bad(w, u, op);
+		break;
+	default:
+		do_list(w);
+		break;
 	}
 }
 
@@ -608,7 +634,8 @@ static void *watcher_main(void *arg)
 		m1 = mono_ms();
 		late = (w1 - w0 > m1 - m0 ? w1 - w0 : m1 - m0) - 100;
 		if (late > STALL_MS)
-			append(s, s->stalls, "%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n", w0, w1, late);
+			append(s, s->stalls, "%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n", w0, w1,
+			       late);
 	}
 	return NULL;
 }
@@ -692,9 +719,11 @@ static void write_seconds(const struct soak *s)
 			for (int c = 0; c < CLS_COUNT; c++)
 				all += n[c];
 			if (all)
-				fprintf(f, "%d\t%" PRId64 "\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
-					"\t%" PRIu64 "\t%" PRIu64 "\n", sec, s->start_ms + (int64_t)sec * 1000,
-					op_table[op].name, n[0], n[1], n[2], n[3], n[4]);
+				fprintf(f,
+					"%d\t%" PRId64 "\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+					"\t%" PRIu64 "\t%" PRIu64 "\n",
+					sec, s->start_ms + (int64_t)sec * 1000, op_table[op].name,
+					n[0], n[1], n[2], n[3], n[4]);
 		}
 	}
 	fclose(f);
@@ -723,7 +752,8 @@ static void write_totals(const struct soak *s)
 {
 	FILE *f = open_out(s, "totals.tsv", "w");
 
-	fprintf(f, "op\texpect\ttotal\terr\t2xx\t3xx\t4xx\t5xx\tunexpected\tp50_ms\tp99_ms\tmax_ms\n");
+	fprintf(f,
+		"op\texpect\ttotal\terr\t2xx\t3xx\t4xx\t5xx\tunexpected\tp50_ms\tp99_ms\tmax_ms\n");
 	for (int op = 0; op < OP_COUNT; op++) {
 		uint64_t n[CLS_COUNT] = { 0 }, all = 0, odd = 0;
 		int64_t max = 0;
@@ -739,7 +769,8 @@ static void write_totals(const struct soak *s)
 		}
 		for (int c = 0; c < CLS_COUNT; c++)
 			all += n[c];
-		fprintf(f, "%s\t%ld\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+		fprintf(f,
+			"%s\t%ld\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
 			"\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n",
 			op_table[op].name, op_table[op].expect, all, n[0], n[1], n[2], n[3], n[4],
 			odd, percentile(s, op, all, 0.5), percentile(s, op, all, 0.99), max);
@@ -806,8 +837,8 @@ static int parse_arg(const char *s, const char *what, int64_t lo, int64_t hi)
 	int64_t v;
 
 	if (!parse_int64(s, &v) || v < lo || v > hi) {
-		fprintf(stderr, "soak-client: %s must be %" PRId64 "..%" PRId64 ", not '%s'\n", what,
-			lo, hi, s);
+		fprintf(stderr, "soak-client: %s must be %" PRId64 "..%" PRId64 ", not '%s'\n",
+			what, lo, hi, s);
 		exit(2);
 	}
 	return (int)v;

@@ -12,7 +12,7 @@ libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
 libmicrohttpd-dev libjansson-dev libhiredis-dev libjwt-dev libargon2-dev libpq-dev
 libcmocka-dev libcurl4-openssl-dev
 postgresql redis-server util-linux curl
-docker-compose pmccabe clang libclang-rt-14-dev wrk nghttp2-client"
+docker-compose pmccabe clang clang-format libclang-rt-14-dev wrk nghttp2-client"
 if [ "${1:-}" = compose-check ]; then
 	# Podman 4.3 driven through its Docker API by docker-compose; netavark and
 	# aardvark-dns give compose networks their DNS; debootstrap makes the base image.

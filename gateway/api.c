@@ -61,13 +61,17 @@ static int64_t int64_field(const ProtobufCMessage *m, const char *name)
 static struct page_info page_info_of(const ProtobufCMessage *reply)
 {
 	const ProtobufCFieldDescriptor *f = transcode_field(reply->descriptor, "pagination");
-	const Agentos__Common__V1__Pagination *p =
-		f ? *(Agentos__Common__V1__Pagination *const *)((const char *)reply + f->offset) : NULL;
+	const Agentos__Common__V1__Pagination *
+		p = f ? *(Agentos__Common__V1__Pagination *const *)((const char *)reply + f->offset)
+		      : NULL;
 
 	if (!p)
 		return (struct page_info){ 0 };
-	return (struct page_info){ .page = p->page, .limit = p->limit, .total = p->total,
-				   .total_pages = p->total_pages, .has_next = p->has_next,
+	return (struct page_info){ .page = p->page,
+				   .limit = p->limit,
+				   .total = p->total,
+				   .total_pages = p->total_pages,
+				   .has_next = p->has_next,
 				   .has_prev = p->has_prev };
 }
 
@@ -102,7 +106,8 @@ static void respond_reply(const struct api *api, struct http_request *req,
 	if (r->reply_kind == REPLY_EMPTY)
 		return;
 	if (r->etag) {
-		char *tag = arena_sprintf(req->arena, "\"%" PRId64 "\"", int64_field(reply, "version"));
+		char *tag = arena_sprintf(req->arena, "\"%" PRId64 "\"",
+					  int64_field(reply, "version"));
 
 		http_response_header(res, "ETag", tag);
 	}
@@ -125,14 +130,14 @@ struct exchange {
 	struct http_request *req;
 	struct http_response *res;
 	struct route_match m;
-	const char *client;           /* the limiters' key; NULL: not limited */
+	const char *client; /* the limiters' key; NULL: not limited */
 	struct ratelimit_state limit;
-	bool counted;                 /* the general limiter counted it: its headers */
+	bool counted; /* the general limiter counted it: its headers */
 	bool deferred;
 	json_t *body;
 	struct principal caller;
 	struct app_error err;
-	ProtobufCMessage *reply;      /* the upstream's, freed once written */
+	ProtobufCMessage *reply; /* the upstream's, freed once written */
 };
 
 /* The end of every routed request: the reply or the error envelope, the
@@ -228,7 +233,8 @@ static void exchange_call(struct exchange *x)
 	x->body = NULL;
 	defer(x);
 	rpc_call_async(x->api->async, x->api->upstream[r->upstream], r->rpc, request, r->reply, md,
-		       ARRAY_SIZE(md), x->api->deadline_ms, REVOCATION_SEQ_TRAILER, upstream_done, x);
+		       ARRAY_SIZE(md), x->api->deadline_ms, REVOCATION_SEQ_TRAILER, upstream_done,
+		       x);
 }
 
 static void caller_known(void *arg, int rc, const struct principal *p, const struct app_error *err)
@@ -401,8 +407,8 @@ void api_handle(void *app, struct http_request *req, struct http_response *res)
 		return;
 	counted = count_general(api, req, &client, &limit);
 	if (strncmp(req->path, api->base, base_len) == 0 && req->path[base_len] == '/')
-		found = router_match(routes, routes_count, req->method, req->path + base_len, &m, allow,
-				     sizeof(allow));
+		found = router_match(routes, routes_count, req->method, req->path + base_len, &m,
+				     allow, sizeof(allow));
 	if (found == ROUTER_FOUND) {
 		req->label = (int)(m.route - routes);
 		serve_limited(api, req, res, &m, client, &limit, counted);

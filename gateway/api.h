@@ -44,15 +44,15 @@ enum api_label {
 };
 
 struct api {
-	const char *version;  /* API_VERSION */
-	char base[40];        /* "/api/<version>" */
+	const char *version; /* API_VERSION */
+	char base[40];       /* "/api/<version>" */
 	struct rpc_channel *upstream[UPSTREAM__COUNT];
 	struct rpc_async *async; /* where upstream calls finish (rpc.h): no HTTP thread waits */
 	struct seq_waiter *seq_waiter; /* replies that wrote a revocation (seq_waiter.h) */
 	const char *upstream_target[UPSTREAM__COUNT];
-	int deadline_ms;      /* GRPC_DEADLINE_MS */
+	int deadline_ms; /* GRPC_DEADLINE_MS */
 	struct jwt_config jwt;
-	struct kv *kv;        /* REDIS_URL: rate limits */
+	struct kv *kv;                   /* REDIS_URL: rate limits */
 	struct revocations *revocations; /* in-memory revocation copy (revocation.h) */
 	struct caller_resolver *callers; /* credentials of every request (caller.h) */
 	int health_timeout_ms; /* HEALTH_CHECK_TIMEOUT_MS: deadline of each health check */
@@ -60,8 +60,8 @@ struct api {
 	 * (main.c keeps serving SHUTDOWN_DELAY_MS longer so load balancers see it). */
 	atomic_bool draining;
 	struct health_flight *health; /* the health check in flight (health.h) */
-	struct ratelimiter *limits; /* RATE_LIMIT_* (ratelimit.h) */
-	struct metrics *metrics;    /* GET /metrics (metrics.h): api_metrics_new */
+	struct ratelimiter *limits;   /* RATE_LIMIT_* (ratelimit.h) */
+	struct metrics *metrics;      /* GET /metrics (metrics.h): api_metrics_new */
 };
 
 /* The http_handler_fn of the gateway (app = struct api). */

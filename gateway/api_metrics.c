@@ -41,8 +41,10 @@ struct metrics *api_metrics_new(const char *base)
 	struct metrics_route *labels = xcalloc(n, sizeof(*labels));
 	char **paths = xcalloc(routes_count + 1, sizeof(*paths));
 	struct metrics_config cfg = {
-		.routes = labels, .nroutes = n,
-		.services = service_labels, .nservices = UPSTREAM__COUNT,
+		.routes = labels,
+		.nroutes = n,
+		.services = service_labels,
+		.nservices = UPSTREAM__COUNT,
 	};
 	struct metrics *m;
 

@@ -80,7 +80,8 @@ static json_t *load_body(const struct http_request *req, json_error_t *jerr)
 	json_t *j = NULL;
 
 	for (int i = 0; i <= MAX_NUMBER_CLAMPS; i++) {
-		j = json_loadb(copy ? copy : req->body, req->body_len, JSON_REJECT_DUPLICATES, jerr);
+		j = json_loadb(copy ? copy : req->body, req->body_len, JSON_REJECT_DUPLICATES,
+			       jerr);
 		if (j || json_error_code(jerr) != json_error_numeric_overflow)
 			break;
 		if (!copy) {
@@ -126,7 +127,8 @@ int api_parse_body(const struct http_request *req, json_t **body, struct app_err
 	/* No body at all is a missing JSON object (400), whatever the headers say;
 	 * a body in another media type is 415. */
 	if (!req->body || req->body_len == 0)
-		return app_error_set(err, ERR_INVALID_JSON, "Request body is empty; a JSON object is required");
+		return app_error_set(err, ERR_INVALID_JSON,
+				     "Request body is empty; a JSON object is required");
 	if (!is_json_type(http_header(req, "Content-Type")))
 		return app_error_set(err, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
 	*body = load_body(req, &jerr);
@@ -172,8 +174,9 @@ static int apply_path(struct arena *a, const struct route_match *m, const struct
 			value = arena_sprintf(a, "%" PRId64, caller->user_id);
 		}
 		if (!parse_id(value, &id))
-			return app_error_set(err, ERR_BAD_REQUEST, "%s must be a positive integer%s",
-					     p->name, m->route->me_alias ? " or \"me\"" : "");
+			return app_error_set(err, ERR_BAD_REQUEST,
+					     "%s must be a positive integer%s", p->name,
+					     m->route->me_alias ? " or \"me\"" : "");
 		if (set_param(a, msg, p->name, value, err) != 0)
 			return -1;
 	}
@@ -187,15 +190,18 @@ static int check_query_value(const struct route_query *q, const char *v, struct 
 	switch (q->kind) {
 	case QUERY_ID:
 		if (!parse_id(v, &n))
-			return app_error_set(err, ERR_BAD_REQUEST, "%s must be a positive integer", q->name);
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be a positive integer",
+					     q->name);
 		break;
 	case QUERY_PAGE:
 		if (!parse_int64(v, &n) || n < 1 || n > INT32_MAX)
-			return app_error_set(err, ERR_BAD_REQUEST, "page must be a positive integer");
+			return app_error_set(err, ERR_BAD_REQUEST,
+					     "page must be a positive integer");
 		break;
 	case QUERY_LIMIT:
 		if (!parse_int64(v, &n) || n < 1 || n > 100)
-			return app_error_set(err, ERR_BAD_REQUEST, "limit must be between 1 and 100");
+			return app_error_set(err, ERR_BAD_REQUEST,
+					     "limit must be between 1 and 100");
 		break;
 	case QUERY_ENUM:
 		if (!*v) /* "status=" filters nothing: a mistake, like an unknown value */
@@ -203,7 +209,8 @@ static int check_query_value(const struct route_query *q, const char *v, struct 
 		/* fall through */
 	case QUERY_TEXT:
 		if (!utf8_valid(v, strlen(v)))
-			return app_error_set(err, ERR_BAD_REQUEST, "%s must be valid UTF-8", q->name);
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be valid UTF-8",
+					     q->name);
 		break;
 	}
 	return 0;
@@ -212,15 +219,18 @@ static int check_query_value(const struct route_query *q, const char *v, struct 
 static int apply_query(struct http_request *req, const struct route *r, ProtobufCMessage *msg,
 		       struct app_error *err)
 {
-	for (const struct route_query *q = r->query; q < r->query + ROUTE_MAX_QUERY && q->name; q++) {
+	for (const struct route_query *q = r->query; q < r->query + ROUTE_MAX_QUERY && q->name;
+	     q++) {
 		const char *v = NULL;
 		int count = http_query(req, q->name, &v);
 
 		if (count == 0)
 			continue;
 		if (count > 1)
-			return app_error_set(err, ERR_BAD_REQUEST, "%s must be given at most once", q->name);
-		if (check_query_value(q, v, err) != 0 || set_param(req->arena, msg, q->name, v, err) != 0)
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be given at most once",
+					     q->name);
+		if (check_query_value(q, v, err) != 0 ||
+		    set_param(req->arena, msg, q->name, v, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -281,7 +291,8 @@ static int set_mask(struct arena *a, ProtobufCMessage *msg, const char **paths, 
 
 	if (!f)
 		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
-	mask = (Google__Protobuf__FieldMask *)transcode_new(a, &google__protobuf__field_mask__descriptor);
+	mask = (Google__Protobuf__FieldMask *)
+		transcode_new(a, &google__protobuf__field_mask__descriptor);
 	mask->paths = (char **)paths;
 	mask->n_paths = n;
 	*(ProtobufCMessage **)((char *)msg + f->offset) = &mask->base;

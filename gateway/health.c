@@ -54,7 +54,7 @@ struct health_waiter {
 struct health_flight {
 	pthread_mutex_t lock;
 	bool running;
-	int probes_left;   /* Checks not answered yet */
+	int probes_left; /* Checks not answered yet */
 	bool serving[UPSTREAM__COUNT];
 	bool redis_ok;
 	struct health_waiter *waiters;

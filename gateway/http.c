@@ -39,14 +39,14 @@
 #include "trace.h"
 #include "util.h"
 
-#define HTTP_CONN_MEMORY (64 * 1024)     /* per connection: request line + headers */
-#define HTTP_DEFAULT_CONN_LIMIT 1024     /* when the config says 0 (MHD: no limit) */
-#define HTTP_DEFAULT_TIMEOUT_S 30        /* when the config says 0 (MHD: none) */
+#define HTTP_CONN_MEMORY (64 * 1024) /* per connection: request line + headers */
+#define HTTP_DEFAULT_CONN_LIMIT 1024 /* when the config says 0 (MHD: no limit) */
+#define HTTP_DEFAULT_TIMEOUT_S 30    /* when the config says 0 (MHD: none) */
 #define HTTP_BODY_INITIAL 4096
-#define HTTP_DRAIN_FACTOR 8              /* over-limit bodies are read and dropped up to 8 x max */
-#define HTTP_DEFAULT_HEAD_MS 10000       /* HTTP_HEADER_TIMEOUT_MS when the config says 0 */
-#define HTTP_DEFAULT_BODY_MS 30000       /* HTTP_BODY_TIMEOUT_MS when the config says 0 */
-#define HTTP_STOP_GRACE_MS 10000         /* how long stop waits for in-flight requests */
+#define HTTP_DRAIN_FACTOR 8        /* over-limit bodies are read and dropped up to 8 x max */
+#define HTTP_DEFAULT_HEAD_MS 10000 /* HTTP_HEADER_TIMEOUT_MS when the config says 0 */
+#define HTTP_DEFAULT_BODY_MS 30000 /* HTTP_BODY_TIMEOUT_MS when the config says 0 */
+#define HTTP_STOP_GRACE_MS 10000   /* how long stop waits for in-flight requests */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -78,15 +78,15 @@ struct http_request_impl {
 	char *body;             /* malloc'd, body_cap bytes */
 	size_t body_len;
 	size_t body_cap;
-	size_t expected;  /* Content-Length (0 = none or chunked) */
-	size_t dropped;   /* bytes read and dropped after the body went over the limit */
-	bool started;     /* on_access has seen the request (headers in) */
+	size_t expected;       /* Content-Length (0 = none or chunked) */
+	size_t dropped;        /* bytes read and dropped after the body went over the limit */
+	bool started;          /* on_access has seen the request (headers in) */
 	enum err_code refused; /* what the raw request line earned (ERR_OK: nothing) */
 	bool too_large;
-	bool deferred;    /* suspended: the handler answers through http_finish */
-	bool queued;      /* a response was queued */
-	bool close_after; /* answered before reading the body: close the connection */
-	int status;       /* the status answered (or decided when aborting); 0 = none */
+	bool deferred;            /* suspended: the handler answers through http_finish */
+	bool queued;              /* a response was queued */
+	bool close_after;         /* answered before reading the body: close the connection */
+	int status;               /* the status answered (or decided when aborting); 0 = none */
 	struct http_response res; /* the handler's */
 };
 
@@ -140,8 +140,8 @@ static void request_start(struct http_request_impl *r, const char *url, const ch
 	/* Repeated headers are joined with ", ": two traceparents are invalid. */
 	trace_begin(&r->trace, http_header_all(&r->req, "traceparent"),
 		    http_header_all(&r->req, "tracestate"));
-	r->user_agent = arena_strdup(&r->arena,
-				     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"));
+	r->user_agent = arena_strdup(&r->arena, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									    "User-Agent"));
 	r->log_url = http_log_url(&r->arena, r->req.path, conn);
 	atomic_fetch_add(&s->inflight, 1);
 	if (s->on_begin)
@@ -199,8 +199,8 @@ static bool add_headers(struct MHD_Response *mr, const struct http_response *res
 		const struct http_header *h = &res->headers[i];
 
 		if (!h->name || !h->value || header_is(h->name, "X-Request-Id") ||
-		    header_is(h->name, "traceparent") ||
-		    header_is(h->name, "Content-Length") || header_is(h->name, "Transfer-Encoding"))
+		    header_is(h->name, "traceparent") || header_is(h->name, "Content-Length") ||
+		    header_is(h->name, "Transfer-Encoding"))
 			continue;
 		if (MHD_add_response_header(mr, h->name, h->value) != MHD_YES) {
 			log_warn("http: response header refused", LOG_S("header", h->name));
@@ -307,11 +307,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 /* ---- request framing and body -------------------------------------------- */
 
 struct framing {
-	int content_length;     /* Content-Length headers */
-	int transfer_encoding;  /* Transfer-Encoding headers */
-	bool chunked;           /* the last Transfer-Encoding is exactly "chunked" */
-	bool padded;            /* one of them had whitespace before the colon */
-	const char *length;     /* the Content-Length value */
+	int content_length;    /* Content-Length headers */
+	int transfer_encoding; /* Transfer-Encoding headers */
+	bool chunked;          /* the last Transfer-Encoding is exactly "chunked" */
+	bool padded;           /* one of them had whitespace before the colon */
+	const char *length;    /* the Content-Length value */
 };
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -530,8 +530,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the server ---------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-							     va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
 	size_t n;
@@ -546,7 +545,8 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 /* host:port to one socket address; false (logged) when it does not resolve. */
 static bool resolve_bind(const char *host, int port, struct sockaddr_storage *out)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	char service[16];
@@ -588,16 +588,16 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, const struct http_
 
 		memcpy(&in6, addr, sizeof(in6));
 		/* "::" means every address, v4 included (as in Node). */
-		flags |= IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+		flags |= IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr) ? MHD_USE_DUAL_STACK
+								 : MHD_USE_IPv6;
 	}
 	if (limit < threads)
 		limit = threads;
 	/* The logger goes first so that MHD's own option warnings reach it. */
 	return MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, s,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
-				MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
-				MHD_OPTION_CONNECTION_LIMIT, limit,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+				(const struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE,
+				threads > 1 ? threads : 0u, MHD_OPTION_CONNECTION_LIMIT, limit,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
 				MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,

@@ -25,14 +25,15 @@
 struct http_request_impl;
 
 struct http_request {
-	const char *method;     /* "GET", ... */
-	const char *path;       /* decoded path without the query, e.g. "/api/v1/users/12" */
-	const char *body;       /* NUL-terminated copy of the body (NULL when none was sent) */
+	const char *method; /* "GET", ... */
+	const char *path;   /* decoded path without the query, e.g. "/api/v1/users/12" */
+	const char *body;   /* NUL-terminated copy of the body (NULL when none was sent) */
 	size_t body_len;
-	const char *request_id; /* the client's X-Request-Id when request_id_valid(), else generated */
-	const char *ip;         /* peer address, text */
-	struct arena *arena;    /* lives until the response is sent */
-	int label;              /* set by the handler for on_done (metrics); -1 = none */
+	const char
+		*request_id; /* the client's X-Request-Id when request_id_valid(), else generated */
+	const char *ip;      /* peer address, text */
+	struct arena *arena; /* lives until the response is sent */
+	int label;           /* set by the handler for on_done (metrics); -1 = none */
 	struct http_request_impl *impl;
 };
 
@@ -45,11 +46,12 @@ struct http_header {
 
 struct http_response {
 	int status;
-	char *body;        /* malloc'd; freed by the server after sending; NULL = empty */
+	char *body; /* malloc'd; freed by the server after sending; NULL = empty */
 	size_t body_len;
 	const char *content_type; /* default "application/json" when body is set */
 	size_t nheaders;
-	struct http_header headers[HTTP_MAX_HEADERS]; /* strings must live in req->arena or be static */
+	struct http_header
+		headers[HTTP_MAX_HEADERS]; /* strings must live in req->arena or be static */
 };
 
 /* Adds a response header (ignored past HTTP_MAX_HEADERS). X-Request-Id is
@@ -90,16 +92,16 @@ struct trace_ctx;
 const struct trace_ctx *http_request_trace(const struct http_request *req);
 
 struct http_server_config {
-	const char *host;          /* API_HOST: bind address ("0.0.0.0" when NULL) */
-	int port;                  /* API_PORT; 0 picks a free port */
-	int threads;               /* worker threads (MHD thread pool) */
-	size_t max_body_bytes;     /* MAX_BODY_BYTES */
-	unsigned conn_limit;       /* total connections */
-	unsigned per_ip_limit;     /* connections per client IP */
-	unsigned timeout_s;        /* idle connection timeout */
-	int head_timeout_ms;       /* HTTP_HEADER_TIMEOUT_MS: deadline for a request head (0: 10 s) */
-	int body_timeout_ms;       /* HTTP_BODY_TIMEOUT_MS: deadline for its body (0: 30 s) */
-	const char *api_version;   /* for envelopes this layer writes */
+	const char *host;        /* API_HOST: bind address ("0.0.0.0" when NULL) */
+	int port;                /* API_PORT; 0 picks a free port */
+	int threads;             /* worker threads (MHD thread pool) */
+	size_t max_body_bytes;   /* MAX_BODY_BYTES */
+	unsigned conn_limit;     /* total connections */
+	unsigned per_ip_limit;   /* connections per client IP */
+	unsigned timeout_s;      /* idle connection timeout */
+	int head_timeout_ms;     /* HTTP_HEADER_TIMEOUT_MS: deadline for a request head (0: 10 s) */
+	int body_timeout_ms;     /* HTTP_BODY_TIMEOUT_MS: deadline for its body (0: 30 s) */
+	const char *api_version; /* for envelopes this layer writes */
 	http_handler_fn handler;
 	void *app;
 	/* Optional, for metrics: a request arrived (headers read), and it ended

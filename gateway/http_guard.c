@@ -17,9 +17,9 @@
 
 #define GUARD_TICK_MIN_MS 10
 #define GUARD_TICK_MAX_MS 100
-#define GUARD_LOG_EVERY_MS 1000 /* at most one log line a second for expired clients */
-#define GUARD_MAX_URI 8192          /* request target, bytes */
-#define GUARD_MAX_QUERY_PARAMS 100  /* query parameters */
+#define GUARD_LOG_EVERY_MS 1000    /* at most one log line a second for expired clients */
+#define GUARD_MAX_URI 8192         /* request target, bytes */
+#define GUARD_MAX_QUERY_PARAMS 100 /* query parameters */
 
 /* One connection; lives from MHD's STARTED to its CLOSED notification. */
 struct watch {
@@ -37,7 +37,7 @@ struct http_guard {
 	pthread_mutex_t lock; /* the list and every watch's fields */
 	pthread_cond_t wake;  /* stop */
 	pthread_t thread;
-	struct watch head;    /* sentinel of a circular list */
+	struct watch head; /* sentinel of a circular list */
 	bool stopping;
 	int tick_ms;
 	/* Reaper thread only: what to log next. */
@@ -47,8 +47,8 @@ struct http_guard {
 
 static struct watch *watch_of(struct MHD_Connection *conn)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
 }
@@ -153,7 +153,8 @@ static void log_expired(struct http_guard *g, int64_t now)
 	if (g->expired_head + g->expired_body == 0 || now - g->last_log_ms < GUARD_LOG_EVERY_MS)
 		return;
 	log_warn("http: slow clients closed past their deadline",
-		 LOG_I("headers", (int64_t)g->expired_head), LOG_I("body", (int64_t)g->expired_body));
+		 LOG_I("headers", (int64_t)g->expired_head),
+		 LOG_I("body", (int64_t)g->expired_body));
 	g->expired_head = 0;
 	g->expired_body = 0;
 	g->last_log_ms = now;
@@ -220,8 +221,8 @@ void http_guard_stop(struct http_guard *g)
 
 static void watch_add(struct http_guard *g, struct MHD_Connection *conn, void **socket_context)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	struct watch *w;
 
 	if (!ci)

@@ -33,7 +33,7 @@ struct gateway_settings {
 	bool production;
 	const char *redis_url;
 	struct ratelimit_config limits;
-	int shutdown_delay_ms; /* SHUTDOWN_DELAY_MS: draining before the listener closes */
+	int shutdown_delay_ms;       /* SHUTDOWN_DELAY_MS: draining before the listener closes */
 	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS */
 };
 
@@ -72,7 +72,8 @@ static int read_settings(struct gateway_settings *s, struct api *api)
 	/* HTTP threads never wait on an upstream (api.c): one per core is enough */
 	s->http.threads = (int)config_int(&r, "GATEWAY_THREADS", online_cpus(), 1, 256);
 	s->http.conn_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS", 1024, 1, 100000);
-	s->http.per_ip_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS_PER_IP", 128, 1, 100000);
+	s->http.per_ip_limit = (unsigned)config_int(&r, "HTTP_MAX_CONNECTIONS_PER_IP", 128, 1,
+						    100000);
 	s->http.timeout_s = (unsigned)config_int(&r, "HTTP_IDLE_TIMEOUT", 30, 1, 3600);
 	s->http.head_timeout_ms = (int)config_int(&r, "HTTP_HEADER_TIMEOUT_MS", 10000, 100, 600000);
 	s->http.body_timeout_ms = (int)config_int(&r, "HTTP_BODY_TIMEOUT_MS", 30000, 100, 3600000);
@@ -130,9 +131,11 @@ static void drain(struct api *api, int delay_ms)
 static struct caller_resolver *new_callers(struct api *api)
 {
 	const struct caller_config cfg = {
-		.jwt = &api->jwt, .revocations = api->revocations,
+		.jwt = &api->jwt,
+		.revocations = api->revocations,
 		.auth = api->upstream[UPSTREAM_AUTH],
-		.cache_ms = 500, .deadline_ms = api->deadline_ms,
+		.cache_ms = 500,
+		.deadline_ms = api->deadline_ms,
 	};
 
 	return caller_resolver_new(&cfg);

@@ -21,15 +21,13 @@
 /* Finite bucket bounds in nanoseconds and their rendered `le` values; the
  * last bucket (index NBOUNDS) is +Inf. */
 static const uint64_t bucket_bound_ns[] = {
-	5000000ULL,    10000000ULL,   25000000ULL,   50000000ULL,
-	100000000ULL,  250000000ULL,  500000000ULL,  1000000000ULL,
-	2500000000ULL, 5000000000ULL, 10000000000ULL,
+	5000000ULL,   10000000ULL,   25000000ULL,   50000000ULL,   100000000ULL,   250000000ULL,
+	500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL, 10000000000ULL,
 };
 #define NBOUNDS ARRAY_SIZE(bucket_bound_ns)
 #define NBUCKETS (NBOUNDS + 1)
 static const char *const bucket_le[NBUCKETS] = {
-	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
-	"0.5",   "1",    "2.5",   "5",    "10",  "+Inf",
+	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
 };
 
 /* gRPC status codes 0..16 (grpc/status.h), named by rpc_status_name. */
@@ -267,8 +265,7 @@ static void sbuf_puts(struct sbuf *sb, const char *s)
 
 /* Formats into the free space; on a miss grows by what vsnprintf asked for
  * and formats again. */
-static void __attribute__((format(printf, 2, 3))) sbuf_printf(struct sbuf *sb, const char *fmt,
-							       ...)
+static void __attribute__((format(printf, 2, 3))) sbuf_printf(struct sbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -345,8 +342,8 @@ static void render_histogram(struct sbuf *sb, const char *name, const char *labe
 	cumulative = 0;
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		cumulative += counts[i];
-		sbuf_printf(sb, "%s_bucket{%s,le=\"%s\"} %" PRIu64 "\n", name, labels,
-			    bucket_le[i], cumulative);
+		sbuf_printf(sb, "%s_bucket{%s,le=\"%s\"} %" PRIu64 "\n", name, labels, bucket_le[i],
+			    cumulative);
 	}
 	sbuf_printf(sb, "%s_sum{%s} ", name, labels);
 	render_seconds(sb, counter_get(&h->sum_ns));

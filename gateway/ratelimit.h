@@ -29,11 +29,11 @@ struct metrics;
 enum ratelimit_kind { RATELIMIT_GENERAL, RATELIMIT_AUTH, RATELIMIT__COUNT };
 
 struct ratelimit_config {
-	bool enabled;       /* RATE_LIMIT_ENABLED (false: no counting, no headers) */
-	int64_t window_ms;  /* RATE_LIMIT_WINDOW_MS, both limiters */
-	int64_t max;        /* RATE_LIMIT_MAX */
-	int64_t auth_max;   /* AUTH_RATE_LIMIT_MAX */
-	int trust_proxy;    /* TRUST_PROXY: X-Forwarded-For hops to trust (0: ignore it) */
+	bool enabled;             /* RATE_LIMIT_ENABLED (false: no counting, no headers) */
+	int64_t window_ms;        /* RATE_LIMIT_WINDOW_MS, both limiters */
+	int64_t max;              /* RATE_LIMIT_MAX */
+	int64_t auth_max;         /* AUTH_RATE_LIMIT_MAX */
+	int trust_proxy;          /* TRUST_PROXY: X-Forwarded-For hops to trust (0: ignore it) */
 	size_t local_max_clients; /* in-process table bound (0: default 65536) */
 };
 
@@ -41,9 +41,9 @@ struct ratelimit_config {
 struct ratelimit_state {
 	enum ratelimit_kind kind;
 	int64_t limit;
-	int64_t count;     /* after this request */
-	int64_t reset_ms;  /* until the window ends */
-	bool limited;      /* count > limit: answer 429 */
+	int64_t count;    /* after this request */
+	int64_t reset_ms; /* until the window ends */
+	bool limited;     /* count > limit: answer 429 */
 };
 
 struct ratelimiter;

@@ -50,7 +50,8 @@ static bool match_pattern(const char *pattern, const struct segments *path, stru
 			if (m->nparams == ROUTER_MAX_PARAMS || path->len[i] >= sizeof(p->value))
 				return false;
 			p = &m->params[m->nparams++];
-			snprintf(p->name, sizeof(p->name), "%.*s", (int)(pat.len[i] - 1), pat.start[i] + 1);
+			snprintf(p->name, sizeof(p->name), "%.*s", (int)(pat.len[i] - 1),
+				 pat.start[i] + 1);
 			memcpy(p->value, path->start[i], path->len[i]);
 			p->value[path->len[i]] = '\0';
 		} else if (pat.len[i] != path->len[i] ||

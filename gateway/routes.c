@@ -11,6 +11,8 @@
 #define AUTH(m) "/agentos.auth.v1.AuthService/" m
 #define POSTS(m) "/agentos.posts.v1.PostsService/" m
 
+/* A table: its rows keep the layout they were written in. */
+/* clang-format off */
 static const char *const create_read_only[] = { "id", "createdAt", "updatedAt", "version", NULL };
 static const char *const user_read_only[] = { "id", "createdAt", "updatedAt", NULL };
 static const char *const user_put_required[] = { "email", "name", NULL };
@@ -239,5 +241,6 @@ const struct route routes[] = {
 		.auth_required = true, .reply_kind = REPLY_OBJECT,
 	},
 };
+/* clang-format on */
 
 const size_t routes_count = ARRAY_SIZE(routes);

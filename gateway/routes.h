@@ -16,8 +16,8 @@
 enum route_upstream { UPSTREAM_USERS, UPSTREAM_POSTS, UPSTREAM_AUTH, UPSTREAM__COUNT };
 
 enum route_body {
-	BODY_NONE,  /* a body sent anyway is ignored; no Content-Type check */
-	BODY_JSON,  /* required: application/json, a JSON object */
+	BODY_NONE, /* a body sent anyway is ignored; no Content-Type check */
+	BODY_JSON, /* required: application/json, a JSON object */
 };
 
 enum route_update {
@@ -52,28 +52,28 @@ struct route {
 	const char *method;
 	const char *pattern; /* below /api/<version>; ":name" segments fill request fields */
 	enum route_upstream upstream;
-	const char *rpc;     /* "/agentos.users.v1.UsersService/GetUser" */
+	const char *rpc; /* "/agentos.users.v1.UsersService/GetUser" */
 	const ProtobufCMessageDescriptor *request;
 	const ProtobufCMessageDescriptor *reply;
-	int status;          /* 200, 201 or 204 */
-	bool auth_required;  /* no credentials: 401 at the gateway */
-	bool me_alias;       /* the path's id may be "me": the caller's own id (401 if anonymous) */
+	int status;         /* 200, 201 or 204 */
+	bool auth_required; /* no credentials: 401 at the gateway */
+	bool me_alias;      /* the path's id may be "me": the caller's own id (401 if anonymous) */
 	enum route_body body;
-	const char *body_field;          /* NULL: the body fills the request itself */
-	const char *const *read_only;    /* body keys refused as read-only */
-	const char *const *required;     /* body keys PUT requires */
+	const char *body_field;       /* NULL: the body fills the request itself */
+	const char *const *read_only; /* body keys refused as read-only */
+	const char *const *required;  /* body keys PUT requires */
 	/* body keys only an admin may send: a non-admin gets 403 naming them,
 	 * before any 422 (API.md §6 order); the service enforces it too */
 	const char *const *admin_only;
 	enum route_update update;
-	bool versioned;                  /* body "version" / If-Match -> request "version" */
+	bool versioned; /* body "version" / If-Match -> request "version" */
 	enum route_reply reply_kind;
-	const char *list_field;          /* REPLY_LIST: the repeated field */
-	bool etag;                       /* ETag: "<reply.version>" */
+	const char *list_field;                    /* REPLY_LIST: the repeated field */
+	bool etag;                                 /* ETag: "<reply.version>" */
 	struct route_query query[ROUTE_MAX_QUERY]; /* terminated by a NULL name */
-	const char *fixed_field;         /* a request field this route always sets... */
-	const char *fixed_value;         /* ...to this text value */
-	bool auth_limited;               /* login, refresh: the auth rate limiter too */
+	const char *fixed_field;                   /* a request field this route always sets... */
+	const char *fixed_value;                   /* ...to this text value */
+	bool auth_limited;                         /* login, refresh: the auth rate limiter too */
 };
 
 extern const struct route routes[];

@@ -27,9 +27,9 @@
 #define TRANSCODE_MAX_DEPTH 32 /* nested objects accepted in a body */
 
 static const char *const wrapper_names[] = {
-	"google.protobuf.BoolValue",  "google.protobuf.StringValue", "google.protobuf.Int64Value",
-	"google.protobuf.Int32Value", "google.protobuf.UInt64Value", "google.protobuf.UInt32Value",
-	"google.protobuf.DoubleValue", "google.protobuf.FloatValue", "google.protobuf.BytesValue",
+	"google.protobuf.BoolValue",   "google.protobuf.StringValue", "google.protobuf.Int64Value",
+	"google.protobuf.Int32Value",  "google.protobuf.UInt64Value", "google.protobuf.UInt32Value",
+	"google.protobuf.DoubleValue", "google.protobuf.FloatValue",  "google.protobuf.BytesValue",
 };
 
 /* State of one JSON -> proto conversion. */
@@ -80,8 +80,8 @@ static char *const *json_names(const ProtobufCMessageDescriptor *d)
 	char **names = NULL;
 
 	for (size_t i = 0; i < NAME_SLOTS; i++, h = (h + 1) % NAME_SLOTS) {
-		const ProtobufCMessageDescriptor *s =
-			atomic_load_explicit(&name_slots[h].d, memory_order_acquire);
+		const ProtobufCMessageDescriptor *s = atomic_load_explicit(&name_slots[h].d,
+									   memory_order_acquire);
 
 		if (s == d)
 			return name_slots[h].names;
@@ -398,8 +398,9 @@ static void message_from_json(struct from_ctx *c, const ProtobufCMessageDescript
 		scalar_from_json(c, &d->fields[0], (char *)m + d->fields[0].offset, v, path);
 		break;
 	case WKT_TIMESTAMP:
-		if (!json_is_string(v) || !transcode_parse_rfc3339(json_string_value(v), json_string_length(v),
-							 &ts->seconds, &ts->nanos))
+		if (!json_is_string(v) ||
+		    !transcode_parse_rfc3339(json_string_value(v), json_string_length(v),
+					     &ts->seconds, &ts->nanos))
 			violation(c, path, "Must be an RFC 3339 timestamp");
 		break;
 	case WKT_FIELD_MASK:
@@ -451,7 +452,7 @@ static void repeated_from_json(struct from_ctx *c, ProtobufCMessage *m,
 	}
 	n = json_array_size(v);
 	arr = n ? arena_alloc(c->a, n * size) : NULL;
-	json_array_foreach(v, i, e) {
+	json_array_foreach (v, i, e) {
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 		if (json_is_null(e))
 			violation(c, sub, "Must not be null");
@@ -481,7 +482,7 @@ static void object_from_json(struct from_ctx *c, json_t *obj, ProtobufCMessage *
 	size_t klen;
 	json_t *v;
 
-	json_object_keylen_foreach(obj, key, klen, v) {
+	json_object_keylen_foreach (obj, key, klen, v) {
 		const ProtobufCFieldDescriptor *f;
 
 		if (prefix)
@@ -563,7 +564,8 @@ static int text_to_scalar(struct arena *a, const ProtobufCFieldDescriptor *f, vo
 			return app_error_set(err, ERR_BAD_REQUEST, "%s must be an integer", param);
 		if (v < min || v > max)
 			return app_error_set(err, ERR_BAD_REQUEST,
-					     "%s must be an integer between %" PRId64 " and %" PRId64,
+					     "%s must be an integer between %" PRId64
+					     " and %" PRId64,
 					     param, min, max);
 		int_store(f->type, dst, v);
 		return 0;
@@ -571,7 +573,8 @@ static int text_to_scalar(struct arena *a, const ProtobufCFieldDescriptor *f, vo
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_BOOL:
 		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
-			return app_error_set(err, ERR_BAD_REQUEST, "%s must be true or false", param);
+			return app_error_set(err, ERR_BAD_REQUEST, "%s must be true or false",
+					     param);
 		*(protobuf_c_boolean *)dst = text[0] == 't';
 		return 0;
 	case PROTOBUF_C_TYPE_STRING:
@@ -610,8 +613,8 @@ static int text_to_message(struct arena *a, const ProtobufCMessageDescriptor *d,
 		m = transcode_new(a, d);
 		ts = (Google__Protobuf__Timestamp *)m;
 		if (!transcode_parse_rfc3339(text, strlen(text), &ts->seconds, &ts->nanos))
-			return app_error_set(err, ERR_BAD_REQUEST, "%s must be an RFC 3339 timestamp",
-					     param);
+			return app_error_set(err, ERR_BAD_REQUEST,
+					     "%s must be an RFC 3339 timestamp", param);
 		break;
 	default:
 		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
@@ -635,7 +638,8 @@ int transcode_set_text(struct arena *a, ProtobufCMessage *m, const ProtobufCFiel
 	int rc;
 
 	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-		rc = text_to_message(a, f->descriptor, (ProtobufCMessage **)&val.p, param, text, err);
+		rc = text_to_message(a, f->descriptor, (ProtobufCMessage **)&val.p, param, text,
+				     err);
 	else
 		rc = text_to_scalar(a, f, &val, param, text, err);
 	if (rc != 0)

@@ -67,10 +67,10 @@ static bool parse_date_time(const char *s, int64_t *secs)
 {
 	int y, mo, d, h, mi, sec;
 
-	if (!parse_digits(s, 4, &y) || s[4] != '-' || !parse_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !parse_digits(s + 8, 2, &d) || s[10] != 'T' ||
-	    !parse_digits(s + 11, 2, &h) || s[13] != ':' || !parse_digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || !parse_digits(s + 17, 2, &sec))
+	if (!parse_digits(s, 4, &y) || s[4] != '-' || !parse_digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !parse_digits(s + 8, 2, &d) || s[10] != 'T' || !parse_digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !parse_digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !parse_digits(s + 17, 2, &sec))
 		return false;
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
 	    sec > 59)

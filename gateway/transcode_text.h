@@ -27,9 +27,11 @@ void transcode_json_name(const char *proto_name, char *out, size_t outsize);
 /* Strict RFC 3339 date-time of len bytes; false when malformed or out of range. */
 bool transcode_parse_rfc3339(const char *s, size_t len, int64_t *secs, int32_t *nanos);
 /* "userName,email" -> paths "user_name", "email" (in a). */
-bool transcode_field_mask_from_text(struct arena *a, const char *s, Google__Protobuf__FieldMask *fm);
+bool transcode_field_mask_from_text(struct arena *a, const char *s,
+				    Google__Protobuf__FieldMask *fm);
 /* Standard base64 with padding -> bytes (in a). */
-bool transcode_bytes_from_text(struct arena *a, const char *s, size_t len, ProtobufCBinaryData *out);
+bool transcode_bytes_from_text(struct arena *a, const char *s, size_t len,
+			       ProtobufCBinaryData *out);
 
 /* New JSON strings. */
 /* "2026-01-15T10:30:00.123Z" (at least 25 bytes of buf). */

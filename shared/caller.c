@@ -54,7 +54,7 @@ struct caller_resolver {
 	pthread_mutex_t lock; /* guards slots, buckets, head */
 	struct cache_slot slots[CACHE_SLOTS];
 	uint16_t buckets[CACHE_BUCKETS];
-	size_t head;          /* the slot the next insertion takes: the oldest */
+	size_t head;                /* the slot the next insertion takes: the oldest */
 	struct token_cache *tokens; /* bearer tokens already verified */
 };
 
@@ -220,7 +220,8 @@ static int principal_from_reply(const Agentos__Auth__V1__Principal *m, struct pr
 static int validate_remote(struct caller_resolver *r, const char *key, const char *request_id,
 			   struct principal *out, struct app_error *err)
 {
-	Agentos__Auth__V1__ValidateApiKeyRequest req = AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
+	Agentos__Auth__V1__ValidateApiKeyRequest
+		req = AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
 	const struct rpc_metadata md[] = { { "x-request-id", request_id } };
 	ProtobufCMessage *reply = NULL;
 	int rc;
@@ -243,8 +244,9 @@ static int revocations_usable(struct caller_resolver *r, struct app_error *err)
 {
 	if (!r->cfg.revocations || revocations_current(r->cfg.revocations))
 		return 0;
-	return app_error_set(err, ERR_SERVICE_UNAVAILABLE,
-			     "Credentials cannot be checked right now: revocation state is unavailable");
+	return app_error_set(
+		err, ERR_SERVICE_UNAVAILABLE,
+		"Credentials cannot be checked right now: revocation state is unavailable");
 }
 
 /* The checks every API key gets before anyone is asked; 1 when the cache
@@ -322,7 +324,8 @@ int caller_resolve_start(struct caller_resolver *r, struct rpc_async *async,
 			 struct principal *out, struct app_error *err, caller_done_fn done,
 			 void *arg)
 {
-	Agentos__Auth__V1__ValidateApiKeyRequest req = AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
+	Agentos__Auth__V1__ValidateApiKeyRequest
+		req = AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
 	const struct rpc_metadata md[] = { { "x-request-id", request_id } };
 	struct pending_key *k;
 	int rc;
@@ -406,8 +409,9 @@ int caller_resolve(struct caller_resolver *r, const char *authorization, const c
 	}
 	anonymous(out);
 	if (authorization && api_key)
-		return app_error_set(err, ERR_BAD_REQUEST,
-				     "Send either an Authorization header or an X-API-Key, not both");
+		return app_error_set(
+			err, ERR_BAD_REQUEST,
+			"Send either an Authorization header or an X-API-Key, not both");
 	if (authorization)
 		rc = resolve_bearer(r, authorization, out, err);
 	else if (api_key)

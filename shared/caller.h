@@ -38,11 +38,11 @@ typedef int (*caller_api_key_fn)(void *ctx, const char *key, struct principal *o
 struct caller_config {
 	const struct jwt_config *jwt;
 	struct revocations *revocations; /* the revocation copy; NULL: none (tests) */
-	struct rpc_channel *auth;  /* AuthService, for API keys (when no local validator) */
+	struct rpc_channel *auth;        /* AuthService, for API keys (when no local validator) */
 	caller_api_key_fn local_api_key;
 	void *local_ctx;
-	int cache_ms;              /* API-key cache lifetime, 0..1000 */
-	int deadline_ms;           /* ValidateApiKey deadline */
+	int cache_ms;    /* API-key cache lifetime, 0..1000 */
+	int deadline_ms; /* ValidateApiKey deadline */
 };
 
 struct caller_resolver;

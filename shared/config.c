@@ -186,8 +186,8 @@ bool config_parse_duration(const char *s, int64_t *seconds)
 	return true;
 }
 
-int64_t config_duration_s(struct config_reader *r, const char *name, int64_t def,
-			  int64_t min_s, int64_t max_s)
+int64_t config_duration_s(struct config_reader *r, const char *name, int64_t def, int64_t min_s,
+			  int64_t max_s)
 {
 	const char *v = env_value(name);
 	char shown[CONFIG_ECHO_MAX * 4 + 4];
@@ -197,8 +197,10 @@ int64_t config_duration_s(struct config_reader *r, const char *name, int64_t def
 		return def;
 	echo_value(v, shown, sizeof(shown));
 	if (!config_parse_duration(v, &s)) {
-		config_error(r, "%s: \"%s\" is not a duration (seconds, or a number with s/m/h/d: "
-			     "90, 15m, 24h, 7d)", name, shown);
+		config_error(r,
+			     "%s: \"%s\" is not a duration (seconds, or a number with s/m/h/d: "
+			     "90, 15m, 24h, 7d)",
+			     name, shown);
 		return def;
 	}
 	if (s < min_s || s > max_s) {

@@ -35,7 +35,8 @@ const char *config_str(struct config_reader *r, const char *name, const char *de
 /* Like config_str, but unset/empty is an error ("NAME is required"). */
 const char *config_required(struct config_reader *r, const char *name);
 /* Whole decimal integer within [min, max]. */
-int64_t config_int(struct config_reader *r, const char *name, int64_t def, int64_t min, int64_t max);
+int64_t config_int(struct config_reader *r, const char *name, int64_t def, int64_t min,
+		   int64_t max);
 /* true/false, 1/0, yes/no, on/off (case-insensitive). */
 bool config_bool(struct config_reader *r, const char *name, bool def);
 /* One of the NULL-terminated allowed values (case-sensitive); returns the allowed
@@ -44,8 +45,8 @@ const char *config_enum(struct config_reader *r, const char *name, const char *d
 			const char *const *allowed);
 /* A duration in seconds: "90" (seconds), or a number with s/m/h/d ("15m", "24h",
  * "7d"); must be within [min_s, max_s]. */
-int64_t config_duration_s(struct config_reader *r, const char *name, int64_t def,
-			  int64_t min_s, int64_t max_s);
+int64_t config_duration_s(struct config_reader *r, const char *name, int64_t def, int64_t min_s,
+			  int64_t max_s);
 
 /* Parses a duration string as config_duration_s does; false when malformed. */
 bool config_parse_duration(const char *s, int64_t *seconds);

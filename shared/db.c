@@ -21,9 +21,9 @@
 #include "log.h"
 #include "util.h"
 
-#define DB_CONNECT_TIMEOUT_S "3"       /* default; the URL may override it */
+#define DB_CONNECT_TIMEOUT_S "3" /* default; the URL may override it */
 #define DB_PING_WAIT_MS 1000
-#define DB_WARN_INTERVAL_MS 5000       /* at most one "cannot connect" log per interval */
+#define DB_WARN_INTERVAL_MS 5000 /* at most one "cannot connect" log per interval */
 
 /* Statements prepared on a connection, by the FNV-1a hash of their text
  * (the text is kept to tell two statements with one hash apart). */
@@ -38,20 +38,20 @@ struct db_conn {
 	struct db_conn *next; /* in the pool's idle list */
 	struct db_pool *pool; /* owner, for rate-limited warnings */
 	PGconn *pg;
-	bool in_tx;           /* a transaction is open (as far as we know) */
+	bool in_tx; /* a transaction is open (as far as we know) */
 	struct db_stmt stmts[DB_STMT_SLOTS];
 	size_t nstmts;
 };
 
 struct db_pool {
 	char *url;
-	char *options;          /* libpq "options" for every session, or NULL */
+	char *options; /* libpq "options" for every session, or NULL */
 	int max;
-	int total;              /* connections that exist or are being opened */
-	struct db_conn *idle;   /* free list */
-	int64_t last_warn_ms;   /* last "cannot connect" log, under lock */
+	int total;            /* connections that exist or are being opened */
+	struct db_conn *idle; /* free list */
+	int64_t last_warn_ms; /* last "cannot connect" log, under lock */
 	pthread_mutex_t lock;
-	pthread_cond_t freed;   /* signalled when a connection or slot comes back */
+	pthread_cond_t freed; /* signalled when a connection or slot comes back */
 };
 
 /* ---- connections ------------------------------------------------------------ */
@@ -258,7 +258,8 @@ int db_pool_acquire(struct db_pool *p, int wait_ms, struct db_conn **out, struct
 
 	*out = NULL;
 	if (take_slot(p, wait_ms, &c) != 0) {
-		log_warn("database pool exhausted", LOG_I("max", p->max), LOG_I("wait_ms", wait_ms));
+		log_warn("database pool exhausted", LOG_I("max", p->max),
+			 LOG_I("wait_ms", wait_ms));
 		return app_error_set(err, ERR_SERVICE_UNAVAILABLE, "database unavailable");
 	}
 	if (!c) {
@@ -621,14 +622,12 @@ static int with_conn(struct db_pool *p, int wait_ms, bool tx, db_work_fn fn, voi
 	return rc;
 }
 
-int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
-		 struct app_error *err)
+int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err)
 {
 	return with_conn(p, wait_ms, false, fn, arg, err);
 }
 
-int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
-	       struct app_error *err)
+int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err)
 {
 	return with_conn(p, wait_ms, true, fn, arg, err);
 }

@@ -39,13 +39,11 @@ void db_pool_release(struct db_pool *p, struct db_conn *c);
 typedef int (*db_work_fn)(struct db_conn *c, void *arg, struct app_error *err);
 /* Borrows a connection (db_pool_acquire, up to wait_ms), runs fn(c, arg) and
  * gives the connection back: fn's result, or -1 when none came in time. */
-int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
-		 struct app_error *err);
+int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err);
 /* The same inside one transaction: BEGIN, fn, then COMMIT when fn returned
  * 0 and left the transaction open (fn may commit itself, e.g. to act once
  * the write is durable); otherwise the release rolls it back. */
-int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg,
-	       struct app_error *err);
+int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err);
 
 /* true when `SELECT 1` succeeds on some connection within about a second. */
 bool db_pool_ping(struct db_pool *p);

@@ -47,8 +47,8 @@ static int64_t migrate_lock_key(const char *schema)
 
 /* One statement of the migration transaction; on failure fills why with the
  * SQLSTATE and primary message. Returns the result (caller clears) or NULL. */
-static PGresult *mig_exec(PGconn *pg, const char *sql, int nparams,
-			  const char *const *params, char *why, size_t whysize)
+static PGresult *mig_exec(PGconn *pg, const char *sql, int nparams, const char *const *params,
+			  char *why, size_t whysize)
 {
 	PGresult *res = nparams ? PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0)
 				: PQexec(pg, sql);
@@ -79,7 +79,7 @@ static int mig_cmd(PGconn *pg, const char *sql, int nparams, const char *const *
 static int mig_fail(PGconn *pg, struct app_error *err, const char *what, const char *why)
 {
 	enum err_code code = PQstatus(pg) == CONNECTION_OK ? ERR_DATABASE_ERROR
-							       : ERR_SERVICE_UNAVAILABLE;
+							   : ERR_SERVICE_UNAVAILABLE;
 
 	log_error("migration failed", LOG_S("step", what), LOG_S("error", why));
 	return app_error_set(err, code, "migration %s failed: %s", what, why);
@@ -95,12 +95,14 @@ static int migrate_prepare(PGconn *pg, const char *schema, struct app_error *err
 	snprintf(sql[0], sizeof(sql[0]), "CREATE SCHEMA IF NOT EXISTS \"%s\"", schema);
 	snprintf(sql[1], sizeof(sql[1]),
 		 "CREATE TABLE IF NOT EXISTS \"%s\".schema_migrations (version int PRIMARY KEY, "
-		 "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", schema);
+		 "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+		 schema);
 	snprintf(sql[2], sizeof(sql[2]), "SET LOCAL search_path TO \"%s\"", schema);
 	/* READ COMMITTED: statements after the lock see what the holder committed. */
 	if (mig_cmd(pg, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, why, sizeof(why)) != 0)
 		return mig_fail(pg, err, "begin", why);
-	if (mig_cmd(pg, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, why, sizeof(why)) != 0)
+	if (mig_cmd(pg, "SELECT pg_advisory_xact_lock($1::bigint)", 1, params, why, sizeof(why)) !=
+	    0)
 		return mig_fail(pg, err, "lock", why);
 	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
 		if (mig_cmd(pg, sql[i], 0, NULL, why, sizeof(why)) != 0)
@@ -117,8 +119,7 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* Versions already applied, sorted; *n their count. Caller frees. */
-static int *applied_versions(PGconn *pg, const char *schema, size_t *n, char *why,
-			     size_t whysize)
+static int *applied_versions(PGconn *pg, const char *schema, size_t *n, char *why, size_t whysize)
 {
 	char sql[160];
 	PGresult *res;
@@ -177,8 +178,9 @@ static size_t *migration_order(const struct db_migration *m, size_t n, struct ap
 	}
 	for (size_t i = 1; i < n; i++) {
 		if (m[order[i]].version == m[order[i - 1]].version) {
-			app_error_set(err, ERR_DATABASE_ERROR, "migrations %s and %s share version %d",
-				      m[order[i - 1]].name, m[order[i]].name, m[order[i]].version);
+			app_error_set(err, ERR_DATABASE_ERROR,
+				      "migrations %s and %s share version %d", m[order[i - 1]].name,
+				      m[order[i]].name, m[order[i]].version);
 			free(order);
 			return NULL;
 		}

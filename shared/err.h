@@ -14,45 +14,45 @@
 #include <grpc/status.h>
 
 /* X(name, grpc status, http status, default message) */
-#define ERR_TABLE(X)                                                                   \
-	X(OK, GRPC_STATUS_OK, 200, "OK")                                                   \
-	X(INVALID_JSON, GRPC_STATUS_INVALID_ARGUMENT, 400, "Request body is not valid JSON") \
-	X(BAD_REQUEST, GRPC_STATUS_INVALID_ARGUMENT, 400, "Bad request")                   \
-	X(UNAUTHORIZED, GRPC_STATUS_UNAUTHENTICATED, 401, "Authentication required")       \
-	X(TOKEN_EXPIRED, GRPC_STATUS_UNAUTHENTICATED, 401, "Token has expired")            \
-	X(TOKEN_REVOKED, GRPC_STATUS_UNAUTHENTICATED, 401, "Token has been revoked")       \
-	X(INVALID_CREDENTIALS, GRPC_STATUS_UNAUTHENTICATED, 401, "Invalid email or password") \
-	X(FORBIDDEN, GRPC_STATUS_PERMISSION_DENIED, 403, "Insufficient permissions")       \
-	X(ACCOUNT_DISABLED, GRPC_STATUS_PERMISSION_DENIED, 403, "Account is disabled")     \
-	X(NOT_FOUND, GRPC_STATUS_NOT_FOUND, 404, "Resource not found")                     \
-	X(METHOD_NOT_ALLOWED, GRPC_STATUS_UNIMPLEMENTED, 405, "Method not allowed")        \
-	X(DUPLICATE_RESOURCE, GRPC_STATUS_ALREADY_EXISTS, 409, "Resource already exists")  \
+#define ERR_TABLE(X)                                                                           \
+	X(OK, GRPC_STATUS_OK, 200, "OK")                                                       \
+	X(INVALID_JSON, GRPC_STATUS_INVALID_ARGUMENT, 400, "Request body is not valid JSON")   \
+	X(BAD_REQUEST, GRPC_STATUS_INVALID_ARGUMENT, 400, "Bad request")                       \
+	X(UNAUTHORIZED, GRPC_STATUS_UNAUTHENTICATED, 401, "Authentication required")           \
+	X(TOKEN_EXPIRED, GRPC_STATUS_UNAUTHENTICATED, 401, "Token has expired")                \
+	X(TOKEN_REVOKED, GRPC_STATUS_UNAUTHENTICATED, 401, "Token has been revoked")           \
+	X(INVALID_CREDENTIALS, GRPC_STATUS_UNAUTHENTICATED, 401, "Invalid email or password")  \
+	X(FORBIDDEN, GRPC_STATUS_PERMISSION_DENIED, 403, "Insufficient permissions")           \
+	X(ACCOUNT_DISABLED, GRPC_STATUS_PERMISSION_DENIED, 403, "Account is disabled")         \
+	X(NOT_FOUND, GRPC_STATUS_NOT_FOUND, 404, "Resource not found")                         \
+	X(METHOD_NOT_ALLOWED, GRPC_STATUS_UNIMPLEMENTED, 405, "Method not allowed")            \
+	X(DUPLICATE_RESOURCE, GRPC_STATUS_ALREADY_EXISTS, 409, "Resource already exists")      \
 	X(VERSION_CONFLICT, GRPC_STATUS_ABORTED, 409, "Resource was modified by someone else") \
-	X(CONFLICT, GRPC_STATUS_ABORTED, 409, "Resource state forbids this action")        \
-	X(REQUEST_TIMEOUT, GRPC_STATUS_DEADLINE_EXCEEDED, 408,                             \
-	  "The request was not received in time")                                      \
-	X(PAYLOAD_TOO_LARGE, GRPC_STATUS_OUT_OF_RANGE, 413, "Request body is too large")   \
-	X(URI_TOO_LONG, GRPC_STATUS_INVALID_ARGUMENT, 414, "Request URI is too long")      \
-	X(UNSUPPORTED_MEDIA_TYPE, GRPC_STATUS_INVALID_ARGUMENT, 415,                       \
-	  "Content-Type must be application/json")                                         \
-	X(VALIDATION_ERROR, GRPC_STATUS_INVALID_ARGUMENT, 422, "Invalid input data")       \
-	X(FOREIGN_KEY_VIOLATION, GRPC_STATUS_FAILED_PRECONDITION, 422,                     \
-	  "Referenced resource does not exist")                                            \
-	X(REQUIRED_FIELD_MISSING, GRPC_STATUS_FAILED_PRECONDITION, 422,                    \
-	  "Required field is missing")                                                     \
-	X(RATE_LIMIT_EXCEEDED, GRPC_STATUS_RESOURCE_EXHAUSTED, 429,                        \
-	  "Too many requests, please try again later")                                     \
-	X(INTERNAL_ERROR, GRPC_STATUS_INTERNAL, 500, "Internal server error")              \
-	X(DATABASE_ERROR, GRPC_STATUS_INTERNAL, 500, "Internal database error")            \
-	X(NOT_IMPLEMENTED, GRPC_STATUS_UNIMPLEMENTED, 501, "Not implemented")              \
-	X(SERVICE_UNAVAILABLE, GRPC_STATUS_UNAVAILABLE, 503, "Service unavailable")        \
+	X(CONFLICT, GRPC_STATUS_ABORTED, 409, "Resource state forbids this action")            \
+	X(REQUEST_TIMEOUT, GRPC_STATUS_DEADLINE_EXCEEDED, 408,                                 \
+	  "The request was not received in time")                                              \
+	X(PAYLOAD_TOO_LARGE, GRPC_STATUS_OUT_OF_RANGE, 413, "Request body is too large")       \
+	X(URI_TOO_LONG, GRPC_STATUS_INVALID_ARGUMENT, 414, "Request URI is too long")          \
+	X(UNSUPPORTED_MEDIA_TYPE, GRPC_STATUS_INVALID_ARGUMENT, 415,                           \
+	  "Content-Type must be application/json")                                             \
+	X(VALIDATION_ERROR, GRPC_STATUS_INVALID_ARGUMENT, 422, "Invalid input data")           \
+	X(FOREIGN_KEY_VIOLATION, GRPC_STATUS_FAILED_PRECONDITION, 422,                         \
+	  "Referenced resource does not exist")                                                \
+	X(REQUIRED_FIELD_MISSING, GRPC_STATUS_FAILED_PRECONDITION, 422,                        \
+	  "Required field is missing")                                                         \
+	X(RATE_LIMIT_EXCEEDED, GRPC_STATUS_RESOURCE_EXHAUSTED, 429,                            \
+	  "Too many requests, please try again later")                                         \
+	X(INTERNAL_ERROR, GRPC_STATUS_INTERNAL, 500, "Internal server error")                  \
+	X(DATABASE_ERROR, GRPC_STATUS_INTERNAL, 500, "Internal database error")                \
+	X(NOT_IMPLEMENTED, GRPC_STATUS_UNIMPLEMENTED, 501, "Not implemented")                  \
+	X(SERVICE_UNAVAILABLE, GRPC_STATUS_UNAVAILABLE, 503, "Service unavailable")            \
 	X(GATEWAY_TIMEOUT, GRPC_STATUS_DEADLINE_EXCEEDED, 504, "Upstream service timed out")
 
 enum err_code {
 #define ERR_ENUM(name, grpc, http, msg) ERR_##name,
 	ERR_TABLE(ERR_ENUM)
 #undef ERR_ENUM
-	ERR__COUNT
+		ERR__COUNT
 };
 
 /* "VALIDATION_ERROR" for ERR_VALIDATION_ERROR; "INTERNAL_ERROR" for out-of-range. */
@@ -78,7 +78,7 @@ enum err_code err_from_grpc_status(grpc_status_code status, bool has_violations)
 #define ERR_MESSAGE_MAX 256
 
 struct err_violation {
-	char field[ERR_FIELD_MAX];       /* JSON (lowerCamelCase) field name */
+	char field[ERR_FIELD_MAX]; /* JSON (lowerCamelCase) field name */
 	char description[ERR_DESC_MAX];
 };
 

@@ -24,7 +24,7 @@
 
 #include "util.h"
 
-#define HS256_SIG_B64_LEN 43          /* 32 bytes, base64url without padding */
+#define HS256_SIG_B64_LEN 43             /* 32 bytes, base64url without padding */
 #define USER_ID_LIMIT (INT64_C(1) << 53) /* ids are JSON numbers: < 2^53 */
 #define SUB_PREFIX "user_"
 #define SUB_PREFIX_LEN (sizeof(SUB_PREFIX) - 1)
@@ -258,7 +258,7 @@ static bool parse_permissions(const json_t *claims, perm_set *out)
 	if (!json_is_array(arr))
 		return false;
 	*out = 0;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach (arr, i, v) {
 		enum perm p;
 
 		if (!json_is_string(v))
@@ -270,8 +270,8 @@ static bool parse_permissions(const json_t *claims, perm_set *out)
 }
 
 /* iss, jti, sub, role, permissions, email into p. */
-static int check_identity(const struct jwt_config *cfg, const json_t *claims,
-			  struct principal *p, struct app_error *err)
+static int check_identity(const struct jwt_config *cfg, const json_t *claims, struct principal *p,
+			  struct app_error *err)
 {
 	const char *s;
 
@@ -289,7 +289,8 @@ static int check_identity(const struct jwt_config *cfg, const json_t *claims,
 		return reject(err, ERR_UNAUTHORIZED, "Token role is not a known role");
 	strlcpy_s(p->role, s, sizeof(p->role));
 	if (!parse_permissions(claims, &p->perms))
-		return reject(err, ERR_UNAUTHORIZED, "Token permissions must be an array of strings");
+		return reject(err, ERR_UNAUTHORIZED,
+			      "Token permissions must be an array of strings");
 	s = string_claim(claims, "email", sizeof(p->email));
 	if (!s)
 		return reject(err, ERR_UNAUTHORIZED, "Token has no valid 'email' claim");
@@ -314,7 +315,8 @@ static int check_iat_ms(const json_t *claims, struct principal *p, struct app_er
 	int64_t v;
 
 	if (!ms) {
-		p->iat_ms = p->iat < INT64_MAX / 1000 && p->iat > INT64_MIN / 1000 ? p->iat * 1000 : 0;
+		p->iat_ms = p->iat < INT64_MAX / 1000 && p->iat > INT64_MIN / 1000 ? p->iat * 1000
+										   : 0;
 		return 0;
 	}
 	if (!json_is_integer(ms))
@@ -329,8 +331,8 @@ static int check_iat_ms(const json_t *claims, struct principal *p, struct app_er
 
 /* exp and iat: both present JSON integers (a real or a string is refused);
  * iat not after now + leeway. Expiry itself is check_expiry's. */
-static int check_times(const json_t *claims, int64_t now_s, int64_t leeway,
-		       struct principal *p, struct app_error *err)
+static int check_times(const json_t *claims, int64_t now_s, int64_t leeway, struct principal *p,
+		       struct app_error *err)
 {
 	const json_t *exp = json_object_get(claims, "exp");
 	const json_t *iat = json_object_get(claims, "iat");
@@ -346,8 +348,8 @@ static int check_times(const json_t *claims, int64_t now_s, int64_t leeway,
 	return check_iat_ms(claims, p, err);
 }
 
-int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s, struct principal *out,
-	       struct app_error *err)
+int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s,
+	       struct principal *out, struct app_error *err)
 {
 	struct principal p = { .method = AUTH_JWT };
 	int64_t leeway;
@@ -420,8 +422,8 @@ static json_t *perm_array(const struct principal *p)
 
 /* The claims object for p, or NULL when p could not pass jwt_verify (so the
  * signer never issues a token its own verifier refuses). Caller decrefs. */
-static json_t *build_claims(const struct jwt_config *cfg, const struct principal *p,
-			    int64_t iat, int64_t exp, const char *jti)
+static json_t *build_claims(const struct jwt_config *cfg, const struct principal *p, int64_t iat,
+			    int64_t exp, const char *jti)
 {
 	char sub[SUB_PREFIX_LEN + 24];
 	json_t *claims;

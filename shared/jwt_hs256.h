@@ -37,8 +37,8 @@ bool jwt_key_acceptable(const char *secret);
 
 /* Verifies token at time now_s (unix seconds). 0 and *out filled (method
  * AUTH_JWT), or -1 with err: UNAUTHORIZED or TOKEN_EXPIRED. */
-int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s, struct principal *out,
-	       struct app_error *err);
+int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s,
+	       struct principal *out, struct app_error *err);
 
 /* Signs an access token for p (sub, email, role, permissions from p->perms)
  * with iat/exp/jti and cfg->issuer, plus iat_ms when p->iat_ms is set and

@@ -34,11 +34,11 @@ struct kv {
 	int max_conns;
 
 	pthread_mutex_t lock;
-	pthread_cond_t freed;      /* a context or a slot came back */
-	redisContext **idle;       /* max_conns entries */
+	pthread_cond_t freed; /* a context or a slot came back */
+	redisContext **idle;  /* max_conns entries */
 	int nidle;
-	int total;                 /* contexts that exist or are being opened */
-	int64_t retry_at_ms;       /* 0 = up; else no connect attempt before this time */
+	int total;                  /* contexts that exist or are being opened */
+	int64_t retry_at_ms;        /* 0 = up; else no connect attempt before this time */
 	struct kv_pending *pending; /* invalidations not landed yet (kv_cache.c) */
 	struct kv_near *near;       /* NULL: no near copy (kv_near.c) */
 };
@@ -154,7 +154,8 @@ static bool parse_url(struct kv *kv, const char *url)
 	if (!parse_hostport(kv, s, end))
 		return false;
 	kv->db = 0;
-	if (slash && slash[1] && !parse_range(slash + 1, slash + strlen(slash), 0, 1 << 20, &kv->db))
+	if (slash && slash[1] &&
+	    !parse_range(slash + 1, slash + strlen(slash), 0, 1 << 20, &kv->db))
 		return false;
 	return true;
 }
@@ -520,8 +521,10 @@ int kv_setex_many(struct kv *kv, const char *const *keys, const struct kv_value 
 	if (!ctx)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		const char *argv[] = { "SET", keys[i], vals[i].data ? vals[i].data : "", "EX", ttl };
-		size_t argvlen[] = { 3, strlen(keys[i]), vals[i].data ? vals[i].len : 0, 2, ttl_len };
+		const char *argv[] = { "SET", keys[i], vals[i].data ? vals[i].data : "", "EX",
+				       ttl };
+		size_t argvlen[] = { 3, strlen(keys[i]), vals[i].data ? vals[i].len : 0, 2,
+				     ttl_len };
 
 		if (redisAppendCommandArgv(ctx, 5, argv, argvlen) != REDIS_OK)
 			rc = -1;

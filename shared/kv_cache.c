@@ -42,18 +42,17 @@ struct kv_pending {
 /* KEYS: the keys to fill; ARGV[1] the TTL (s), then for key i ARGV[2i] what
  * its read saw ('' = absent, else a tombstone) and ARGV[2i+1] the value. A
  * key is written only when it still holds exactly what its read saw. */
-static const char fill_lua[] =
-	"local out = {}\n"
-	"for i, k in ipairs(KEYS) do\n"
-	"  local cur = redis.call('GET', k)\n"
-	"  local seen = ARGV[2 * i]\n"
-	"  out[i] = 0\n"
-	"  if (cur == false and seen == '') or cur == seen then\n"
-	"    redis.call('SET', k, ARGV[2 * i + 1], 'EX', ARGV[1])\n"
-	"    out[i] = 1\n"
-	"  end\n"
-	"end\n"
-	"return out\n";
+static const char fill_lua[] = "local out = {}\n"
+			       "for i, k in ipairs(KEYS) do\n"
+			       "  local cur = redis.call('GET', k)\n"
+			       "  local seen = ARGV[2 * i]\n"
+			       "  out[i] = 0\n"
+			       "  if (cur == false and seen == '') or cur == seen then\n"
+			       "    redis.call('SET', k, ARGV[2 * i + 1], 'EX', ARGV[1])\n"
+			       "    out[i] = 1\n"
+			       "  end\n"
+			       "end\n"
+			       "return out\n";
 
 static struct kv_script fill_script;
 static pthread_once_t fill_script_once = PTHREAD_ONCE_INIT;
@@ -110,7 +109,8 @@ static void pending_add(struct kv_pending *p, const char *key)
 	if (!*e && atomic_load(&p->count) >= KV_PENDING_MAX) {
 		if (!atomic_exchange(&p->overflow, true))
 			log_error("too many cache invalidations pending: this process reads "
-				  "no cache entry until it restarts", LOG_S("key", key));
+				  "no cache entry until it restarts",
+				  LOG_S("key", key));
 	} else if (!*e) {
 		*e = xmalloc(sizeof(**e) + len);
 		(*e)->next = NULL;
@@ -410,7 +410,8 @@ void kv_cache_fill(struct kv *kv, const char *const *keys, const struct kv_value
 	args[0] = ttl;
 	for (size_t i = 0; i < n; i++) {
 		/* Too old a read: the tombstone it must not miss may have expired. */
-		if (!seen[i].fillable || !vals[i].data || now - seen[i].at_ms > KV_TOMBSTONE_TTL_S * 500)
+		if (!seen[i].fillable || !vals[i].data ||
+		    now - seen[i].at_ms > KV_TOMBSTONE_TTL_S * 500)
 			continue;
 		k[m] = keys[i];
 		args[1 + 2 * m] = seen[i].tomb;

@@ -32,11 +32,11 @@
 #include "log.h"
 #include "util.h"
 
-#define NEAR_LOCKS 64          /* slot locks, a power of two */
-#define NEAR_PING_MS 100       /* the link's heartbeat */
-#define NEAR_LIVE_MS 300       /* the copy is trusted this long after the last answer */
-#define NEAR_MAX_AGE_MS 60000  /* an entry is read again from Redis after this long */
-#define NEAR_RETRY_MS 1000     /* between attempts to open the link */
+#define NEAR_LOCKS 64         /* slot locks, a power of two */
+#define NEAR_PING_MS 100      /* the link's heartbeat */
+#define NEAR_LIVE_MS 300      /* the copy is trusted this long after the last answer */
+#define NEAR_MAX_AGE_MS 60000 /* an entry is read again from Redis after this long */
+#define NEAR_RETRY_MS 1000    /* between attempts to open the link */
 #define NEAR_CHANNEL "__redis__:invalidate"
 
 struct near_slot {
@@ -55,7 +55,7 @@ struct kv_near {
 	char prefix[NEAR_PREFIXES][NEAR_PREFIX_MAX];
 	size_t nprefix;
 	atomic_int link_fd; /* the link's socket, -1 while it is down */
-	size_t mask; /* slots - 1 */
+	size_t mask;        /* slots - 1 */
 	struct near_slot *slots;
 	pthread_mutex_t locks[NEAR_LOCKS];
 	atomic_uint_least64_t gen;       /* raised when the link is lost or opened */
@@ -249,8 +249,8 @@ static void link_failed(struct kv_near *n, const char *what, const char *detail)
  * client id for every change of a key under the prefixes. */
 static redisReply *track(const struct kv_near *n, redisContext *ctx, long long id)
 {
-	const char *argv[6 + 2 * NEAR_PREFIXES] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL,
-						    "BCAST" };
+	const char *argv[6 + 2 * NEAR_PREFIXES] = { "CLIENT",   "TRACKING", "on",
+						    "REDIRECT", NULL,       "BCAST" };
 	char ids[24];
 	int argc = 6;
 
@@ -272,7 +272,8 @@ static bool link_setup(struct kv_near *n, redisContext *ctx)
 	bool ok;
 
 	if (!r || r->type != REDIS_REPLY_INTEGER) {
-		link_failed(n, "CLIENT ID", r && r->type == REDIS_REPLY_ERROR ? r->str : ctx->errstr);
+		link_failed(n, "CLIENT ID",
+			    r && r->type == REDIS_REPLY_ERROR ? r->str : ctx->errstr);
 		if (r)
 			freeReplyObject(r);
 		return false;
@@ -292,7 +293,8 @@ static bool link_setup(struct kv_near *n, redisContext *ctx)
 	r = redisCommand(ctx, "SUBSCRIBE " NEAR_CHANNEL);
 	ok = r && r->type == REDIS_REPLY_ARRAY;
 	if (!ok)
-		link_failed(n, "SUBSCRIBE", r && r->type == REDIS_REPLY_ERROR ? r->str : ctx->errstr);
+		link_failed(n, "SUBSCRIBE",
+			    r && r->type == REDIS_REPLY_ERROR ? r->str : ctx->errstr);
 	if (r)
 		freeReplyObject(r);
 	return ok;
@@ -372,10 +374,12 @@ static void *link_main(void *arg)
 			n->warned = false;
 			link_run(n, ctx);
 			atomic_store(&n->live_until, 0);
-			atomic_store(&n->link_fd, -1); /* before its close: no check polls it after */
+			atomic_store(&n->link_fd,
+				     -1); /* before its close: no check polls it after */
 			flush_all(n);
 			if (!stopping(n))
-				link_failed(n, "read", ctx->errstr[0] ? ctx->errstr : "connection lost");
+				link_failed(n, "read",
+					    ctx->errstr[0] ? ctx->errstr : "connection lost");
 		} else if (!ctx) {
 			link_failed(n, "connect", "Redis unreachable");
 		}

@@ -14,7 +14,13 @@
 enum log_level { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
 enum log_format { LOG_FORMAT_JSON, LOG_FORMAT_PRETTY };
 
-enum log_field_type { LOG_FIELD_END, LOG_FIELD_STR, LOG_FIELD_INT, LOG_FIELD_DOUBLE, LOG_FIELD_BOOL };
+enum log_field_type {
+	LOG_FIELD_END,
+	LOG_FIELD_STR,
+	LOG_FIELD_INT,
+	LOG_FIELD_DOUBLE,
+	LOG_FIELD_BOOL
+};
 
 struct log_field {
 	const char *key;
@@ -42,7 +48,7 @@ bool log_enabled(enum log_level level);
  * (key NULL); NULL means no fields. A NULL string field is written as null. */
 void log_emit(enum log_level level, const char *msg, const struct log_field *fields);
 
-#define LOG_FIELDS_(...) ((const struct log_field[]){ __VA_ARGS__ __VA_OPT__(,) { 0 } })
+#define LOG_FIELDS_(...) ((const struct log_field[]){ __VA_ARGS__ __VA_OPT__(, ){ 0 } })
 #define log_trace(msg, ...) log_emit(LOG_TRACE, (msg), LOG_FIELDS_(__VA_ARGS__))
 #define log_debug(msg, ...) log_emit(LOG_DEBUG, (msg), LOG_FIELDS_(__VA_ARGS__))
 #define log_info(msg, ...) log_emit(LOG_INFO, (msg), LOG_FIELDS_(__VA_ARGS__))

@@ -16,12 +16,12 @@ static const char *const perm_wire_names[PERM__COUNT] = {
 #undef PERM_NAME
 };
 
-#define USER_PERMS                                                                     \
-	(PERM_BIT(PERM_READ_OWN_PROFILE) | PERM_BIT(PERM_UPDATE_OWN_PROFILE) |             \
+#define USER_PERMS                                                             \
+	(PERM_BIT(PERM_READ_OWN_PROFILE) | PERM_BIT(PERM_UPDATE_OWN_PROFILE) | \
 	 PERM_BIT(PERM_READ_POSTS) | PERM_BIT(PERM_WRITE_POSTS) | PERM_BIT(PERM_WRITE_COMMENTS))
 
-#define MODERATOR_PERMS                                                                \
-	(USER_PERMS | PERM_BIT(PERM_READ_USERS) | PERM_BIT(PERM_UPDATE_POSTS) |            \
+#define MODERATOR_PERMS                                                         \
+	(USER_PERMS | PERM_BIT(PERM_READ_USERS) | PERM_BIT(PERM_UPDATE_POSTS) | \
 	 PERM_BIT(PERM_DELETE_POSTS) | PERM_BIT(PERM_DELETE_COMMENTS))
 
 /* API.md §1 "Roles and their permissions". */

@@ -8,23 +8,23 @@
 #include <stdint.h>
 
 /* X(enum suffix, wire name) */
-#define PERM_TABLE(X)                         \
-	X(ALL, "*")                           \
-	X(READ_OWN_PROFILE, "read:own_profile") \
+#define PERM_TABLE(X)                               \
+	X(ALL, "*")                                 \
+	X(READ_OWN_PROFILE, "read:own_profile")     \
 	X(UPDATE_OWN_PROFILE, "update:own_profile") \
-	X(READ_POSTS, "read:posts")           \
-	X(WRITE_POSTS, "write:posts")         \
-	X(WRITE_COMMENTS, "write:comments")   \
-	X(READ_USERS, "read:users")           \
-	X(UPDATE_POSTS, "update:posts")       \
-	X(DELETE_POSTS, "delete:posts")       \
+	X(READ_POSTS, "read:posts")                 \
+	X(WRITE_POSTS, "write:posts")               \
+	X(WRITE_COMMENTS, "write:comments")         \
+	X(READ_USERS, "read:users")                 \
+	X(UPDATE_POSTS, "update:posts")             \
+	X(DELETE_POSTS, "delete:posts")             \
 	X(DELETE_COMMENTS, "delete:comments")
 
 enum perm {
 #define PERM_ENUM(id, name) PERM_##id,
 	PERM_TABLE(PERM_ENUM)
 #undef PERM_ENUM
-	PERM__COUNT
+		PERM__COUNT
 };
 
 typedef uint32_t perm_set; /* bit (1u << enum perm) per permission held */

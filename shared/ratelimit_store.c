@@ -11,26 +11,24 @@
 
 /* KEYS[1] counter, ARGV[1] window (ms): count this request; a new counter
  * (or one that somehow lost its expiry) starts a window. -> {count, ms left} */
-static const char hit_lua[] =
-	"local n = redis.call('INCR', KEYS[1])\n"
-	"local ttl = redis.call('PTTL', KEYS[1])\n"
-	"if ttl < 0 then\n"
-	"  redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
-	"  ttl = tonumber(ARGV[1])\n"
-	"end\n"
-	"return {n, ttl}\n";
+static const char hit_lua[] = "local n = redis.call('INCR', KEYS[1])\n"
+			      "local ttl = redis.call('PTTL', KEYS[1])\n"
+			      "if ttl < 0 then\n"
+			      "  redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
+			      "  ttl = tonumber(ARGV[1])\n"
+			      "end\n"
+			      "return {n, ttl}\n";
 
 /* KEYS[1] counter: take one count back, never below 0, keeping the window;
  * a counter whose window ended has nothing to take. -> {count, ms left} */
-static const char take_back_lua[] =
-	"local ttl = redis.call('PTTL', KEYS[1])\n"
-	"if ttl < 0 then return {0, 0} end\n"
-	"local n = redis.call('DECR', KEYS[1])\n"
-	"if n < 0 then\n"
-	"  redis.call('SET', KEYS[1], 0, 'KEEPTTL')\n"
-	"  n = 0\n"
-	"end\n"
-	"return {n, ttl}\n";
+static const char take_back_lua[] = "local ttl = redis.call('PTTL', KEYS[1])\n"
+				    "if ttl < 0 then return {0, 0} end\n"
+				    "local n = redis.call('DECR', KEYS[1])\n"
+				    "if n < 0 then\n"
+				    "  redis.call('SET', KEYS[1], 0, 'KEEPTTL')\n"
+				    "  n = 0\n"
+				    "end\n"
+				    "return {n, ttl}\n";
 
 struct ratelimit_store {
 	struct kv *kv;

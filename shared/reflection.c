@@ -192,8 +192,8 @@ static char *add_named(struct reflection *r, const char *scope, const uint8_t *d
 }
 
 /* A FieldDescriptorProto used as an extension: its symbol and its record. */
-static void add_extension(struct reflection *r, const char *scope, const uint8_t *data,
-			  size_t len, size_t file)
+static void add_extension(struct reflection *r, const char *scope, const uint8_t *data, size_t len,
+			  size_t file)
 {
 	struct pb b = pb_of(data, len);
 	struct pb_field f;
@@ -203,7 +203,7 @@ static void add_extension(struct reflection *r, const char *scope, const uint8_t
 	while (pb_next(&b, &f)) {
 		if (f.number == 2 && f.wire_type == 2 && !e.extendee)
 			e.extendee = f.len && f.data[0] == '.' ? dup_n(f.data + 1, f.len - 1)
-							      : dup_n(f.data, f.len);
+							       : dup_n(f.data, f.len);
 		else if (f.number == 3 && f.wire_type == 0)
 			e.number = (int32_t)f.varint;
 	}
@@ -427,8 +427,9 @@ static void collect_file(const struct reflection *r, size_t i, bool *seen,
 	if (seen[i])
 		return;
 	seen[i] = true;
-	out->file_descriptor_proto[out->n_file_descriptor_proto++] =
-		(ProtobufCBinaryData){ .len = f->len, .data = (uint8_t *)f->data };
+	out->file_descriptor_proto[out->n_file_descriptor_proto++] = (ProtobufCBinaryData){
+		.len = f->len, .data = (uint8_t *)f->data
+	};
 	for (size_t d = 0; d < f->ndeps; d++) {
 		const struct refl_file *dep = file_named(r, f->deps[d]);
 
@@ -605,8 +606,9 @@ static int serve_reflection(void *app, struct rpc_call *call, const ProtobufCMes
 	if (reply_one((const refl_request *)request, st) != 0)
 		return 0;
 	for (;;) {
-		int got = rpc_stream_recv(st, &grpc__reflection__v1__server_reflection_request__descriptor,
-					  REFLECTION_RECV_SLICE_MS, &next);
+		int got = rpc_stream_recv(
+			st, &grpc__reflection__v1__server_reflection_request__descriptor,
+			REFLECTION_RECV_SLICE_MS, &next);
 
 		if (got < 0)
 			return 0;

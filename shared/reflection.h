@@ -42,8 +42,8 @@ void reflection_free(struct reflection *r);
  * v1 and v1alpha messages are the same on the wire, so both versions are
  * answered with the v1 types. */
 Grpc__Reflection__V1__ServerReflectionResponse *
-reflection_answer(const struct reflection *r, const Grpc__Reflection__V1__ServerReflectionRequest *req,
-		  struct arena *a);
+reflection_answer(const struct reflection *r,
+		  const Grpc__Reflection__V1__ServerReflectionRequest *req, struct arena *a);
 
 /* The process's index for the streaming methods below (one server per
  * process); set once before the server starts, never freed while it runs. */

@@ -124,7 +124,8 @@ static void *table_upsert(struct table *t, uint64_t key, bool *fresh);
 
 static void table_grow(struct table *t)
 {
-	struct table bigger = { .slot_size = t->slot_size, .cap = t->cap ? t->cap * 2 : TABLE_MIN_CAP };
+	struct table bigger = { .slot_size = t->slot_size,
+				.cap = t->cap ? t->cap * 2 : TABLE_MIN_CAP };
 	bool fresh;
 
 	bigger.slots = xcalloc(bigger.cap, bigger.slot_size);
@@ -218,8 +219,8 @@ struct revocations *revocations_new(int max_staleness_ms)
 	r->tokens.slot_size = sizeof(struct token_slot);
 	r->users.slot_size = sizeof(struct user_slot);
 	r->last_sync_ms = INT64_MIN;
-	r->max_staleness_ms =
-		max_staleness_ms > 0 ? max_staleness_ms : REVOCATION_DEFAULT_MAX_STALENESS_MS;
+	r->max_staleness_ms = max_staleness_ms > 0 ? max_staleness_ms
+						   : REVOCATION_DEFAULT_MAX_STALENESS_MS;
 	return r;
 }
 

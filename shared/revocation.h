@@ -86,13 +86,13 @@ bool revocations_wait_beyond(struct revocations *r, int64_t seq, int timeout_ms)
 void revocations_wake(struct revocations *r);
 
 struct revocation_stats {
-	size_t tokens;      /* revoked tokens held */
-	size_t users;       /* user not-befores held */
-	size_t bytes;       /* memory of both tables */
-	int64_t seq;        /* the position */
-	int64_t age_ms;     /* since the last sync; -1 before the first */
-	bool loaded;        /* the first full load is in */
-	bool current;       /* loaded and not stale */
+	size_t tokens;  /* revoked tokens held */
+	size_t users;   /* user not-befores held */
+	size_t bytes;   /* memory of both tables */
+	int64_t seq;    /* the position */
+	int64_t age_ms; /* since the last sync; -1 before the first */
+	bool loaded;    /* the first full load is in */
+	bool current;   /* loaded and not stale */
 };
 void revocations_stats(struct revocations *r, struct revocation_stats *out);
 

@@ -27,8 +27,7 @@ struct revocation_follower {
 	int64_t last_prune_ms;
 };
 
-static void apply_batch(struct revocation_follower *f,
-			const Agentos__Auth__V1__RevocationBatch *b)
+static void apply_batch(struct revocation_follower *f, const Agentos__Auth__V1__RevocationBatch *b)
 {
 	struct revocations *r = f->r;
 	bool was_loaded = revocations_loaded(r);
@@ -59,9 +58,10 @@ static void housekeeping(struct revocation_follower *f)
 	revocations_stats(f->r, &st);
 	if (st.loaded && !st.current && !f->stale_logged) {
 		f->stale_logged = true;
-		log_error("revocation state is stale: bearer and API-key requests are refused (503) "
-			  "until the auth service's feed answers again",
-			  LOG_I("sinceSyncMs", st.age_ms), LOG_I("seq", st.seq));
+		log_error(
+			"revocation state is stale: bearer and API-key requests are refused (503) "
+			"until the auth service's feed answers again",
+			LOG_I("sinceSyncMs", st.age_ms), LOG_I("seq", st.seq));
 	} else if (st.current && f->stale_logged) {
 		f->stale_logged = false;
 		log_info("revocation state is current again", LOG_I("seq", st.seq));
@@ -76,8 +76,8 @@ static void housekeeping(struct revocation_follower *f)
  * true when at least one batch came. */
 static bool follow_stream(struct revocation_follower *f)
 {
-	Agentos__Auth__V1__WatchRevocationsRequest req =
-		AGENTOS__AUTH__V1__WATCH_REVOCATIONS_REQUEST__INIT;
+	Agentos__Auth__V1__WatchRevocationsRequest
+		req = AGENTOS__AUTH__V1__WATCH_REVOCATIONS_REQUEST__INIT;
 	char feed_id[REVOCATION_FEED_ID_MAX];
 	struct rpc_client_stream *s;
 	int64_t last_msg = mono_ms();
@@ -108,7 +108,8 @@ static bool follow_stream(struct revocation_follower *f)
 		protobuf_c_message_free_unpacked(m, NULL);
 		last_msg = mono_ms();
 		if (!got && f->feed_lost_logged)
-			log_info("revocation feed is back", LOG_I("seq", revocations_position(f->r, NULL)));
+			log_info("revocation feed is back",
+				 LOG_I("seq", revocations_position(f->r, NULL)));
 		got = true;
 		f->feed_lost_logged = false;
 	}

@@ -6,8 +6,8 @@
  * 2 s between attempts), resuming from the last applied sequence number so
  * no change is missed. The follower has a channel of its own, made anew for
  * each attempt after a failure: gRPC's own reconnection backoff (up to 5 s,
- * shared by every channel to a target) never delays the recovery. The server sends a heartbeat every second; a stream
- * silent for REVOCATION_FOLLOW_SILENCE_MS (a frozen auth service) is
+ * shared by every channel to a target) never delays the recovery. The server sends a heartbeat
+ * every second; a stream silent for REVOCATION_FOLLOW_SILENCE_MS (a frozen auth service) is
  * abandoned and reopened. Entries that expired are pruned every minute.
  * Logged: the feed lost and back (once per episode), the copy turning stale
  * (fail closed) and current again. */

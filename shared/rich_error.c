@@ -131,7 +131,8 @@ static void read_bad_request(const Google__Protobuf__Any *a, struct app_error *e
 	bad = google__rpc__bad_request__unpack(NULL, a->value.len, a->value.data);
 	if (!bad)
 		return;
-	for (size_t i = 0; i < bad->n_field_violations && e->nviolations < ERR_MAX_VIOLATIONS; i++) {
+	for (size_t i = 0; i < bad->n_field_violations && e->nviolations < ERR_MAX_VIOLATIONS;
+	     i++) {
 		const Google__Rpc__BadRequest__FieldViolation *fv = bad->field_violations[i];
 		struct err_violation *v = &e->violations[e->nviolations++];
 

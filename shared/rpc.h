@@ -47,7 +47,7 @@ struct rpc_origin {
 /* Everything a unary handler gets about its call, filled by the runtime. */
 struct rpc_ctx {
 	struct rpc_call *call;
-	struct arena *arena;            /* the call's: lives until the reply is sent */
+	struct arena *arena; /* the call's: lives until the reply is sent */
 	/* The caller, resolved from `authorization` / `x-api-key` metadata by the
 	 * server's resolver (anonymous when neither is present); a bad
 	 * credential fails the call before the handler runs, even on an open
@@ -92,18 +92,29 @@ struct rpc_method {
 };
 
 /* Method table rows. */
-#define RPC_UNARY(path, request, handler) { (path), (request), (handler), NULL, false, false }
+#define RPC_UNARY(path, request, handler)                        \
+	{                                                        \
+		(path), (request), (handler), NULL, false, false \
+	}
 /* A unary method that may block long: it never occupies the workers that
  * serve the quick methods (rpc_server_config.slow_workers). */
-#define RPC_UNARY_SLOW(path, request, handler) { (path), (request), (handler), NULL, false, true }
+#define RPC_UNARY_SLOW(path, request, handler)                  \
+	{                                                       \
+		(path), (request), (handler), NULL, false, true \
+	}
 /* A unary method whose credentials are not looked at (health, service-to-
  * service calls proved otherwise). */
-#define RPC_UNARY_NO_CALLER(path, request, handler) \
-	{ (path), (request), (handler), NULL, true, false }
-#define RPC_STREAM(path, request, stream) { (path), (request), NULL, (stream), true, false }
+#define RPC_UNARY_NO_CALLER(path, request, handler)             \
+	{                                                       \
+		(path), (request), (handler), NULL, true, false \
+	}
+#define RPC_STREAM(path, request, stream)                      \
+	{                                                      \
+		(path), (request), NULL, (stream), true, false \
+	}
 
 struct rpc_server_config {
-	const char *listen_addr;     /* "0.0.0.0:50051"; port 0 picks a free port */
+	const char *listen_addr; /* "0.0.0.0:50051"; port 0 picks a free port */
 	/* Worker threads for the methods not marked slow (and health, reflection):
 	 * at most this many such calls run at once (0: 8). Methods that only
 	 * read a cache want one per CPU (fewer threads to wake per call); methods
@@ -116,8 +127,8 @@ struct rpc_server_config {
 	 * UNAVAILABLE by gRPC, so a lane is as wide as the calls a client may
 	 * reasonably have in flight at once. */
 	int slow_workers;
-	int shutdown_grace_ms;       /* in-flight calls get this long after SIGTERM */
-	const char *domain;          /* ErrorInfo.domain and the logs' "service", e.g. "users" */
+	int shutdown_grace_ms; /* in-flight calls get this long after SIGTERM */
+	const char *domain;    /* ErrorInfo.domain and the logs' "service", e.g. "users" */
 	/* grpc.health.v1.Health/Check answers for "" and for each of these full
 	 * service names (NULL-terminated); other names are NOT_FOUND. */
 	const char *const *health_services;
@@ -126,16 +137,16 @@ struct rpc_server_config {
 	/* For the named services only (not ""): SERVING also needs this (e.g.
 	 * state loaded at start-up that the API needs); NULL = nothing more. */
 	bool (*service_check)(void *ctx);
-	void *health_ctx;            /* passed to health_check; NULL = app */
-	void *app;                   /* passed to handlers */
-	rpc_resolve_fn resolve;      /* every unary call's caller; NULL: none */
+	void *health_ctx;       /* passed to health_check; NULL = app */
+	void *app;              /* passed to handlers */
+	rpc_resolve_fn resolve; /* every unary call's caller; NULL: none */
 	void *resolve_ctx;
 };
 
 /* Binds and prepares the server (no threads yet). methods must outlive the
  * server. Returns NULL (after logging why) when the address cannot be bound. */
-struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg, const struct rpc_method *methods,
-				  size_t nmethods);
+struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
+				  const struct rpc_method *methods, size_t nmethods);
 /* The bound port (useful with port 0). */
 int rpc_server_port(const struct rpc_server *s);
 /* Starts the workers and serves until SIGTERM/SIGINT arrives (or
@@ -240,10 +251,11 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 /* rpc_call_unary, and on success the value of the reply's trailing metadata
  * entry `key` copied into value (at most cap - 1 bytes; "" when absent). */
 int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
-			   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+			   const ProtobufCMessage *request,
+			   const ProtobufCMessageDescriptor *reply_desc,
 			   const struct rpc_metadata *md, size_t nmd, int deadline_ms,
-			   ProtobufCMessage **reply, struct app_error *err, grpc_status_code *status,
-			   const char *key, char *value, size_t cap);
+			   ProtobufCMessage **reply, struct app_error *err,
+			   grpc_status_code *status, const char *key, char *value, size_t cap);
 
 /* ---- asynchronous unary calls (rpc_async.c) ------------------------------ */
 

@@ -84,7 +84,8 @@ static void *drain_main(void *arg)
 	struct rpc_async *a = arg;
 
 	for (;;) {
-		grpc_event ev = grpc_completion_queue_next(a->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+		grpc_event ev = grpc_completion_queue_next(a->cq,
+							   gpr_inf_future(GPR_CLOCK_REALTIME),
 							   NULL);
 
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)

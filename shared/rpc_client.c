@@ -86,10 +86,23 @@ void rpc_runtime_shutdown(void)
 const char *rpc_status_name(grpc_status_code status)
 {
 	static const char *const names[] = {
-		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+		"OK",
+		"CANCELLED",
+		"UNKNOWN",
+		"INVALID_ARGUMENT",
+		"DEADLINE_EXCEEDED",
+		"NOT_FOUND",
+		"ALREADY_EXISTS",
+		"PERMISSION_DENIED",
+		"RESOURCE_EXHAUSTED",
+		"FAILED_PRECONDITION",
+		"ABORTED",
+		"OUT_OF_RANGE",
+		"UNIMPLEMENTED",
+		"INTERNAL",
+		"UNAVAILABLE",
+		"DATA_LOSS",
+		"UNAUTHENTICATED",
 	};
 
 	if ((int)status < 0 || (size_t)status >= ARRAY_SIZE(names))
@@ -119,21 +132,28 @@ struct rpc_channel *rpc_channel_new_ex(const char *target, bool own_connections)
 	 * without a RST; rpc_server.c accepts pings this frequent. The backoff
 	 * cap bounds how long a restarted service stays unused. */
 	grpc_arg args[] = {
-		{ .type = GRPC_ARG_STRING, .key = (char *)GRPC_ARG_SERVICE_CONFIG,
+		{ .type = GRPC_ARG_STRING,
+		  .key = (char *)GRPC_ARG_SERVICE_CONFIG,
 		  .value.string = (char *)"{\"loadBalancingConfig\":[{\"round_robin\":{}}]}" },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS,
 		  .value.integer = 30000 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
 		  .value.integer = 10000 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
 		  .value.integer = 1 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA,
 		  .value.integer = 0 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
 		  .value.integer = 5000 },
 		/* A name that does not resolve yet (a container not created yet,
 		 * compose) is asked again within a second, not after gRPC's 30 s. */
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
 		  .value.integer = 1000 },
 		/* No retry filter: no method has a retry policy, and the filter's
 		 * per-call bookkeeping (copies of every batch, kept for a retry
@@ -144,9 +164,11 @@ struct rpc_channel *rpc_channel_new_ex(const char *target, bool own_connections)
 		 * every call already sent finish. A refused call ends
 		 * UNAVAILABLE, 503 at the gateway, and the next call reconnects
 		 * at once (read_failure). */
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_ENABLE_RETRIES,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_ENABLE_RETRIES,
 		  .value.integer = 0 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
 		  .value.integer = 1 },
 	};
 	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args) - (own_connections ? 0 : 1),
@@ -238,8 +260,7 @@ static void add_trace_metadata(struct rpc__unary *u, const struct trace_ctx *hop
 }
 
 const char *rpc__unary_init(struct rpc__unary *u, const ProtobufCMessage *request,
-			      const struct rpc_metadata *md, size_t nmd,
-			      const struct trace_ctx *hop)
+			    const struct rpc_metadata *md, size_t nmd, const struct trace_ctx *hop)
 {
 	const char *bad = NULL;
 
@@ -374,7 +395,8 @@ static int read_failure(struct rpc_channel *ch, struct rpc__unary *u, const char
 	int svc_len;
 	const char *svc = service_of(method, &svc_len);
 
-	if (bin && rich_error_decode(GRPC_SLICE_START_PTR(*bin), GRPC_SLICE_LENGTH(*bin), err) == 0) {
+	if (bin &&
+	    rich_error_decode(GRPC_SLICE_START_PTR(*bin), GRPC_SLICE_LENGTH(*bin), err) == 0) {
 		if (!err->message[0])
 			app_error_set(err, err->code, NULL);
 		return -1;
@@ -393,8 +415,8 @@ static int read_failure(struct rpc_channel *ch, struct rpc__unary *u, const char
 	}
 	if (u->status == GRPC_STATUS_DEADLINE_EXCEEDED) {
 		log_failure(ch, u, method);
-		return app_error_set(err, err->code, "%.*s did not answer within %d ms", svc_len, svc,
-				     deadline_ms);
+		return app_error_set(err, err->code, "%.*s did not answer within %d ms", svc_len,
+				     svc, deadline_ms);
 	}
 	if (err->code == ERR_INTERNAL_ERROR) {
 		/* gRPC's own text may describe internals: logged, not returned. */
@@ -506,10 +528,11 @@ int rpc_call_unary(struct rpc_channel *ch, const char *method, const ProtobufCMe
 }
 
 int rpc_call_unary_trailer(struct rpc_channel *ch, const char *method,
-			   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+			   const ProtobufCMessage *request,
+			   const ProtobufCMessageDescriptor *reply_desc,
 			   const struct rpc_metadata *md, size_t nmd, int deadline_ms,
-			   ProtobufCMessage **reply, struct app_error *err, grpc_status_code *status,
-			   const char *key, char *value, size_t cap)
+			   ProtobufCMessage **reply, struct app_error *err,
+			   grpc_status_code *status, const char *key, char *value, size_t cap)
 {
 	if (value && cap)
 		value[0] = '\0';
@@ -545,8 +568,8 @@ struct rpc_client_stream *rpc_client_stream_open(struct rpc_channel *ch, const c
 	trace_child(&hop, trace_current());
 	rpc__unary_init(&s->u, request, md, nmd, &hop);
 	s->u.cq = grpc_completion_queue_create_for_next(NULL);
-	s->u.call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->u.cq, path,
-					     NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	s->u.call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->u.cq,
+					     path, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	grpc_slice_unref(path);
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -563,7 +586,8 @@ struct rpc_client_stream *rpc_client_stream_open(struct rpc_channel *ch, const c
 	st.data.recv_status_on_client.status = &s->u.status;
 	st.data.recv_status_on_client.status_details = &s->u.details;
 	st.data.recv_status_on_client.error_string = &s->u.error_string;
-	if (grpc_call_start_batch(s->u.call, ops, ARRAY_SIZE(ops), &s->tag_start, NULL) != GRPC_CALL_OK ||
+	if (grpc_call_start_batch(s->u.call, ops, ARRAY_SIZE(ops), &s->tag_start, NULL) !=
+		    GRPC_CALL_OK ||
 	    grpc_call_start_batch(s->u.call, &st, 1, &s->tag_status, NULL) != GRPC_CALL_OK) {
 		grpc_call_cancel(s->u.call, NULL);
 		s->status_done = true; /* nothing of ours is pending that we wait for */
@@ -601,7 +625,8 @@ static int stream_end(struct rpc_client_stream *s, struct app_error *err)
 		while (!s->status_done || s->recv_pending)
 			stream_event(s, 1000, &ev);
 		if (s->u.status == GRPC_STATUS_OK)
-			app_error_set(&s->end, ERR_SERVICE_UNAVAILABLE, "The stream was ended by the server");
+			app_error_set(&s->end, ERR_SERVICE_UNAVAILABLE,
+				      "The stream was ended by the server");
 		else if (s->end.code == ERR_OK)
 			read_failure(s->ch, &s->u, s->method, 0, &s->end);
 	}
@@ -676,8 +701,8 @@ int rpc_health_check(struct rpc_channel *ch, const char *service, int deadline_m
 
 	req.service = (char *)(service ? service : "");
 	if (rpc_call_unary(ch, RPC_HEALTH_CHECK_PATH, &req.base,
-			   &grpc__health__v1__health_check_response__descriptor, NULL, 0, deadline_ms,
-			   &reply, &err, NULL) != 0)
+			   &grpc__health__v1__health_check_response__descriptor, NULL, 0,
+			   deadline_ms, &reply, &err, NULL) != 0)
 		return -1;
 	res = (Grpc__Health__V1__HealthCheckResponse *)reply;
 	rc = (int)res->status;

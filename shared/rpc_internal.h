@@ -68,11 +68,11 @@ struct rpc_call {
 	grpc_call_details details;
 	grpc_metadata_array md; /* elements owned by call */
 	struct arena *arena;
-	const char *method;     /* in the arena */
-	const char **values;    /* NUL-terminated copies of md values, in the arena */
-	const char *request_id; /* in the arena */
+	const char *method;      /* in the arena */
+	const char **values;     /* NUL-terminated copies of md values, in the arena */
+	const char *request_id;  /* in the arena */
 	struct trace_ctx *trace; /* this call's span (W3C traceparent), in the arena */
-	const char *trailer_key;   /* rpc_call_set_trailer: in the arena, or NULL */
+	const char *trailer_key; /* rpc_call_set_trailer: in the arena, or NULL */
 	const char *trailer_value;
 };
 
@@ -82,11 +82,11 @@ void rpc__call_prepare(struct rpc_call *c);
 /* The streaming calls of one server: each runs on a thread of its own. */
 struct rpc__streams {
 	pthread_mutex_t lock;
-	pthread_cond_t idle;    /* signalled when active drops to 0 */
-	int active;             /* stream threads running */
-	atomic_bool stopping;   /* the server is shutting down: handlers return */
-	atomic_int *busy;       /* the server's count of calls in flight */
-	const char *domain;     /* the logs' "service" */
+	pthread_cond_t idle;  /* signalled when active drops to 0 */
+	int active;           /* stream threads running */
+	atomic_bool stopping; /* the server is shutting down: handlers return */
+	atomic_int *busy;     /* the server's count of calls in flight */
+	const char *domain;   /* the logs' "service" */
 };
 
 void rpc__streams_init(struct rpc__streams *ss, atomic_int *busy, const char *domain);
@@ -95,7 +95,7 @@ void rpc__streams_release(struct rpc__streams *ss);
 /* Takes over c (its grpc call, details and metadata; c->arena is ignored)
  * and cq (bound to the call) and serves the call with m->stream on a new
  * thread. Whatever happens, c and cq belong to the stream afterwards. */
-void rpc__stream_start(struct rpc__streams *ss, const struct rpc_call *c,
-		       grpc_completion_queue *cq, const struct rpc_method *m, void *app);
+void rpc__stream_start(struct rpc__streams *ss, const struct rpc_call *c, grpc_completion_queue *cq,
+		       const struct rpc_method *m, void *app);
 
 #endif

@@ -57,20 +57,20 @@
 #include "trace.h"
 #include "util.h"
 
-#define RPC_FORCE_EXIT_MS 5000 /* after cancelling every call, the longest wait for gRPC */
+#define RPC_FORCE_EXIT_MS 5000     /* after cancelling every call, the longest wait for gRPC */
 #define RPC_TRIM_INTERVAL_MS 10000 /* how often free heap memory is given back */
-#define RPC_SHUTDOWN_POLL_MS 50 /* how often shutdown looks whether calls are in flight */
+#define RPC_SHUTDOWN_POLL_MS 50    /* how often shutdown looks whether calls are in flight */
 
 /* A completion's tag points to a slot or a reply; the first member says which. */
 enum tag_kind { TAG_SLOT, TAG_REPLY };
 
 /* One call requested from gRPC on a worker's queue. */
 struct rpc_slot {
-	enum tag_kind kind;          /* TAG_SLOT */
+	enum tag_kind kind; /* TAG_SLOT */
 	struct rpc_worker *w;
-	const struct rpc_method *m;  /* a registered unary method, or NULL: any other call */
-	void *registered;            /* gRPC's handle of m */
-	grpc_byte_buffer *payload;   /* m's request message, read with the call */
+	const struct rpc_method *m; /* a registered unary method, or NULL: any other call */
+	void *registered;           /* gRPC's handle of m */
+	grpc_byte_buffer *payload;  /* m's request message, read with the call */
 	struct rpc_call c;
 };
 
@@ -100,7 +100,7 @@ struct rpc_worker {
 	grpc_completion_queue *call_cq; /* quick workers: bound to the current call of
 					 * no registered method; a stream takes it along */
 	pthread_t thread;
-	struct arena arena; /* the current call's; released after each call */
+	struct arena arena;            /* the current call's; released after each call */
 	const struct rpc_method *lane; /* a slow method's lane, or NULL: quick */
 	struct rpc_slot *slots;
 	size_t nslots;
@@ -125,15 +125,14 @@ struct rpc_server {
 	struct rpc_worker *workers;
 	int nworkers;
 	int port;
-	int stop_fd;        /* eventfd written by rpc_server_stop */
-	atomic_int busy;    /* calls in flight: workers serving one, and streams */
+	int stop_fd;     /* eventfd written by rpc_server_stop */
+	atomic_int busy; /* calls in flight: workers serving one, and streams */
 	struct rpc__streams streams;
 	void **registered;  /* gRPC's handle of each unary method, by index; NULL for streams */
 	bool started;       /* rpc_server_run was entered */
 	bool shut_down;     /* gRPC shutdown notified, workers joined */
 	bool queues_closed; /* every queue shut down and drained */
 };
-
 
 /* ---- call accessors -------------------------------------------------------- */
 
@@ -262,7 +261,6 @@ static bool cq_wait(grpc_completion_queue *cq)
 	return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
-
 /* Receives the request message (NULL when the client sent none). */
 static bool receive_request(struct rpc_call *c, grpc_completion_queue *cq,
 			    grpc_byte_buffer **payload)
@@ -286,7 +284,8 @@ static void log_reply(const struct rpc_reply *r)
 
 	f[n++] = LOG_S("service", r->srv->domain);
 	f[n++] = LOG_S("method", r->method);
-	f[n++] = LOG_S("status", rpc_status_name(r->ok ? GRPC_STATUS_OK : err_grpc_status(r->code)));
+	f[n++] = LOG_S("status",
+		       rpc_status_name(r->ok ? GRPC_STATUS_OK : err_grpc_status(r->code)));
 	if (!r->ok)
 		f[n++] = LOG_S("code", err_name(r->code));
 	f[n++] = LOG_D("duration", (double)(mono_us() - r->start_us) / 1000.0);
@@ -330,10 +329,15 @@ static struct rpc_reply *reply_start(struct rpc_call *c, const ProtobufCMessage 
 	grpc_op ops[4];
 	size_t n = 0;
 
-	*r = (struct rpc_reply){ .kind = TAG_REPLY, .srv = c->srv, .call = c->call,
-				 .details = grpc_empty_slice(), .ok = reply != NULL,
-				 .code = reply ? ERR_OK : err->code, .start_us = start_us,
-				 .method = xstrdup(c->method), .trace = *c->trace };
+	*r = (struct rpc_reply){ .kind = TAG_REPLY,
+				 .srv = c->srv,
+				 .call = c->call,
+				 .details = grpc_empty_slice(),
+				 .ok = reply != NULL,
+				 .code = reply ? ERR_OK : err->code,
+				 .start_us = start_us,
+				 .method = xstrdup(c->method),
+				 .trace = *c->trace };
 	c->call = NULL;
 	strlcpy_s(r->request_id, c->request_id, sizeof(r->request_id));
 	memset(ops, 0, sizeof(ops));
@@ -355,11 +359,12 @@ static struct rpc_reply *reply_start(struct rpc_call *c, const ProtobufCMessage 
 		r->trailer.key = grpc_slice_from_static_string(RPC_STATUS_DETAILS_KEY);
 		r->trailer.value = grpc_slice_new(buf, len, free);
 		r->has_trailer = true;
-		r->details = grpc_slice_from_copied_string(err->message[0] ? err->message
-									   : err_default_message(err->code));
+		r->details = grpc_slice_from_copied_string(
+			err->message[0] ? err->message : err_default_message(err->code));
 	}
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-	ops[n].data.send_status_from_server.status = reply ? GRPC_STATUS_OK : err_grpc_status(err->code);
+	ops[n].data.send_status_from_server.status = reply ? GRPC_STATUS_OK
+							   : err_grpc_status(err->code);
 	ops[n].data.send_status_from_server.status_details = &r->details;
 	ops[n].data.send_status_from_server.trailing_metadata_count = r->has_trailer ? 1 : 0;
 	ops[n++].data.send_status_from_server.trailing_metadata = &r->trailer;
@@ -394,15 +399,15 @@ static int health_check(void *app, struct rpc_ctx *cx, const ProtobufCMessage *r
 	serving = !s->health_check || s->health_check(s->health_ctx);
 	if (serving && req->service[0] && s->service_check)
 		serving = s->service_check(s->health_ctx);
-	res->status = serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-			      : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+	res->status =
+		serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+			: GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 	*reply = &res->base;
 	return 0;
 }
 
-static const struct rpc_method health_method =
-	RPC_UNARY_NO_CALLER(RPC_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor,
-			    health_check);
+static const struct rpc_method health_method = RPC_UNARY_NO_CALLER(
+	RPC_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor, health_check);
 
 static const struct rpc_method *find_method(const struct rpc_server *s, const char *path)
 {
@@ -423,7 +428,8 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 	struct rpc_ctx cx;
 
 	if (!m || !m->handler)
-		return app_error_set(err, ERR_NOT_IMPLEMENTED, "Method %s is not implemented", c->method);
+		return app_error_set(err, ERR_NOT_IMPLEMENTED, "Method %s is not implemented",
+				     c->method);
 	if (!payload)
 		return app_error_set(err, ERR_BAD_REQUEST, "Request message is missing");
 	*request = rpc__decode_message(payload, m->request);
@@ -431,7 +437,8 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 		return app_error_set(err, ERR_BAD_REQUEST, "Request message is not a valid %s",
 				     m->request->name);
 	if (rpc_call_remaining_ms(c) <= 0)
-		return app_error_set(err, ERR_GATEWAY_TIMEOUT, "Deadline expired before the call ran");
+		return app_error_set(err, ERR_GATEWAY_TIMEOUT,
+				     "Deadline expired before the call ran");
 	cx = (struct rpc_ctx){ .call = c, .arena = c->arena, .origin = rpc_call_origin(c) };
 	if (!m->no_caller && c->srv->resolve &&
 	    c->srv->resolve(c->srv->resolve_ctx, c, &cx.caller, err) != 0)
@@ -492,7 +499,8 @@ static void serve_call(struct rpc_worker *w, struct rpc_call *c, grpc_byte_buffe
 static const struct rpc_method *stream_method(const struct rpc_server *s, const struct rpc_call *c)
 {
 	for (size_t i = 0; i < s->nmethods; i++) {
-		if (s->methods[i].stream && grpc_slice_str_cmp(c->details.method, s->methods[i].path) == 0)
+		if (s->methods[i].stream &&
+		    grpc_slice_str_cmp(c->details.method, s->methods[i].path) == 0)
 			return &s->methods[i];
 	}
 	return NULL;
@@ -577,7 +585,8 @@ static void *worker_main(void *arg)
 				  LOG_S("error", grpc_call_error_to_string(ce)));
 	}
 	while (live > 0 || w->sending > 0) {
-		grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+		grpc_event ev = grpc_completion_queue_next(w->cq,
+							   gpr_inf_future(GPR_CLOCK_REALTIME),
 							   NULL);
 		struct rpc_slot *sl = ev.tag;
 		grpc_call_error ce;
@@ -640,9 +649,9 @@ static void register_methods(struct rpc_server *s)
 	for (size_t m = 0; m < s->nmethods; m++) {
 		if (s->methods[m].stream)
 			continue;
-		s->registered[m] = grpc_server_register_method(s->server, s->methods[m].path, NULL,
-							       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
-							       0);
+		s->registered[m] = grpc_server_register_method(
+			s->server, s->methods[m].path, NULL,
+			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
 	}
 }
 
@@ -700,15 +709,20 @@ static void create_grpc_server(struct rpc_server *s, int quick, int slow_workers
 	 * clients resolving dns:/// targets re-resolve and spread over replicas
 	 * added since they connected. */
 	grpc_arg args[] = {
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0 },
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_ALLOW_REUSEPORT,
+		  .value.integer = 0 },
 		{ .type = GRPC_ARG_INTEGER,
 		  .key = (char *)GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
 		  .value.integer = 10000 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
 		  .value.integer = 1 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_MS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_MS,
 		  .value.integer = 300000 },
-		{ .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+		{ .type = GRPC_ARG_INTEGER,
+		  .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
 		  .value.integer = 30000 },
 	};
 	grpc_channel_args cargs = { .num_args = ARRAY_SIZE(args), .args = args };
@@ -776,7 +790,8 @@ void rpc_server_stop(struct rpc_server *s)
 /* Blocks until SIGTERM/SIGINT or rpc_server_stop; returns what it was. */
 static const char *wait_for_stop(struct rpc_server *s, int sfd)
 {
-	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = s->stop_fd, .events = POLLIN } };
+	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
+				 { .fd = s->stop_fd, .events = POLLIN } };
 	struct signalfd_siginfo si;
 
 	for (;;) {

@@ -30,11 +30,11 @@ struct rpc_stream {
 	void *app;
 	struct rpc__streams *ss;
 	grpc_byte_buffer *recv_buf;
-	int cancelled;      /* from RECV_CLOSE_ON_SERVER */
-	bool closed;        /* RECV_CLOSE_ON_SERVER completed: the call is over */
+	int cancelled; /* from RECV_CLOSE_ON_SERVER */
+	bool closed;   /* RECV_CLOSE_ON_SERVER completed: the call is over */
 	bool recv_pending;
 	bool recv_ok;
-	bool recv_ended;    /* the client half-closed or a receive failed */
+	bool recv_ended; /* the client half-closed or a receive failed */
 	bool send_pending;
 	bool send_ok;
 	bool sent_initial;
@@ -223,11 +223,12 @@ static void finish_stream(struct rpc_stream *st, const struct app_error *err)
 		rich_error_encode(err, st->ss->domain, &buf, &len);
 		trailer.key = grpc_slice_from_static_string(RPC_STATUS_DETAILS_KEY);
 		trailer.value = grpc_slice_new(buf, len, free);
-		details = grpc_slice_from_copied_string(err->message[0] ? err->message
-									: err_default_message(err->code));
+		details = grpc_slice_from_copied_string(
+			err->message[0] ? err->message : err_default_message(err->code));
 	}
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-	ops[n].data.send_status_from_server.status = ok ? GRPC_STATUS_OK : err_grpc_status(err->code);
+	ops[n].data.send_status_from_server.status = ok ? GRPC_STATUS_OK
+							: err_grpc_status(err->code);
 	ops[n].data.send_status_from_server.status_details = &details;
 	ops[n].data.send_status_from_server.trailing_metadata_count = ok ? 0 : 1;
 	ops[n++].data.send_status_from_server.trailing_metadata = &trailer;
@@ -249,7 +250,8 @@ static int run_handler(struct rpc_stream *st, ProtobufCMessage **request, struct
 	int rc = rpc_stream_recv(st, st->m->request, STREAM_FIRST_MESSAGE_MS, request);
 
 	if (rc != 1)
-		return app_error_set(err, ERR_BAD_REQUEST, "Request message is missing or not a valid %s",
+		return app_error_set(err, ERR_BAD_REQUEST,
+				     "Request message is missing or not a valid %s",
 				     st->m->request->name);
 	if (st->m->stream(st->app, &st->call, *request, st, err) != 0) {
 		if (err->code == ERR_OK)
@@ -266,7 +268,8 @@ static void log_stream(const struct rpc_stream *st, const struct app_error *err,
 		 LOG_S("method", st->call.method),
 		 LOG_S("status", rpc_status_name(err_grpc_status(err->code))),
 		 LOG_D("duration", (double)(mono_us() - start_us) / 1000.0),
-		 LOG_S("requestId", st->call.request_id), LOG_S("traceId", st->call.trace->trace_id),
+		 LOG_S("requestId", st->call.request_id),
+		 LOG_S("traceId", st->call.trace->trace_id),
 		 LOG_S("spanId", st->call.trace->span_id), LOG_B("cancelled", st->cancelled != 0));
 }
 
@@ -338,8 +341,8 @@ static void refuse(struct rpc_stream *st, const char *why)
 	stream_free(st);
 }
 
-void rpc__stream_start(struct rpc__streams *ss, const struct rpc_call *c,
-		       grpc_completion_queue *cq, const struct rpc_method *m, void *app)
+void rpc__stream_start(struct rpc__streams *ss, const struct rpc_call *c, grpc_completion_queue *cq,
+		       const struct rpc_method *m, void *app)
 {
 	struct rpc_stream *st = xcalloc(1, sizeof(*st));
 	pthread_attr_t attr;

@@ -23,8 +23,9 @@ static void read_logging(struct config_reader *r, const char *name)
 	enum log_level level = LOG_INFO;
 
 	if (!log_level_parse(level_s, &level))
-		config_error(r, "LOG_LEVEL: \"%s\" is not one of trace, debug, info, warn, error, fatal",
-			     level_s);
+		config_error(
+			r, "LOG_LEVEL: \"%s\" is not one of trace, debug, info, warn, error, fatal",
+			level_s);
 	log_init(level, strcmp(format, "pretty") == 0 ? LOG_FORMAT_PRETTY : LOG_FORMAT_JSON, name);
 }
 
@@ -37,7 +38,9 @@ static void read_jwt(struct config_reader *r, bool production, struct jwt_config
 			config_error(r, "JWT_SECRET is required when APP_ENV=production");
 		secret = SVC_DEV_JWT_SECRET;
 	} else if (production && strcmp(secret, SVC_DEV_JWT_SECRET) == 0) {
-		config_error(r, "JWT_SECRET must not be the development default when APP_ENV=production");
+		config_error(
+			r,
+			"JWT_SECRET must not be the development default when APP_ENV=production");
 	}
 	if (!jwt_key_acceptable(secret))
 		config_error(r, "JWT_SECRET must be at least %d bytes", JWT_MIN_KEY_BYTES);
@@ -151,7 +154,8 @@ static const char **served_services(const struct rpc_method *m, size_t n, struct
 	for (size_t i = 0; i < n; i++) {
 		const char *start = m[i].path[0] == '/' ? m[i].path + 1 : m[i].path;
 		const char *slash = strchr(start, '/');
-		char *name = arena_strndup(a, start, slash ? (size_t)(slash - start) : strlen(start));
+		char *name = arena_strndup(a, start,
+					   slash ? (size_t)(slash - start) : strlen(start));
 		size_t j = 0;
 
 		while (j < k && strcmp(names[j], name) != 0)
@@ -165,8 +169,8 @@ static const char **served_services(const struct rpc_method *m, size_t n, struct
 
 /* methods plus the reflection rows, with the process's reflection index set
  * from c->descriptors (NULL: none); -1 when the descriptors are malformed. */
-static int with_reflection(const struct svc_config *c, const struct rpc_method *methods,
-			   size_t n, struct rpc_method **all, struct reflection **refl)
+static int with_reflection(const struct svc_config *c, const struct rpc_method *methods, size_t n,
+			   struct rpc_method **all, struct reflection **refl)
 {
 	struct arena a;
 
@@ -191,11 +195,18 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 	const char *const names[] = { full_name, NULL };
 	struct svc_health health = { .db = db, .rev = rev };
 	struct rpc_server_config cfg = {
-		.listen_addr = c->listen_addr, .workers = c->workers, .slow_workers = c->slow_workers,
-		.shutdown_grace_ms = c->shutdown_grace_ms, .domain = c->name,
-		.health_services = names, .health_check = svc_db_ok, .service_check = svc_loaded,
+		.listen_addr = c->listen_addr,
+		.workers = c->workers,
+		.slow_workers = c->slow_workers,
+		.shutdown_grace_ms = c->shutdown_grace_ms,
+		.domain = c->name,
+		.health_services = names,
+		.health_check = svc_db_ok,
+		.service_check = svc_loaded,
 		.health_ctx = &health,
-		.app = app, .resolve = caller_resolve_call, .resolve_ctx = callers,
+		.app = app,
+		.resolve = caller_resolve_call,
+		.resolve_ctx = callers,
 	};
 	struct rpc_server *srv = NULL;
 	struct reflection *refl;
@@ -234,7 +245,10 @@ struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revoc
 					struct rpc_channel *auth)
 {
 	const struct caller_config cfg = {
-		.jwt = &c->jwt, .revocations = rev, .auth = auth, .cache_ms = 500,
+		.jwt = &c->jwt,
+		.revocations = rev,
+		.auth = auth,
+		.cache_ms = 500,
 		.deadline_ms = 2000,
 	};
 

@@ -14,23 +14,23 @@
 #define SVC_DEV_JWT_SECRET "dev-only-insecure-jwt-secret-change-me-0123456789"
 
 struct svc_config {
-	const char *name;          /* "users", also the log name and error domain */
-	bool production;           /* APP_ENV=production */
-	const char *database_url;  /* DATABASE_URL (required) */
-	int db_pool_min;           /* DATABASE_POOL_MIN (2) */
-	int db_pool_max;           /* DATABASE_POOL_MAX (10) */
-	const char *redis_url;     /* REDIS_URL (redis://127.0.0.1:6379) */
-	int redis_ttl_s;           /* REDIS_TTL (3600) */
-	int near_cache;            /* REDIS_NEAR_CACHE (16384): entries kept in memory, 0 = none */
-	struct jwt_config jwt;     /* JWT_SECRET, JWT_ISSUER (agentos-auth) */
-	char listen_addr[300];     /* GRPC_HOST (0.0.0.0) : GRPC_PORT (default_port) */
-	int workers;               /* GRPC_WORKERS (8): the quick methods' workers */
-	int slow_workers;          /* GRPC_SLOW_WORKERS (8): per slow method */
-	int shutdown_grace_ms;     /* SHUTDOWN_GRACE_MS (10000) */
-	int startup_timeout_s;     /* DATABASE_STARTUP_TIMEOUT (30) */
-	int deadline_ms;           /* GRPC_DEADLINE_MS (5000): calls to other services */
-	const char *users_addr;    /* USERS_ADDR (127.0.0.1:50051) */
-	const char *auth_addr;     /* AUTH_ADDR (127.0.0.1:50053): API keys, revocations */
+	const char *name;         /* "users", also the log name and error domain */
+	bool production;          /* APP_ENV=production */
+	const char *database_url; /* DATABASE_URL (required) */
+	int db_pool_min;          /* DATABASE_POOL_MIN (2) */
+	int db_pool_max;          /* DATABASE_POOL_MAX (10) */
+	const char *redis_url;    /* REDIS_URL (redis://127.0.0.1:6379) */
+	int redis_ttl_s;          /* REDIS_TTL (3600) */
+	int near_cache;           /* REDIS_NEAR_CACHE (16384): entries kept in memory, 0 = none */
+	struct jwt_config jwt;    /* JWT_SECRET, JWT_ISSUER (agentos-auth) */
+	char listen_addr[300];    /* GRPC_HOST (0.0.0.0) : GRPC_PORT (default_port) */
+	int workers;              /* GRPC_WORKERS (8): the quick methods' workers */
+	int slow_workers;         /* GRPC_SLOW_WORKERS (8): per slow method */
+	int shutdown_grace_ms;    /* SHUTDOWN_GRACE_MS (10000) */
+	int startup_timeout_s;    /* DATABASE_STARTUP_TIMEOUT (30) */
+	int deadline_ms;          /* GRPC_DEADLINE_MS (5000): calls to other services */
+	const char *users_addr;   /* USERS_ADDR (127.0.0.1:50051) */
+	const char *auth_addr;    /* AUTH_ADDR (127.0.0.1:50053): API keys, revocations */
 	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS (30000) */
 	/* Not from the environment: set by main to the FileDescriptorSet the
 	 * build embedded (<name>_descriptor_set), served by gRPC reflection.

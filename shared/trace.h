@@ -18,10 +18,10 @@
 
 #include <stdbool.h>
 
-#define TRACE_ID_HEX 32      /* trace-id: 16 bytes as lower-case hex */
-#define TRACE_SPAN_HEX 16    /* parent-id / span id: 8 bytes as hex */
-#define TRACE_PARENT_LEN 55  /* "00-" 32 "-" 16 "-" 2 */
-#define TRACE_STATE_MAX 512  /* longest tracestate forwarded */
+#define TRACE_ID_HEX 32     /* trace-id: 16 bytes as lower-case hex */
+#define TRACE_SPAN_HEX 16   /* parent-id / span id: 8 bytes as hex */
+#define TRACE_PARENT_LEN 55 /* "00-" 32 "-" 16 "-" 2 */
+#define TRACE_STATE_MAX 512 /* longest tracestate forwarded */
 #define TRACE_STATE_MEMBERS 32
 #define TRACE_FLAG_SAMPLED 0x01
 

@@ -170,8 +170,8 @@ void random_id_bytes(void *buf, size_t n)
 /* n characters of [A-Za-z0-9] from fill's bytes. */
 static void alnum_from(char *buf, size_t n, void (*fill)(void *, size_t))
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char
+		alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	size_t i = 0;
 
 	while (i < n) {

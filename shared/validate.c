@@ -198,8 +198,8 @@ bool text_check(struct arena *a, const char *field, const char *label, const cha
 	const char *text;
 
 	if (!in || !utf8_valid(in, strlen(in))) {
-		app_error_add_violation(err, field, in ? "%s must be valid UTF-8" : "%s is required",
-					label);
+		app_error_add_violation(err, field,
+					in ? "%s must be valid UTF-8" : "%s is required", label);
 		return false;
 	}
 	text = trim ? trim_dup(a, in) : in;
@@ -217,8 +217,8 @@ bool text_check(struct arena *a, const char *field, const char *label, const cha
 	return true;
 }
 
-bool mask_parse(const struct mask_field *fields, size_t n, const char *const *paths,
-		size_t npaths, unsigned *bits, struct app_error *err)
+bool mask_parse(const struct mask_field *fields, size_t n, const char *const *paths, size_t npaths,
+		unsigned *bits, struct app_error *err)
 {
 	bool ok = true;
 

@@ -42,8 +42,8 @@ struct mask_field {
 /* The one update-mask parser: the bits of the n fields named by paths (no
  * paths: none); each unknown path is a violation on that path, "Unknown or
  * read-only field", and makes the result false. */
-bool mask_parse(const struct mask_field *fields, size_t n, const char *const *paths,
-		size_t npaths, unsigned *bits, struct app_error *err);
+bool mask_parse(const struct mask_field *fields, size_t n, const char *const *paths, size_t npaths,
+		unsigned *bits, struct app_error *err);
 /* The JSON name of bit in fields, "" when none has it. */
 const char *mask_json_name(const struct mask_field *fields, size_t n, unsigned bit);
 

@@ -16,7 +16,8 @@ int main(int argc, char **argv)
 	struct rpc_channel *ch;
 	int status;
 
-	if (argc < 2 || argc > 4 || (argc == 4 && (!parse_int64(argv[3], &timeout) || timeout <= 0))) {
+	if (argc < 2 || argc > 4 ||
+	    (argc == 4 && (!parse_int64(argv[3], &timeout) || timeout <= 0))) {
 		fprintf(stderr, "usage: %s <target> [service] [timeout_ms]\n", argv[0]);
 		return 2;
 	}

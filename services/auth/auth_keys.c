@@ -34,8 +34,8 @@ int auth_keys_create(struct auth_ctx *ctx, const struct principal *caller, struc
 	int rc;
 
 	if (auth_rule_manage_keys(caller, err) != 0 ||
-	    auth_key_request_check(a, caller->perms, in, &row.name, &row.perms, &row.days,
-				   err) != 0)
+	    auth_key_request_check(a, caller->perms, in, &row.name, &row.perms, &row.days, err) !=
+		    0)
 		return -1;
 	auth_key_generate(public_id, secret, out->full);
 	auth_sha256_hex(secret, AUTH_KEY_SECRET_LEN, hash);
@@ -79,7 +79,7 @@ struct key_job {
 	struct auth_ctx *ctx;
 	const struct principal *caller;
 	int64_t id;
-	struct auth_api_key *key;    /* the key as loaded */
+	struct auth_api_key *key;     /* the key as loaded */
 	struct auth_new_api_key *out; /* rotation: the new key */
 };
 
@@ -232,8 +232,8 @@ static int check_owner(struct auth_ctx *ctx, const struct rpc_origin *origin,
 	return 0;
 }
 
-int auth_keys_validate(struct auth_ctx *ctx, const struct rpc_origin *origin,
-		       const char *key, struct principal *out, struct app_error *err)
+int auth_keys_validate(struct auth_ctx *ctx, const struct rpc_origin *origin, const char *key,
+		       struct principal *out, struct app_error *err)
 {
 	struct auth_api_key k;
 	struct auth_user u;

@@ -14,14 +14,14 @@
 
 #define US(col) "coalesce((extract(epoch from " col ") * 1000000)::int8, 0)"
 
-#define TOKEN_COLUMNS                                                                    \
-	"t.id, t.family_id, f.user_id, " US("t.expires_at") ", " US("f.created_at") ", "  \
-	"t.spent_at IS NOT NULL, f.revoked_at IS NOT NULL"
+#define TOKEN_COLUMNS                                                \
+	"t.id, t.family_id, f.user_id, " US("t.expires_at") ", " US( \
+		"f.created_at") ", "                                 \
+				"t.spent_at IS NOT NULL, f.revoked_at IS NOT NULL"
 
-#define KEY_COLUMNS                                                                      \
-	"id, user_id, public_id, name, array_to_string(permissions, ','), secret_hash, "  \
-	US("expires_at") ", " US("created_at") ", " US("last_used_at") ", "               \
-	US("revoked_at") ", " US("rotated_at")
+#define KEY_COLUMNS                                                                                                \
+	"id, user_id, public_id, name, array_to_string(permissions, ','), secret_hash, " US("expires_at") ", " US( \
+		"created_at") ", " US("last_used_at") ", " US("revoked_at") ", " US("rotated_at")
 
 static void fmt_i64(char *buf, size_t size, int64_t v)
 {
@@ -156,11 +156,12 @@ int auth_repo_revocation_append(struct db_conn *c, const struct auth_revocation_
 	fmt_i64(uid, sizeof(uid), row->user_id);
 	fmt_i64(nbf, sizeof(nbf), row->not_before_ms);
 	fmt_i64(exp, sizeof(exp), row->expires_at_ms);
-	r = db_exec(c,
-		    "WITH h AS (UPDATE auth.revocation_feed SET head = head + 1 RETURNING head)"
-		    " INSERT INTO auth.revocations (seq, jti, user_id, not_before_ms, expires_at_ms)"
-		    " SELECT h.head, $1, $2::int8, $3::int8, $4::int8 FROM h RETURNING seq",
-		    4, p, err);
+	r = db_exec(
+		c,
+		"WITH h AS (UPDATE auth.revocation_feed SET head = head + 1 RETURNING head)"
+		" INSERT INTO auth.revocations (seq, jti, user_id, not_before_ms, expires_at_ms)"
+		" SELECT h.head, $1, $2::int8, $3::int8, $4::int8 FROM h RETURNING seq",
+		4, p, err);
 	if (!r)
 		return -1;
 	*seq = db_get_int64(r, 0, 0);
@@ -197,11 +198,12 @@ int auth_repo_revocations_after(struct db_conn *c, int64_t after, int64_t now_ms
 	fmt_i64(from, sizeof(from), after);
 	fmt_i64(now, sizeof(now), now_ms);
 	fmt_i64(lim, sizeof(lim), limit);
-	r = db_exec(c,
-		    "SELECT seq, jti, coalesce(user_id, 0), coalesce(not_before_ms, 0), expires_at_ms"
-		    " FROM auth.revocations WHERE seq > $1::int8 AND expires_at_ms > $2::int8"
-		    " ORDER BY seq LIMIT $3::int8",
-		    3, p, err);
+	r = db_exec(
+		c,
+		"SELECT seq, jti, coalesce(user_id, 0), coalesce(not_before_ms, 0), expires_at_ms"
+		" FROM auth.revocations WHERE seq > $1::int8 AND expires_at_ms > $2::int8"
+		" ORDER BY seq LIMIT $3::int8",
+		3, p, err);
 	if (!r)
 		return -1;
 	n = PQntuples(r);
@@ -352,8 +354,8 @@ int auth_repo_key_find(struct db_conn *c, int64_t id, bool lock, struct auth_api
 		       1, p, out, err);
 }
 
-int auth_repo_key_find_by_public(struct db_conn *c, const char *public_id,
-				 struct auth_api_key *out, struct app_error *err)
+int auth_repo_key_find_by_public(struct db_conn *c, const char *public_id, struct auth_api_key *out,
+				 struct app_error *err)
 {
 	const char *p[] = { public_id };
 
@@ -373,8 +375,8 @@ int auth_repo_key_list(struct db_conn *c, int64_t user_id, int32_t limit, int64_
 	fmt_i64(uid, sizeof(uid), user_id);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	fmt_i64(off, sizeof(off), offset);
-	r = db_exec(c, "SELECT count(*) FROM auth.api_keys WHERE $1::int8 = 0 OR user_id = $1",
-		    1, p, err);
+	r = db_exec(c, "SELECT count(*) FROM auth.api_keys WHERE $1::int8 = 0 OR user_id = $1", 1,
+		    p, err);
 	if (!r)
 		return -1;
 	*total = db_get_int64(r, 0, 0);

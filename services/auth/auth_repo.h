@@ -54,7 +54,6 @@ int auth_repo_families_revoke_before(struct db_conn *c, int64_t user_id, int64_t
 
 /* ---- the revocation feed (auth.revocations, 002_revocations.sql) ---------------------- */
 
-
 /* Appends a change inside the caller's transaction (the feed row stays
  * locked until it ends, so changes commit in seq order); *seq is its number. */
 int auth_repo_revocation_append(struct db_conn *c, const struct auth_revocation_row *row,
@@ -75,7 +74,7 @@ int auth_repo_revocations_purge(struct db_conn *c, int64_t now_ms, int64_t *dele
 struct auth_key_row_new {
 	int64_t user_id;
 	const char *public_id;
-	const char *name;        /* trimmed */
+	const char *name; /* trimmed */
 	perm_set perms;
 	const char *secret_hash; /* SHA-256 hex of the secret */
 	int32_t days;            /* expires_at = now (whole seconds) + days */
@@ -90,8 +89,8 @@ int auth_repo_key_insert_copy(struct db_conn *c, int64_t old_id, const char *pub
 /* lock: FOR UPDATE inside the caller's transaction. */
 int auth_repo_key_find(struct db_conn *c, int64_t id, bool lock, struct auth_api_key *out,
 		       struct app_error *err);
-int auth_repo_key_find_by_public(struct db_conn *c, const char *public_id,
-				 struct auth_api_key *out, struct app_error *err);
+int auth_repo_key_find_by_public(struct db_conn *c, const char *public_id, struct auth_api_key *out,
+				 struct app_error *err);
 /* Keys of user_id (0 = every user), newest first (ties: higher id first). */
 int auth_repo_key_list(struct db_conn *c, int64_t user_id, int32_t limit, int64_t offset,
 		       struct arena *a, struct auth_api_key **out, size_t *nout, int64_t *total,

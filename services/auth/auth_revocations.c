@@ -50,8 +50,8 @@ int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_b
 /* ---- the follower ----------------------------------------------------------------- */
 
 /* Applies one page of changes; returns the last seq applied (or after). */
-static int64_t apply_rows(struct revocations *r, const struct auth_revocation_row *rows,
-			  size_t n, int64_t after)
+static int64_t apply_rows(struct revocations *r, const struct auth_revocation_row *rows, size_t n,
+			  int64_t after)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (rows[i].jti)
@@ -84,8 +84,8 @@ static int sync_on(struct auth_ctx *ctx, struct db_conn *c, struct app_error *er
 		struct arena a;
 
 		arena_init(&a);
-		if (auth_repo_revocations_after(c, pos, now_unix_ms(), AUTH_REVOCATION_PAGE, &a, &rows,
-						&n, err) != 0) {
+		if (auth_repo_revocations_after(c, pos, now_unix_ms(), AUTH_REVOCATION_PAGE, &a,
+						&rows, &n, err) != 0) {
 			arena_release(&a);
 			return -1;
 		}
@@ -154,9 +154,10 @@ static void log_staleness(struct auth_feed *f)
 	revocations_stats(f->ctx->revocations, &st);
 	if (st.loaded && !current && !f->stale_logged) {
 		f->stale_logged = true;
-		log_error("revocation state is stale: bearer and API-key requests are refused (503) "
-			  "until the database answers again",
-			  LOG_I("sinceSyncMs", st.age_ms));
+		log_error(
+			"revocation state is stale: bearer and API-key requests are refused (503) "
+			"until the database answers again",
+			LOG_I("sinceSyncMs", st.age_ms));
 	} else if (current && f->stale_logged) {
 		f->stale_logged = false;
 		log_info("revocation state is current again", LOG_I("seq", st.seq));
@@ -176,8 +177,7 @@ static bool wait_kick(struct auth_feed *f)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&f->lock);
-	while (!f->kicked && !f->stop &&
-	       pthread_cond_timedwait(&f->kick, &f->lock, &until) == 0)
+	while (!f->kicked && !f->stop && pthread_cond_timedwait(&f->kick, &f->lock, &until) == 0)
 		;
 	f->kicked = false;
 	go = !f->stop;
@@ -287,8 +287,8 @@ static int store_locked(struct db_conn *c, void *arg, struct app_error *err)
 	return auth_revocation_write(j->ctx, c, j->row, j->seq, err);
 }
 
-int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row,
-			  char *family, int64_t *seq, struct app_error *err)
+int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row, char *family,
+			  int64_t *seq, struct app_error *err)
 {
 	struct revocation_job j = { .ctx = ctx, .row = row, .family = family, .seq = seq };
 
@@ -305,8 +305,9 @@ int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_b
 		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid revocation proof");
 	if (user_id <= 0 || not_before_ms <= 0 ||
 	    not_before_ms > now_unix_ms() + NOT_BEFORE_MAX_AHEAD_MS)
-		return app_error_set(err, ERR_BAD_REQUEST,
-				     "user_id and not_before_ms must be positive, not in the future");
+		return app_error_set(
+			err, ERR_BAD_REQUEST,
+			"user_id and not_before_ms must be positive, not in the future");
 	row.expires_at_ms = auth_user_revocation_expiry_ms(ctx, not_before_ms);
 	rc = auth_revocation_store(ctx, &row, NULL, seq, err);
 	if (rc == 0)
@@ -317,8 +318,8 @@ int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_b
 
 /* ---- serving the feed ------------------------------------------------------------- */
 
-int auth_revocations_page(struct auth_ctx *ctx, int64_t after, const char *feed_id,
-			  struct arena *a, struct auth_revocation_page *out, struct app_error *err)
+int auth_revocations_page(struct auth_ctx *ctx, int64_t after, const char *feed_id, struct arena *a,
+			  struct auth_revocation_page *out, struct app_error *err)
 {
 	struct db_conn *c;
 	int64_t head;

@@ -155,8 +155,7 @@ static int revoke_user_tokens(void *app, struct rpc_ctx *cx, const ProtobufCMess
 	Agentos__Auth__V1__RevokeUserTokensResponse *m;
 	int64_t seq = 0;
 
-	if (auth_revoke_user_tokens(app, r->user_id, r->not_before_ms, r->proof, &seq,
-				    err) != 0)
+	if (auth_revoke_user_tokens(app, r->user_id, r->not_before_ms, r->proof, &seq, err) != 0)
 		return -1;
 	m = arena_alloc(cx->arena, sizeof(*m));
 	agentos__auth__v1__revoke_user_tokens_response__init(m);
@@ -277,7 +276,8 @@ static int create_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage 
 {
 	const Agentos__Auth__V1__CreateApiKeyRequest *r = (const void *)req;
 	struct auth_new_api_key *out = arena_alloc(cx->arena, sizeof(*out));
-	struct auth_key_create in = { .name = r->name, .perms = (const char *const *)r->permissions,
+	struct auth_key_create in = { .name = r->name,
+				      .perms = (const char *const *)r->permissions,
 				      .nperms = r->n_permissions,
 				      .expires_in_days = r->expires_in_days };
 
@@ -296,8 +296,8 @@ static int list_api_keys(void *app, struct rpc_ctx *cx, const ProtobufCMessage *
 	struct page_info pi;
 	size_t n;
 
-	if (auth_keys_list(app, cx->caller, cx->arena, r->page, r->limit, r->user_id, &keys, &n, &pi,
-			   err) != 0)
+	if (auth_keys_list(app, cx->caller, cx->arena, r->page, r->limit, r->user_id, &keys, &n,
+			   &pi, err) != 0)
 		return -1;
 	agentos__auth__v1__list_api_keys_response__init(m);
 	m->api_keys = arena_alloc(cx->arena, sizeof(*m->api_keys) * (n ? n : 1));
@@ -349,20 +349,22 @@ const struct rpc_method auth_rpc_methods[] = {
 	RPC_UNARY(PATH("Refresh"), &agentos__auth__v1__refresh_request__descriptor, refresh),
 	RPC_UNARY(PATH("Logout"), &agentos__auth__v1__logout_request__descriptor, logout),
 	RPC_UNARY(PATH("ValidateToken"), &agentos__auth__v1__validate_token_request__descriptor,
-	  validate_token),
+		  validate_token),
 	RPC_UNARY(PATH("ValidateApiKey"), &agentos__auth__v1__validate_api_key_request__descriptor,
-	  validate_api_key),
+		  validate_api_key),
 	RPC_UNARY(PATH("CreateApiKey"), &agentos__auth__v1__create_api_key_request__descriptor,
-	  create_api_key),
+		  create_api_key),
 	RPC_UNARY(PATH("ListApiKeys"), &agentos__auth__v1__list_api_keys_request__descriptor,
-	  list_api_keys),
-	RPC_UNARY(PATH("GetApiKey"), &agentos__auth__v1__get_api_key_request__descriptor, get_api_key),
+		  list_api_keys),
+	RPC_UNARY(PATH("GetApiKey"), &agentos__auth__v1__get_api_key_request__descriptor,
+		  get_api_key),
 	RPC_UNARY(PATH("RevokeApiKey"), &agentos__auth__v1__revoke_api_key_request__descriptor,
-	  revoke_api_key),
+		  revoke_api_key),
 	RPC_UNARY(PATH("RotateApiKey"), &agentos__auth__v1__rotate_api_key_request__descriptor,
-	  rotate_api_key),
+		  rotate_api_key),
 	RPC_UNARY_NO_CALLER(PATH("RevokeUserTokens"),
-		  &agentos__auth__v1__revoke_user_tokens_request__descriptor, revoke_user_tokens),
+			    &agentos__auth__v1__revoke_user_tokens_request__descriptor,
+			    revoke_user_tokens),
 	RPC_STREAM(PATH("WatchRevocations"),
 		   &agentos__auth__v1__watch_revocations_request__descriptor, watch_revocations),
 };

@@ -26,8 +26,7 @@ int auth_rule_key_id(const struct principal *caller, int64_t id, struct app_erro
 	return 0;
 }
 
-int auth_rule_list_keys(const struct principal *caller, int64_t *user_id,
-			struct app_error *err)
+int auth_rule_list_keys(const struct principal *caller, int64_t *user_id, struct app_error *err)
 {
 	if (auth_rule_manage_keys(caller, err) != 0)
 		return -1;
@@ -41,8 +40,7 @@ int auth_rule_list_keys(const struct principal *caller, int64_t *user_id,
 	return 0;
 }
 
-int auth_rule_key_visible(const struct principal *caller, int64_t owner_id,
-			  struct app_error *err)
+int auth_rule_key_visible(const struct principal *caller, int64_t owner_id, struct app_error *err)
 {
 	if (owner_id != caller->user_id && !perm_is_admin(caller->perms))
 		return app_error_set(err, ERR_NOT_FOUND, "API key not found");
@@ -122,8 +120,7 @@ static bool check_perms(const struct auth_key_create *in, size_t unknown, struct
 }
 
 int auth_key_request_check(struct arena *a, perm_set held, const struct auth_key_create *in,
-			   const char **name, perm_set *perms, int32_t *days,
-			   struct app_error *err)
+			   const char **name, perm_set *perms, int32_t *days, struct app_error *err)
 {
 	size_t unknown;
 	bool ok = true;
@@ -141,4 +138,3 @@ int auth_key_request_check(struct arena *a, perm_set held, const struct auth_key
 	}
 	return ok ? 0 : app_error_set(err, ERR_VALIDATION_ERROR, NULL);
 }
-

@@ -26,12 +26,10 @@ int auth_rule_key_id(const struct principal *caller, int64_t id, struct app_erro
 /* ListApiKeys: auth_rule_manage_keys; another user's keys (*user_id != 0)
  * are for an admin only (403), a negative id is 400; a non-admin's
  * *user_id becomes their own id, an admin's stays (0 = everyone's). */
-int auth_rule_list_keys(const struct principal *caller, int64_t *user_id,
-			struct app_error *err);
+int auth_rule_list_keys(const struct principal *caller, int64_t *user_id, struct app_error *err);
 /* A loaded key of owner_id: its owner's or an admin's; otherwise it does
  * not exist for the caller (404 "API key not found"). */
-int auth_rule_key_visible(const struct principal *caller, int64_t owner_id,
-			  struct app_error *err);
+int auth_rule_key_visible(const struct principal *caller, int64_t owner_id, struct app_error *err);
 /* A key may be created with permissions the creator holds ("*" holds all);
  * more is 403 naming each one it lacks. */
 int auth_rule_key_perms(perm_set held, perm_set want, struct app_error *err);

@@ -33,8 +33,8 @@ void auth_sha256_hex(const void *data, size_t n, char *out)
 /* RFC 4648 §5 without padding; out >= 4 * ceil(n / 3) + 1 bytes. */
 static void base64url(const unsigned char *in, size_t n, char *out)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char
+		alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t o = 0, i = 0;
 
 	for (; i + 2 < n; i += 3) {

@@ -34,8 +34,11 @@ static int acquire(struct auth_ctx *ctx, struct db_conn **c, struct app_error *e
 int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct rpc_origin *origin,
 		    struct auth_user *out, struct app_error *err)
 {
-	struct principal p = { .method = AUTH_JWT, .user_id = user_id, .role = "user",
-			       .perms = PERM_BIT(PERM_READ_OWN_PROFILE), .iat_ms = now_unix_ms() };
+	struct principal p = { .method = AUTH_JWT,
+			       .user_id = user_id,
+			       .role = "user",
+			       .perms = PERM_BIT(PERM_READ_OWN_PROFILE),
+			       .iat_ms = now_unix_ms() };
 	int64_t iat = p.iat_ms / 1000;
 	char jti[AUTH_ID_LEN + 1];
 	char *token;
@@ -60,8 +63,8 @@ int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct rpc_orig
 }
 
 /* The access token for u (its role's permissions) into out, from a. */
-static int sign_access(struct auth_ctx *ctx, struct arena *a, const struct auth_user *u,
-		       char *jti, struct auth_token_pair *out, struct app_error *err)
+static int sign_access(struct auth_ctx *ctx, struct arena *a, const struct auth_user *u, char *jti,
+		       struct auth_token_pair *out, struct app_error *err)
 {
 	struct principal p = { .method = AUTH_JWT, .user_id = u->id, .iat_ms = now_unix_ms() };
 	int64_t iat = p.iat_ms / 1000;
@@ -99,8 +102,8 @@ struct pair_job {
 /* Signs the access token, then stores a new refresh token of family_id
  * issued with it (inside the caller's transaction). */
 static int issue_pair(struct auth_ctx *ctx, struct db_conn *c, struct arena *a,
-		      const struct auth_user *u, const char *family_id,
-		      struct auth_token_pair *out, struct app_error *err)
+		      const struct auth_user *u, const char *family_id, struct auth_token_pair *out,
+		      struct app_error *err)
 {
 	char jti[AUTH_ID_LEN + 1], hash[AUTH_SHA256_HEX_LEN + 1];
 
@@ -300,7 +303,8 @@ int auth_validate_token(struct auth_ctx *ctx, const struct principal *caller, co
 	case REVOCATION_REVOKED:
 		return app_error_set(err, ERR_TOKEN_REVOKED, NULL);
 	default:
-		return app_error_set(err, ERR_SERVICE_UNAVAILABLE,
-				     "Tokens cannot be checked right now: revocation state is unavailable");
+		return app_error_set(
+			err, ERR_SERVICE_UNAVAILABLE,
+			"Tokens cannot be checked right now: revocation state is unavailable");
 	}
 }

@@ -101,10 +101,10 @@ struct auth_new_api_key {
 };
 
 struct auth_key_create {
-	const char *name;            /* as received */
-	const char *const *perms;    /* names as received */
+	const char *name;         /* as received */
+	const char *const *perms; /* names as received */
 	size_t nperms;
-	int32_t expires_in_days;     /* 0 = AUTH_KEY_DAYS_DEFAULT */
+	int32_t expires_in_days; /* 0 = AUTH_KEY_DAYS_DEFAULT */
 };
 
 /* The incoming call the service acts for (rpc.h): what calls it makes on
@@ -142,10 +142,10 @@ struct auth_ctx {
 	struct auth_feed *feed;          /* keeps it current; NULL in unit tests */
 	const struct jwt_config *jwt;
 	struct auth_users users;
-	int64_t access_ttl_s;      /* JWT_EXPIRES_IN */
-	int64_t refresh_ttl_s;     /* REFRESH_EXPIRES_IN */
-	int64_t rotation_grace_s;  /* API_KEY_ROTATION_GRACE_SECONDS */
-	int db_wait_ms;            /* how long a call waits for a free connection */
+	int64_t access_ttl_s;     /* JWT_EXPIRES_IN */
+	int64_t refresh_ttl_s;    /* REFRESH_EXPIRES_IN */
+	int64_t rotation_grace_s; /* API_KEY_ROTATION_GRACE_SECONDS */
+	int db_wait_ms;           /* how long a call waits for a free connection */
 };
 
 /* ---- tokens (auth_service.c) --------------------------------------------------- */
@@ -194,8 +194,8 @@ int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_b
  * logout) the family of its jti (its id into family, AUTH_ID_LEN + 1). On
  * success applies the change to ctx->revocations at once; *seq its feed
  * position. */
-int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row,
-			  char *family, int64_t *seq, struct app_error *err);
+int auth_revocation_store(struct auth_ctx *ctx, const struct auth_revocation_row *row, char *family,
+			  int64_t *seq, struct app_error *err);
 /* RevokeUserTokens (from the users service's outbox): proof must be
  * revoke_proof_make's for (user_id, not_before_ms), else UNAUTHORIZED. */
 int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_before_ms,
@@ -203,15 +203,15 @@ int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_b
 
 /* One page of the feed for a follower at after on feed_id. */
 struct auth_revocation_page {
-	bool reset;         /* the follower must drop its copy first */
-	bool more;          /* another page follows at once */
-	int64_t seq;        /* the follower's position after this page */
+	bool reset;  /* the follower must drop its copy first */
+	bool more;   /* another page follows at once */
+	int64_t seq; /* the follower's position after this page */
 	char feed_id[REVOCATION_FEED_ID_MAX];
 	struct auth_revocation_row *rows; /* from the arena */
 	size_t n;
 };
-int auth_revocations_page(struct auth_ctx *ctx, int64_t after, const char *feed_id,
-			  struct arena *a, struct auth_revocation_page *out, struct app_error *err);
+int auth_revocations_page(struct auth_ctx *ctx, int64_t after, const char *feed_id, struct arena *a,
+			  struct auth_revocation_page *out, struct app_error *err);
 
 /* ---- API keys (auth_keys.c) ------------------------------------------------------ */
 
@@ -239,8 +239,8 @@ int auth_keys_rotate(struct auth_ctx *ctx, const struct principal *caller, int64
  * email and role, the key's permissions bounded by the owner's role, exp =
  * key expiry), or -1: UNAUTHORIZED (malformed, unknown, wrong secret),
  * TOKEN_REVOKED (revoked; owner deleted or disabled), TOKEN_EXPIRED. */
-int auth_keys_validate(struct auth_ctx *ctx, const struct rpc_origin *origin,
-		       const char *key, struct principal *out, struct app_error *err);
+int auth_keys_validate(struct auth_ctx *ctx, const struct rpc_origin *origin, const char *key,
+		       struct principal *out, struct app_error *err);
 /* auth_keys_validate as a caller_api_key_fn (caller.h); ctx is struct auth_ctx. */
 int auth_keys_validate_local(void *ctx, const char *key, struct principal *out,
 			     struct app_error *err);

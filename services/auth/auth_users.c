@@ -85,8 +85,8 @@ static int verify_credentials(void *ctx, const char *email, const char *password
 			      const struct rpc_origin *origin, struct auth_user *out,
 			      struct app_error *err)
 {
-	Agentos__Users__V1__VerifyCredentialsRequest req =
-		AGENTOS__USERS__V1__VERIFY_CREDENTIALS_REQUEST__INIT;
+	Agentos__Users__V1__VerifyCredentialsRequest
+		req = AGENTOS__USERS__V1__VERIFY_CREDENTIALS_REQUEST__INIT;
 	struct rpc_metadata md[] = { { "x-request-id", request_id_of(origin) } };
 
 	req.email = (char *)email;
@@ -112,6 +112,7 @@ static int get_me(void *ctx, const char *token, const struct rpc_origin *origin,
 
 struct auth_users auth_users_client_api(struct auth_users_client *cl)
 {
-	return (struct auth_users){ .verify_credentials = verify_credentials, .get_me = get_me,
+	return (struct auth_users){ .verify_credentials = verify_credentials,
+				    .get_me = get_me,
 				    .ctx = cl };
 }

@@ -40,8 +40,8 @@ static int read_settings(struct auth_settings *s)
 	s->svc.descriptors_len = auth_descriptor_set_len;
 	s->access_ttl_s = config_duration_s(&r, "JWT_EXPIRES_IN", 86400, 1, 30 * 86400);
 	s->refresh_ttl_s = config_duration_s(&r, "REFRESH_EXPIRES_IN", 7 * 86400, 1, 365 * 86400);
-	s->rotation_grace_s =
-		config_int(&r, "API_KEY_ROTATION_GRACE_SECONDS", 86400, 0, 30 * 86400);
+	s->rotation_grace_s = config_int(&r, "API_KEY_ROTATION_GRACE_SECONDS", 86400, 0,
+					 30 * 86400);
 	return config_reader_finish(&r, stderr);
 }
 
@@ -51,8 +51,11 @@ static struct caller_resolver *wire(struct auth_settings *s, struct auth_ctx *sv
 				    struct auth_users_client *users)
 {
 	struct caller_config cc = {
-		.jwt = &s->svc.jwt, .revocations = svc->revocations, .auth = NULL,
-		.local_api_key = auth_keys_validate_local, .local_ctx = svc,
+		.jwt = &s->svc.jwt,
+		.revocations = svc->revocations,
+		.auth = NULL,
+		.local_api_key = auth_keys_validate_local,
+		.local_ctx = svc,
 		.cache_ms = 0, /* a revoked key stops here at once */
 		.deadline_ms = s->svc.deadline_ms,
 	};
@@ -84,15 +87,18 @@ int main(void)
 	migrated = svc_migrate(svc.db, "auth", auth_migrations, auth_migrations_count,
 			       s.svc.startup_timeout_s);
 	if (migrated != 0) {
-		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
+		rc = migrated > 0 ? 0
+				  : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
 	/* Revocation state loads from the database now; SERVING waits for it. */
 	svc.feed = auth_feed_start(&svc);
 	if (!svc.feed)
 		goto out;
-	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count,
-		       &svc, caller, svc.db, svc.revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count, &svc,
+		       caller, svc.db, svc.revocations) == 0
+		     ? 0
+		     : 1;
 out:
 	auth_feed_stop(svc.feed);
 	caller_resolver_free(caller);

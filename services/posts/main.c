@@ -76,11 +76,14 @@ int main(void)
 	migrated = svc_migrate(svc.db, "posts", posts_migrations, posts_migrations_count,
 			       s.svc.startup_timeout_s);
 	if (migrated != 0) {
-		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
+		rc = migrated > 0 ? 0
+				  : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
-	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count,
-		       &svc, callers, svc.db, revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count, &svc,
+		       callers, svc.db, revocations) == 0
+		     ? 0
+		     : 1;
 out:
 	revocation_follower_stop(follower);
 	db_pool_free(svc.db);

@@ -37,8 +37,7 @@ static char *encode(const struct post *p)
 	return s;
 }
 
-static bool decode(const char *data, size_t len, struct arena *a, int64_t want_id,
-		   struct post *p)
+static bool decode(const char *data, size_t len, struct arena *a, int64_t want_id, struct post *p)
 {
 	json_t *o = json_loadb(data, len, 0, NULL);
 	json_int_t id = 0, author = 0, count = 0, version = 0, created = 0, updated = 0, pub = 0;

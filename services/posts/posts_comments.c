@@ -25,9 +25,9 @@ static int name_comment(struct posts_ctx *ctx, const struct rpc_origin *o, struc
 }
 
 int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
-		       const struct rpc_origin *o, struct arena *a,
-		       const struct comment_query *q, struct comment **out, size_t *nout,
-		       struct page_info *page, struct app_error *err)
+		       const struct rpc_origin *o, struct arena *a, const struct comment_query *q,
+		       struct comment **out, size_t *nout, struct page_info *page,
+		       struct app_error *err)
 {
 	struct post post;
 	struct page pg;
@@ -38,7 +38,8 @@ int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
 	int sort, rc;
 
 	if (page_resolve(q->page, q->limit, &pg, err) != 0 ||
-	    sort_parse(q->sort ? q->sort : "", "createdAt", comment_sorts, &sort, &desc, err) != 0 ||
+	    sort_parse(q->sort ? q->sort : "", "createdAt", comment_sorts, &sort, &desc, err) !=
+		    0 ||
 	    posts_load_visible(ctx, caller, a, q->post_id, &post, err) != 0)
 		return -1;
 	if (posts_acquire(ctx, &c, err) != 0)
@@ -92,8 +93,9 @@ int posts_comment_create(struct posts_ctx *ctx, const struct principal *caller,
 			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 const char *body, struct comment *out, struct app_error *err)
 {
-	struct comment_job j = { .a = a, .post_id = post_id, .author_id = caller->user_id,
-				 .body = body, .out = out };
+	struct comment_job j = {
+		.a = a, .post_id = post_id, .author_id = caller->user_id, .body = body, .out = out
+	};
 	struct post post;
 	const char *name = NULL;
 
@@ -132,8 +134,7 @@ static int load_comment(struct posts_ctx *ctx, const struct principal *caller, s
 }
 
 /* The update mask of a comment: only "body" is writable; *body when named. */
-static int parse_comment_mask(const char *const *paths, size_t n, bool *body,
-			      struct app_error *err)
+static int parse_comment_mask(const char *const *paths, size_t n, bool *body, struct app_error *err)
 {
 	static const struct mask_field known[] = { { "body", "body", 1u } };
 	unsigned bits = 0;
@@ -172,7 +173,8 @@ int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
 		db_pool_release(ctx->db, c);
 		if (rc != 0)
 			return -1;
-		log_info("comment updated", LOG_I("postId", post_id), LOG_I("commentId", comment_id));
+		log_info("comment updated", LOG_I("postId", post_id),
+			 LOG_I("commentId", comment_id));
 	}
 	return name_comment(ctx, o, a, out, err);
 }

@@ -10,11 +10,10 @@
 #include "util.h"
 
 #define US(col) "(extract(epoch from " col ") * 1000000)::int8"
-#define POST_COLUMNS                                                                     \
-	"id, author_id, title, body, status, comment_count, version, " US("created_at") ", " \
-	US("updated_at") ", " US("published_at")
-#define COMMENT_COLUMNS \
-	"id, post_id, author_id, body, " US("created_at") ", " US("updated_at")
+#define POST_COLUMNS                                                                             \
+	"id, author_id, title, body, status, comment_count, version, " US("created_at") ", " US( \
+		"updated_at") ", " US("published_at")
+#define COMMENT_COLUMNS "id, post_id, author_id, body, " US("created_at") ", " US("updated_at")
 
 static void row_to_post(const PGresult *r, int row, struct arena *a, struct post *p)
 {
@@ -94,8 +93,7 @@ static int update_some(struct db_conn *c, const char *sql, int n, const char *co
 #define ID_TEXT(buf, v) snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v))
 
 int posts_repo_insert(struct db_conn *c, struct arena *a, int64_t author_id, const char *title,
-		      const char *body, const char *status, struct post *out,
-		      struct app_error *err)
+		      const char *body, const char *status, struct post *out, struct app_error *err)
 {
 	char aid[24];
 	const char *p[] = { aid, title, body, status };
@@ -116,7 +114,8 @@ int posts_repo_find(struct db_conn *c, struct arena *a, int64_t id, struct post 
 
 	ID_TEXT(ids, id);
 	return one_post(c, a,
-			"SELECT " POST_COLUMNS " FROM posts.posts WHERE id = $1 AND deleted_at IS NULL",
+			"SELECT " POST_COLUMNS
+			" FROM posts.posts WHERE id = $1 AND deleted_at IS NULL",
 			1, p, out, err);
 }
 
@@ -134,9 +133,8 @@ int posts_repo_find_for_update(struct db_conn *c, struct arena *a, int64_t id, s
 }
 
 /* Appends " AND <cond $N>" for each filter set; params collected in p. */
-static int build_where(const struct post_list_filter *f, struct arena *a, char *aid,
-		       size_t aidsize, char *where,
-		       size_t size, const char **p)
+static int build_where(const struct post_list_filter *f, struct arena *a, char *aid, size_t aidsize,
+		       char *where, size_t size, const char **p)
 {
 	int n = 0;
 	size_t off = (size_t)snprintf(where, size, "deleted_at IS NULL");
@@ -156,8 +154,8 @@ static int build_where(const struct post_list_filter *f, struct arena *a, char *
 	}
 	if (f->title_has) {
 		p[n++] = db_like_escape(a, f->title_has);
-		snprintf(where + off, size - off, " AND title ILIKE '%%' || $%d || '%%' ESCAPE '\\'",
-			 n);
+		snprintf(where + off, size - off,
+			 " AND title ILIKE '%%' || $%d || '%%' ESCAPE '\\'", n);
 	}
 	return n;
 }
@@ -178,8 +176,8 @@ static bool total_from_page(int64_t offset, int limit, int rows, int64_t *total)
  * read from post_counts (kept by a trigger in every writing transaction,
  * migrations/002): one or two primary-key rows instead of counting tens of
  * thousands on every list request. A title search counts its matches. */
-static int list_total(struct db_conn *c, const struct post_list_filter *f, const char *where,
-		      int n, const char **p, int64_t *total, struct app_error *err)
+static int list_total(struct db_conn *c, const struct post_list_filter *f, const char *where, int n,
+		      const char **p, int64_t *total, struct app_error *err)
 {
 	char sql[768], aid[24];
 	const char *cp[] = { aid, f->status };
@@ -226,10 +224,11 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 		snprintf(cid, sizeof(cid), "%" PRId64, f->author_id > 0 ? f->author_id : 0);
 		p[np++] = cid;
 		p[np++] = f->status;
-		snprintf(stored, sizeof(stored),
-			 ", (SELECT COALESCE(sum(n), 0) FROM posts.post_counts WHERE author_id = $%d"
-			 " AND ($%d::text IS NULL OR status = $%d))",
-			 np - 1, np, np);
+		snprintf(
+			stored, sizeof(stored),
+			", (SELECT COALESCE(sum(n), 0) FROM posts.post_counts WHERE author_id = $%d"
+			" AND ($%d::text IS NULL OR status = $%d))",
+			np - 1, np, np);
 	}
 	/* The page's ids first, from the index alone (an index-only scan skips
 	 * OFFSET rows without reading them from the table), then only those rows
@@ -242,7 +241,8 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 		 "SELECT " POST_COLUMNS "%s FROM posts.posts WHERE id = ANY(ARRAY("
 		 "SELECT id FROM posts.posts WHERE %s ORDER BY %s %s, id %s LIMIT $%d OFFSET $%d))"
 		 " ORDER BY %s %s, id %s",
-		 stored, where, columns[f->sort], dir, dir, n + 1, n + 2, columns[f->sort], dir, dir);
+		 stored, where, columns[f->sort], dir, dir, n + 1, n + 2, columns[f->sort], dir,
+		 dir);
 	r = db_exec(c, sql, np, p, err);
 	if (!r)
 		return -1;
@@ -327,8 +327,8 @@ int posts_repo_comment_insert(struct db_conn *c, struct arena *a, int64_t post_i
 			   3, p, out, err);
 }
 
-int posts_repo_comment_find(struct db_conn *c, struct arena *a, int64_t post_id,
-			    int64_t comment_id, struct comment *out, struct app_error *err)
+int posts_repo_comment_find(struct db_conn *c, struct arena *a, int64_t post_id, int64_t comment_id,
+			    struct comment *out, struct app_error *err)
 {
 	char pid[24], cid[24];
 	const char *p[] = { pid, cid };
@@ -369,7 +369,8 @@ int posts_repo_comment_list(struct db_conn *c, struct arena *a, int64_t post_id,
 	PQclear(r);
 	if (total_from_page(offset, limit, rows, total))
 		return 0;
-	r = db_exec(c, "SELECT count(*) FROM posts.comments WHERE post_id = $1 AND deleted_at IS NULL",
+	r = db_exec(c,
+		    "SELECT count(*) FROM posts.comments WHERE post_id = $1 AND deleted_at IS NULL",
 		    1, p, err);
 	if (!r)
 		return -1;

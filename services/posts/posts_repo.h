@@ -20,9 +20,9 @@ extern const size_t posts_migrations_count;
 enum post_sort { POST_SORT_CREATED_AT, POST_SORT_PUBLISHED_AT, POST_SORT_TITLE };
 
 struct post_list_filter {
-	int64_t author_id;       /* 0 = any */
-	const char *status;      /* NULL = any */
-	const char *title_has;   /* case-insensitive substring (as typed), or NULL */
+	int64_t author_id;     /* 0 = any */
+	const char *status;    /* NULL = any */
+	const char *title_has; /* case-insensitive substring (as typed), or NULL */
 	enum post_sort sort;
 	bool desc;
 	int32_t limit;
@@ -57,8 +57,8 @@ int posts_repo_add_comment_count(struct db_conn *c, int64_t post_id, int delta,
 int posts_repo_comment_insert(struct db_conn *c, struct arena *a, int64_t post_id,
 			      int64_t author_id, const char *body, struct comment *out,
 			      struct app_error *err);
-int posts_repo_comment_find(struct db_conn *c, struct arena *a, int64_t post_id,
-			    int64_t comment_id, struct comment *out, struct app_error *err);
+int posts_repo_comment_find(struct db_conn *c, struct arena *a, int64_t post_id, int64_t comment_id,
+			    struct comment *out, struct app_error *err);
 int posts_repo_comment_list(struct db_conn *c, struct arena *a, int64_t post_id, bool desc,
 			    int32_t limit, int64_t offset, struct comment **out, size_t *nout,
 			    int64_t *total, struct app_error *err);

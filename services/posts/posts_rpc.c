@@ -90,8 +90,12 @@ static int list_posts(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req
 {
 	const Agentos__Posts__V1__ListPostsRequest *r = (const void *)req;
 	Agentos__Posts__V1__ListPostsResponse *m = arena_alloc(cx->arena, sizeof(*m));
-	struct post_query q = { .page = r->page, .limit = r->limit, .sort = r->sort,
-				.status = r->status, .q = r->q, .author_id = r->author_id,
+	struct post_query q = { .page = r->page,
+				.limit = r->limit,
+				.sort = r->sort,
+				.status = r->status,
+				.q = r->q,
+				.author_id = r->author_id,
 				.author_must_exist = r->author_must_exist };
 	struct page_info pi;
 	struct post *posts;
@@ -118,7 +122,9 @@ static int update_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *re
 	struct post_patch patch = {
 		.paths = r->update_mask ? (const char *const *)r->update_mask->paths : NULL,
 		.npaths = r->update_mask ? r->update_mask->n_paths : 0,
-		.title = v ? v->title : "", .body = v ? v->body : "", .status = v ? v->status : "",
+		.title = v ? v->title : "",
+		.body = v ? v->body : "",
+		.status = v ? v->status : "",
 		.expected_version = r->version,
 	};
 
@@ -157,8 +163,9 @@ static int list_comments(void *app, struct rpc_ctx *cx, const ProtobufCMessage *
 {
 	const Agentos__Posts__V1__ListCommentsRequest *r = (const void *)req;
 	Agentos__Posts__V1__ListCommentsResponse *m = arena_alloc(cx->arena, sizeof(*m));
-	struct comment_query q = { .post_id = r->post_id, .page = r->page, .limit = r->limit,
-				   .sort = r->sort };
+	struct comment_query q = {
+		.post_id = r->post_id, .page = r->page, .limit = r->limit, .sort = r->sort
+	};
 	struct page_info pi;
 	struct comment *cs;
 	size_t n;
@@ -180,8 +187,8 @@ static int update_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage 
 {
 	const Agentos__Posts__V1__UpdateCommentRequest *r = (const void *)req;
 	struct comment *c = arena_alloc(cx->arena, sizeof(*c));
-	const char *const *paths =
-		r->update_mask ? (const char *const *)r->update_mask->paths : NULL;
+	const char *const *paths = r->update_mask ? (const char *const *)r->update_mask->paths
+						  : NULL;
 	size_t npaths = r->update_mask ? r->update_mask->n_paths : 0;
 
 	if (posts_comment_update(app, cx->caller, &cx->origin, cx->arena, r->post_id, r->comment_id,
@@ -203,18 +210,22 @@ static int delete_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage 
 }
 
 const struct rpc_method posts_rpc_methods[] = {
-	RPC_UNARY(PATH("CreatePost"), &agentos__posts__v1__create_post_request__descriptor, create_post),
+	RPC_UNARY(PATH("CreatePost"), &agentos__posts__v1__create_post_request__descriptor,
+		  create_post),
 	RPC_UNARY(PATH("GetPost"), &agentos__posts__v1__get_post_request__descriptor, get_post),
-	RPC_UNARY(PATH("ListPosts"), &agentos__posts__v1__list_posts_request__descriptor, list_posts),
-	RPC_UNARY(PATH("UpdatePost"), &agentos__posts__v1__update_post_request__descriptor, update_post),
-	RPC_UNARY(PATH("DeletePost"), &agentos__posts__v1__delete_post_request__descriptor, delete_post),
+	RPC_UNARY(PATH("ListPosts"), &agentos__posts__v1__list_posts_request__descriptor,
+		  list_posts),
+	RPC_UNARY(PATH("UpdatePost"), &agentos__posts__v1__update_post_request__descriptor,
+		  update_post),
+	RPC_UNARY(PATH("DeletePost"), &agentos__posts__v1__delete_post_request__descriptor,
+		  delete_post),
 	RPC_UNARY(PATH("CreateComment"), &agentos__posts__v1__create_comment_request__descriptor,
-	  create_comment),
+		  create_comment),
 	RPC_UNARY(PATH("ListComments"), &agentos__posts__v1__list_comments_request__descriptor,
-	  list_comments),
+		  list_comments),
 	RPC_UNARY(PATH("UpdateComment"), &agentos__posts__v1__update_comment_request__descriptor,
-	  update_comment),
+		  update_comment),
 	RPC_UNARY(PATH("DeleteComment"), &agentos__posts__v1__delete_comment_request__descriptor,
-	  delete_comment),
+		  delete_comment),
 };
 const size_t posts_rpc_methods_count = ARRAY_SIZE(posts_rpc_methods);

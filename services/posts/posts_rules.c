@@ -44,8 +44,7 @@ enum posts_list_scope posts_list_scope(const struct principal *caller, int64_t a
 }
 
 /* 401 for anonymous callers, else 403 unless one of the two is held. */
-static int require_any(const struct principal *c, enum perm p1, enum perm p2,
-		       struct app_error *err)
+static int require_any(const struct principal *c, enum perm p1, enum perm p2, struct app_error *err)
 {
 	if (!authenticated(c))
 		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
@@ -90,14 +89,12 @@ static int owner_or(const struct principal *c, int64_t author_id, enum perm own_
 	return app_error_set(err, ERR_FORBIDDEN, NULL);
 }
 
-int posts_may_update_post(const struct principal *caller, int64_t author_id,
-			  struct app_error *err)
+int posts_may_update_post(const struct principal *caller, int64_t author_id, struct app_error *err)
 {
 	return owner_or(caller, author_id, PERM_WRITE_POSTS, PERM_UPDATE_POSTS, err);
 }
 
-int posts_may_delete_post(const struct principal *caller, int64_t author_id,
-			  struct app_error *err)
+int posts_may_delete_post(const struct principal *caller, int64_t author_id, struct app_error *err)
 {
 	return owner_or(caller, author_id, PERM_WRITE_POSTS, PERM_DELETE_POSTS, err);
 }
@@ -193,14 +190,12 @@ bool posts_check_title(struct arena *a, const char *in, const char **out, struct
 	return text_check(a, "title", "Title", in, POST_TITLE_MAX_CHARS, true, out, err);
 }
 
-bool posts_check_body(const char *field, const char *in, size_t max_chars,
-		      struct app_error *err)
+bool posts_check_body(const char *field, const char *in, size_t max_chars, struct app_error *err)
 {
 	return text_check(NULL, field, "Body", in, max_chars, false, NULL, err);
 }
 
-bool posts_check_status(const char *in, bool allow_empty, const char **out,
-			struct app_error *err)
+bool posts_check_status(const char *in, bool allow_empty, const char **out, struct app_error *err)
 {
 	if (allow_empty && (!in || !*in)) {
 		*out = POST_STATUS_DRAFT;
@@ -218,8 +213,7 @@ bool posts_check_status(const char *in, bool allow_empty, const char **out,
 	return false;
 }
 
-bool posts_parse_mask(const char *const *paths, size_t n, unsigned *fields,
-		      struct app_error *err)
+bool posts_parse_mask(const char *const *paths, size_t n, unsigned *fields, struct app_error *err)
 {
 	static const struct mask_field known[] = { { "title", "title", POST_FIELD_TITLE },
 						   { "body", "body", POST_FIELD_BODY },

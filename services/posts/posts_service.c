@@ -98,9 +98,9 @@ static int name_one(struct posts_ctx *ctx, const struct rpc_origin *o, struct ar
 	return 0;
 }
 
-int posts_create(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct rpc_origin *o, struct arena *a, const struct post_create *in,
-		 struct post *out, struct app_error *err)
+int posts_create(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
+		 struct arena *a, const struct post_create *in, struct post *out,
+		 struct app_error *err)
 {
 	const char *title = NULL, *status = NULL, *name = NULL;
 	struct db_conn *c;
@@ -142,9 +142,9 @@ static const char *const post_sorts[] = { "createdAt", "publishedAt", "title", N
 
 /* The repository filter for q; *nothing when the caller asked for drafts it
  * may not see (an empty result, not an error). */
-static int build_filter(const struct principal *caller, struct arena *a,
-			const struct post_query *q, const struct page *pg,
-			struct post_list_filter *f, bool *nothing, struct app_error *err)
+static int build_filter(const struct principal *caller, struct arena *a, const struct post_query *q,
+			const struct page *pg, struct post_list_filter *f, bool *nothing,
+			struct app_error *err)
 {
 	const char *status = q->status && *q->status ? q->status : NULL;
 	int sort;
@@ -154,7 +154,8 @@ static int build_filter(const struct principal *caller, struct arena *a,
 	f->sort = (enum post_sort)sort;
 	if (status && strcmp(status, POST_STATUS_DRAFT) != 0 &&
 	    strcmp(status, POST_STATUS_PUBLISHED) != 0)
-		return app_error_set(err, ERR_BAD_REQUEST, "status must be one of draft, published");
+		return app_error_set(err, ERR_BAD_REQUEST,
+				     "status must be one of draft, published");
 	if (q->author_id < 0 || (q->author_must_exist && q->author_id == 0))
 		return app_error_set(err, ERR_BAD_REQUEST, "authorId must be a positive integer");
 	f->author_id = q->author_id;
@@ -173,9 +174,10 @@ static int build_filter(const struct principal *caller, struct arena *a,
 		/* Bounded cost: a pattern the trigram index cannot serve would scan
 		 * every post (and count them all) on each request. */
 		if (!posts_search_indexable(q->q))
-			return app_error_set(err, ERR_BAD_REQUEST,
-					     "q must contain at least %d letters or digits in a row",
-					     POSTS_SEARCH_MIN_CHARS);
+			return app_error_set(
+				err, ERR_BAD_REQUEST,
+				"q must contain at least %d letters or digits in a row",
+				POSTS_SEARCH_MIN_CHARS);
 		f->title_has = q->q;
 	}
 	f->limit = pg->limit;

@@ -98,17 +98,17 @@ struct comment_query {
 /* Every function returns 0, or -1 with err set to the error the caller sees.
  * caller is the resolved principal (AUTH_NONE = anonymous). Outputs are
  * allocated from a (the call's arena). */
-int posts_create(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct rpc_origin *o, struct arena *a, const struct post_create *in,
-		 struct post *out, struct app_error *err);
+int posts_create(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
+		 struct arena *a, const struct post_create *in, struct post *out,
+		 struct app_error *err);
 int posts_get(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	      struct arena *a, int64_t id, struct post *out, struct app_error *err);
 int posts_list(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
 	       struct arena *a, const struct post_query *q, struct post **out, size_t *nout,
 	       struct page_info *page, struct app_error *err);
-int posts_update(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct rpc_origin *o, struct arena *a, int64_t id,
-		 const struct post_patch *p, struct post *out, struct app_error *err);
+int posts_update(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
+		 struct arena *a, int64_t id, const struct post_patch *p, struct post *out,
+		 struct app_error *err);
 int posts_delete(struct posts_ctx *ctx, const struct principal *caller, struct arena *a, int64_t id,
 		 struct app_error *err);
 
@@ -116,9 +116,9 @@ int posts_comment_create(struct posts_ctx *ctx, const struct principal *caller,
 			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
 			 const char *body, struct comment *out, struct app_error *err);
 int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
-		       const struct rpc_origin *o, struct arena *a,
-		       const struct comment_query *q, struct comment **out, size_t *nout,
-		       struct page_info *page, struct app_error *err);
+		       const struct rpc_origin *o, struct arena *a, const struct comment_query *q,
+		       struct comment **out, size_t *nout, struct page_info *page,
+		       struct app_error *err);
 /* paths: the update mask (only "body" is writable; empty = no-op). */
 int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
 			 const struct rpc_origin *o, struct arena *a, int64_t post_id,
@@ -161,17 +161,14 @@ int posts_check_can_delete_post(const struct principal *caller, struct app_error
 int posts_check_can_write_comment(const struct principal *caller, struct app_error *err);
 int posts_check_can_delete_comment(const struct principal *caller, struct app_error *err);
 /* Ownership of a loaded row: 0 or 403. */
-int posts_may_update_post(const struct principal *caller, int64_t author_id,
-			  struct app_error *err);
-int posts_may_delete_post(const struct principal *caller, int64_t author_id,
-			  struct app_error *err);
+int posts_may_update_post(const struct principal *caller, int64_t author_id, struct app_error *err);
+int posts_may_delete_post(const struct principal *caller, int64_t author_id, struct app_error *err);
 /* The comment's author with write:comments, or an admin ("*"). */
 int posts_may_update_comment(const struct principal *caller, int64_t author_id,
 			     struct app_error *err);
 int posts_may_delete_comment(const struct principal *caller, int64_t author_id,
 			     struct app_error *err);
-enum posts_published_change posts_published_change(const char *old_status,
-						   const char *new_status);
+enum posts_published_change posts_published_change(const char *old_status, const char *new_status);
 
 /* A title search the trigram index can serve: q holds at least
  * POSTS_SEARCH_MIN_CHARS letters or digits in a row (pg_trgm extracts no
@@ -181,13 +178,10 @@ bool posts_search_indexable(const char *q);
 
 /* Field checks: append a violation to err and return false when invalid. */
 bool posts_check_title(struct arena *a, const char *in, const char **out, struct app_error *err);
-bool posts_check_body(const char *field, const char *in, size_t max_chars,
-		      struct app_error *err);
+bool posts_check_body(const char *field, const char *in, size_t max_chars, struct app_error *err);
 /* "" becomes draft when allow_empty. */
-bool posts_check_status(const char *in, bool allow_empty, const char **out,
-			struct app_error *err);
+bool posts_check_status(const char *in, bool allow_empty, const char **out, struct app_error *err);
 /* Mask paths (title, body, status); unknown ones are violations. */
-bool posts_parse_mask(const char *const *paths, size_t n, unsigned *fields,
-		      struct app_error *err);
+bool posts_parse_mask(const char *const *paths, size_t n, unsigned *fields, struct app_error *err);
 
 #endif

@@ -93,8 +93,8 @@ static int batch_get(struct posts_users_client *cl, struct arena *a,
 		     const struct rpc_origin *origin, const int64_t *ids, size_t n,
 		     const char **names, struct app_error *err)
 {
-	Agentos__Users__V1__BatchGetUsersRequest req =
-		AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
+	Agentos__Users__V1__BatchGetUsersRequest
+		req = AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
 	const Agentos__Users__V1__BatchGetUsersResponse *m;
 	struct rpc_metadata md[] = { { "x-request-id", origin ? origin->request_id : NULL } };
 	ProtobufCMessage *reply = NULL;
@@ -112,7 +112,8 @@ static int batch_get(struct posts_users_client *cl, struct arena *a,
 	for (size_t u = 0; u < m->n_users; u++) {
 		for (size_t i = 0; i < n; i++) {
 			if (ids[i] == m->users[u]->id)
-				names[i] = arena_strdup(a, m->users[u]->name ? m->users[u]->name : "");
+				names[i] = arena_strdup(a,
+							m->users[u]->name ? m->users[u]->name : "");
 		}
 	}
 	protobuf_c_message_free_unpacked(reply, NULL);

@@ -12,12 +12,12 @@
 
 /* Validates the patched values and computes the row to write from cur. */
 static int apply_patch(struct arena *a, const struct post *cur, unsigned fields,
-		       const struct post_patch *p, struct post_row_update *u,
-		       struct app_error *err)
+		       const struct post_patch *p, struct post_row_update *u, struct app_error *err)
 {
 	bool ok = true;
 
-	*u = (struct post_row_update){ .title = cur->title, .body = cur->body,
+	*u = (struct post_row_update){ .title = cur->title,
+				       .body = cur->body,
 				       .status = cur->status };
 	if (fields & POST_FIELD_TITLE)
 		ok &= posts_check_title(a, p->title, &u->title, err);
@@ -79,9 +79,9 @@ static int update_locked(struct db_conn *c, void *arg, struct app_error *err)
 	return posts_repo_update(c, j->a, j->id, &u, j->out, err);
 }
 
-int posts_update(struct posts_ctx *ctx, const struct principal *caller,
-		 const struct rpc_origin *o, struct arena *a, int64_t id,
-		 const struct post_patch *p, struct post *out, struct app_error *err)
+int posts_update(struct posts_ctx *ctx, const struct principal *caller, const struct rpc_origin *o,
+		 struct arena *a, int64_t id, const struct post_patch *p, struct post *out,
+		 struct app_error *err)
 {
 	struct post_job j = { .caller = caller, .a = a, .id = id, .p = p, .out = out };
 	const char *name = NULL;

@@ -94,10 +94,11 @@ int main(void)
 	svc.hasher = users_hasher_new(s.hash_concurrency);
 	svc.limiter = users_limiter_new(&s.limits, svc.kv);
 	migrated = svc.hasher ? svc_migrate(svc.db, "users", users_migrations,
-						users_migrations_count, s.svc.startup_timeout_s)
-				  : -1;
+					    users_migrations_count, s.svc.startup_timeout_s)
+			      : -1;
 	if (migrated != 0) {
-		rc = migrated > 0 ? 0 : 1; /* stopped while waiting for the database: a clean exit */
+		rc = migrated > 0 ? 0
+				  : 1; /* stopped while waiting for the database: a clean exit */
 		goto out;
 	}
 	app_error_init(&err);
@@ -110,8 +111,10 @@ int main(void)
 	relay = users_relay_start(&svc, s.svc.deadline_ms);
 	if (!relay)
 		goto out;
-	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count,
-		       &svc, callers, svc.db, revocations) == 0 ? 0 : 1;
+	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count, &svc,
+		       callers, svc.db, revocations) == 0
+		     ? 0
+		     : 1;
 out:
 	users_relay_stop(relay);
 	revocation_follower_stop(follower);

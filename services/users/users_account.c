@@ -21,9 +21,13 @@ static int apply_patch(struct arena *a, const struct user *cur, unsigned fields,
 	char *email = arena_alloc(a, EMAIL_MAX_LEN + 1);
 	bool ok = true;
 
-	*u = (struct user_row_update){ .email = cur->email, .name = cur->name, .role = cur->role,
-				       .is_active = cur->is_active, .is_verified = cur->is_verified };
-	if ((fields & USER_FIELD_EMAIL) && (ok &= users_check_email(p->email, email, EMAIL_MAX_LEN + 1, err)))
+	*u = (struct user_row_update){ .email = cur->email,
+				       .name = cur->name,
+				       .role = cur->role,
+				       .is_active = cur->is_active,
+				       .is_verified = cur->is_verified };
+	if ((fields & USER_FIELD_EMAIL) &&
+	    (ok &= users_check_email(p->email, email, EMAIL_MAX_LEN + 1, err)))
 		u->email = email;
 	if (fields & USER_FIELD_NAME)
 		ok &= users_check_name(a, p->name, &u->name, err);
@@ -176,7 +180,8 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 	if (rc == 0 && !match)
 		rc = app_error_set(err, ERR_INVALID_CREDENTIALS, "Current password is incorrect");
 	if (rc == 0)
-		rc = users_hasher_hash(ctx->hasher, new_password, HASH_WAIT_MS, hash, sizeof(hash), err);
+		rc = users_hasher_hash(ctx->hasher, new_password, HASH_WAIT_MS, hash, sizeof(hash),
+				       err);
 	if (rc == 0)
 		rc = users_repo_set_password(c, id, hash, err);
 	db_pool_release(ctx->db, c);
@@ -240,8 +245,9 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 			  struct app_error *err)
 {
 	char norm[EMAIL_MAX_LEN + 1], hash[USERS_HASH_MAX];
-	struct user_row_new row = { .name = "Administrator", .role = "admin", .is_active = true,
-				    .is_verified = true };
+	struct user_row_new row = {
+		.name = "Administrator", .role = "admin", .is_active = true, .is_verified = true
+	};
 	struct db_conn *c;
 	bool ok = true, created = false;
 	int64_t id = 0;
@@ -250,7 +256,8 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 	ok &= users_check_email(email, norm, sizeof(norm), err);
 	ok &= users_check_password("ADMIN_PASSWORD", password, err);
 	if (!ok)
-		return app_error_set(err, ERR_VALIDATION_ERROR, "ADMIN_EMAIL/ADMIN_PASSWORD are invalid");
+		return app_error_set(err, ERR_VALIDATION_ERROR,
+				     "ADMIN_EMAIL/ADMIN_PASSWORD are invalid");
 	if (users_hasher_hash(ctx->hasher, password, HASH_WAIT_MS, hash, sizeof(hash), err) != 0)
 		return -1;
 	row.email = norm;
@@ -264,7 +271,8 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 		rc = 0; /* another replica created it first */
 	}
 	if (rc == 0 && id)
-		users_cache_invalidate(ctx->kv, id); /* a promotion must not be hidden by the cache */
+		users_cache_invalidate(ctx->kv,
+				       id); /* a promotion must not be hidden by the cache */
 	if (rc == 0)
 		log_info(created ? "admin account created" : "admin account present",
 			 LOG_S("email", norm), LOG_I("userId", id));

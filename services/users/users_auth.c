@@ -35,8 +35,8 @@ int users_auth_revoke(void *ctx, int64_t user_id, int64_t not_before_ms, int dea
 		      int64_t *seq, struct app_error *err)
 {
 	struct users_auth_client *cl = ctx;
-	Agentos__Auth__V1__RevokeUserTokensRequest req =
-		AGENTOS__AUTH__V1__REVOKE_USER_TOKENS_REQUEST__INIT;
+	Agentos__Auth__V1__RevokeUserTokensRequest
+		req = AGENTOS__AUTH__V1__REVOKE_USER_TOKENS_REQUEST__INIT;
 	char proof[REVOKE_PROOF_HEX_LEN + 1];
 	ProtobufCMessage *reply = NULL;
 

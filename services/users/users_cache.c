@@ -34,11 +34,12 @@ static bool encode(const struct user *u, char **out, size_t *len)
 	size_t ne = strlen(u->email), nn = strlen(u->name), nr = strlen(u->role);
 	size_t cap = 5 * 21 + 8 + 3 * 21 + ne + nn + nr + 1;
 	char *buf = xmalloc(cap);
-	int n = snprintf(buf, cap, ENTRY_PREFIX "%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
-			 " %d %zu:%s%zu:%s%zu:%s",
+	int n = snprintf(buf, cap,
+			 ENTRY_PREFIX "%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+				      " %d %zu:%s%zu:%s%zu:%s",
 			 u->id, u->version, u->created_at_us, u->updated_at_us,
-			 (u->is_active ? 1 : 0) | (u->is_verified ? 2 : 0), ne, u->email, nn, u->name,
-			 nr, u->role);
+			 (u->is_active ? 1 : 0) | (u->is_verified ? 2 : 0), ne, u->email, nn,
+			 u->name, nr, u->role);
 
 	if (n < 0 || (size_t)n >= cap) {
 		free(buf);
@@ -85,12 +86,13 @@ static bool decode(const char *data, size_t len, int64_t want_id, struct user *u
 	const char *p = data, *end = data + len;
 	int64_t id, flags;
 
-	if (len < sizeof(ENTRY_PREFIX) - 1 || memcmp(p, ENTRY_PREFIX, sizeof(ENTRY_PREFIX) - 1) != 0)
+	if (len < sizeof(ENTRY_PREFIX) - 1 ||
+	    memcmp(p, ENTRY_PREFIX, sizeof(ENTRY_PREFIX) - 1) != 0)
 		return false;
 	p += sizeof(ENTRY_PREFIX) - 1;
 	if (!get_num(&p, end, ' ', &id) || id != want_id || !get_num(&p, end, ' ', &u->version) ||
-	    !get_num(&p, end, ' ', &u->created_at_us) || !get_num(&p, end, ' ', &u->updated_at_us) ||
-	    !get_num(&p, end, ' ', &flags))
+	    !get_num(&p, end, ' ', &u->created_at_us) ||
+	    !get_num(&p, end, ' ', &u->updated_at_us) || !get_num(&p, end, ' ', &flags))
 		return false;
 	u->id = id;
 	u->is_active = (flags & 1) != 0;

@@ -55,11 +55,11 @@ static int deliver(struct db_conn *c, void *arg, struct app_error *err)
 	return rc;
 }
 
-int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq,
-		       struct app_error *err)
+int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq, struct app_error *err)
 {
-	struct batch_job j = { .ctx = ctx, .deadline_ms = deadline_ms, .n = OUTBOX_BATCH,
-			       .seq = seq };
+	struct batch_job j = {
+		.ctx = ctx, .deadline_ms = deadline_ms, .n = OUTBOX_BATCH, .seq = seq
+	};
 	int rc = 0;
 
 	*seq = 0;
@@ -70,8 +70,8 @@ int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq,
 	return rc;
 }
 
-int users_outbox_deliver_user(struct users_ctx *ctx, int64_t user_id, int deadline_ms,
-			      int64_t *seq, struct app_error *err)
+int users_outbox_deliver_user(struct users_ctx *ctx, int64_t user_id, int deadline_ms, int64_t *seq,
+			      struct app_error *err)
 {
 	struct db_conn *c;
 	int64_t not_before_ms = 0;
@@ -118,15 +118,17 @@ static void *relay_main(void *arg)
 		app_error_init(&err);
 		if (users_outbox_flush(r->ctx, r->deadline_ms, &seq, &err) != 0) {
 			if (!r->failing)
-				log_warn("token revocations queued; the auth service did not take them "
-					 "yet (retrying every second)",
-					 LOG_S("error", err.message));
+				log_warn(
+					"token revocations queued; the auth service did not take them "
+					"yet (retrying every second)",
+					LOG_S("error", err.message));
 			r->failing = true;
 		} else if (r->failing) {
 			r->failing = false;
 			log_info("queued token revocations delivered", LOG_I("seq", seq));
 		}
-		for (int waited = 0; waited < RELAY_EVERY_MS && !atomic_load(&r->stop); waited += 50)
+		for (int waited = 0; waited < RELAY_EVERY_MS && !atomic_load(&r->stop);
+		     waited += 50)
 			sleep_ms(50);
 	}
 	return NULL;

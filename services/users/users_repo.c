@@ -10,9 +10,9 @@
 
 #include "util.h"
 
-#define USER_COLUMNS                                                                     \
-	"id, email, name, role, is_active, is_verified, version, "                       \
-	"(extract(epoch from created_at) * 1000000)::int8, "                             \
+#define USER_COLUMNS                                               \
+	"id, email, name, role, is_active, is_verified, version, " \
+	"(extract(epoch from created_at) * 1000000)::int8, "       \
 	"(extract(epoch from updated_at) * 1000000)::int8"
 #define USER_NCOLS 9
 
@@ -49,13 +49,18 @@ static int one_user(struct db_conn *c, const char *sql, int n, const char *const
 int users_repo_insert(struct db_conn *c, const struct user_row_new *n, struct user *out,
 		      struct app_error *err)
 {
-	const char *p[] = { n->email, n->name, n->role, n->is_active ? "t" : "f",
-			    n->is_verified ? "t" : "f", n->password_hash };
+	const char *p[] = { n->email,
+			    n->name,
+			    n->role,
+			    n->is_active ? "t" : "f",
+			    n->is_verified ? "t" : "f",
+			    n->password_hash };
 
-	return one_user(c,
-			"INSERT INTO users.users (email, name, role, is_active, is_verified, password_hash)"
-			" VALUES ($1, $2, $3, $4, $5, $6) RETURNING " USER_COLUMNS,
-			6, p, out, err);
+	return one_user(
+		c,
+		"INSERT INTO users.users (email, name, role, is_active, is_verified, password_hash)"
+		" VALUES ($1, $2, $3, $4, $5, $6) RETURNING " USER_COLUMNS,
+		6, p, out, err);
 }
 
 int users_repo_find(struct db_conn *c, int64_t id, struct user *out, struct app_error *err)
@@ -65,7 +70,8 @@ int users_repo_find(struct db_conn *c, int64_t id, struct user *out, struct app_
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return one_user(c,
-			"SELECT " USER_COLUMNS " FROM users.users WHERE id = $1 AND deleted_at IS NULL",
+			"SELECT " USER_COLUMNS
+			" FROM users.users WHERE id = $1 AND deleted_at IS NULL",
 			1, p, out, err);
 }
 
@@ -151,8 +157,8 @@ int users_repo_password_hash(struct db_conn *c, int64_t id, char *hash, size_t h
 	PGresult *r;
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	r = db_exec(c, "SELECT password_hash FROM users.users WHERE id = $1 AND deleted_at IS NULL", 1,
-		    p, err);
+	r = db_exec(c, "SELECT password_hash FROM users.users WHERE id = $1 AND deleted_at IS NULL",
+		    1, p, err);
 	if (!r)
 		return -1;
 	if (PQntuples(r) == 0) {
@@ -165,8 +171,8 @@ int users_repo_password_hash(struct db_conn *c, int64_t id, char *hash, size_t h
 }
 
 /* Appends " AND <cond $N>" for each filter set; params collected in p. */
-static int build_where(const struct user_list_filter *f, struct arena *a, char *where,
-		       size_t size, const char **p)
+static int build_where(const struct user_list_filter *f, struct arena *a, char *where, size_t size,
+		       const char **p)
 {
 	int n = 0;
 	size_t off = (size_t)snprintf(where, size, "deleted_at IS NULL");
@@ -224,20 +230,26 @@ int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct 
 	return many_users(r, a, out, nout);
 }
 
-int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_update *u, struct user *out,
-		      struct app_error *err)
+int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_update *u,
+		      struct user *out, struct app_error *err)
 {
 	char ids[24];
-	const char *p[] = { ids, u->email, u->name, u->role, u->is_active ? "t" : "f",
-			    u->is_verified ? "t" : "f", u->revoke_tokens ? "t" : "f" };
+	const char *p[] = { ids,
+			    u->email,
+			    u->name,
+			    u->role,
+			    u->is_active ? "t" : "f",
+			    u->is_verified ? "t" : "f",
+			    u->revoke_tokens ? "t" : "f" };
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	return one_user(c,
-			"UPDATE users.users SET email = $2, name = $3, role = $4, is_active = $5,"
-			" is_verified = $6, version = version + 1, updated_at = now(),"
-			" tokens_valid_after = CASE WHEN $7 THEN clock_timestamp() ELSE tokens_valid_after END"
-			" WHERE id = $1 AND deleted_at IS NULL RETURNING " USER_COLUMNS,
-			7, p, out, err);
+	return one_user(
+		c,
+		"UPDATE users.users SET email = $2, name = $3, role = $4, is_active = $5,"
+		" is_verified = $6, version = version + 1, updated_at = now(),"
+		" tokens_valid_after = CASE WHEN $7 THEN clock_timestamp() ELSE tokens_valid_after END"
+		" WHERE id = $1 AND deleted_at IS NULL RETURNING " USER_COLUMNS,
+		7, p, out, err);
 }
 
 /* Runs an UPDATE by id and turns "no row" into NOT_FOUND. */
@@ -262,10 +274,11 @@ int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 	const char *p[] = { ids };
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	return update_by_id(c,
-			    "UPDATE users.users SET deleted_at = now(), updated_at = now(),"
-			    " tokens_valid_after = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL",
-			    1, p, err);
+	return update_by_id(
+		c,
+		"UPDATE users.users SET deleted_at = now(), updated_at = now(),"
+		" tokens_valid_after = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL",
+		1, p, err);
 }
 
 int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, struct app_error *err)
@@ -274,14 +287,15 @@ int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, str
 	const char *p[] = { ids, hash };
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	return update_by_id(c,
-			    "UPDATE users.users SET password_hash = $2, tokens_valid_after = clock_timestamp()"
-			    " WHERE id = $1 AND deleted_at IS NULL",
-			    2, p, err);
+	return update_by_id(
+		c,
+		"UPDATE users.users SET password_hash = $2, tokens_valid_after = clock_timestamp()"
+		" WHERE id = $1 AND deleted_at IS NULL",
+		2, p, err);
 }
 
-int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out,
-			   size_t *nout, struct app_error *err)
+int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out, size_t *nout,
+			   struct app_error *err)
 {
 	char lim[24];
 	const char *p[] = { lim };
@@ -362,15 +376,17 @@ int users_repo_ensure_admin(struct db_conn *c, const struct user_row_new *n, boo
 	PGresult *r;
 
 	/* An existing account keeps its password; only role and activation move. */
-	r = db_exec(c,
-		    "UPDATE users.users SET role = 'admin', is_active = true,"
-		    " version = version + 1, updated_at = now()"
-		    " WHERE email = $1 AND deleted_at IS NULL AND (role <> 'admin' OR NOT is_active)",
-		    1, p, err);
+	r = db_exec(
+		c,
+		"UPDATE users.users SET role = 'admin', is_active = true,"
+		" version = version + 1, updated_at = now()"
+		" WHERE email = $1 AND deleted_at IS NULL AND (role <> 'admin' OR NOT is_active)",
+		1, p, err);
 	if (!r)
 		return -1;
 	PQclear(r);
-	r = db_exec(c, "SELECT id FROM users.users WHERE email = $1 AND deleted_at IS NULL", 1, p, err);
+	r = db_exec(c, "SELECT id FROM users.users WHERE email = $1 AND deleted_at IS NULL", 1, p,
+		    err);
 	if (!r)
 		return -1;
 	*created = PQntuples(r) == 0;

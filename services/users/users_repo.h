@@ -39,10 +39,10 @@ struct user_row_update {
 enum user_sort { USER_SORT_CREATED_AT, USER_SORT_NAME, USER_SORT_EMAIL };
 
 struct user_list_filter {
-	const char *name;        /* case-insensitive substring (as typed), or NULL */
-	const char *email;       /* normalized, or NULL */
-	int is_active;           /* -1 any, 0, 1 */
-	const char *role;        /* or NULL */
+	const char *name;  /* case-insensitive substring (as typed), or NULL */
+	const char *email; /* normalized, or NULL */
+	int is_active;     /* -1 any, 0, 1 */
+	const char *role;  /* or NULL */
 	enum user_sort sort;
 	bool desc;
 	int32_t limit;
@@ -67,8 +67,8 @@ int users_repo_password_hash(struct db_conn *c, int64_t id, char *hash, size_t h
 int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct arena *a,
 		    struct user **out, size_t *nout, int64_t *total, struct app_error *err);
 /* Writes u, version + 1, updated_at = now. */
-int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_update *u, struct user *out,
-		      struct app_error *err);
+int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_update *u,
+		      struct user *out, struct app_error *err);
 /* Sets deleted_at (and revokes tokens). NOT_FOUND when already deleted. */
 int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err);
 /* New hash; revokes tokens issued before now. version is not changed. */
@@ -84,8 +84,8 @@ struct users_outbox_row {
 
 /* Up to limit queued revocations, oldest first, locked for the caller's
  * transaction (rows another relay holds are skipped). */
-int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out,
-			   size_t *nout, struct app_error *err);
+int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out, size_t *nout,
+			   struct app_error *err);
 int users_repo_outbox_delete(struct db_conn *c, int64_t id, struct app_error *err);
 /* The user's current tokens_valid_after in milliseconds, rounded up as the
  * outbox has it; NOT_FOUND when the account has none. */

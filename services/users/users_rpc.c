@@ -49,8 +49,12 @@ static int create_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *re
 	const Agentos__Users__V1__CreateUserRequest *r = (const void *)req;
 	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 	struct user_create in = {
-		.email = r->email, .password = r->password, .name = r->name, .role = r->role,
-		.has_is_active = r->is_active != NULL, .is_active = r->is_active && r->is_active->value,
+		.email = r->email,
+		.password = r->password,
+		.name = r->name,
+		.role = r->role,
+		.has_is_active = r->is_active != NULL,
+		.is_active = r->is_active && r->is_active->value,
 		.has_is_verified = r->is_verified != NULL,
 		.is_verified = r->is_verified && r->is_verified->value,
 	};
@@ -82,7 +86,8 @@ static int batch_get_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage
 	size_t n;
 	bool full;
 
-	if (users_batch_get(app, cx->caller, cx->arena, r->ids, r->n_ids, &users, &n, &full, err) != 0)
+	if (users_batch_get(app, cx->caller, cx->arena, r->ids, r->n_ids, &users, &n, &full, err) !=
+	    0)
 		return -1;
 	agentos__users__v1__batch_get_users_response__init(m);
 	m->users = arena_alloc(cx->arena, sizeof(*m->users) * (n ? n : 1));
@@ -98,8 +103,13 @@ static int list_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req
 {
 	const Agentos__Users__V1__ListUsersRequest *r = (const void *)req;
 	Agentos__Users__V1__ListUsersResponse *m = arena_alloc(cx->arena, sizeof(*m));
-	struct user_query q = { .page = r->page, .limit = r->limit, .sort = r->sort, .name = r->name,
-				.email = r->email, .status = r->status, .role = r->role };
+	struct user_query q = { .page = r->page,
+				.limit = r->limit,
+				.sort = r->sort,
+				.name = r->name,
+				.email = r->email,
+				.status = r->status,
+				.role = r->role };
 	struct page_info pi;
 	struct user *users;
 	size_t n;
@@ -125,8 +135,11 @@ static int update_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *re
 	struct user_patch patch = {
 		.paths = r->update_mask ? (const char *const *)r->update_mask->paths : NULL,
 		.npaths = r->update_mask ? r->update_mask->n_paths : 0,
-		.email = v ? v->email : "", .name = v ? v->name : "", .role = v ? v->role : "",
-		.is_active = v && v->is_active, .is_verified = v && v->is_verified,
+		.email = v ? v->email : "",
+		.name = v ? v->name : "",
+		.role = v ? v->role : "",
+		.is_active = v && v->is_active,
+		.is_verified = v && v->is_verified,
 		.expected_version = r->version,
 	};
 	int64_t seq = 0;
@@ -157,8 +170,8 @@ static int change_password(void *app, struct rpc_ctx *cx, const ProtobufCMessage
 	const Agentos__Users__V1__ChangePasswordRequest *r = (const void *)req;
 	int64_t seq = 0;
 
-	if (users_change_password(app, cx->caller, cx->arena, r->id, r->current_password, r->new_password,
-				  &seq, err) != 0)
+	if (users_change_password(app, cx->caller, cx->arena, r->id, r->current_password,
+				  r->new_password, &seq, err) != 0)
 		return -1;
 	answer_seq(cx, seq);
 	*reply = rpc_msg_empty(cx->arena);
@@ -171,8 +184,8 @@ static int verify_credentials(void *app, struct rpc_ctx *cx, const ProtobufCMess
 	const Agentos__Users__V1__VerifyCredentialsRequest *r = (const void *)req;
 	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 
-	if (users_verify_credentials(app, cx->arena, rpc_call_peer_host(cx->call), r->email, r->password,
-				     u, err) != 0)
+	if (users_verify_credentials(app, cx->arena, rpc_call_peer_host(cx->call), r->email,
+				     r->password, u, err) != 0)
 		return -1;
 	*reply = &user_msg(cx->arena, u, true)->base;
 	return 0;

@@ -21,7 +21,8 @@ int users_rule_read(const struct principal *caller, int64_t id, struct app_error
 
 	if (caller->method == AUTH_NONE)
 		return app_error_set(err, ERR_UNAUTHORIZED, NULL);
-	if (self && (perm_has(caller->perms, PERM_READ_OWN_PROFILE) || perm_is_admin(caller->perms)))
+	if (self &&
+	    (perm_has(caller->perms, PERM_READ_OWN_PROFILE) || perm_is_admin(caller->perms)))
 		return 0;
 	if (!self && perm_has(caller->perms, PERM_READ_USERS))
 		return 0;
@@ -53,8 +54,7 @@ int users_rule_modify(const struct principal *caller, int64_t id, struct app_err
 	return app_error_set(err, ERR_FORBIDDEN, NULL);
 }
 
-int users_rule_change_password(const struct principal *caller, int64_t id,
-			       struct app_error *err)
+int users_rule_change_password(const struct principal *caller, int64_t id, struct app_error *err)
 {
 	if (caller->method == AUTH_NONE)
 		return app_error_set(err, ERR_UNAUTHORIZED, NULL);

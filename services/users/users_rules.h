@@ -38,8 +38,7 @@ bool users_rule_full_view(const struct principal *caller);
 int users_rule_modify(const struct principal *caller, int64_t id, struct app_error *err);
 /* ChangePassword: the account owner only, with update:own_profile (not even
  * an admin sets another user's password this way). */
-int users_rule_change_password(const struct principal *caller, int64_t id,
-			       struct app_error *err);
+int users_rule_change_password(const struct principal *caller, int64_t id, struct app_error *err);
 /* Admin-only fields among fields (USER_FIELD_* bits): 403 naming each of
  * them (violations field: the JSON name) unless the caller is an admin. */
 int users_rule_fields(const struct principal *caller, unsigned fields, struct app_error *err);

@@ -48,7 +48,8 @@ int users_create(struct users_ctx *ctx, const struct principal *caller, struct a
 		row.is_active = in->is_active;
 	row.is_verified = in->has_is_verified && in->is_verified;
 	row.email = email;
-	if (users_hasher_hash(ctx->hasher, in->password, HASH_WAIT_MS, hash, sizeof(hash), err) != 0)
+	if (users_hasher_hash(ctx->hasher, in->password, HASH_WAIT_MS, hash, sizeof(hash), err) !=
+	    0)
 		return -1;
 	row.password_hash = hash;
 	if (acquire(ctx, &c, err) != 0)
@@ -148,7 +149,8 @@ int users_batch_get(struct users_ctx *ctx, const struct principal *caller, struc
 	bool *hit;
 
 	if (nids > USERS_BATCH_MAX)
-		return app_error_set(err, ERR_BAD_REQUEST, "At most %d ids per call", USERS_BATCH_MAX);
+		return app_error_set(err, ERR_BAD_REQUEST, "At most %d ids per call",
+				     USERS_BATCH_MAX);
 	if (dedupe_ids(a, ids, nids, &uniq, &n, err) != 0)
 		return -1;
 	found = arena_alloc(a, sizeof(*found) * (n ? n : 1));
@@ -196,7 +198,8 @@ static int build_filter(struct arena *a, const struct user_query *q, const struc
 	if (q->email && *q->email) {
 		char *email = arena_alloc(a, EMAIL_MAX_LEN + 1);
 
-		email_normalize(q->email, email, EMAIL_MAX_LEN + 1); /* exact match; validity irrelevant */
+		email_normalize(q->email, email,
+				EMAIL_MAX_LEN + 1); /* exact match; validity irrelevant */
 		f->email = email;
 	}
 	f->limit = pg->limit;

@@ -87,8 +87,8 @@ static void check_identity(const struct principal *p, const json_t *claims)
 	if (p->method != AUTH_JWT || p->user_id <= 0 || p->user_id >= (INT64_C(1) << 53) ||
 	    !string_claim_is(claims, "sub", sub))
 		fail("the principal's user id is not the sub claim");
-	if (!string_claim_is(claims, "email", p->email) || !string_claim_is(claims, "role", p->role) ||
-	    !role_valid(p->role))
+	if (!string_claim_is(claims, "email", p->email) ||
+	    !string_claim_is(claims, "role", p->role) || !role_valid(p->role))
 		fail("the principal's email or role is not the claim's");
 	if (!p->jti[0] || !string_claim_is(claims, "jti", p->jti))
 		fail("the principal's jti is not the claim's");
@@ -105,7 +105,7 @@ static void check_perms(const struct principal *p, const json_t *claims)
 
 	if (!json_is_array(perms))
 		fail("accepted without a permissions array");
-	json_array_foreach(perms, i, v) {
+	json_array_foreach (perms, i, v) {
 		enum perm e;
 
 		if (!json_is_string(v))
@@ -136,8 +136,8 @@ static void check_matches(const struct principal *p, const char *claims_text)
 /* The JSON of the token's first segment (base64url, unpadded), or NULL. */
 static json_t *token_header(const char *token)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char
+		alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t len = strcspn(token, "."), n = 0;
 	char *raw = malloc(len * 3 / 4 + 1);
 	uint32_t acc = 0;

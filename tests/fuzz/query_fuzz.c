@@ -265,7 +265,8 @@ static void check_text_field(const ProtobufCMessage *m, const char *name, const 
 static void check_query_fields(const struct http_request *req, const struct route *r,
 			       const ProtobufCMessage *m)
 {
-	for (const struct route_query *q = r->query; q < r->query + ROUTE_MAX_QUERY && q->name; q++) {
+	for (const struct route_query *q = r->query; q < r->query + ROUTE_MAX_QUERY && q->name;
+	     q++) {
 		const char *v = NULL;
 		int64_t n, want;
 
@@ -471,7 +472,9 @@ static void run(struct http_request *req, const struct principal *caller)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_request_impl impl = { 0 };
-	struct principal caller = { .method = AUTH_JWT, .user_id = QUERY_FUZZ_USER, .role = "user" };
+	struct principal caller = { .method = AUTH_JWT,
+				    .user_id = QUERY_FUZZ_USER,
+				    .role = "user" };
 	struct http_request req = { .impl = &impl, .request_id = "fuzz", .ip = "127.0.0.1" };
 	struct arena a;
 	char *s, *line, *q, *sp;

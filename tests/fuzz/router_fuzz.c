@@ -54,10 +54,12 @@ static int rebuild(const struct route_match *m, char *out, size_t outsize)
 			    strncmp(m->params[param].name, seg + 1, (size_t)(end - seg - 1)) != 0 ||
 			    m->params[param].name[end - seg - 1] != '\0')
 				return 0;
-			n = (size_t)snprintf(out + used, outsize - used, "/%s", m->params[param].value);
+			n = (size_t)snprintf(out + used, outsize - used, "/%s",
+					     m->params[param].value);
 			param++;
 		} else {
-			n = (size_t)snprintf(out + used, outsize - used, "/%.*s", (int)(end - seg), seg);
+			n = (size_t)snprintf(out + used, outsize - used, "/%.*s", (int)(end - seg),
+					     seg);
 		}
 		if (n >= outsize - used)
 			return 0;

@@ -145,8 +145,8 @@ static void check_written_as_printed(const ProtobufCMessage *m, const json_t *tr
 	transcode_write(&o, m);
 	written = jout_take(&o, NULL);
 	if (!printed || strcmp(printed, written) != 0) {
-		fprintf(stderr, "transcode_fuzz:\n printed %s\n written %s\n", printed ? printed : "?",
-			written);
+		fprintf(stderr, "transcode_fuzz:\n printed %s\n written %s\n",
+			printed ? printed : "?", written);
 		fail("transcode_write differs from printing transcode_to_json");
 	}
 	free(printed);
@@ -204,8 +204,8 @@ static void check_success(const json_t *body, const ProtobufCMessage *target,
 	if (npaths != json_object_size(body))
 		fail("update mask paths are not one per body key");
 	for (size_t i = 0; i < npaths; i++)
-		if (!paths[i] || !protobuf_c_message_descriptor_get_field_by_name(target->descriptor,
-										 paths[i]))
+		if (!paths[i] ||
+		    !protobuf_c_message_descriptor_get_field_by_name(target->descriptor, paths[i]))
 			fail("an update mask path is not a field's proto name");
 	for (const char *const *k = rules->read_only; k && *k; k++)
 		if (json_object_get(body, *k))

@@ -14,11 +14,14 @@
 #       not exceed CCN_MAX (default 20). The functions listed in
 #       CCN_EXCEPTIONS predate the check: each may not grow past the value
 #       recorded there; split them and delete their line.
+#   (c) format: every file is as clang-format lays it out with the root
+#       .clang-format (`make format` rewrites them); each file it would
+#       change is printed and fails the check.
 #
 # Usage: tests/hygiene/check.sh    (from any directory; exit 0 = clean)
 # Env:   CCN_MAX=<n>               the ceiling (default 20)
 #        CCN_EXCEPTIONS="<file>:<function>:<max> ..."  (default: the list below)
-# Needs pmccabe (Debian package pmccabe).
+# Needs pmccabe and clang-format (Debian packages pmccabe, clang-format).
 set -eu
 
 cd "$(dirname "$0")/../.." || exit 2
@@ -37,6 +40,11 @@ case $CCN_MAX in
 esac
 if ! command -v pmccabe >/dev/null 2>&1; then
 	echo "hygiene: pmccabe is not installed (Debian: apt-get install pmccabe)" >&2
+	exit 2
+fi
+
+if ! command -v clang-format >/dev/null 2>&1; then
+	echo "hygiene: clang-format is not installed (Debian: apt-get install clang-format)" >&2
 	exit 2
 fi
 
@@ -155,8 +163,18 @@ if [ "$nccn" -ne 0 ]; then
 	sed '$d' "$tmp/ccn.report" >&2
 fi
 
-if [ "$nbanned" -ne 0 ] || [ "$nccn" -ne 0 ]; then
-	echo "hygiene: FAILED: $nbanned banned call(s), $nccn function(s) over CCN_MAX=$CCN_MAX" >&2
+# ---- (c) format ---------------------------------------------------------------
+# One clang-format for every file; it names each place it would change.
+xargs clang-format --style=file --dry-run <"$tmp/files" 2>&1 |
+	sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: .*clang-format-violations.*/\1/p' | uniq >"$tmp/unformatted"
+nfmt=$(wc -l <"$tmp/unformatted" | tr -d ' ')
+if [ "$nfmt" -ne 0 ]; then
+	echo "hygiene: files not in the .clang-format layout (run make format):" >&2
+	sed 's/^/  /' "$tmp/unformatted" >&2
+fi
+
+if [ "$nbanned" -ne 0 ] || [ "$nccn" -ne 0 ] || [ "$nfmt" -ne 0 ]; then
+	echo "hygiene: FAILED: $nbanned banned call(s), $nccn function(s) over CCN_MAX=$CCN_MAX, $nfmt file(s) unformatted" >&2
 	exit 1
 fi
-echo "hygiene: ok: $nfiles files, no banned calls; $nfuncs functions <= CCN_MAX=$CCN_MAX ($nexcepted recorded exception(s); highest $top: $topname)"
+echo "hygiene: ok: $nfiles files, no banned calls, all formatted; $nfuncs functions <= CCN_MAX=$CCN_MAX ($nexcepted recorded exception(s); highest $top: $topname)"

@@ -84,8 +84,8 @@ static struct it_result get_me(const char *token, const char *key)
 /* ValidateToken{token} with the metadata credentials token_md / key. */
 static struct it_result validate(const char *token, const char *token_md, const char *key)
 {
-	Agentos__Auth__V1__ValidateTokenRequest req =
-		AGENTOS__AUTH__V1__VALIDATE_TOKEN_REQUEST__INIT;
+	Agentos__Auth__V1__ValidateTokenRequest
+		req = AGENTOS__AUTH__V1__VALIDATE_TOKEN_REQUEST__INIT;
 
 	req.token = (char *)(token ? token : "");
 	return it_call(Auth_ch, AUTH("ValidateToken"), &req.base,
@@ -94,8 +94,8 @@ static struct it_result validate(const char *token, const char *token_md, const 
 
 static struct it_result validate_key(const char *key)
 {
-	Agentos__Auth__V1__ValidateApiKeyRequest req =
-		AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
+	Agentos__Auth__V1__ValidateApiKeyRequest
+		req = AGENTOS__AUTH__V1__VALIDATE_API_KEY_REQUEST__INIT;
 
 	req.key = (char *)key;
 	return it_call(Auth_ch, AUTH("ValidateApiKey"), &req.base,
@@ -195,8 +195,8 @@ static void forged_tokens_are_refused_by_the_users_service(void **state)
 	it_result_release(&r);
 	it_attacks_make(id, "grpc.forged.users@example.com", a);
 	for (size_t i = 0; i < IT_ATTACKS; i++) {
-		Agentos__Users__V1__CreateUserRequest c =
-			AGENTOS__USERS__V1__CREATE_USER_REQUEST__INIT;
+		Agentos__Users__V1__CreateUserRequest
+			c = AGENTOS__USERS__V1__CREATE_USER_REQUEST__INIT;
 
 		fprintf(stderr, "UsersService: %s\n", a[i].name);
 		expect_refused(get_me(a[i].token, NULL), GRPC_STATUS_UNAUTHENTICATED, a[i].code,
@@ -210,7 +210,8 @@ static void forged_tokens_are_refused_by_the_users_service(void **state)
 			       GRPC_STATUS_UNAUTHENTICATED, a[i].code, a[i].name);
 	}
 	assert_int_equal(it_sql_int(G.db, "SELECT count(*) FROM users.users WHERE email = "
-				    "'grpc.forged.signup@example.com'"), 0);
+					  "'grpc.forged.signup@example.com'"),
+			 0);
 	it_attacks_free(a);
 	free(good);
 }
@@ -222,8 +223,8 @@ static void forged_tokens_are_refused_by_the_auth_service(void **state)
 
 	it_attacks_make(id, "grpc.forged.auth@example.com", a);
 	for (size_t i = 0; i < IT_ATTACKS; i++) {
-		Agentos__Auth__V1__ListApiKeysRequest list =
-			AGENTOS__AUTH__V1__LIST_API_KEYS_REQUEST__INIT;
+		Agentos__Auth__V1__ListApiKeysRequest
+			list = AGENTOS__AUTH__V1__LIST_API_KEYS_REQUEST__INIT;
 
 		fprintf(stderr, "AuthService: %s\n", a[i].name);
 		/* as the caller's credential (REST /auth/me) */
@@ -251,8 +252,8 @@ static void revoked_tokens_are_refused_by_every_service(void **state)
 	struct pair p = pair_of(login("grpc.revoked@example.com", PASSWORD, NULL), "Login");
 	struct pair q = pair_of(login("grpc.revoked@example.com", PASSWORD, NULL), "Login");
 	Agentos__Auth__V1__LogoutRequest out = AGENTOS__AUTH__V1__LOGOUT_REQUEST__INIT;
-	Agentos__Users__V1__ChangePasswordRequest cp =
-		AGENTOS__USERS__V1__CHANGE_PASSWORD_REQUEST__INIT;
+	Agentos__Users__V1__ChangePasswordRequest
+		cp = AGENTOS__USERS__V1__CHANGE_PASSWORD_REQUEST__INIT;
 	struct it_result r = it_call(Auth_ch, AUTH("Logout"), &out.base,
 				     &google__protobuf__empty__descriptor, p.access, NULL);
 
@@ -374,8 +375,10 @@ static void refresh_over_grpc(void **state)
 	/* an expired one */
 	pair_free(&p1);
 	p1 = pair_of(login("grpc.refresh@example.com", PASSWORD, NULL), "Login");
-	snprintf(sql, sizeof(sql), "UPDATE auth.refresh_tokens SET expires_at = now() - interval "
-		 "'1 minute' WHERE token_hash = encode(sha256('%s'::bytea), 'hex')", p1.refresh);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE auth.refresh_tokens SET expires_at = now() - interval "
+		 "'1 minute' WHERE token_hash = encode(sha256('%s'::bytea), 'hex')",
+		 p1.refresh);
 	assert_true(it_sql_exec(G.db, sql));
 	expect_refused(refresh(p1.refresh), GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED,
 		       "expired refresh token");
@@ -389,8 +392,8 @@ static void refresh_over_grpc(void **state)
 /* CreateApiKey{"grpc key", [read:own_profile]} as the bearer token or key. */
 static struct it_result create_key_as(const char *token, const char *key)
 {
-	Agentos__Auth__V1__CreateApiKeyRequest req =
-		AGENTOS__AUTH__V1__CREATE_API_KEY_REQUEST__INIT;
+	Agentos__Auth__V1__CreateApiKeyRequest
+		req = AGENTOS__AUTH__V1__CREATE_API_KEY_REQUEST__INIT;
 	char *perms[] = { "read:own_profile" };
 
 	req.name = "grpc key";
@@ -403,8 +406,8 @@ static struct it_result create_key_as(const char *token, const char *key)
 static Agentos__Auth__V1__NewApiKey *create_key(const char *token, const char *perm,
 						struct it_result *r)
 {
-	Agentos__Auth__V1__CreateApiKeyRequest req =
-		AGENTOS__AUTH__V1__CREATE_API_KEY_REQUEST__INIT;
+	Agentos__Auth__V1__CreateApiKeyRequest
+		req = AGENTOS__AUTH__V1__CREATE_API_KEY_REQUEST__INIT;
 	char *perms[] = { (char *)perm };
 
 	req.name = "grpc key";
@@ -422,8 +425,8 @@ static void api_keys_over_grpc(void **state)
 	struct it_result kr, pr, r;
 	Agentos__Auth__V1__NewApiKey *k = create_key(p.access, "read:own_profile", &kr);
 	const Agentos__Auth__V1__Principal *who;
-	Agentos__Auth__V1__RevokeApiKeyRequest rev =
-		AGENTOS__AUTH__V1__REVOKE_API_KEY_REQUEST__INIT;
+	Agentos__Auth__V1__RevokeApiKeyRequest
+		rev = AGENTOS__AUTH__V1__REVOKE_API_KEY_REQUEST__INIT;
 
 	expect_ok(&kr, "CreateApiKey");
 	remember(k->key);

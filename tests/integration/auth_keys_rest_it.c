@@ -89,8 +89,7 @@ static char *user_token(const char *email, int64_t *id)
 	char *token;
 
 	snprintf(body, sizeof(body),
-		 "{\"email\":\"%s\",\"password\":\"%s\",\"name\":\"Key Owner\"}", email,
-		 PASSWORD);
+		 "{\"email\":\"%s\",\"password\":\"%s\",\"name\":\"Key Owner\"}", email, PASSWORD);
 	r = call("POST", "/users", NULL, body);
 	assert_true(it_http_is_success(&r, 201));
 	if (id)
@@ -116,7 +115,7 @@ struct key {
 /* Checks a 201 create/rotate reply exactly and takes the key from it. */
 static struct key key_of(struct it_http_result r)
 {
-	static const char *const keys[] = { "id",	  "name",      "prefix",    "key",
+	static const char *const keys[] = { "id",          "name",      "prefix",    "key",
 					    "permissions", "expiresAt", "createdAt", NULL };
 	struct key k;
 	json_t *d = it_data(&r);
@@ -138,7 +137,8 @@ static struct key key_of(struct it_http_result r)
 	secret = k.key + strlen(k.prefix) + 1;
 	assert_true(strlen(secret) >= 43); /* 32 random bytes, base62 or base64url */
 	assert_int_equal(strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					"0123456789-_"), strlen(secret));
+					"0123456789-_"),
+			 strlen(secret));
 	remember(secret);
 	it_http_release(&r);
 	return k;
@@ -181,7 +181,8 @@ static int64_t rows_containing(const char *text)
 		 "SELECT count(*) FROM information_schema.tables t WHERE t.table_schema NOT IN "
 		 "('pg_catalog', 'information_schema') AND t.table_type = 'BASE TABLE' AND "
 		 "strpos(query_to_xml(format('SELECT * FROM %%I.%%I', t.table_schema, "
-		 "t.table_name), true, false, '')::text, '%s') > 0", text);
+		 "t.table_name), true, false, '')::text, '%s') > 0",
+		 text);
 	return it_sql_int(G.db, sql);
 }
 
@@ -189,9 +190,9 @@ static int64_t rows_containing(const char *text)
 
 static void a_new_key_is_shown_once_and_never_stored(void **state)
 {
-	static const char *const read_keys[] = { "id",	 "name",      "prefix",
+	static const char *const read_keys[] = { "id",          "name",      "prefix",
 						 "permissions", "expiresAt", "createdAt",
-						 "lastUsedAt",	 "revokedAt", NULL };
+						 "lastUsedAt",  "revokedAt", NULL };
 	char *token = user_token("keys.create@example.com", NULL), path[64];
 	struct it_http_result r = call("POST", "/api-keys", token,
 				       "{\"name\":\"ci\",\"permissions\":[\"read:own_profile\","
@@ -296,8 +297,8 @@ static void key_requests_are_checked(void **state)
 	expect_error(ask(token, "[]", ""), 422, "VALIDATION_ERROR", FIELDS("permissions"));
 	expect_error(ask(token, "[\"read:posts\"]", ",\"expiresInDays\":366"), 422,
 		     "VALIDATION_ERROR", FIELDS("expiresInDays"));
-	expect_error(ask(token, "[\"read:posts\"]", ",\"key\":\"ak_1_x\""), 422,
-		     "VALIDATION_ERROR", FIELDS("key"));
+	expect_error(ask(token, "[\"read:posts\"]", ",\"key\":\"ak_1_x\""), 422, "VALIDATION_ERROR",
+		     FIELDS("key"));
 	expect_error(call("POST", "/api-keys", token, "{\"permissions\":[\"read:posts\"]}"), 422,
 		     "VALIDATION_ERROR", FIELDS("name"));
 	snprintf(body, sizeof(body), "{\"name\":\"%0101d\",\"permissions\":[\"read:posts\"]}", 0);
@@ -405,8 +406,10 @@ static void an_expired_key_is_401_token_expired(void **state)
 	char *token = user_token("keys.expired@example.com", NULL), sql[128], rot[80];
 	struct key k = create_key(token, "[\"read:own_profile\"]");
 
-	snprintf(sql, sizeof(sql), "UPDATE auth.api_keys SET expires_at = now() - interval "
-		 "'1 second' WHERE id = %lld", (long long)k.id);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE auth.api_keys SET expires_at = now() - interval "
+		 "'1 second' WHERE id = %lld",
+		 (long long)k.id);
 	assert_true(it_sql_exec(G.db, sql));
 	expect_key_refused(k.key, "TOKEN_EXPIRED", CACHE_MS + 300);
 	snprintf(rot, sizeof(rot), "/api-keys/%lld/rotate", (long long)k.id);
@@ -436,8 +439,8 @@ static void rotation_keeps_the_old_key_for_the_grace_only(void **state)
 	expect_status(call_k("GET", "/users/me", NULL, old.key, NULL), 200); /* in its grace */
 	r = call("GET", path, token, NULL);
 	assert_true(it_http_is_success(&r, 200));
-	assert_true(llabs(it_unix_of(it_json_str(it_data(&r), "expiresAt")) - rotated_at - GRACE_S) <=
-		    2);
+	assert_true(llabs(it_unix_of(it_json_str(it_data(&r), "expiresAt")) - rotated_at -
+			  GRACE_S) <= 2);
 	it_http_release(&r);
 	expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
 	/* grace, then at most the cache lifetime */

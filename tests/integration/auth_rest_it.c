@@ -158,7 +158,9 @@ static void pair_free(struct pair *p)
 enum cred { ACCESS, REFRESH, MINTED };
 
 static const char *const cred_name[] = {
-	[ACCESS] = "access token", [REFRESH] = "refresh token", [MINTED] = "minted token",
+	[ACCESS] = "access token",
+	[REFRESH] = "refresh token",
+	[MINTED] = "minted token",
 };
 
 /* One request whose credential must be refused, and the exact error. POST
@@ -202,8 +204,8 @@ static void expect_refusals(const char *table, const struct refusal *rows, size_
 
 static void login_returns_the_token_pair_exactly(void **state)
 {
-	static const char *const keys[] = { "accessToken", "tokenType", "expiresIn",
-					    "refreshToken", "user", NULL };
+	static const char *const keys[] = { "accessToken",  "tokenType", "expiresIn",
+					    "refreshToken", "user",      NULL };
 	int64_t id = sign_up("login.ok@example.com");
 	struct it_http_result r = login("Login.OK@Example.COM", PASSWORD);
 	json_t *d, *c;
@@ -227,7 +229,8 @@ static void login_returns_the_token_pair_exactly(void **state)
 	assert_true(strlen(it_json_str(c, "jti")) > 0);
 	assert_true(json_is_array(json_object_get(c, "permissions")));
 	/* expiresIn is exp - iat, in seconds */
-	assert_int_equal(it_json_int(d, "expiresIn"), it_json_int(c, "exp") - it_json_int(c, "iat"));
+	assert_int_equal(it_json_int(d, "expiresIn"),
+			 it_json_int(c, "exp") - it_json_int(c, "iat"));
 	assert_true(it_json_int(d, "expiresIn") > 0);
 	assert_null(strstr(r.body, "assword"));
 	json_decref(c);
@@ -367,8 +370,10 @@ static void refresh_with_unknown_tokens_is_401(void **state)
 	expect_error(call("POST", "/auth/refresh", NULL, ""), 400, "INVALID_JSON");
 	/* an expired one (its expiry moved into the past in the database) */
 	p = pair_of(login("refresh.unknown@example.com", PASSWORD));
-	snprintf(sql, sizeof(sql), "UPDATE auth.refresh_tokens SET expires_at = now() - interval "
-		 "'1 minute' WHERE token_hash = encode(sha256('%s'::bytea), 'hex')", p.refresh);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE auth.refresh_tokens SET expires_at = now() - interval "
+		 "'1 minute' WHERE token_hash = encode(sha256('%s'::bytea), 'hex')",
+		 p.refresh);
 	assert_true(it_sql_exec(G.db, sql));
 	expect_error(refresh(p.refresh), 401, "TOKEN_EXPIRED");
 	pair_free(&p);
@@ -408,7 +413,7 @@ static void logout_refuses_the_jti_and_revokes_the_family(void **state)
 
 static void auth_me_describes_jwt_and_api_key_callers(void **state)
 {
-	static const char *const keys[] = { "userId", "email", "role", "permissions",
+	static const char *const keys[] = { "userId",     "email",     "role", "permissions",
 					    "authMethod", "expiresAt", NULL };
 	int64_t id = sign_up("me@example.com");
 	struct pair p = pair_of(login("me@example.com", PASSWORD));
@@ -480,10 +485,11 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 	/* a password change: every earlier token and refresh family dies */
 	expect_ok(call("POST", "/users/me/password", p.access,
 		       "{\"currentPassword\":\"" PASSWORD "\","
-		       "\"newPassword\":\"New-Pa55word-nbf\"}"), 204);
+		       "\"newPassword\":\"New-Pa55word-nbf\"}"),
+		  204);
 	EXPECT_REFUSALS(after_password,
-			(const char *const[]){ [ACCESS] = p.access, [REFRESH] = p.refresh,
-					       [MINTED] = minted });
+			(const char *const[]){
+				[ACCESS] = p.access, [REFRESH] = p.refresh, [MINTED] = minted });
 	expect_error(login("nbf@example.com", PASSWORD), 401, "INVALID_CREDENTIALS");
 	fresh = pair_of(login("nbf@example.com", "New-Pa55word-nbf"));
 	expect_ok(call("GET", "/users/me", fresh.access, NULL), 200);
@@ -492,9 +498,8 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 	it_next_second();
 	snprintf(path, sizeof(path), "/users/%lld", (long long)id);
 	expect_ok(call("PATCH", path, G.admin_token, "{\"role\":\"moderator\"}"), 200);
-	EXPECT_REFUSALS(after_role,
-			(const char *const[]){ [ACCESS] = fresh.access,
-					       [REFRESH] = fresh.refresh });
+	EXPECT_REFUSALS(after_role, (const char *const[]){
+					    [ACCESS] = fresh.access, [REFRESH] = fresh.refresh });
 	pair_free(&fresh);
 	fresh = pair_of(login("nbf@example.com", "New-Pa55word-nbf"));
 
@@ -502,8 +507,8 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 	it_next_second();
 	expect_ok(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
 	EXPECT_REFUSALS(after_disabling,
-			(const char *const[]){ [ACCESS] = fresh.access,
-					       [REFRESH] = fresh.refresh });
+			(const char *const[]){
+				[ACCESS] = fresh.access, [REFRESH] = fresh.refresh });
 	pair_free(&p);
 	pair_free(&fresh);
 	free(minted);

@@ -32,9 +32,9 @@
 #include "support/http.h"
 #include "util.h"
 
-#define CACHE_MS 1000   /* API-key validations may be cached this long (caller.h) */
-#define STALL_MS 1500   /* the Redis stall */
-#define LAND_MS 4000    /* a retried invalidation lands within this after Redis is back */
+#define CACHE_MS 1000 /* API-key validations may be cached this long (caller.h) */
+#define STALL_MS 1500 /* the Redis stall */
+#define LAND_MS 4000  /* a retried invalidation lands within this after Redis is back */
 #define READERS 6
 #define ROUNDS 40
 
@@ -189,8 +189,9 @@ static void *reader_main(void *arg)
 	(void)arg;
 	req.id = Race.post_id;
 	while (!atomic_load(&Race.stop)) {
-		struct it_result r = it_call(ch, "/agentos.posts.v1.PostsService/GetPost", &req.base,
-					     &agentos__posts__v1__post__descriptor, NULL, NULL);
+		struct it_result r = it_call(ch, "/agentos.posts.v1.PostsService/GetPost",
+					     &req.base, &agentos__posts__v1__post__descriptor, NULL,
+					     NULL);
 
 		it_result_release(&r);
 		atomic_fetch_add(&Race.reads, 1);
@@ -236,7 +237,8 @@ static void *comment_main(void *arg)
 /* Sessions of the database waiting for a lock (the held comment). */
 static int64_t lock_waiters(void)
 {
-	return it_sql_int(G.db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+	return it_sql_int(G.db,
+			  "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
 }
 
 /* One round: the comment's transaction is held just before its commit (the
@@ -293,7 +295,8 @@ static void readers_racing_comments_never_store_an_old_count(void **state)
 	author = it_gateway_sign_up(&G, "racer@example.com", "Racer");
 	token = it_token(author, "racer@example.com", "user");
 	{
-		struct it_http_result r = it_gateway_call(&G, "POST", "/posts", token, NULL,
+		struct it_http_result r = it_gateway_call(
+			&G, "POST", "/posts", token, NULL,
 			"{\"title\":\"raced\",\"body\":\"b\",\"status\":\"published\"}");
 
 		assert_true(it_http_is_success(&r, 201));
@@ -305,9 +308,10 @@ static void readers_racing_comments_never_store_an_old_count(void **state)
 	{
 		char sql[160];
 
-		snprintf(sql, sizeof(sql),
-			 "UPDATE posts.posts SET body = repeat(U&'\\+01F600', 50000) WHERE id = %lld",
-			 (long long)Race.post_id);
+		snprintf(
+			sql, sizeof(sql),
+			"UPDATE posts.posts SET body = repeat(U&'\\+01F600', 50000) WHERE id = %lld",
+			(long long)Race.post_id);
 		assert_true(it_sql_exec(G.db, sql));
 	}
 	snprintf(key, sizeof(key), "post:%lld", (long long)Race.post_id);

@@ -33,9 +33,9 @@
 #include "support/http.h"
 #include "util.h"
 
-#define STALLED 16      /* concurrent requests to the frozen service's route */
-#define PROBES 30       /* requests to an unaffected route meanwhile */
-#define SLOW_MS 250     /* no unaffected request may take this long */
+#define STALLED 16  /* concurrent requests to the frozen service's route */
+#define PROBES 30   /* requests to an unaffected route meanwhile */
+#define SLOW_MS 250 /* no unaffected request may take this long */
 
 static struct it_gateway G;
 
@@ -44,8 +44,7 @@ static int setup(void **state)
 	static const char *const extra[] = { "GATEWAY_THREADS=1", NULL };
 
 	(void)state;
-	return it_gateway_start(&G, "frozen_upstream_rest_it", extra) && G.posts && G.auth ? 0
-											   : -1;
+	return it_gateway_start(&G, "frozen_upstream_rest_it", extra) && G.posts && G.auth ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -141,7 +140,8 @@ static void frozen_posts_stall_only_post_routes(void **state)
 	start_stalled(s, "/posts?limit=5", NULL);
 	during = slowest(user);
 	live = slowest(live_url);
-	fprintf(stderr, "GET /users/:id slowest: %lld ms before, %lld ms with %d requests on the "
+	fprintf(stderr,
+		"GET /users/:id slowest: %lld ms before, %lld ms with %d requests on the "
 		"frozen posts service; /health/live %lld ms\n",
 		(long long)before, (long long)during, STALLED, (long long)live);
 	assert_true(during < SLOW_MS);
@@ -155,8 +155,9 @@ static void frozen_posts_stall_only_post_routes(void **state)
 
 static void frozen_auth_stalls_only_api_keys(void **state)
 {
-	struct it_http_result r = it_gateway_call(&G, "POST", "/api-keys", G.admin_token, NULL,
-						  "{\"name\":\"frozen\",\"permissions\":[\"read:posts\"]}");
+	struct it_http_result r = it_gateway_call(
+		&G, "POST", "/api-keys", G.admin_token, NULL,
+		"{\"name\":\"frozen\",\"permissions\":[\"read:posts\"]}");
 	struct stalled s[STALLED];
 	char header[256], user[64];
 	int64_t during;
@@ -169,8 +170,10 @@ static void frozen_auth_stalls_only_api_keys(void **state)
 	proc_signal(G.auth, SIGSTOP);
 	start_stalled(s, "/posts?limit=5", header);
 	during = slowest(user);
-	fprintf(stderr, "GET /users/:id (bearer) slowest: %lld ms with %d API-key requests on the "
-		"frozen auth service\n", (long long)during, STALLED);
+	fprintf(stderr,
+		"GET /users/:id (bearer) slowest: %lld ms with %d API-key requests on the "
+		"frozen auth service\n",
+		(long long)during, STALLED);
 	assert_true(during < SLOW_MS);
 	expect_timeouts(s);
 	proc_signal(G.auth, SIGCONT);
@@ -180,7 +183,8 @@ static void frozen_auth_stalls_only_api_keys(void **state)
  * (as wrk does with the requests in flight at its end). */
 static void send_and_hang_up(int port, const char *path)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 	char req[256];

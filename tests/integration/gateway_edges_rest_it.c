@@ -27,7 +27,6 @@
 #include "support/http.h"
 #include "util.h"
 
-
 static struct it_gateway G;
 
 static int setup(void **state)
@@ -60,7 +59,8 @@ static struct it_http_result call(const char *method, const char *path, const ch
  * (0 when all was written) and the reply's bytes in *reply (malloc'd). */
 static int write_then_read(const char *head, size_t body_len, char **reply, size_t *reply_len)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)G.port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)G.port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0), send_err = 0;
 	char piece[16 * 1024], buf[4096];
@@ -72,7 +72,8 @@ static int write_then_read(const char *head, size_t body_len, char **reply, size
 	if (send(fd, head, strlen(head), MSG_NOSIGNAL) < 0)
 		send_err = errno;
 	for (size_t sent = 0; !send_err && sent < body_len; sent += (size_t)n) {
-		n = send(fd, piece, body_len - sent < sizeof(piece) ? body_len - sent : sizeof(piece),
+		n = send(fd, piece,
+			 body_len - sent < sizeof(piece) ? body_len - sent : sizeof(piece),
 			 MSG_NOSIGNAL);
 		if (n < 0)
 			send_err = errno;
@@ -106,7 +107,8 @@ static void announced_body_over_the_limit_is_answered_after_it_is_sent(void **st
 			      "Connection: close\r\n\r\n",
 			      1049600, &reply, &len);
 	if (err)
-		fail_msg("writing the body failed: %s (reply so far: %zu bytes)", strerror(err), len);
+		fail_msg("writing the body failed: %s (reply so far: %zu bytes)", strerror(err),
+			 len);
 	if (strncmp(reply, "HTTP/1.1 413 ", 13) != 0 || !strstr(reply, "\"PAYLOAD_TOO_LARGE\""))
 		fail_msg("no readable 413: %.300s", reply);
 	free(reply);
@@ -172,13 +174,16 @@ static void expect_email_refused(const char *method, const char *path, const cha
 static void email_rules_on_sign_up_put_and_patch(void **state)
 {
 	static const char *const bad[] = {
-		"a b@example.com",          /* whitespace inside */
+		"a b@example.com", /* whitespace inside */
 		"a\tb@example.com",
-		"a\xc2\xa0" "b@example.com", /* NBSP */
+		"a\xc2\xa0"
+		"b@example.com",              /* NBSP */
 		"ab\xe2\x80\x8b@example.com", /* zero-width space */
-		"\xef\xbb\xbf" "ab@example.com", /* BOM */
-		"adm\xc4\xb0n@example.com",  /* dotted capital I: lower-cases to non-ASCII */
-		"\xef\xbd\x81" "dmin@example.com", /* full-width a */
+		"\xef\xbb\xbf"
+		"ab@example.com",           /* BOM */
+		"adm\xc4\xb0n@example.com", /* dotted capital I: lower-cases to non-ASCII */
+		"\xef\xbd\x81"
+		"dmin@example.com", /* full-width a */
 		"@example.com",
 		"a@b@example.com",
 		"ab@localhost",
@@ -241,8 +246,9 @@ static void empty_or_repeated_filters_are_400(void **state)
 
 static void integer_fields_take_json_integers_only(void **state)
 {
-	static const char *const values[] = { "\"7\"", "1.5", "7.0e0", "7.0", "true",
-					      "1e400", "-1e400", "99999999999999999999999" };
+	static const char *const values[] = {
+		"\"7\"", "1.5", "7.0e0", "7.0", "true", "1e400", "-1e400", "99999999999999999999999"
+	};
 	char body[256];
 	int64_t id = it_gateway_sign_up(&G, "integers@example.com", "Integers");
 	char *t = it_token(id, "integers@example.com", "user");
@@ -282,7 +288,8 @@ static void invalid_json_is_explained_in_our_words(void **state)
 		const char *msg;
 
 		assert_true(it_http_is_error(&r, 400, "INVALID_JSON", NO_DETAILS));
-		msg = json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+		msg = json_string_value(
+			json_object_get(json_object_get(r.json, "error"), "message"));
 		if (strstr(msg, "JSON_") || strstr(msg, "jansson") || !strstr(msg, "position"))
 			fail_msg("body %zu: message names the library or no position: %s", i, msg);
 		it_http_release(&r);
@@ -385,7 +392,8 @@ static void too_many_query_parameters_is_414_at_once(void **state)
 
 static int try_connect(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	int rc;

@@ -26,8 +26,8 @@
 
 static struct it_gateway G;
 static const char *const TOP_KEYS[] = { "status", "timestamp", "version", "checks", NULL };
-static const char *const CHECK_KEYS[] = { "database", "redis", "users", "posts", "auth",
-					   "revocation", NULL };
+static const char *const CHECK_KEYS[] = { "database", "redis",      "users", "posts",
+					  "auth",     "revocation", NULL };
 
 static int setup(void **state)
 {
@@ -164,8 +164,9 @@ static bool healthy_within(int timeout_ms)
 static void assert_not_ready(int port, const char *bad_service, bool draining)
 {
 	static const char *const top[] = { "status", "checks", NULL };
-	static const char *const keys[] = { "users", "posts", "auth", "revocation", "draining",
-					    NULL };
+	static const char *const keys[] = {
+		"users", "posts", "auth", "revocation", "draining", NULL
+	};
 	struct it_http_result r = get_on(port, "GET", "/health/ready");
 	const json_t *checks;
 

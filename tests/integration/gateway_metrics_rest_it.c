@@ -149,7 +149,8 @@ static void traffic_is_counted_by_route_template(void **state)
 			r = scrape();
 			snprintf(line, sizeof(line),
 				 "http_requests_total{method=\"GET\",route=\"/metrics\","
-				 "status=\"200\"} %d\n", Scrapes - 1);
+				 "status=\"200\"} %d\n",
+				 Scrapes - 1);
 			if (strstr(r.body, line) || mono_ms() > deadline)
 				break;
 			it_http_release(&r);

@@ -25,27 +25,33 @@
 #include "support/http.h"
 #include "util.h"
 
-#define MAX 10        /* RATE_LIMIT_MAX */
-#define AUTH_MAX 3    /* AUTH_RATE_LIMIT_MAX */
-#define WINDOW_S 4    /* RATE_LIMIT_WINDOW_MS / 1000 */
+#define MAX 10     /* RATE_LIMIT_MAX */
+#define AUTH_MAX 3 /* AUTH_RATE_LIMIT_MAX */
+#define WINDOW_S 4 /* RATE_LIMIT_WINDOW_MS / 1000 */
 
 static struct it_gateway G;
-static struct proc *twin;      /* a second gateway, same settings, same Redis */
+static struct proc *twin; /* a second gateway, same settings, same Redis */
 static int twin_port;
 static struct proc *untrusting; /* TRUST_PROXY=0 */
 static int untrusting_port;
-static struct proc *unlimited;  /* RATE_LIMIT_ENABLED=false */
+static struct proc *unlimited; /* RATE_LIMIT_ENABLED=false */
 static int unlimited_port;
 
 static int setup(void **state)
 {
 	static const char *const limits[] = {
-		"RATE_LIMIT_MAX=10", "AUTH_RATE_LIMIT_MAX=3", "RATE_LIMIT_WINDOW_MS=4000",
-		"TRUST_PROXY=1", NULL,
+		"RATE_LIMIT_MAX=10",
+		"AUTH_RATE_LIMIT_MAX=3",
+		"RATE_LIMIT_WINDOW_MS=4000",
+		"TRUST_PROXY=1",
+		NULL,
 	};
 	static const char *const no_trust[] = {
-		"RATE_LIMIT_MAX=10", "AUTH_RATE_LIMIT_MAX=3", "RATE_LIMIT_WINDOW_MS=4000",
-		"TRUST_PROXY=0", NULL,
+		"RATE_LIMIT_MAX=10",
+		"AUTH_RATE_LIMIT_MAX=3",
+		"RATE_LIMIT_WINDOW_MS=4000",
+		"TRUST_PROXY=0",
+		NULL,
 	};
 	static const char *const off[] = { "RATE_LIMIT_ENABLED=false", "RATE_LIMIT_MAX=1", NULL };
 

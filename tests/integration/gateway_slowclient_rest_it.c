@@ -62,7 +62,8 @@ static int teardown(void **state)
 static int connect_from(int host)
 {
 	struct sockaddr_in from = { .sin_family = AF_INET };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)G.port),
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)G.port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
@@ -181,7 +182,8 @@ static void slow_heads_are_cut_at_the_deadline(void **state)
 		/* after the deadline plus the reaper's tick and a margin */
 		if (p.at[i] >= HEAD_MS + 500) {
 			if (p.lat[i] < 0)
-				fail_msg("request at +%lld ms was not answered", (long long)p.at[i]);
+				fail_msg("request at +%lld ms was not answered",
+					 (long long)p.at[i]);
 			after[nafter++] = p.lat[i];
 		}
 	}
@@ -194,9 +196,11 @@ static void slow_heads_are_cut_at_the_deadline(void **state)
 		still_open += o == -1;
 		close(fds[i]);
 	}
-	fprintf(stderr, "normal requests: %zu, blocked in the first second: %zu, after the "
+	fprintf(stderr,
+		"normal requests: %zu, blocked in the first second: %zu, after the "
 		"deadline: %zu; attackers answered 408: %zu, closed without: %zu, still open: "
-		"%zu\n", p.n, blocked, nafter, answered408, ATTACKERS - answered408 - still_open,
+		"%zu\n",
+		p.n, blocked, nafter, answered408, ATTACKERS - answered408 - still_open,
 		still_open);
 	assert_int_equal(still_open, 0);
 	assert_true(nafter >= 20);

@@ -68,13 +68,12 @@ static json_t *lines_of(const struct proc *p, const char *rid)
 }
 
 /* The lines with this msg (and method, when not NULL). */
-static size_t count_lines(const json_t *lines, const char *msg, const char *method,
-			  json_t **found)
+static size_t count_lines(const json_t *lines, const char *msg, const char *method, json_t **found)
 {
 	size_t n = 0, i;
 	json_t *j;
 
-	json_array_foreach(lines, i, j) {
+	json_array_foreach (lines, i, j) {
 		const char *m = json_string_value(json_object_get(j, "msg"));
 		const char *meth = json_string_value(json_object_get(j, "method"));
 
@@ -161,7 +160,7 @@ static void assert_all_in_trace(const json_t *lines, const char *trace_id)
 	size_t i;
 	json_t *j;
 
-	json_array_foreach(lines, i, j)
+	json_array_foreach (lines, i, j)
 		assert_string_equal(str(j, "traceId"), trace_id);
 }
 
@@ -238,13 +237,15 @@ static void list_and_check_chain(const char *rid, const char *tp, const char *pa
 	ids[nids] = assert_span(the_line(gw, "gateway", "rpc call", LIST_POSTS), trace_id, gw_span);
 	nids++;
 	/* posts: its span of that call, then its call to users */
-	ids[nids] = assert_span(the_line(posts, "posts", "rpc", LIST_POSTS), trace_id, ids[nids - 1]);
+	ids[nids] = assert_span(the_line(posts, "posts", "rpc", LIST_POSTS), trace_id,
+				ids[nids - 1]);
 	nids++;
 	ids[nids] = assert_span(the_line(posts, "posts", "rpc call", BATCH_USERS), trace_id,
 				ids[nids - 1]);
 	nids++;
 	/* users: its span of posts' call */
-	ids[nids] = assert_span(the_line(users, "users", "rpc", BATCH_USERS), trace_id, ids[nids - 1]);
+	ids[nids] = assert_span(the_line(users, "users", "rpc", BATCH_USERS), trace_id,
+				ids[nids - 1]);
 	nids++;
 	assert_distinct(ids, nids);
 	assert_all_in_trace(gw, trace_id);
@@ -268,9 +269,9 @@ static void a_given_traceparent_is_followed_through_posts_and_users(void **state
 static void a_malformed_traceparent_starts_a_new_trace(void **state)
 {
 	static const char *const bad[] = {
-		"00-" TID "-" PID "-1",                          /* short */
+		"00-" TID "-" PID "-1",                           /* short */
 		"00-00000000000000000000000000000000-" PID "-01", /* all-zero trace id */
-		"ff-" TID "-" PID "-01",                         /* forbidden version */
+		"ff-" TID "-" PID "-01",                          /* forbidden version */
 	};
 	char trace_id[33], prev[33] = "";
 

@@ -19,7 +19,8 @@
 #include "support/http.h"
 #include "util.h"
 
-#define SIGN_UP "{\"email\":\"while.down@example.com\",\"password\":\"password123\",\"name\":\"Down\"}"
+#define SIGN_UP \
+	"{\"email\":\"while.down@example.com\",\"password\":\"password123\",\"name\":\"Down\"}"
 
 static struct it_gateway G;
 

@@ -222,13 +222,15 @@ static void comments_on_someone_elses_draft_are_not_found(void **state)
 	pit_expect_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
 	r = pit_list_comments(&P, draft, NULL, NULL);
 	pit_expect_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
-	assert_int_equal(pit_sql_intf(&P, "SELECT count(*) FROM posts.comments WHERE post_id = %lld",
-				      (long long)draft), 0);
+	assert_int_equal(pit_sql_intf(&P,
+				      "SELECT count(*) FROM posts.comments WHERE post_id = %lld",
+				      (long long)draft),
+			 0);
 	r = pit_update_comment(&P, draft, 1, "Blind edit", Bob.token);
 	pit_expect_error(&r, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND);
 
 	pit_make_comment(&P, draft, "A note to self", Alice.token); /* the author sees it */
-	r = pit_list_comments(&P, draft, NULL, Mod.token); /* update:posts sees drafts */
+	r = pit_list_comments(&P, draft, NULL, Mod.token);          /* update:posts sees drafts */
 	pit_expect_ok(&r, "moderator ListComments of a draft");
 	assert_int_equal(PIT_COMMENTS(r)->n_comments, 1);
 	it_result_release(&r);
@@ -276,8 +278,10 @@ static void comment_count_is_exact_under_concurrent_writes(void **state)
 	}
 	assert_int_equal(ok, THREADS * PER_THREAD);
 	assert_int_equal(comment_count(post, NULL), THREADS * PER_THREAD);
-	assert_int_equal(pit_sql_intf(&P, "SELECT count(*) FROM posts.comments WHERE post_id = %lld",
-				      (long long)post), THREADS * PER_THREAD);
+	assert_int_equal(pit_sql_intf(&P,
+				      "SELECT count(*) FROM posts.comments WHERE post_id = %lld",
+				      (long long)post),
+			 THREADS * PER_THREAD);
 }
 
 /* ---- embedded authors ------------------------------------------------------------------ */
@@ -372,9 +376,10 @@ static void a_page_of_100_authors_costs_one_batch_call(void **state)
 
 	(void)state;
 	assert_true(it_sql_exec(P.db, "INSERT INTO users.users (email, name, password_hash)"
-				" SELECT 'n1-' || g || '@example.com', 'N1 Author ' || g, 'x'"
-				" FROM generate_series(1, 100) g"));
-	assert_true(it_sql_exec(P.db, "INSERT INTO posts.posts (author_id, title, body, status,"
+				      " SELECT 'n1-' || g || '@example.com', 'N1 Author ' || g, 'x'"
+				      " FROM generate_series(1, 100) g"));
+	assert_true(it_sql_exec(P.db,
+				"INSERT INTO posts.posts (author_id, title, body, status,"
 				" published_at) SELECT id, 'n1-post ' || name, 'body',"
 				" 'published', now() FROM users.users WHERE email LIKE 'n1-%'"));
 	before = batch_calls();

@@ -49,8 +49,8 @@ static const char *comment_path(int64_t post_id, int64_t comment_id)
 /* A comment object exactly as API.md §2. */
 static void assert_comment_shape(const json_t *c)
 {
-	static const char *const keys[] = { "id", "postId", "body", "author", "createdAt",
-					    "updatedAt", NULL };
+	static const char *const keys[] = { "id",        "postId",    "body", "author",
+					    "createdAt", "updatedAt", NULL };
 	static const char *const author_keys[] = { "id", "name", NULL };
 	const json_t *author = json_object_get(c, "author");
 
@@ -105,7 +105,7 @@ static struct it_http_result comments_list(int64_t post_id, const char *query, c
 	snprintf(path, sizeof(path), "%s%s", comments_path(post_id), query);
 	r = call("GET", path, token, NULL);
 	assert_true(it_http_is_list(&r));
-	json_array_foreach(it_data(&r), i, c)
+	json_array_foreach (it_data(&r), i, c)
 		assert_comment_shape(c);
 	return r;
 }
@@ -136,7 +136,8 @@ static void comments_rows_shapes_and_order(void **state)
 	assert_int_equal(it_json_int(json_array_get(data, 2), "id"), c3);
 	assert_string_equal(it_json_str(json_object_get(json_array_get(data, 0), "author"), "name"),
 			    "Comment Writer");
-	assert_int_equal(it_json_int(json_object_get(json_array_get(data, 1), "author"), "id"), a.id);
+	assert_int_equal(it_json_int(json_object_get(json_array_get(data, 1), "author"), "id"),
+			 a.id);
 	assert_int_equal(page_int(&r, "total"), 3);
 	it_http_release(&r);
 	assert_int_equal(comment_count(post, NULL), 3);
@@ -146,7 +147,8 @@ static void comments_rows_shapes_and_order(void **state)
 	assert_int_equal(json_array_size(it_data(&r)), 1);
 	assert_int_equal(it_json_int(json_array_get(it_data(&r), 0), "id"), c3);
 	assert_int_equal(page_int(&r, "totalPages"), 2);
-	assert_true(json_is_false(json_object_get(json_object_get(r.json, "pagination"), "hasNext")));
+	assert_true(
+		json_is_false(json_object_get(json_object_get(r.json, "pagination"), "hasNext")));
 	it_http_release(&r);
 	r = comments_list(post, "?limit=2&page=3", NULL);
 	assert_int_equal(json_array_size(it_data(&r)), 0);
@@ -192,7 +194,8 @@ static void comment_validation(void **state)
 	it_expect_error(call("POST", path, NULL, "{\"body\":\"b\"}"), 401, "UNAUTHORIZED",
 			NO_DETAILS);
 	it_expect_error(call_h("POST", path, a.token, HEADERS("Content-Type: text/plain"),
-			       "{\"body\":\"b\"}"), 415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+			       "{\"body\":\"b\"}"),
+			415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
 	it_expect_error(call("POST", path, a.token, "\"just a string\""), 400, "INVALID_JSON",
 			NO_DETAILS);
 	assert_int_equal(comment_count(post, NULL), 0);
@@ -216,7 +219,8 @@ static void comments_of_invisible_posts(void **state)
 	comment_new(draft, a.token, "note to self");
 	it_expect_error(call("GET", comments_path(draft), b.token, NULL), 404, "NOT_FOUND",
 			NO_DETAILS);
-	it_expect_error(call("GET", comments_path(draft), NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", comments_path(draft), NULL, NULL), 404, "NOT_FOUND",
+			NO_DETAILS);
 	it_expect_error(call("POST", comments_path(draft), b.token, "{\"body\":\"peek\"}"), 404,
 			"NOT_FOUND", NO_DETAILS);
 	r = comments_list(draft, "", m.token);
@@ -225,7 +229,9 @@ static void comments_of_invisible_posts(void **state)
 	r = comments_list(draft, "", a.token);
 	assert_int_equal(json_array_size(it_data(&r)), 1);
 	it_http_release(&r);
-	assert_int_equal(it_sql_int(G.db, "SELECT count(*) FROM posts.comments WHERE body = 'peek'"), 0);
+	assert_int_equal(it_sql_int(G.db,
+				    "SELECT count(*) FROM posts.comments WHERE body = 'peek'"),
+			 0);
 	actor_free(&a);
 	actor_free(&b);
 	actor_free(&m);
@@ -303,9 +309,10 @@ static const char *author_name_in(const struct it_http_result *r, int64_t post_i
 	const json_t *p;
 	size_t i;
 
-	json_array_foreach(it_data(r), i, p) {
+	json_array_foreach (it_data(r), i, p) {
 		if (json_integer_value(json_object_get(p, "id")) == post_id)
-			return json_string_value(json_object_get(json_object_get(p, "author"), "name"));
+			return json_string_value(
+				json_object_get(json_object_get(p, "author"), "name"));
 	}
 	fail_msg("post %lld is not listed", (long long)post_id);
 	return NULL;
@@ -323,14 +330,16 @@ static void authors_show_the_current_name_then_null(void **state)
 	comment_new(post, b.token, "soon anonymous");
 	snprintf(path, sizeof(path), "/posts?authorId=%lld", (long long)a.id);
 	r = call("GET", post_path(post), NULL, NULL); /* read once: any cache is warm now */
-	assert_string_equal(it_json_str(json_object_get(expect_post(&r, 200, true), "author"), "name"),
+	assert_string_equal(it_json_str(json_object_get(expect_post(&r, 200, true), "author"),
+					"name"),
 			    "Old Name");
 	it_http_release(&r);
 	r = call("PATCH", "/users/me", a.token, "{\"name\":\"New Name\"}");
 	assert_true(it_http_is_success(&r, 200));
 	it_http_release(&r);
 	r = call("GET", post_path(post), NULL, NULL);
-	assert_string_equal(it_json_str(json_object_get(expect_post(&r, 200, true), "author"), "name"),
+	assert_string_equal(it_json_str(json_object_get(expect_post(&r, 200, true), "author"),
+					"name"),
 			    "New Name");
 	it_http_release(&r);
 	r = call("GET", path, NULL, NULL);
@@ -353,10 +362,12 @@ static void authors_show_the_current_name_then_null(void **state)
 	it_http_release(&r);
 	r = comments_list(post, "", NULL);
 	assert_int_equal(json_array_size(it_data(&r)), 1);
-	assert_int_equal(it_json_int(json_object_get(json_array_get(it_data(&r), 0), "author"), "id"),
+	assert_int_equal(it_json_int(json_object_get(json_array_get(it_data(&r), 0), "author"),
+				     "id"),
 			 b.id);
-	assert_true(json_is_null(json_object_get(json_object_get(json_array_get(it_data(&r), 0),
-								 "author"), "name")));
+	assert_true(json_is_null(
+		json_object_get(json_object_get(json_array_get(it_data(&r), 0), "author"),
+				"name")));
 	it_http_release(&r);
 	actor_free(&a);
 	actor_free(&b);
@@ -417,13 +428,14 @@ static void page_of_100_authors_costs_one_batch_call(void **state)
 
 	r = call("GET", "/posts?limit=100", NULL, NULL);
 	assert_true(it_http_is_list(&r));
-	users_sql = it_sql_int(G.db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
-				     "WHERE query LIKE '%users%' AND query NOT LIKE '%pg_stat_statements%'");
+	users_sql = it_sql_int(
+		G.db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
+		      "WHERE query LIKE '%users%' AND query NOT LIKE '%pg_stat_statements%'");
 	all_sql = it_sql_int(G.db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
 				   "WHERE query NOT LIKE '%pg_stat_statements%'");
 	sleep_ms(300);
 	assert_int_equal(json_array_size(it_data(&r)), N1_AUTHORS);
-	json_array_foreach(it_data(&r), i, p) {
+	json_array_foreach (it_data(&r), i, p) {
 		int64_t author = it_json_int(json_object_get(p, "author"), "id");
 		char want[32];
 

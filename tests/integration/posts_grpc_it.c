@@ -104,8 +104,10 @@ static void create_post_trims_defaults_to_draft_and_embeds_the_author(void **sta
 	assert_true(post->created_at->seconds > 1700000000);
 	assert_null(post->published_at);
 	snprintf(expected, sizeof(expected), "Hello world|draft|%lld|1|true", (long long)Alice.id);
-	assert_stored(post->id, "title || '|' || status || '|' || author_id || '|' || version"
-				" || '|' || (published_at IS NULL AND deleted_at IS NULL)", expected);
+	assert_stored(post->id,
+		      "title || '|' || status || '|' || author_id || '|' || version"
+		      " || '|' || (published_at IS NULL AND deleted_at IS NULL)",
+		      expected);
 	it_result_release(&r);
 
 	r = pit_create_post(&P, "Out now", "Published body", "published", Alice.token);
@@ -208,22 +210,27 @@ static void credentials_are_required_for_writes_and_checked_everywhere(void **st
 	char *forged = it_token_ex(Alice.id, Alice.email, "admin", 0, 3600,
 				   "some-other-secret-that-is-long-enough!!");
 	const struct post_claim rows[] = {
-		{ "anonymous CreatePost", CREATE, NULL, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
-		{ "anonymous UpdatePost", UPDATE, NULL, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
-		{ "anonymous DeletePost", DELETE, NULL, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "anonymous CreatePost", CREATE, NULL, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
+		{ "anonymous UpdatePost", UPDATE, NULL, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
+		{ "anonymous DeletePost", DELETE, NULL, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
 		/* reading a published post is open... */
 		{ "anonymous GetPost", GET, NULL, GRPC_STATUS_OK, ERR_OK },
 		/* ... but a credential that is present must be valid */
 		{ "expired GetPost", GET, expired, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED },
 		{ "forged GetPost", GET, forged, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
-		{ "forged CreatePost", CREATE, forged, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "forged CreatePost", CREATE, forged, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
 		check_post_claim(i, &rows[i], pub);
 	assert_stored(pub, "title || (deleted_at IS NULL)", "cred-4k publictrue");
-	assert_int_equal(pit_sql_intf(&P, "SELECT count(*) FROM posts.posts WHERE title = 'Refused'"),
+	assert_int_equal(pit_sql_intf(&P,
+				      "SELECT count(*) FROM posts.posts WHERE title = 'Refused'"),
 			 0);
 	free(expired);
 	free(forged);
@@ -232,7 +239,8 @@ static void credentials_are_required_for_writes_and_checked_everywhere(void **st
 /* Creates an API key of Alice's limited to perms (n of them); the full key. */
 static char *alice_key(const char **perms, size_t n)
 {
-	Agentos__Auth__V1__CreateApiKeyRequest req = AGENTOS__AUTH__V1__CREATE_API_KEY_REQUEST__INIT;
+	Agentos__Auth__V1__CreateApiKeyRequest
+		req = AGENTOS__AUTH__V1__CREATE_API_KEY_REQUEST__INIT;
 	struct it_result r;
 	char *key;
 
@@ -275,7 +283,8 @@ static void api_keys_act_as_their_creator_within_their_permissions(void **state)
 	r = it_call(P.ch, "/agentos.posts.v1.PostsService/CreatePost", &req.base,
 		    &agentos__posts__v1__post__descriptor, Alice.token, rw);
 	pit_expect_error(&r, GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST); /* both */
-	assert_int_equal(pit_sql_intf(&P, "SELECT count(*) FROM posts.posts WHERE title = 'Via key'"),
+	assert_int_equal(pit_sql_intf(&P,
+				      "SELECT count(*) FROM posts.posts WHERE title = 'Via key'"),
 			 1);
 	free(ro);
 	free(rw);
@@ -441,10 +450,13 @@ static void list_posts_of_an_author_that_must_exist(void **state)
 	assert_int_equal(PIT_POSTS(r)->pagination->total, 0);
 	it_result_release(&r);
 
-	all = pit_sql_intf(&P, "SELECT count(*) FROM posts.posts WHERE author_id = %lld"
-			       " AND deleted_at IS NULL", (long long)Alice.id);
-	published = pit_sql_intf(&P, "SELECT count(*) FROM posts.posts WHERE author_id = %lld"
-				     " AND deleted_at IS NULL AND status = 'published'",
+	all = pit_sql_intf(&P,
+			   "SELECT count(*) FROM posts.posts WHERE author_id = %lld"
+			   " AND deleted_at IS NULL",
+			   (long long)Alice.id);
+	published = pit_sql_intf(&P,
+				 "SELECT count(*) FROM posts.posts WHERE author_id = %lld"
+				 " AND deleted_at IS NULL AND status = 'published'",
 				 (long long)Alice.id);
 	assert_true(all > published && published > 0);
 	req.author_id = Alice.id; /* the author and update:posts see the drafts too */
@@ -489,7 +501,8 @@ static void update_post_masks_versions_and_published_at(void **state)
 	assert_string_equal(PIT_POST(r)->status, "draft");
 	assert_int_equal(PIT_POST(r)->version, 2);
 	it_result_release(&r);
-	assert_stored(id, "title || '|' || body || '|' || version", "Masked twice|Body of Masked|2");
+	assert_stored(id, "title || '|' || body || '|' || version",
+		      "Masked twice|Body of Masked|2");
 
 	r = pit_update_post(&P, id, &patch, title_path, 0, Alice.token); /* no change */
 	pit_expect_ok(&r, "UpdatePost no-op");
@@ -532,13 +545,16 @@ static void update_post_permissions_validation_and_conflicts(void **state)
 	int64_t pub = pit_make_post(&P, "Owned", "published", Alice.token);
 	int64_t draft = pit_make_post(&P, "Owned draft", "draft", Alice.token);
 	const struct post_claim_on refused[] = {
-		{ pub, { "another user's post", UPDATE, Bob.token, GRPC_STATUS_PERMISSION_DENIED,
-			 ERR_FORBIDDEN } },
+		{ pub,
+		  { "another user's post", UPDATE, Bob.token, GRPC_STATUS_PERMISSION_DENIED,
+		    ERR_FORBIDDEN } },
 		/* another user's draft does not exist for them */
-		{ draft, { "another user's draft", UPDATE, Bob.token, GRPC_STATUS_NOT_FOUND,
-			   ERR_NOT_FOUND } },
-		{ 987654321, { "admin, no such post", UPDATE, P.admin_token, GRPC_STATUS_NOT_FOUND,
-			       ERR_NOT_FOUND } },
+		{ draft,
+		  { "another user's draft", UPDATE, Bob.token, GRPC_STATUS_NOT_FOUND,
+		    ERR_NOT_FOUND } },
+		{ 987654321,
+		  { "admin, no such post", UPDATE, P.admin_token, GRPC_STATUS_NOT_FOUND,
+		    ERR_NOT_FOUND } },
 	};
 	Agentos__Posts__V1__Post patch = AGENTOS__POSTS__V1__POST__INIT;
 	const char *title_path[] = { "title", NULL };
@@ -588,10 +604,12 @@ static void delete_post_is_soft_and_hides_the_post_and_its_comments(void **state
 	int64_t draft = pit_make_post(&P, "del-9q draft", "draft", Alice.token);
 	int64_t bobs = pit_make_post(&P, "del-9q bob's", "published", Bob.token);
 	const struct post_claim_on refused[] = {
-		{ pub, { "another user deletes", DELETE, Bob.token, GRPC_STATUS_PERMISSION_DENIED,
-			 ERR_FORBIDDEN } },
-		{ draft, { "another user's draft", DELETE, Bob.token, GRPC_STATUS_NOT_FOUND,
-			   ERR_NOT_FOUND } },
+		{ pub,
+		  { "another user deletes", DELETE, Bob.token, GRPC_STATUS_PERMISSION_DENIED,
+		    ERR_FORBIDDEN } },
+		{ draft,
+		  { "another user's draft", DELETE, Bob.token, GRPC_STATUS_NOT_FOUND,
+		    ERR_NOT_FOUND } },
 	};
 	/* once deleted, the post and its comments are gone for everyone, whatever they ask */
 	const struct post_claim gone[] = {
@@ -653,16 +671,16 @@ static void health_and_logs(void **state)
 static void stored_totals_match_counting_after_every_kind_of_write(void **state)
 {
 	(void)state;
-	assert_int_equal(pit_sql_intf(&P,
-				      "SELECT count(*) FROM ("
-				      " SELECT author_id, status, count(*) AS n FROM posts.posts"
-				      " WHERE deleted_at IS NULL GROUP BY 1, 2"
-				      " UNION ALL SELECT 0, status, count(*) FROM posts.posts"
-				      " WHERE deleted_at IS NULL GROUP BY 2) counted"
-				      " FULL JOIN (SELECT * FROM posts.post_counts WHERE n <> 0) stored"
-				      " USING (author_id, status)"
-				      " WHERE counted.n IS DISTINCT FROM stored.n"),
-			 0);
+	assert_int_equal(
+		pit_sql_intf(&P, "SELECT count(*) FROM ("
+				 " SELECT author_id, status, count(*) AS n FROM posts.posts"
+				 " WHERE deleted_at IS NULL GROUP BY 1, 2"
+				 " UNION ALL SELECT 0, status, count(*) FROM posts.posts"
+				 " WHERE deleted_at IS NULL GROUP BY 2) counted"
+				 " FULL JOIN (SELECT * FROM posts.post_counts WHERE n <> 0) stored"
+				 " USING (author_id, status)"
+				 " WHERE counted.n IS DISTINCT FROM stored.n"),
+		0);
 	/* and the suite did write: drafts, published and deleted posts exist */
 	assert_true(pit_sql_intf(&P, "SELECT count(DISTINCT status) FROM posts.posts"
 				     " WHERE deleted_at IS NULL") == 2);

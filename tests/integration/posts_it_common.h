@@ -10,7 +10,6 @@
 #error "define POSTS_IT_NAME before including posts_it_common.h"
 #endif
 
-
 static struct it_gateway G;
 
 /* ---- the stack (support/http.h starts the posts service too) ----------------------------- */
@@ -101,13 +100,13 @@ static inline void actor_free(struct actor *a)
 /* ---- requests -------------------------------------------------------------------- */
 
 static inline struct it_http_result call(const char *method, const char *path, const char *token,
-				  const char *body)
+					 const char *body)
 {
 	return it_gateway_call(&G, method, path, token, NULL, body);
 }
 
 static inline struct it_http_result call_h(const char *method, const char *path, const char *token,
-				    const char *const *headers, const char *body)
+					   const char *const *headers, const char *body)
 {
 	return it_gateway_call(&G, method, path, token, headers, body);
 }
@@ -152,9 +151,9 @@ static inline char *repeat(const char *unit, size_t n)
 /* A post object exactly as API.md §2, publishedAt null exactly for drafts. */
 static inline void assert_post_shape(const json_t *p)
 {
-	static const char *const keys[] = { "id", "title", "body", "status", "author",
-					    "commentCount", "version", "createdAt", "updatedAt",
-					    "publishedAt", NULL };
+	static const char *const keys[] = { "id",        "title",        "body",    "status",
+					    "author",    "commentCount", "version", "createdAt",
+					    "updatedAt", "publishedAt",  NULL };
 	static const char *const author_keys[] = { "id", "name", NULL };
 	const json_t *author = json_object_get(p, "author");
 	const json_t *published = json_object_get(p, "publishedAt");
@@ -177,7 +176,8 @@ static inline void assert_post_shape(const json_t *p)
 		assert_true(json_is_null(published));
 	} else {
 		assert_string_equal(status, "published");
-		assert_true(json_is_string(published) && it_rfc3339_utc(json_string_value(published)));
+		assert_true(json_is_string(published) &&
+			    it_rfc3339_utc(json_string_value(published)));
 	}
 }
 

@@ -59,7 +59,7 @@ static bool list_has(const struct it_http_result *r, int64_t id)
 	const json_t *data = it_data(r), *p;
 	size_t i;
 
-	json_array_foreach(data, i, p) {
+	json_array_foreach (data, i, p) {
 		if (json_integer_value(json_object_get(p, "id")) == id)
 			return true;
 	}
@@ -91,7 +91,7 @@ static void expect_page(const struct it_http_result *r, int64_t page, int64_t li
 	assert_int_equal(page_bool(r, "hasNext"), page < pages);
 	assert_int_equal(page_bool(r, "hasPrev"), page > 1);
 	assert_int_equal(json_array_size(it_data(r)), n);
-	json_array_foreach(it_data(r), i, p)
+	json_array_foreach (it_data(r), i, p)
 		assert_post_shape(p);
 }
 
@@ -177,14 +177,15 @@ static void create_post_validation(void **state)
 	it_expect_error(call("POST", "/posts", a.token,
 			     "{\"title\":\"T\",\"body\":\"B\",\"tags\":[\"x\"]}"),
 			422, "VALIDATION_ERROR", FIELDS("tags"));
-	it_expect_error(call("POST", "/posts", a.token,
-			     "{\"title\":\"T\",\"body\":\"B\",\"author\":{\"id\":1},\"commentCount\":9,"
-			     "\"version\":3,\"id\":7,\"createdAt\":\"2026-01-01T00:00:00Z\","
-			     "\"publishedAt\":\"2026-01-01T00:00:00Z\"}"),
-			422, "VALIDATION_ERROR",
-			FIELDS("author", "commentCount", "version", "id", "createdAt", "publishedAt"));
-	it_expect_error(call("POST", "/posts", a.token, "[{\"title\":\"T\"}]"), 400,
-			"INVALID_JSON", NO_DETAILS);
+	it_expect_error(
+		call("POST", "/posts", a.token,
+		     "{\"title\":\"T\",\"body\":\"B\",\"author\":{\"id\":1},\"commentCount\":9,"
+		     "\"version\":3,\"id\":7,\"createdAt\":\"2026-01-01T00:00:00Z\","
+		     "\"publishedAt\":\"2026-01-01T00:00:00Z\"}"),
+		422, "VALIDATION_ERROR",
+		FIELDS("author", "commentCount", "version", "id", "createdAt", "publishedAt"));
+	it_expect_error(call("POST", "/posts", a.token, "[{\"title\":\"T\"}]"), 400, "INVALID_JSON",
+			NO_DETAILS);
 	it_expect_error(call("POST", "/posts", a.token, "{\"title\":"), 400, "INVALID_JSON",
 			NO_DETAILS);
 	it_expect_error(call_h("POST", "/posts", a.token, HEADERS("Content-Type: text/plain"),
@@ -371,7 +372,8 @@ static void limited_api_key_reads_but_cannot_write(void **state)
 		fprintf(stderr, "(skipped: no auth service in this build)\n");
 		skip();
 	}
-	r = call("POST", "/api-keys", a.token, "{\"name\":\"reader\",\"permissions\":[\"read:posts\"]}");
+	r = call("POST", "/api-keys", a.token,
+		 "{\"name\":\"reader\",\"permissions\":[\"read:posts\"]}");
 	assert_true(it_http_is_success(&r, 201));
 	key = it_json_str(it_data(&r), "key");
 	snprintf(header, sizeof(header), "X-API-Key: %s", key);
@@ -384,18 +386,23 @@ static void limited_api_key_reads_but_cannot_write(void **state)
 	assert_true(it_http_is_list(&r));
 	it_http_release(&r);
 	it_expect_error(call_h("POST", "/posts", NULL, HEADERS(header),
-			       "{\"title\":\"By key\",\"body\":\"B\"}"), 403, "FORBIDDEN", NO_DETAILS);
+			       "{\"title\":\"By key\",\"body\":\"B\"}"),
+			403, "FORBIDDEN", NO_DETAILS);
 	it_expect_error(call_h("PATCH", post_path(own), NULL, HEADERS(header),
-			       "{\"title\":\"By key\"}"), 403, "FORBIDDEN", NO_DETAILS);
+			       "{\"title\":\"By key\"}"),
+			403, "FORBIDDEN", NO_DETAILS);
 	it_expect_error(call_h("DELETE", post_path(own), NULL, HEADERS(header), NULL), 403,
 			"FORBIDDEN", NO_DETAILS);
-	it_expect_error(call_h("POST", "/posts/1/comments", NULL, HEADERS(header), "{\"body\":\"c\"}"),
+	it_expect_error(call_h("POST", "/posts/1/comments", NULL, HEADERS(header),
+			       "{\"body\":\"c\"}"),
 			403, "FORBIDDEN", NO_DETAILS);
 	/* the key acts as its owner: the owner's draft is readable with it */
 	r = call_h("GET", post_path(draft), NULL, HEADERS(header), NULL);
 	expect_post(&r, 200, true);
 	it_http_release(&r);
-	assert_int_equal(it_sql_int(G.db, "SELECT count(*) FROM posts.posts WHERE title = 'By key'"), 0);
+	assert_int_equal(it_sql_int(G.db,
+				    "SELECT count(*) FROM posts.posts WHERE title = 'By key'"),
+			 0);
 	assert_stored(own, "title || '|' || (deleted_at IS NULL)", "Key holder post|true");
 	actor_free(&a);
 }
@@ -454,7 +461,8 @@ static void put_and_patch_versions(void **state)
 	it_http_release(&r);
 	it_expect_error(patch_if(id, a.token, "\"1\"", "{\"title\":\"Stale\"}"), 409,
 			"VERSION_CONFLICT", NO_DETAILS);
-	it_expect_error(call("PATCH", post_path(id), a.token, "{\"title\":\"Stale\",\"version\":3}"),
+	it_expect_error(call("PATCH", post_path(id), a.token,
+			     "{\"title\":\"Stale\",\"version\":3}"),
 			409, "VERSION_CONFLICT", NO_DETAILS);
 	it_expect_error(patch_if(id, a.token, "\"4\"", "{\"title\":\"Stale\",\"version\":3}"), 409,
 			"VERSION_CONFLICT", NO_DETAILS);
@@ -595,7 +603,8 @@ static void pagination_edges(void **state)
 	expect_page(&r, 4, 2, 5, 3, 0);
 	it_http_release(&r);
 
-	it_expect_error(call("GET", "/posts?page=0", NULL, NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
+	it_expect_error(call("GET", "/posts?page=0", NULL, NULL), 400, "BAD_REQUEST",
+			IT_ANY_DETAILS);
 	it_expect_error(call("GET", "/posts?page=abc", NULL, NULL), 400, "BAD_REQUEST",
 			IT_ANY_DETAILS);
 	it_expect_error(call("GET", "/posts?limit=0", NULL, NULL), 400, "BAD_REQUEST",
@@ -622,7 +631,7 @@ static char *titles(const char *path)
 	char *out = xstrdup("");
 	size_t i;
 
-	json_array_foreach(it_data(&r), i, p) {
+	json_array_foreach (it_data(&r), i, p) {
 		const char *t = it_json_str(p, "title");
 		size_t len = strlen(out);
 
@@ -687,8 +696,9 @@ static void filters_and_sorts(void **state)
  * exactly what it matches. */
 static void short_searches_are_refused(void **state)
 {
-	static const char *const refused[] = { "a", "%25", "_", "ab", "a_b", "%25%25%25",
-					       "%20%20%20", "a%20b%20c", "%C3%A9t", "--x--" };
+	static const char *const refused[] = { "a",       "%25",       "_",         "ab",
+					       "a_b",     "%25%25%25", "%20%20%20", "a%20b%20c",
+					       "%C3%A9t", "--x--" };
 	struct actor a = actor_new("searcher@example.com", "Searcher", "user");
 	struct it_http_result r;
 	char path[160];
@@ -732,7 +742,8 @@ static void user_posts_of_unknown_and_deleted_users(void **state)
 			NO_DETAILS);
 	it_expect_error(call("GET", "/users/abc/posts", NULL, NULL), 400, "BAD_REQUEST",
 			IT_ANY_DETAILS);
-	it_expect_error(call("GET", "/users/me/posts", NULL, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
+	it_expect_error(call("GET", "/users/me/posts", NULL, NULL), 401, "UNAUTHORIZED",
+			NO_DETAILS);
 	snprintf(path, sizeof(path), "/users/%lld", (long long)a.id);
 	expect_status(call("DELETE", path, G.admin_token, NULL), 204);
 	snprintf(path, sizeof(path), "/users/%lld/posts", (long long)a.id);

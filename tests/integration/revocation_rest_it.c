@@ -79,8 +79,8 @@ static int teardown(void **state)
 /* ---- requests -------------------------------------------------------------------- */
 
 /* A request to the gateway on port. */
-static struct it_http_result on(int port, const char *method, const char *path,
-				const char *token, const char *body)
+static struct it_http_result on(int port, const char *method, const char *path, const char *token,
+				const char *body)
 {
 	char url[256], auth[2048];
 	const char *headers[3] = { NULL };
@@ -317,8 +317,9 @@ static void refused_while_a_rival_relay_holds_the_row(void **state)
 	fprintf(stderr, "the rival relay held a row %d times in 10 changes\n",
 		atomic_load(&r.caught));
 	/* what the rival let go undelivered, the relay delivers: the queue empties */
-	for (int waited = 0; waited < 3000 &&
-			     it_sql_int(G.db, "SELECT count(*) FROM users.token_revocation_outbox") != 0;
+	for (int waited = 0;
+	     waited < 3000 &&
+	     it_sql_int(G.db, "SELECT count(*) FROM users.token_revocation_outbox") != 0;
 	     waited += 50)
 		sleep_ms(50);
 	assert_int_equal(it_sql_int(G.db, "SELECT count(*) FROM users.token_revocation_outbox"), 0);
@@ -337,9 +338,11 @@ static void logout_survives_a_redis_flush_and_restart(void **state)
 	expect(on(G.port, "POST", "/auth/logout", token, NULL), 204, NULL);
 	expect_me(G.port, token, true);
 	assert_true(it_sql_exec(G.db, "SELECT 1")); /* the database holds it */
-	assert_int_equal(it_sql_int(G.db, "SELECT count(*) FROM auth.revocations WHERE jti IS NOT NULL"
+	assert_int_equal(it_sql_int(G.db,
+				    "SELECT count(*) FROM auth.revocations WHERE jti IS NOT NULL"
 				    " AND expires_at_ms > 0"),
-			 it_sql_int(G.db, "SELECT count(*) FROM auth.revocations WHERE jti IS NOT NULL"));
+			 it_sql_int(G.db,
+				    "SELECT count(*) FROM auth.revocations WHERE jti IS NOT NULL"));
 	it_redis_flushall(stack_redis_url(G.stack));
 	stack_redis_stop(G.stack);
 	stack_redis_start(G.stack);
@@ -359,13 +362,13 @@ static int64_t grpc_refused_after(struct rpc_channel *ch, bool posts, const char
 	Agentos__Posts__V1__ListPostsRequest lp = AGENTOS__POSTS__V1__LIST_POSTS_REQUEST__INIT;
 
 	for (;;) {
-		struct it_result r = posts ? it_call(ch, "/agentos.posts.v1.PostsService/ListPosts",
-						     &lp.base,
-						     &agentos__posts__v1__list_posts_response__descriptor,
-						     token, NULL)
-					   : it_call(ch, "/agentos.users.v1.UsersService/GetUser",
-						     &gu.base, &agentos__users__v1__user__descriptor,
-						     token, NULL);
+		struct it_result
+			r = posts ? it_call(ch, "/agentos.posts.v1.PostsService/ListPosts",
+					    &lp.base,
+					    &agentos__posts__v1__list_posts_response__descriptor,
+					    token, NULL)
+				  : it_call(ch, "/agentos.users.v1.UsersService/GetUser", &gu.base,
+					    &agentos__users__v1__user__descriptor, token, NULL);
 		bool refused = r.err.code == ERR_TOKEN_REVOKED;
 
 		it_result_release(&r);
@@ -380,7 +383,8 @@ static int64_t grpc_refused_after(struct rpc_channel *ch, bool posts, const char
 static int64_t http_refused_after(int port, const char *token, int64_t start, int *tries)
 {
 	*tries = 1;
-	while (status_on(port, "GET", "/users/me", token, NULL) != 401 && mono_ms() - start < 5000) {
+	while (status_on(port, "GET", "/users/me", token, NULL) != 401 &&
+	       mono_ms() - start < 5000) {
 		(*tries)++;
 		sleep_ms(1);
 	}
@@ -395,9 +399,10 @@ static void measure(const char *what, const char *token, int64_t start)
 	int64_t users = grpc_refused_after(Users_ch, false, token, start);
 	int64_t posts = grpc_refused_after(Posts_ch, true, token, start);
 
-	fprintf(stderr, "propagation after %s (ms since the reply): gateway %lld, gateway2 %lld, "
-		"users %lld, posts %lld\n", what, (long long)gw1, (long long)gw2, (long long)users,
-		(long long)posts);
+	fprintf(stderr,
+		"propagation after %s (ms since the reply): gateway %lld, gateway2 %lld, "
+		"users %lld, posts %lld\n",
+		what, (long long)gw1, (long long)gw2, (long long)users, (long long)posts);
 	assert_int_equal(tries1, 1); /* the answering gateway waited for its own copy */
 	assert_true(gw1 < PROPAGATION_BOUND_MS);
 	assert_true(gw2 < PROPAGATION_BOUND_MS);
@@ -423,8 +428,8 @@ static void changes_reach_every_process_within_a_second(void **state)
 
 	snprintf(path, sizeof(path), "/users/%lld/password", (long long)id);
 	expect(it_gateway_call(&G, "POST", path, b, NULL,
-			       "{\"currentPassword\":\"" PASSWORD "\",\"newPassword\":\""
-			       NEW_PASSWORD "\"}"),
+			       "{\"currentPassword\":\"" PASSWORD
+			       "\",\"newPassword\":\"" NEW_PASSWORD "\"}"),
 	       204, NULL);
 	start = mono_ms();
 	measure("a password change", b, start);
@@ -462,7 +467,8 @@ static void auth_down_fails_closed_then_recovers(void **state)
 	it_gateway_sign_up(&G, "down@example.com", "Down");
 	valid = login(G.port, "down@example.com", PASSWORD, NULL);
 	revoked = login(G.port, "down@example.com", PASSWORD, NULL);
-	r = on(G.port, "POST", "/api-keys", valid, "{\"name\":\"k\",\"permissions\":[\"read:posts\"]}");
+	r = on(G.port, "POST", "/api-keys", valid,
+	       "{\"name\":\"k\",\"permissions\":[\"read:posts\"]}");
 	assert_int_equal(r.status, 201);
 	key = xstrdup(it_json_str(it_data(&r), "key"));
 	it_http_release(&r);
@@ -541,8 +547,8 @@ static void auth_down_fails_closed_then_recovers(void **state)
 	}
 	expect(on(G.port, "GET", "/users/me", valid, NULL), 200, NULL);
 	expect(on(G.port, "GET", "/users/me", revoked, NULL), 401, "TOKEN_REVOKED");
-	for (int64_t t = mono_ms(); status_on(port3, "GET", "/users/me", valid, NULL) != 200 &&
-				    mono_ms() - t < 10000;)
+	for (int64_t t = mono_ms();
+	     status_on(port3, "GET", "/users/me", valid, NULL) != 200 && mono_ms() - t < 10000;)
 		sleep_ms(50);
 	expect(on(port3, "GET", "/users/me", valid, NULL), 200, NULL);
 	expect(on(port3, "GET", "/users/me", revoked, NULL), 401, "TOKEN_REVOKED");
@@ -556,7 +562,8 @@ static void auth_down_fails_closed_then_recovers(void **state)
 	free(key);
 }
 
-/* ---- cost -------------------------------------------------------------------------------------- */
+/* ---- cost --------------------------------------------------------------------------------------
+ */
 
 /* The "done when" of the revocation issue: INFO commandstats around 10,000
  * cached GET /users/:id with a bearer token shows no revocation command:

@@ -146,9 +146,10 @@ static void test_exec_roundtrip(void **state)
 	PGresult *res;
 
 	(void)state;
-	PQclear(must_exec("CREATE TABLE rt (id serial PRIMARY KEY, name text, note text, n int)",
-			  0, NULL));
-	res = must_exec("INSERT INTO rt (name, note, n) VALUES ($1, $2, $3) RETURNING id", 3, params);
+	PQclear(must_exec("CREATE TABLE rt (id serial PRIMARY KEY, name text, note text, n int)", 0,
+			  NULL));
+	res = must_exec("INSERT INTO rt (name, note, n) VALUES ($1, $2, $3) RETURNING id", 3,
+			params);
 	assert_int_equal(PQntuples(res), 1);
 	PQclear(res);
 	res = must_exec("SELECT name, note, n FROM rt WHERE name = $1", 1, params);
@@ -169,26 +170,32 @@ static void test_duplicate_maps_to_field(void **state)
 
 	(void)state;
 	PQclear(must_exec("CREATE TABLE people (id serial PRIMARY KEY, email text NOT NULL, "
-			  "user_name text NOT NULL UNIQUE, deleted_at timestamptz)", 0, NULL));
+			  "user_name text NOT NULL UNIQUE, deleted_at timestamptz)",
+			  0, NULL));
 	PQclear(must_exec("CREATE UNIQUE INDEX people_email ON people (lower(email)) "
-			  "WHERE deleted_at IS NULL", 0, NULL));
+			  "WHERE deleted_at IS NULL",
+			  0, NULL));
 	assert_int_equal(exec_code("INSERT INTO people (email, user_name) VALUES ($1, $2)", 2, a,
-				   &err), ERR_OK);
+				   &err),
+			 ERR_OK);
 	/* Case-insensitive duplicate through the expression index. */
 	assert_int_equal(exec_code("INSERT INTO people (email, user_name) VALUES ($1, $2)", 2, b,
-				   &err), ERR_DUPLICATE_RESOURCE);
+				   &err),
+			 ERR_DUPLICATE_RESOURCE);
 	assert_string_equal(err.message, "Resource already exists");
 	assert_int_equal(err.nviolations, 1);
 	assert_string_equal(err.violations[0].field, "email");
 	/* A snake_case column is named in lowerCamelCase. */
 	assert_int_equal(exec_code("INSERT INTO people (email, user_name) VALUES ($1, $2)", 2, c,
-				   &err), ERR_DUPLICATE_RESOURCE);
+				   &err),
+			 ERR_DUPLICATE_RESOURCE);
 	assert_int_equal(err.nviolations, 1);
 	assert_string_equal(err.violations[0].field, "userName");
 	/* Soft-deleted rows do not count (partial index). */
 	PQclear(must_exec("UPDATE people SET deleted_at = now()", 0, NULL));
 	assert_int_equal(exec_code("INSERT INTO people (email, user_name) VALUES ($1, $2)", 2, b,
-				   &err), ERR_OK);
+				   &err),
+			 ERR_OK);
 }
 
 static void test_fk_and_not_null(void **state)
@@ -205,8 +212,9 @@ static void test_fk_and_not_null(void **state)
 			 ERR_FOREIGN_KEY_VIOLATION);
 	assert_string_equal(err.message, err_default_message(ERR_FOREIGN_KEY_VIOLATION));
 	PQclear(must_exec("INSERT INTO parents VALUES (1)", 0, NULL));
-	assert_int_equal(exec_code("INSERT INTO kids (parent_id, display_name) VALUES (1, NULL)",
-				   0, NULL, &err), ERR_REQUIRED_FIELD_MISSING);
+	assert_int_equal(exec_code("INSERT INTO kids (parent_id, display_name) VALUES (1, NULL)", 0,
+				   NULL, &err),
+			 ERR_REQUIRED_FIELD_MISSING);
 	assert_int_equal(err.nviolations, 1);
 	assert_string_equal(err.violations[0].field, "displayName");
 	assert_int_equal(query_int("SELECT count(*) FROM kids"), 0);
@@ -287,8 +295,8 @@ static void test_pool_session_options(void **state)
 {
 	const char *const want[] = { "force_generic_plan", "auto" };
 	struct db_pool *pools[] = {
-		db_pool_new_opts(stack_database_url(F.stack), "-c plan_cache_mode=force_generic_plan",
-				 1, 2),
+		db_pool_new_opts(stack_database_url(F.stack),
+				 "-c plan_cache_mode=force_generic_plan", 1, 2),
 		db_pool_new(stack_database_url(F.stack), 1, 2),
 	};
 	struct app_error err;
@@ -300,7 +308,8 @@ static void test_pool_session_options(void **state)
 		PGresult *r;
 
 		assert_int_equal(db_pool_acquire(pools[i], 1000, &a, &err), 0);
-		assert_int_equal(db_pool_acquire(pools[i], 1000, &b, &err), 0); /* opened on demand */
+		assert_int_equal(db_pool_acquire(pools[i], 1000, &b, &err),
+				 0); /* opened on demand */
 		r = db_exec(b, "SHOW plan_cache_mode", 0, NULL, &err);
 		assert_non_null(r);
 		assert_string_equal(PQgetvalue(r, 0, 0), want[i]);
@@ -331,7 +340,8 @@ static void test_migrate_applies_once(void **state)
 		  "CREATE INDEX items_name ON items (name);\n" },
 	};
 	const struct db_migration more[] = {
-		m[0], m[1],
+		m[0],
+		m[1],
 		{ 3, "003_more.sql", "ALTER TABLE items ADD COLUMN note text;" },
 	};
 	struct app_error err;
@@ -449,8 +459,10 @@ static void test_statements_are_prepared_once(void **state)
 		assert_string_equal(PQgetvalue(r, 0, 0), "42");
 		PQclear(r);
 	}
-	r = db_exec(c, "SELECT count(*) FROM pg_prepared_statements"
-		       " WHERE statement = 'SELECT $1::int + 1'", 0, NULL, &err);
+	r = db_exec(c,
+		    "SELECT count(*) FROM pg_prepared_statements"
+		    " WHERE statement = 'SELECT $1::int + 1'",
+		    0, NULL, &err);
 	assert_non_null(r);
 	assert_string_equal(PQgetvalue(r, 0, 0), "1");
 	PQclear(r);

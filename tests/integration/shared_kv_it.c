@@ -60,12 +60,18 @@ static int group_teardown(void **state)
 
 static void test_kv_url(void **state)
 {
-	const char *bad[] = { "http://127.0.0.1:6379", "rediss://127.0.0.1", "redis://",
-			      "redis://127.0.0.1:0", "redis://127.0.0.1:65536", "redis://h:12ab",
-			      "redis://h:6379/x", "redis://h:-1", NULL };
-	const char *good[] = { "redis://127.0.0.1", "redis://localhost:6380/3",
-			       "redis://:s3cret@h:1", "redis://user:p%40ss@h/0", "redis://[::1]:7000",
-			       NULL };
+	const char *bad[] = { "http://127.0.0.1:6379",
+			      "rediss://127.0.0.1",
+			      "redis://",
+			      "redis://127.0.0.1:0",
+			      "redis://127.0.0.1:65536",
+			      "redis://h:12ab",
+			      "redis://h:6379/x",
+			      "redis://h:-1",
+			      NULL };
+	const char *good[] = { "redis://127.0.0.1",   "redis://localhost:6380/3",
+			       "redis://:s3cret@h:1", "redis://user:p%40ss@h/0",
+			       "redis://[::1]:7000",  NULL };
 
 	(void)state;
 	for (int i = 0; bad[i]; i++) {
@@ -221,7 +227,8 @@ static void *closing_server_run(void *arg)
 
 static void closing_server_start(struct closing_server *cs)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 
 	memset(cs, 0, sizeof(*cs));
@@ -547,7 +554,8 @@ static void test_kv_near_copy_is_left_when_redis_stalls_or_restarts(void **state
 	t0 = mono_ms();
 	while (kv_cache_near_live(kv)) {
 		if (mono_ms() - t0 > 600)
-			fail_msg("the near copy was still trusted 600 ms after Redis stopped answering");
+			fail_msg(
+				"the near copy was still trusted 600 ms after Redis stopped answering");
 		sleep_ms(5);
 	}
 	val = cache_read(kv, "n:8"); /* Redis, which times out: a miss */

@@ -35,8 +35,9 @@ static int setup(void **state)
 		fprintf(stderr, "the posts service is needed: build it first\n");
 		return -1;
 	}
-	r = it_gateway_call(&G, "POST", "/posts", G.admin_token, NULL,
-			    "{\"title\":\"Slow\",\"body\":\"Read me slowly\",\"status\":\"published\"}");
+	r = it_gateway_call(
+		&G, "POST", "/posts", G.admin_token, NULL,
+		"{\"title\":\"Slow\",\"body\":\"Read me slowly\",\"status\":\"published\"}");
 	if (r.status != 201) {
 		it_http_dump(&r, "create post");
 		it_http_release(&r);
@@ -51,7 +52,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	proc_signal(G.users, SIGCONT); /* in case a test stopped half-way */
-	it_gateway_stop(&G);          /* the gateway was stopped by a test */
+	it_gateway_stop(&G);           /* the gateway was stopped by a test */
 	return 0;
 }
 
@@ -132,8 +133,8 @@ static void idle_service_exits_at_once(void **state)
 
 	(void)state;
 	r = it_gateway_call(&G, "POST", "/auth/login", NULL, NULL,
-			    "{\"email\":\"" IT_GW_ADMIN_EMAIL "\",\"password\":\"" IT_GW_ADMIN_PASSWORD
-			    "\"}");
+			    "{\"email\":\"" IT_GW_ADMIN_EMAIL
+			    "\",\"password\":\"" IT_GW_ADMIN_PASSWORD "\"}");
 	assert_int_equal(r.status, 200); /* the gateway holds a connection to auth */
 	it_http_release(&r);
 	start = mono_ms();

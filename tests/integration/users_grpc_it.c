@@ -41,7 +41,8 @@ static struct fixture F;
 static int setup(void **state)
 {
 	static const char *const extra[] = { "ADMIN_EMAIL=" ADMIN_EMAIL,
-					     "ADMIN_PASSWORD=" ADMIN_PASSWORD, "LOG_LEVEL=debug", NULL };
+					     "ADMIN_PASSWORD=" ADMIN_PASSWORD, "LOG_LEVEL=debug",
+					     NULL };
 	const struct stack_peers peers = { .auth = F.auth_target };
 	int port = stack_free_port(), auth_port;
 
@@ -98,8 +99,8 @@ static struct it_result create(const char *email, const char *password, const ch
 	req.email = (char *)email;
 	req.password = (char *)password;
 	req.name = (char *)name;
-	return it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
-		       NULL);
+	return it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
+		       token, NULL);
 }
 
 /* Creates a user and returns its id (asserting success). */
@@ -119,8 +120,8 @@ static struct it_result get(int64_t id, const char *token)
 	Agentos__Users__V1__GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
 
 	req.id = id;
-	return it_call(F.ch, USERS("GetUser"), &req.base, &agentos__users__v1__user__descriptor, token,
-		       NULL);
+	return it_call(F.ch, USERS("GetUser"), &req.base, &agentos__users__v1__user__descriptor,
+		       token, NULL);
 }
 
 static struct it_result update(int64_t id, const Agentos__Users__V1__User *u, const char **paths,
@@ -135,26 +136,26 @@ static struct it_result update(int64_t id, const Agentos__Users__V1__User *u, co
 	req.user = (Agentos__Users__V1__User *)u;
 	req.update_mask = &mask;
 	req.version = version;
-	return it_call(F.ch, USERS("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor, token,
-		       NULL);
+	return it_call(F.ch, USERS("UpdateUser"), &req.base, &agentos__users__v1__user__descriptor,
+		       token, NULL);
 }
 
 static struct it_result verify(const char *email, const char *password)
 {
-	Agentos__Users__V1__VerifyCredentialsRequest req =
-		AGENTOS__USERS__V1__VERIFY_CREDENTIALS_REQUEST__INIT;
+	Agentos__Users__V1__VerifyCredentialsRequest
+		req = AGENTOS__USERS__V1__VERIFY_CREDENTIALS_REQUEST__INIT;
 
 	req.email = (char *)email;
 	req.password = (char *)password;
-	return it_call(F.ch, USERS("VerifyCredentials"), &req.base, &agentos__users__v1__user__descriptor,
-		       NULL, NULL);
+	return it_call(F.ch, USERS("VerifyCredentials"), &req.base,
+		       &agentos__users__v1__user__descriptor, NULL, NULL);
 }
 
 static void assert_error(const struct it_result *r, grpc_status_code status, enum err_code code)
 {
 	if (r->status != status || r->err.code != code)
-		fprintf(stderr, "expected %d/%s, got %d/%s (%s)\n", status, err_name(code), r->status,
-			err_name(r->err.code), r->err.message);
+		fprintf(stderr, "expected %d/%s, got %d/%s (%s)\n", status, err_name(code),
+			r->status, err_name(r->err.code), r->err.message);
 	assert_int_equal(r->status, status);
 	assert_string_equal(err_name(r->err.code), err_name(code));
 	assert_null(r->reply);
@@ -259,7 +260,10 @@ static void create_user_duplicate_email_is_already_exists(void **state)
 	r = create("DUP@example.com", "password123", "Second", NULL);
 	assert_error(&r, GRPC_STATUS_ALREADY_EXISTS, ERR_DUPLICATE_RESOURCE);
 	assert_true(it_has_violation(&r, "email"));
-	assert_int_equal(it_sql_int(F.db, "SELECT count(*) FROM users.users WHERE email = 'dup@example.com'"), 1);
+	assert_int_equal(
+		it_sql_int(F.db,
+			   "SELECT count(*) FROM users.users WHERE email = 'dup@example.com'"),
+		1);
 }
 
 static void create_user_admin_fields_need_admin(void **state)
@@ -274,12 +278,15 @@ static void create_user_admin_fields_need_admin(void **state)
 	req.name = "Climber";
 	req.role = "admin";
 	req.is_verified = &yes;
-	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
-		    NULL);
+	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
+		    NULL, NULL);
 	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN);
 	assert_true(it_has_violation(&r, "role"));
 	assert_true(it_has_violation(&r, "isVerified"));
-	assert_int_equal(it_sql_int(F.db, "SELECT count(*) FROM users.users WHERE email = 'climber@example.com'"), 0);
+	assert_int_equal(
+		it_sql_int(F.db,
+			   "SELECT count(*) FROM users.users WHERE email = 'climber@example.com'"),
+		0);
 
 	req.role = "moderator";
 	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
@@ -308,12 +315,16 @@ static void bad_credentials_are_refused_even_on_open_calls(void **state)
 		grpc_status_code status;
 		enum err_code code;
 	} rows[] = {
-		{ "expired token", expired, NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_TOKEN_EXPIRED },
-		{ "forged token", forged, NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
-		{ "not a JWT", "not.a.jwt", NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "expired token", expired, NULL, false, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_TOKEN_EXPIRED },
+		{ "forged token", forged, NULL, false, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
+		{ "not a JWT", "not.a.jwt", NULL, false, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
 		{ "open call, forged token", forged, NULL, true, GRPC_STATUS_UNAUTHENTICATED,
 		  ERR_UNAUTHORIZED },
-		{ "no credential", NULL, NULL, false, GRPC_STATUS_UNAUTHENTICATED, ERR_UNAUTHORIZED },
+		{ "no credential", NULL, NULL, false, GRPC_STATUS_UNAUTHENTICATED,
+		  ERR_UNAUTHORIZED },
 		{ "a token and a key", F.admin_token, "ak_1_secret", false,
 		  GRPC_STATUS_INVALID_ARGUMENT, ERR_BAD_REQUEST },
 		{ "a key the auth service does not know", NULL, "ak_1_secret", false,
@@ -326,10 +337,11 @@ static void bad_credentials_are_refused_even_on_open_calls(void **state)
 		struct it_result r;
 
 		req.id = id;
-		r = rows[i].create ? create("other@example.com", "password123", "Other", rows[i].token)
-				   : it_call(F.ch, USERS("GetUser"), &req.base,
-					     &agentos__users__v1__user__descriptor, rows[i].token,
-					     rows[i].api_key);
+		r = rows[i].create
+			    ? create("other@example.com", "password123", "Other", rows[i].token)
+			    : it_call(F.ch, USERS("GetUser"), &req.base,
+				      &agentos__users__v1__user__descriptor, rows[i].token,
+				      rows[i].api_key);
 		assert_row_error(i, rows[i].what, &r, rows[i].status, rows[i].code, NO_DETAILS);
 	}
 	free(expired);
@@ -341,8 +353,8 @@ static void bad_credentials_are_refused_even_on_open_calls(void **state)
 /* One GetUser and what it must answer: the user (want_email) or the error. */
 struct get_claim {
 	const char *what;
-	int who;        /* index into the test's tokens */
-	int64_t id;     /* 0 = the caller */
+	int who;                /* index into the test's tokens */
+	int64_t id;             /* 0 = the caller */
 	const char *want_email; /* NULL: an error */
 	grpc_status_code status;
 	enum err_code code;
@@ -373,10 +385,12 @@ static void get_user_self_other_moderator(void **state)
 	const struct get_claim rows[] = {
 		{ "user reads self", USER, a, "alice@example.com", GRPC_STATUS_OK, ERR_OK },
 		{ "id 0 is the caller", USER, 0, "alice@example.com", GRPC_STATUS_OK, ERR_OK },
-		{ "user reads another", USER, b, NULL, GRPC_STATUS_PERMISSION_DENIED, ERR_FORBIDDEN },
+		{ "user reads another", USER, b, NULL, GRPC_STATUS_PERMISSION_DENIED,
+		  ERR_FORBIDDEN },
 		{ "moderator reads another", MODERATOR, a, "alice@example.com", GRPC_STATUS_OK,
 		  ERR_OK },
-		{ "nobody by that id", MODERATOR, 999999, NULL, GRPC_STATUS_NOT_FOUND, ERR_NOT_FOUND },
+		{ "nobody by that id", MODERATOR, 999999, NULL, GRPC_STATUS_NOT_FOUND,
+		  ERR_NOT_FOUND },
 	};
 
 	(void)state;
@@ -454,7 +468,8 @@ static void get_user_near_copy_answers_and_follows_other_writers(void **state)
 		if (strcmp(((Agentos__Users__V1__User *)r.reply)->name, "Far") == 0)
 			break;
 		if (mono_ms() - t0 > 100)
-			fail_msg("GetUser still answers the old name 100 ms after the invalidation");
+			fail_msg(
+				"GetUser still answers the old name 100 ms after the invalidation");
 		it_result_release(&r);
 	}
 	it_result_release(&r);
@@ -469,14 +484,17 @@ static void batch_get_users_public_and_full(void **state)
 	int64_t b = make_user("batch2@example.com", "Batch Two");
 	int64_t gone = make_user("batch3@example.com", "Batch Gone");
 	int64_t ids[] = { b, 999999, a, b, gone };
-	Agentos__Users__V1__BatchGetUsersRequest req = AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
+	Agentos__Users__V1__BatchGetUsersRequest
+		req = AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
 	Agentos__Users__V1__BatchGetUsersResponse *resp;
 	char sql[128], *tm = it_token(a, "batch1@example.com", "moderator");
 	int64_t many[1001];
 	struct it_result r;
 
-	snprintf(sql, sizeof(sql), "UPDATE users.users SET deleted_at = now() WHERE id = %lld "
-		 "RETURNING 1", (long long)gone);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE users.users SET deleted_at = now() WHERE id = %lld "
+		 "RETURNING 1",
+		 (long long)gone);
 	free(it_sql(F.db, sql));
 	req.ids = ids;
 	req.n_ids = 5;
@@ -511,13 +529,16 @@ static void batch_get_users_public_and_full(void **state)
 /* Statements run against users.users since the last reset, the test's own excluded. */
 static int64_t users_queries(void)
 {
-	return it_sql_int(F.db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
-				" WHERE query LIKE '%users.users%' AND query NOT LIKE '%pg_stat_statements%'");
+	return it_sql_int(
+		F.db,
+		"SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
+		" WHERE query LIKE '%users.users%' AND query NOT LIKE '%pg_stat_statements%'");
 }
 
 static void batch_get_users_costs_one_mget_and_one_query(void **state)
 {
-	Agentos__Users__V1__BatchGetUsersRequest req = AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
+	Agentos__Users__V1__BatchGetUsersRequest
+		req = AGENTOS__USERS__V1__BATCH_GET_USERS_REQUEST__INIT;
 	const char *redis = stack_redis_url(F.stack);
 	int64_t ids[6];
 	struct it_result r;
@@ -597,7 +618,8 @@ static void list_users_filters_sorts_and_pages(void **state)
 	make_user("zeta.c@example.com", "zeta Charlie");
 	make_user("zeta.a@example.com", "ZETA Alpha");
 	make_user("zeta.b@example.com", "Zeta 100% Bravo");
-	snprintf(sql, sizeof(sql), "UPDATE users.users SET is_active = false, role = 'moderator' "
+	snprintf(sql, sizeof(sql),
+		 "UPDATE users.users SET is_active = false, role = 'moderator' "
 		 "WHERE email = 'zeta.b@example.com' RETURNING 1");
 	free(it_sql(F.db, sql));
 
@@ -674,7 +696,8 @@ static char *stored(int64_t id, const char *column)
 {
 	char sql[160];
 
-	snprintf(sql, sizeof(sql), "SELECT %s FROM users.users WHERE id = %lld", column, (long long)id);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM users.users WHERE id = %lld", column,
+		 (long long)id);
 	return it_sql(F.db, sql);
 }
 
@@ -798,13 +821,15 @@ static void update_user_email_change_unverifies(void **state)
 	char sql[128];
 	struct it_result r;
 
-	snprintf(sql, sizeof(sql), "UPDATE users.users SET is_verified = true WHERE id = %lld RETURNING 1",
+	snprintf(sql, sizeof(sql),
+		 "UPDATE users.users SET is_verified = true WHERE id = %lld RETURNING 1",
 		 (long long)id);
 	free(it_sql(F.db, sql));
 	u.email = "New.Address@example.com";
 	r = update(id, &u, email_path, 1, 0, t);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
-	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email, "new.address@example.com");
+	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email,
+			    "new.address@example.com");
 	assert_false(((Agentos__Users__V1__User *)r.reply)->is_verified);
 	it_result_release(&r);
 	assert_stored(id, "is_verified", "f");
@@ -818,8 +843,8 @@ static struct it_result del(int64_t id, const char *token)
 	Agentos__Users__V1__DeleteUserRequest req = AGENTOS__USERS__V1__DELETE_USER_REQUEST__INIT;
 
 	req.id = id;
-	return it_call(F.ch, USERS("DeleteUser"), &req.base, &google__protobuf__empty__descriptor, token,
-		       NULL);
+	return it_call(F.ch, USERS("DeleteUser"), &req.base, &google__protobuf__empty__descriptor,
+		       token, NULL);
 }
 
 static void delete_user_is_soft_and_frees_the_email(void **state)
@@ -853,14 +878,14 @@ static void delete_user_is_soft_and_frees_the_email(void **state)
 
 static struct it_result change_pw(int64_t id, const char *cur, const char *next, const char *token)
 {
-	Agentos__Users__V1__ChangePasswordRequest req =
-		AGENTOS__USERS__V1__CHANGE_PASSWORD_REQUEST__INIT;
+	Agentos__Users__V1__ChangePasswordRequest
+		req = AGENTOS__USERS__V1__CHANGE_PASSWORD_REQUEST__INIT;
 
 	req.id = id;
 	req.current_password = (char *)cur;
 	req.new_password = (char *)next;
-	return it_call(F.ch, USERS("ChangePassword"), &req.base, &google__protobuf__empty__descriptor,
-		       token, NULL);
+	return it_call(F.ch, USERS("ChangePassword"), &req.base,
+		       &google__protobuf__empty__descriptor, token, NULL);
 }
 
 static void change_password_rules(void **state)
@@ -921,12 +946,14 @@ static void verify_credentials_same_answer_for_unknown_and_wrong(void **state)
 	assert_error(&unknown, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
 	assert_string_equal(wrong.err.message, unknown.err.message);
 
-	snprintf(sql, sizeof(sql), "UPDATE users.users SET is_active = false WHERE id = %lld RETURNING 1",
+	snprintf(sql, sizeof(sql),
+		 "UPDATE users.users SET is_active = false WHERE id = %lld RETURNING 1",
 		 (long long)id);
 	free(it_sql(F.db, sql));
 	r = verify("login@example.com", "password123");
 	assert_error(&r, GRPC_STATUS_PERMISSION_DENIED, ERR_ACCOUNT_DISABLED);
-	r = verify("login@example.com", "not-the-password"); /* status not revealed without the password */
+	r = verify("login@example.com",
+		   "not-the-password"); /* status not revealed without the password */
 	assert_error(&r, GRPC_STATUS_UNAUTHENTICATED, ERR_INVALID_CREDENTIALS);
 }
 
@@ -979,7 +1006,8 @@ static void role_change_and_disabling_revoke_older_tokens(void **state)
 	char *t_disabled = older_token(disabled, "rv.off@example.com", "user");
 	char *fresh;
 	Agentos__Users__V1__User u = AGENTOS__USERS__V1__USER__INIT;
-	const char *name_path[] = { "name" }, *role_path[] = { "role" }, *active_path[] = { "is_active" };
+	const char *name_path[] = { "name" }, *role_path[] = { "role" },
+		   *active_path[] = { "is_active" };
 	struct it_result r;
 
 	u.name = "Renamed"; /* an ordinary write keeps the tokens */
@@ -1035,7 +1063,8 @@ static void password_change_and_deletion_revoke_older_tokens(void **state)
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM auth.revocations WHERE user_id IN (%lld, %lld)"
 		 " AND not_before_ms BETWEEN %lld AND %lld",
-		 (long long)pw, (long long)gone, (long long)(now_ms - 60000), (long long)(now_ms + 1000));
+		 (long long)pw, (long long)gone, (long long)(now_ms - 60000),
+		 (long long)(now_ms + 1000));
 	assert_int_equal(it_sql_int(F.db, sql), 2);
 	/* the outbox is empty: every revocation was delivered */
 	assert_int_equal(it_sql_int(F.db, "SELECT count(*) FROM users.token_revocation_outbox"), 0);

@@ -110,8 +110,9 @@ static void list_users_filters_and_sorts(void **state)
 	char *tm = moderator_token();
 	struct it_http_result r;
 
-	assert_true(it_sql_exec(G.db, "UPDATE users.users SET is_active = false, role = 'moderator' "
-				      "WHERE email = 'pager.e@example.com'"));
+	assert_true(it_sql_exec(G.db,
+				"UPDATE users.users SET is_active = false, role = 'moderator' "
+				"WHERE email = 'pager.e@example.com'"));
 	it_gateway_sign_up(&G, "percent.1@example.com", "Percent 100% Sign");
 	it_gateway_sign_up(&G, "percent.2@example.com", "Percent 1000 Sign");
 
@@ -150,7 +151,8 @@ static void list_users_filters_and_sorts(void **state)
 	it_http_release(&r);
 	r = list("/users?name=100%25", tm); /* % is literal */
 	assert_page(&r, 1, 20, 1, 1, false, false, 1);
-	assert_string_equal(it_json_str(json_array_get(it_data(&r), 0), "name"), "Percent 100% Sign");
+	assert_string_equal(it_json_str(json_array_get(it_data(&r), 0), "name"),
+			    "Percent 100% Sign");
 	it_http_release(&r);
 	r = list("/users?name=pager&foo=bar&utm_source=x", tm); /* unknown parameters ignored */
 	assert_page(&r, 1, 20, 5, 1, false, false, 5);
@@ -161,9 +163,10 @@ static void list_users_filters_and_sorts(void **state)
 static void list_users_malformed_query_is_400(void **state)
 {
 	static const char *const queries[] = {
-		"page=abc", "page=0",       "page=-1",       "page=1.5",
-		"limit=0",  "limit=101",    "limit=abc",     "sort=bogus",
-		"sort=password", "sort=-", "status=bogus", "role=superuser",
+		"page=abc",      "page=0",          "page=-1",
+		"page=1.5",      "limit=0",         "limit=101",
+		"limit=abc",     "sort=bogus",      "sort=password",
+		"sort=-",        "status=bogus",    "role=superuser",
 		"page=1&page=2", "limit=5&limit=5", "sort=name&sort=email",
 	};
 	char *tm = moderator_token();
@@ -236,7 +239,7 @@ static void unknown_routes_are_404_and_wrong_methods_405(void **state)
 	it_expect_error(call("GET", "/nope", NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	it_expect_error(call("GET", "/users/", G.admin_token, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	it_expect_error(call("GET", "/users/1/nope", G.admin_token, NULL), 404, "NOT_FOUND",
-		     NO_DETAILS);
+			NO_DETAILS);
 	it_expect_error(call("GET", "/health", NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
 
 	/* route before credentials: no token and still 405 */
@@ -317,13 +320,13 @@ static void every_error_carries_the_request_id(void **state)
 	memset(big, ' ', IT_GW_MAX_BODY + 15);
 	big[0] = '{';
 	memcpy(big + IT_GW_MAX_BODY + 14, "}", 2);
-	r[0] = call_h("GET", "/nope", NULL, h, NULL);                  /* 404 */
-	r[1] = call_h("DELETE", "/users", NULL, h, NULL);              /* 405 */
-	r[2] = call_h("GET", "/users/me", NULL, h, NULL);              /* 401 */
-	r[3] = call_h("POST", "/users", NULL, h, "{");                 /* 400 INVALID_JSON */
-	r[4] = call_h("GET", "/users/abc", G.admin_token, h, NULL);    /* 400 BAD_REQUEST */
-	r[5] = call_h("POST", "/users", NULL, typed, "{}");            /* 415 */
-	r[6] = call_h("POST", "/users", NULL, h, big);                 /* 413 */
+	r[0] = call_h("GET", "/nope", NULL, h, NULL);               /* 404 */
+	r[1] = call_h("DELETE", "/users", NULL, h, NULL);           /* 405 */
+	r[2] = call_h("GET", "/users/me", NULL, h, NULL);           /* 401 */
+	r[3] = call_h("POST", "/users", NULL, h, "{");              /* 400 INVALID_JSON */
+	r[4] = call_h("GET", "/users/abc", G.admin_token, h, NULL); /* 400 BAD_REQUEST */
+	r[5] = call_h("POST", "/users", NULL, typed, "{}");         /* 415 */
+	r[6] = call_h("POST", "/users", NULL, h, big);              /* 413 */
 	for (size_t i = 0; i < ARRAY_SIZE(r); i++) {
 		fprintf(stderr, "error #%zu: HTTP %ld\n", i, r[i].status);
 		assert_true(r[i].status >= 400);

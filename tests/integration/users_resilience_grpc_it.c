@@ -19,7 +19,6 @@
 #include "stack.h"
 #include "util.h"
 
-
 struct fixture {
 	struct stack *stack;
 	struct proc *svc;
@@ -90,8 +89,8 @@ static struct it_result create_user(const char *email)
 	req.email = (char *)email;
 	req.password = "password123";
 	req.name = "Resilient";
-	return it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
-		       NULL);
+	return it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
+		       NULL, NULL);
 }
 
 static void postgres_restart_is_survived_without_restarting_the_service(void **state)
@@ -115,7 +114,9 @@ static void postgres_restart_is_survived_without_restarting_the_service(void **s
 		r = list_users();
 		ok = r.status == GRPC_STATUS_OK;
 		if (ok)
-			assert_int_equal(((Agentos__Users__V1__ListUsersResponse *)r.reply)->pagination->total, 1);
+			assert_int_equal(((Agentos__Users__V1__ListUsersResponse *)r.reply)
+						 ->pagination->total,
+					 1);
 		it_result_release(&r);
 		if (!ok)
 			usleep(200 * 1000);
@@ -136,8 +137,8 @@ static void redis_loss_falls_back_to_postgres(void **state)
 	stack_redis_stop(F.stack);
 	req.id = 1;
 	started = mono_ms();
-	r = it_call(F.ch, USERS("GetUser"), &req.base, &agentos__users__v1__user__descriptor, F.token,
-		    NULL);
+	r = it_call(F.ch, USERS("GetUser"), &req.base, &agentos__users__v1__user__descriptor,
+		    F.token, NULL);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
 	assert_string_equal(((Agentos__Users__V1__User *)r.reply)->email, "before@example.com");
 	assert_true(mono_ms() - started < 2000);
@@ -199,14 +200,15 @@ static void a_stuck_write_does_not_hold_up_reads(void **state)
 		pthread_create(&threads[i], NULL, call_rename, &calls[i]);
 	}
 	usleep(300 * 1000); /* the three are waiting for the lock */
-	assert_int_equal(it_sql_int(stack_database_url(F.stack),
-				    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
-			 3);
+	assert_int_equal(
+		it_sql_int(stack_database_url(F.stack),
+			   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
+		3);
 	for (int i = 0; i < 5; i++) {
 		get.id = id;
 		started = mono_ms();
-		r = it_call(F.ch, USERS("GetUser"), &get.base, &agentos__users__v1__user__descriptor, token,
-			    NULL);
+		r = it_call(F.ch, USERS("GetUser"), &get.base,
+			    &agentos__users__v1__user__descriptor, token, NULL);
 		assert_int_equal(r.status, GRPC_STATUS_OK);
 		assert_string_equal(((Agentos__Users__V1__User *)r.reply)->name, "Resilient");
 		assert_true(mono_ms() - started < 1000);
@@ -257,7 +259,8 @@ static void sigterm_drains_in_flight_calls_and_exits_zero(void **state)
 	F.svc = NULL;
 	assert_int_equal(status, 0);
 	assert_int_equal(it_sql_int(stack_database_url(F.stack),
-				    "SELECT count(*) FROM users.users WHERE email LIKE 'drain%'"), 6);
+				    "SELECT count(*) FROM users.users WHERE email LIKE 'drain%'"),
+			 6);
 }
 
 /* A start-up that must fail: exit status 2 and a line naming the problem. */
@@ -286,7 +289,8 @@ static void malformed_configuration_stops_start_up_naming_the_variable(void **st
 	const char *bad_level[] = { "LOG_LEVEL=loud", NULL };
 
 	assert_refuses_to_start(bad_port, "GRPC_PORT: \"80x\"");
-	assert_refuses_to_start(bad_pool, "DATABASE_POOL_MIN (5) must not exceed DATABASE_POOL_MAX (2)");
+	assert_refuses_to_start(bad_pool,
+				"DATABASE_POOL_MIN (5) must not exceed DATABASE_POOL_MAX (2)");
 	assert_refuses_to_start(no_db, "DATABASE_URL is required");
 	assert_refuses_to_start(prod_default, "JWT_SECRET is required when APP_ENV=production");
 	assert_refuses_to_start(prod_short, "JWT_SECRET must be at least 32 bytes");

@@ -49,10 +49,11 @@ static char *moderator_token(void)
 
 static void sign_up_returns_201_and_exactly_the_user_object(void **state)
 {
-	const char *body = "{\"email\":\"  Ada.Lovelace@Example.COM \",\"password\":\"correct horse "
-			   "battery\",\"name\":\"  Ada Lovelace \"}";
-	struct it_http_result r = call_h("POST", "/users", NULL, HEADERS("X-Request-Id: it-signup-1"),
-					 body);
+	const char
+		*body = "{\"email\":\"  Ada.Lovelace@Example.COM \",\"password\":\"correct horse "
+			"battery\",\"name\":\"  Ada Lovelace \"}";
+	struct it_http_result r = call_h("POST", "/users", NULL,
+					 HEADERS("X-Request-Id: it-signup-1"), body);
 	json_t *u;
 	char sql[160];
 
@@ -66,12 +67,14 @@ static void sign_up_returns_201_and_exactly_the_user_object(void **state)
 	assert_true(json_is_false(json_object_get(u, "isVerified")));
 	assert_int_equal(it_json_int(u, "version"), 1);
 	assert_string_equal(it_http_header(&r, "X-Request-Id"), "it-signup-1");
-	assert_string_equal(it_json_str(json_object_get(r.json, "meta"), "requestId"), "it-signup-1");
+	assert_string_equal(it_json_str(json_object_get(r.json, "meta"), "requestId"),
+			    "it-signup-1");
 	/* no secret in the reply, in any form */
 	assert_null(strstr(r.body, "correct horse"));
 	assert_null(strstr(r.body, "argon2"));
 	assert_null(strstr(r.body, "assword"));
-	snprintf(sql, sizeof(sql), "SELECT id FROM users.users WHERE email = "
+	snprintf(sql, sizeof(sql),
+		 "SELECT id FROM users.users WHERE email = "
 		 "'ada.lovelace@example.com' AND name = 'Ada Lovelace'");
 	assert_int_equal(count_sql(sql), it_json_int(u, "id"));
 	it_http_release(&r);
@@ -82,40 +85,50 @@ static void sign_up_lists_every_invalid_field_at_once(void **state)
 	int64_t before = user_count();
 	char name[101 * 2 + 64], body[512];
 
-	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"not-an-email\",\"password\":\"short\",\"name\":\"   \"}"),
-		     422, "VALIDATION_ERROR", FIELDS("email", "password", "name"));
+	it_expect_error(
+		call("POST", "/users", NULL,
+		     "{\"email\":\"not-an-email\",\"password\":\"short\",\"name\":\"   \"}"),
+		422, "VALIDATION_ERROR", FIELDS("email", "password", "name"));
 	/* every required field missing */
 	it_expect_error(call("POST", "/users", NULL, "{}"), 422, "VALIDATION_ERROR",
-		     FIELDS("email", "password", "name"));
+			FIELDS("email", "password", "name"));
 	/* wrong JSON types are field errors too */
 	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":42,\"password\":\"password123\",\"name\":\"Typed\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("email"));
+			     "{\"email\":42,\"password\":\"password123\",\"name\":\"Typed\"}"),
+			422, "VALIDATION_ERROR", FIELDS("email"));
 	/* 101 code points (202 bytes) is one too many; 129-character password */
 	for (int i = 0; i < 101; i++)
 		memcpy(name + 2 * i, "\xc3\xa9", 2);
 	name[202] = '\0';
-	snprintf(body, sizeof(body), "{\"email\":\"long@example.com\",\"password\":\"%0129d\","
-		 "\"name\":\"%s\"}", 0, name);
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"long@example.com\",\"password\":\"%0129d\","
+		 "\"name\":\"%s\"}",
+		 0, name);
 	it_expect_error(call("POST", "/users", NULL, body), 422, "VALIDATION_ERROR",
-		     FIELDS("password", "name"));
+			FIELDS("password", "name"));
 	/* 255 characters; whitespace inside; two @ */
-	snprintf(body, sizeof(body), "{\"email\":\"%0243d@example.com\",\"password\":\"password123\","
-		 "\"name\":\"Long Mail\"}", 0);
-	it_expect_error(call("POST", "/users", NULL, body), 422, "VALIDATION_ERROR", FIELDS("email"));
-	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"a b@example.com\",\"password\":\"password123\",\"name\":\"Ab\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("email"));
-	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"a@b@example.com\",\"password\":\"password123\",\"name\":\"Ab\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("email"));
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"%0243d@example.com\",\"password\":\"password123\","
+		 "\"name\":\"Long Mail\"}",
+		 0);
+	it_expect_error(call("POST", "/users", NULL, body), 422, "VALIDATION_ERROR",
+			FIELDS("email"));
+	it_expect_error(
+		call("POST", "/users", NULL,
+		     "{\"email\":\"a b@example.com\",\"password\":\"password123\",\"name\":\"Ab\"}"),
+		422, "VALIDATION_ERROR", FIELDS("email"));
+	it_expect_error(
+		call("POST", "/users", NULL,
+		     "{\"email\":\"a@b@example.com\",\"password\":\"password123\",\"name\":\"Ab\"}"),
+		422, "VALIDATION_ERROR", FIELDS("email"));
 	assert_int_equal(user_count(), before);
 
 	/* 100 code points are fine */
 	name[200] = '\0';
-	snprintf(body, sizeof(body), "{\"email\":\"long@example.com\",\"password\":\"%0128d\","
-		 "\"name\":\"%s\"}", 0, name);
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"long@example.com\",\"password\":\"%0128d\","
+		 "\"name\":\"%s\"}",
+		 0, name);
 	{
 		struct it_http_result r = call("POST", "/users", NULL, body);
 
@@ -129,17 +142,19 @@ static void sign_up_refuses_unknown_and_read_only_fields(void **state)
 	int64_t before = user_count();
 
 	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"extra@example.com\",\"password\":\"password123\","
-			  "\"name\":\"Extra\",\"nickname\":\"x\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("nickname"));
-	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"ro@example.com\",\"password\":\"password123\",\"name\":\"Ro\","
-			  "\"id\":7,\"createdAt\":\"2026-01-01T00:00:00Z\",\"version\":1}"),
-		     422, "VALIDATION_ERROR", FIELDS("id", "createdAt", "version"));
-	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"ro@example.com\",\"password\":\"password123\",\"name\":\"Ro\","
-			  "\"updatedAt\":\"2026-01-01T00:00:00Z\",\"passwordHash\":\"x\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("updatedAt", "passwordHash"));
+			     "{\"email\":\"extra@example.com\",\"password\":\"password123\","
+			     "\"name\":\"Extra\",\"nickname\":\"x\"}"),
+			422, "VALIDATION_ERROR", FIELDS("nickname"));
+	it_expect_error(
+		call("POST", "/users", NULL,
+		     "{\"email\":\"ro@example.com\",\"password\":\"password123\",\"name\":\"Ro\","
+		     "\"id\":7,\"createdAt\":\"2026-01-01T00:00:00Z\",\"version\":1}"),
+		422, "VALIDATION_ERROR", FIELDS("id", "createdAt", "version"));
+	it_expect_error(
+		call("POST", "/users", NULL,
+		     "{\"email\":\"ro@example.com\",\"password\":\"password123\",\"name\":\"Ro\","
+		     "\"updatedAt\":\"2026-01-01T00:00:00Z\",\"passwordHash\":\"x\"}"),
+		422, "VALIDATION_ERROR", FIELDS("updatedAt", "passwordHash"));
 	assert_int_equal(user_count(), before);
 	assert_int_equal(email_count("extra@example.com") + email_count("ro@example.com"), 0);
 }
@@ -147,37 +162,41 @@ static void sign_up_refuses_unknown_and_read_only_fields(void **state)
 static void sign_up_duplicate_email_is_409(void **state)
 {
 	it_gateway_sign_up(&G, "dup@example.com", "First");
-	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\" DUP@Example.com\",\"password\":\"password123\",\"name\":\"Second\"}"),
-		     409, "DUPLICATE_RESOURCE", FIELDS("email"));
+	it_expect_error(
+		call("POST", "/users", NULL,
+		     "{\"email\":\" DUP@Example.com\",\"password\":\"password123\",\"name\":\"Second\"}"),
+		409, "DUPLICATE_RESOURCE", FIELDS("email"));
 	assert_int_equal(email_count("dup@example.com"), 1);
 	assert_int_equal(count_sql("SELECT count(*) FROM users.users WHERE name = 'Second'"), 0);
 }
 
 static void sign_up_with_admin_fields_is_403_unless_admin(void **state)
 {
-	const char *body = "{\"email\":\"climber@example.com\",\"password\":\"password123\","
-			   "\"name\":\"Climber\",\"role\":\"admin\",\"isActive\":true,\"isVerified\":true}";
+	const char *body =
+		"{\"email\":\"climber@example.com\",\"password\":\"password123\","
+		"\"name\":\"Climber\",\"role\":\"admin\",\"isActive\":true,\"isVerified\":true}";
 	char *user_token = it_token(G.admin_id + 100000, "someone@example.com", "user");
 	struct it_http_result r;
 
 	it_expect_error(call("POST", "/users", NULL, body), 403, "FORBIDDEN",
-		     FIELDS("role", "isActive", "isVerified"));
+			FIELDS("role", "isActive", "isVerified"));
 	it_expect_error(call("POST", "/users", user_token,
-			  "{\"email\":\"climber@example.com\",\"password\":\"password123\","
-			  "\"name\":\"Climber\",\"role\":\"moderator\"}"),
-		     403, "FORBIDDEN", FIELDS("role"));
+			     "{\"email\":\"climber@example.com\",\"password\":\"password123\","
+			     "\"name\":\"Climber\",\"role\":\"moderator\"}"),
+			403, "FORBIDDEN", FIELDS("role"));
 	assert_int_equal(email_count("climber@example.com"), 0);
 
-	r = call("POST", "/users", G.admin_token,
-		 "{\"email\":\"made.mod@example.com\",\"password\":\"password123\",\"name\":\"Mod\","
-		 "\"role\":\"moderator\",\"isVerified\":true}");
+	r = call(
+		"POST", "/users", G.admin_token,
+		"{\"email\":\"made.mod@example.com\",\"password\":\"password123\",\"name\":\"Mod\","
+		"\"role\":\"moderator\",\"isVerified\":true}");
 	assert_true(it_http_is_success(&r, 201));
 	assert_string_equal(it_json_str(it_data(&r), "role"), "moderator");
 	assert_true(json_is_true(json_object_get(it_data(&r), "isVerified")));
 	it_http_release(&r);
 	assert_int_equal(count_sql("SELECT count(*) FROM users.users WHERE email = "
-				   "'made.mod@example.com' AND role = 'moderator' AND is_verified"), 1);
+				   "'made.mod@example.com' AND role = 'moderator' AND is_verified"),
+			 1);
 	free(user_token);
 }
 
@@ -187,13 +206,13 @@ static void sign_up_forbidden_fields_come_before_validation(void **state)
 	int64_t before = user_count();
 
 	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"not-an-email\",\"password\":\"short\",\"name\":\"X\","
-			  "\"role\":\"admin\"}"),
-		     403, "FORBIDDEN", FIELDS("role"));
+			     "{\"email\":\"not-an-email\",\"password\":\"short\",\"name\":\"X\","
+			     "\"role\":\"admin\"}"),
+			403, "FORBIDDEN", FIELDS("role"));
 	it_expect_error(call("POST", "/users", NULL,
-			  "{\"email\":\"order@example.com\",\"password\":\"password123\","
-			  "\"name\":\"X\",\"isActive\":false,\"nickname\":\"x\"}"),
-		     403, "FORBIDDEN", FIELDS("isActive"));
+			     "{\"email\":\"order@example.com\",\"password\":\"password123\","
+			     "\"name\":\"X\",\"isActive\":false,\"nickname\":\"x\"}"),
+			403, "FORBIDDEN", FIELDS("isActive"));
 	assert_int_equal(user_count(), before);
 }
 
@@ -217,7 +236,8 @@ static void sign_up_malformed_bodies_are_400_invalid_json(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
 		fprintf(stderr, "body #%zu\n", i);
-		it_expect_error(call("POST", "/users", NULL, bodies[i]), 400, "INVALID_JSON", NO_DETAILS);
+		it_expect_error(call("POST", "/users", NULL, bodies[i]), 400, "INVALID_JSON",
+				NO_DETAILS);
 	}
 	/* no body at all where one is required */
 	it_expect_error(call("POST", "/users", NULL, NULL), 400, "INVALID_JSON", NO_DETAILS);
@@ -233,14 +253,16 @@ static void sign_up_needs_a_json_content_type(void **state)
 	struct it_http_result r;
 	int n;
 
-	it_expect_error(call_h("POST", "/users", NULL, HEADERS("Content-Type: text/plain"), body), 415,
-		     "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+	it_expect_error(call_h("POST", "/users", NULL, HEADERS("Content-Type: text/plain"), body),
+			415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
 	it_expect_error(call_h("POST", "/users", NULL,
-			    HEADERS("Content-Type: application/x-www-form-urlencoded"), body),
-		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+			       HEADERS("Content-Type: application/x-www-form-urlencoded"), body),
+			415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
 	/* a body and no Content-Type at all, sent byte for byte */
-	n = snprintf(raw, sizeof(raw), "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body), body);
+	n = snprintf(raw, sizeof(raw),
+		     "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		     strlen(body), body);
 	r = it_http_raw(G.port, raw, (size_t)n);
 	assert_true(it_http_is_error(&r, 415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS));
 	it_http_release(&r);
@@ -280,16 +302,18 @@ static void sign_up_oversized_body_is_413(void **state)
 	it_expect_error(call("POST", "/users", NULL, big), 413, "PAYLOAD_TOO_LARGE", NO_DETAILS);
 	/* chunked: no Content-Length to refuse up front */
 	raw = xmalloc(IT_GW_MAX_BODY + 512);
-	n = snprintf(raw, IT_GW_MAX_BODY + 512,
-		     "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
-		     "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
-		     strlen(big), big);
+	n = snprintf(
+		raw, IT_GW_MAX_BODY + 512,
+		"POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+		"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+		strlen(big), big);
 	r = it_http_raw(G.port, raw, (size_t)n);
 	assert_true(it_http_is_error(&r, 413, "PAYLOAD_TOO_LARGE", NO_DETAILS));
 	it_http_release(&r);
 	assert_int_equal(user_count(), before);
 	/* exactly MAX_BODY_BYTES is allowed in: what is wrong then is the field */
-	it_expect_error(call("POST", "/users", NULL, exact), 422, "VALIDATION_ERROR", FIELDS("pad"));
+	it_expect_error(call("POST", "/users", NULL, exact), 422, "VALIDATION_ERROR",
+			FIELDS("pad"));
 	free(raw);
 	free(big);
 	free(exact);
@@ -306,16 +330,21 @@ static void sign_up_smuggling_shapes_are_400(void **state)
 	struct it_http_result r;
 	int n;
 
-	n = snprintf(raw, sizeof(raw), "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
-		     strlen(body) + 10, strlen(body), body);
+	n = snprintf(
+		raw, sizeof(raw),
+		"POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		"Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+		strlen(body) + 10, strlen(body), body);
 	r = it_http_raw(G.port, raw, (size_t)n);
 	assert_true(it_http_is_error(&r, 400, "BAD_REQUEST", IT_ANY_DETAILS));
 	it_http_release(&r);
-	n = snprintf(raw, sizeof(raw), "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-		     "Content-Type: application/json\r\nContent-Length: %zu\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n%s", strlen(body), strlen(body), body);
+	n = snprintf(
+		raw, sizeof(raw),
+		"POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		"Content-Type: application/json\r\nContent-Length: %zu\r\nContent-Length: %zu\r\n"
+		"Connection: close\r\n\r\n%s",
+		strlen(body), strlen(body), body);
 	r = it_http_raw(G.port, raw, (size_t)n);
 	assert_true(it_http_is_error(&r, 400, "BAD_REQUEST", IT_ANY_DETAILS));
 	it_http_release(&r);
@@ -357,15 +386,18 @@ static void get_user_returns_the_user_and_its_etag(void **state)
 	snprintf(path, sizeof(path), "/users/%lld", (long long)other);
 	it_expect_error(call("GET", path, t, NULL), 403, "FORBIDDEN", NO_DETAILS);
 	it_expect_error(call("GET", "/users/999999999", tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
-	it_expect_error(call("GET", "/users/9007199254740991", tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", "/users/9007199254740991", tm, NULL), 404, "NOT_FOUND",
+			NO_DETAILS);
 	free(t);
 	free(tm);
 }
 
 static void get_user_malformed_id_is_400(void **state)
 {
-	static const char *const ids[] = { "abc", "0", "-1", "9007199254740992", "1.5", "1e3",
-					   "99999999999999999999", "0x10", "%201" };
+	static const char *const ids[] = {
+		"abc",  "0",   "-1", "9007199254740992", "1.5", "1e3", "99999999999999999999",
+		"0x10", "%201"
+	};
 	char *tm = moderator_token();
 	char path[64];
 
@@ -403,17 +435,19 @@ static void get_user_refuses_bad_credentials(void **state)
 	it_expect_error(call("GET", own, forged, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
 	it_expect_error(call("GET", own, "not.a.jwt", NULL), 401, "UNAUTHORIZED", NO_DETAILS);
 	it_expect_error(call_h("GET", own, NULL, HEADERS("Authorization: Basic dXNlcjpwYXNz"),
-			    NULL), 401, "UNAUTHORIZED", NO_DETAILS);
+			       NULL),
+			401, "UNAUTHORIZED", NO_DETAILS);
 	/* a credential that is present but bad is 401 even on the open sign-up */
 	it_expect_error(call("POST", "/users", forged,
-			  "{\"email\":\"forged@example.com\",\"password\":\"password123\","
-			  "\"name\":\"Forged\"}"), 401, "UNAUTHORIZED", NO_DETAILS);
+			     "{\"email\":\"forged@example.com\",\"password\":\"password123\","
+			     "\"name\":\"Forged\"}"),
+			401, "UNAUTHORIZED", NO_DETAILS);
 	assert_int_equal(user_count(), before);
 	/* both credential headers; an API key in the query string */
-	it_expect_error(call_h("GET", own, G.admin_token, HEADERS("X-API-Key: ak_1_secret"),
-			    NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
-	it_expect_error(call("GET", key_in_query, G.admin_token, NULL), 400,
-		     "BAD_REQUEST", IT_ANY_DETAILS);
+	it_expect_error(call_h("GET", own, G.admin_token, HEADERS("X-API-Key: ak_1_secret"), NULL),
+			400, "BAD_REQUEST", IT_ANY_DETAILS);
+	it_expect_error(call("GET", key_in_query, G.admin_token, NULL), 400, "BAD_REQUEST",
+			IT_ANY_DETAILS);
 	/* 30 s leeway on exp */
 	r = call("GET", own, leeway, NULL);
 	assert_true(it_http_is_success(&r, 200));
@@ -469,7 +503,8 @@ static void assert_access_line(const char *log, const char *id, const char *meth
 
 static void access_log_has_one_line_per_request_and_no_secrets(void **state)
 {
-	const char *const h1[] = { "X-Request-Id: it-log-create", "User-Agent: it-agent/1.0", NULL };
+	const char *const h1[] = { "X-Request-Id: it-log-create", "User-Agent: it-agent/1.0",
+				   NULL };
 	const char *const h2[] = { "X-Request-Id: it-log-get", "User-Agent: it-agent/1.0", NULL };
 	const char *const h3[] = { "X-Request-Id: it-log-404", "User-Agent: it-agent/1.0", NULL };
 	const char *const h4[] = { "X-Request-Id: it-log-key", "User-Agent: it-agent/1.0", NULL };

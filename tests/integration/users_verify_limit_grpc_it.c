@@ -82,8 +82,8 @@ static void sign_up(const char *email)
 	req.email = (char *)email;
 	req.password = PASSWORD;
 	req.name = "Guessed";
-	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor, NULL,
-		    NULL);
+	r = it_call(F.ch, USERS("CreateUser"), &req.base, &agentos__users__v1__user__descriptor,
+		    NULL, NULL);
 	assert_int_equal(r.status, GRPC_STATUS_OK);
 	it_result_release(&r);
 }
@@ -91,15 +91,15 @@ static void sign_up(const char *email)
 /* One VerifyCredentials: ERR_OK, or the error code it was answered with. */
 static enum err_code verify(const char *email, const char *password)
 {
-	Agentos__Users__V1__VerifyCredentialsRequest req =
-		AGENTOS__USERS__V1__VERIFY_CREDENTIALS_REQUEST__INIT;
+	Agentos__Users__V1__VerifyCredentialsRequest
+		req = AGENTOS__USERS__V1__VERIFY_CREDENTIALS_REQUEST__INIT;
 	struct it_result r;
 	enum err_code code;
 
 	req.email = (char *)email;
 	req.password = (char *)password;
-	r = it_call(F.ch, USERS("VerifyCredentials"), &req.base, &agentos__users__v1__user__descriptor,
-		    NULL, NULL);
+	r = it_call(F.ch, USERS("VerifyCredentials"), &req.base,
+		    &agentos__users__v1__user__descriptor, NULL, NULL);
 	code = r.status == GRPC_STATUS_OK ? ERR_OK : r.err.code;
 	if (code == ERR_RATE_LIMIT_EXCEEDED)
 		assert_int_equal(r.status, GRPC_STATUS_RESOURCE_EXHAUSTED);

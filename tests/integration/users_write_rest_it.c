@@ -81,36 +81,42 @@ static void put_user_replaces_email_and_name(void **state)
 	char *t = token_for(id, "putter@example.com");
 	struct it_http_result r;
 
-	r = call("PUT", user_path(id), t, "{\"email\":\" Putter.New@Example.com\",\"name\":\"  Putter New \"}");
+	r = call("PUT", user_path(id), t,
+		 "{\"email\":\" Putter.New@Example.com\",\"name\":\"  Putter New \"}");
 	assert_true(it_http_is_success(&r, 200));
 	assert_string_equal(it_json_str(it_data(&r), "email"), "putter.new@example.com");
 	assert_string_equal(it_json_str(it_data(&r), "name"), "Putter New");
 	expect_user(r, 2);
-	assert_stored(id, "email || '|' || name || '|' || version", "putter.new@example.com|Putter New|2");
+	assert_stored(id, "email || '|' || name || '|' || version",
+		      "putter.new@example.com|Putter New|2");
 
 	it_expect_error(call("PUT", user_path(id), t, "{\"name\":\"Only Name\"}"), 422,
-		     "VALIDATION_ERROR", FIELDS("email"));
+			"VALIDATION_ERROR", FIELDS("email"));
 	it_expect_error(call("PUT", user_path(id), t, "{\"email\":\"only@example.com\"}"), 422,
-		     "VALIDATION_ERROR", FIELDS("name"));
+			"VALIDATION_ERROR", FIELDS("name"));
 	it_expect_error(call("PUT", user_path(id), t, "{}"), 422, "VALIDATION_ERROR",
-		     FIELDS("email", "name"));
+			FIELDS("email", "name"));
 	it_expect_error(call("PUT", user_path(id), t, "{\"email\":\"bad\",\"name\":\"  \"}"), 422,
-		     "VALIDATION_ERROR", FIELDS("email", "name"));
+			"VALIDATION_ERROR", FIELDS("email", "name"));
 	it_expect_error(call("PUT", user_path(id), t,
-			  "{\"email\":\"p@example.com\",\"name\":\"P\",\"role\":\"admin\"}"),
-		     403, "FORBIDDEN", FIELDS("role"));
-	it_expect_error(call("PUT", user_path(other), t, "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
-		     403, "FORBIDDEN", NO_DETAILS);
+			     "{\"email\":\"p@example.com\",\"name\":\"P\",\"role\":\"admin\"}"),
+			403, "FORBIDDEN", FIELDS("role"));
+	it_expect_error(call("PUT", user_path(other), t,
+			     "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+			403, "FORBIDDEN", NO_DETAILS);
 	it_expect_error(call_h("PUT", user_path(id), t, HEADERS("If-Match: \"1\""),
-			    "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
-		     409, "VERSION_CONFLICT", NO_DETAILS);
+			       "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+			409, "VERSION_CONFLICT", NO_DETAILS);
 	it_expect_error(call_h("PUT", user_path(id), t, HEADERS("Content-Type: text/plain"),
-			    "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
-		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+			       "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+			415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
 	it_expect_error(call("PUT", "/users/424242", G.admin_token,
-			  "{\"email\":\"p@example.com\",\"name\":\"P\"}"), 404, "NOT_FOUND", NO_DETAILS);
-	assert_stored(id, "email || '|' || name || '|' || version", "putter.new@example.com|Putter New|2");
-	assert_stored(other, "email || '|' || name || '|' || version", "put.other@example.com|Put Other|1");
+			     "{\"email\":\"p@example.com\",\"name\":\"P\"}"),
+			404, "NOT_FOUND", NO_DETAILS);
+	assert_stored(id, "email || '|' || name || '|' || version",
+		      "putter.new@example.com|Putter New|2");
+	assert_stored(other, "email || '|' || name || '|' || version",
+		      "put.other@example.com|Put Other|1");
 	free(t);
 }
 
@@ -141,14 +147,14 @@ static void patch_user_versions_and_if_match(void **state)
 	expect_user(patch_if(id, t, "\"2\"", "{\"name\":\"P3\"}"), 3);
 	expect_user(patch_if(id, t, "W/\"3\"", "{\"name\":\"P4\"}"), 4);
 	it_expect_error(patch_if(id, t, "\"1\"", "{\"name\":\"Stale\"}"), 409, "VERSION_CONFLICT",
-		     NO_DETAILS);
+			NO_DETAILS);
 	it_expect_error(call("PATCH", user_path(id), t, "{\"name\":\"Stale\",\"version\":2}"), 409,
-		     "VERSION_CONFLICT", NO_DETAILS);
+			"VERSION_CONFLICT", NO_DETAILS);
 	/* If-Match and body version both sent and different: 409 even if one is current */
 	it_expect_error(patch_if(id, t, "\"4\"", "{\"name\":\"Stale\",\"version\":3}"), 409,
-		     "VERSION_CONFLICT", NO_DETAILS);
+			"VERSION_CONFLICT", NO_DETAILS);
 	it_expect_error(patch_if(id, t, "\"3\"", "{\"name\":\"Stale\",\"version\":4}"), 409,
-		     "VERSION_CONFLICT", NO_DETAILS);
+			"VERSION_CONFLICT", NO_DETAILS);
 	assert_stored(id, "name || '|' || version", "P4|4");
 
 	expect_user(patch_if(id, t, "\"4\"", "{\"name\":\"P5\",\"version\":4}"), 5);
@@ -164,9 +170,9 @@ static void patch_user_versions_and_if_match(void **state)
 /* One PATCH that must be refused: by whom, on whose profile (or at path),
  * with which headers and body, and the exact error. */
 struct refusal {
-	bool as_moderator;  /* else as the profile's owner */
-	bool other;         /* someone else's profile, else the owner's own */
-	const char *path;   /* when set, instead of the profile */
+	bool as_moderator; /* else as the profile's owner */
+	bool other;        /* someone else's profile, else the owner's own */
+	const char *path;  /* when set, instead of the profile */
 	const char *const *headers;
 	const char *body;
 	long status;
@@ -196,30 +202,51 @@ static void expect_refusals(const struct refusal *rows, size_t n, int64_t id, in
 static void patch_user_field_and_object_permissions(void **state)
 {
 	const struct refusal rows[] = {
-		{ .body = "{\"role\":\"admin\"}", .status = 403, .code = "FORBIDDEN",
+		{ .body = "{\"role\":\"admin\"}",
+		  .status = 403,
+		  .code = "FORBIDDEN",
 		  .fields = FIELDS("role") },
 		{ .body = "{\"role\":\"admin\",\"isActive\":false,\"isVerified\":true}",
-		  .status = 403, .code = "FORBIDDEN", .fields = FIELDS("role", "isActive", "isVerified") },
-		{ .body = "{\"nickname\":\"x\"}", .status = 422, .code = "VALIDATION_ERROR",
+		  .status = 403,
+		  .code = "FORBIDDEN",
+		  .fields = FIELDS("role", "isActive", "isVerified") },
+		{ .body = "{\"nickname\":\"x\"}",
+		  .status = 422,
+		  .code = "VALIDATION_ERROR",
 		  .fields = FIELDS("nickname") },
 		{ .body = "{\"id\":5,\"createdAt\":\"2026-01-01T00:00:00Z\","
 			  "\"updatedAt\":\"2026-01-01T00:00:00Z\"}",
-		  .status = 422, .code = "VALIDATION_ERROR",
+		  .status = 422,
+		  .code = "VALIDATION_ERROR",
 		  .fields = FIELDS("id", "createdAt", "updatedAt") },
-		{ .body = "{\"name\":\" \",\"email\":\"bad\"}", .status = 422,
-		  .code = "VALIDATION_ERROR", .fields = FIELDS("name", "email") },
-		{ .body = "{\"name\":5}", .status = 422, .code = "VALIDATION_ERROR",
+		{ .body = "{\"name\":\" \",\"email\":\"bad\"}",
+		  .status = 422,
+		  .code = "VALIDATION_ERROR",
+		  .fields = FIELDS("name", "email") },
+		{ .body = "{\"name\":5}",
+		  .status = 422,
+		  .code = "VALIDATION_ERROR",
 		  .fields = FIELDS("name") },
 		{ .body = "[{\"name\":\"x\"}]", .status = 400, .code = "INVALID_JSON" },
-		{ .headers = HEADERS("Content-Type: text/plain"), .body = "{\"name\":\"x\"}",
-		  .status = 415, .code = "UNSUPPORTED_MEDIA_TYPE" },
-		{ .path = "/users/abc", .body = "{\"name\":\"x\"}", .status = 400,
-		  .code = "BAD_REQUEST", .fields = IT_ANY_DETAILS },
+		{ .headers = HEADERS("Content-Type: text/plain"),
+		  .body = "{\"name\":\"x\"}",
+		  .status = 415,
+		  .code = "UNSUPPORTED_MEDIA_TYPE" },
+		{ .path = "/users/abc",
+		  .body = "{\"name\":\"x\"}",
+		  .status = 400,
+		  .code = "BAD_REQUEST",
+		  .fields = IT_ANY_DETAILS },
 		/* someone else's profile: a user, and a moderator (update needs self or admin) */
-		{ .other = true, .body = "{\"name\":\"Hijacked\"}", .status = 403,
+		{ .other = true,
+		  .body = "{\"name\":\"Hijacked\"}",
+		  .status = 403,
 		  .code = "FORBIDDEN" },
-		{ .as_moderator = true, .other = true, .body = "{\"name\":\"Hijacked\"}",
-		  .status = 403, .code = "FORBIDDEN" },
+		{ .as_moderator = true,
+		  .other = true,
+		  .body = "{\"name\":\"Hijacked\"}",
+		  .status = 403,
+		  .code = "FORBIDDEN" },
 	};
 	int64_t id = it_gateway_sign_up(&G, "perm@example.com", "Perm");
 	int64_t other = it_gateway_sign_up(&G, "perm.other@example.com", "Perm Other");
@@ -233,14 +260,15 @@ static void patch_user_field_and_object_permissions(void **state)
 	assert_stored(id, snapshot, "user|true|false|Perm|1");
 	assert_stored(other, "name || '|' || version", "Perm Other|1");
 
-	r = call("PATCH", user_path(id), G.admin_token, "{\"role\":\"moderator\",\"isActive\":false}");
+	r = call("PATCH", user_path(id), G.admin_token,
+		 "{\"role\":\"moderator\",\"isActive\":false}");
 	assert_true(it_http_is_success(&r, 200));
 	assert_string_equal(it_json_str(it_data(&r), "role"), "moderator");
 	assert_true(json_is_false(json_object_get(it_data(&r), "isActive")));
 	expect_user(r, 2);
 	assert_stored(id, snapshot, "moderator|false|false|Perm|2");
 	it_expect_error(call("PATCH", "/users/424242", G.admin_token, "{\"name\":\"Nobody\"}"), 404,
-		     "NOT_FOUND", NO_DETAILS);
+			"NOT_FOUND", NO_DETAILS);
 	free(t);
 	free(tm);
 }
@@ -258,8 +286,8 @@ static void patch_user_email_duplicate_and_unverify(void **state)
 	expect_user(r, 2);
 	assert_stored(id, "is_verified", "t");
 
-	it_expect_error(call("PATCH", user_path(id), t, "{\"email\":\"TAKEN.mail@example.com\"}"), 409,
-		     "DUPLICATE_RESOURCE", FIELDS("email"));
+	it_expect_error(call("PATCH", user_path(id), t, "{\"email\":\"TAKEN.mail@example.com\"}"),
+			409, "DUPLICATE_RESOURCE", FIELDS("email"));
 	assert_stored(id, "email || '|' || version", "first.mail@example.com|2");
 
 	r = call("PATCH", user_path(id), t, "{\"email\":\" New.Mail@Example.com \"}");
@@ -296,9 +324,9 @@ static void delete_user_is_soft_and_frees_the_email(void **state)
 
 	it_expect_error(call("GET", user_path(id), tm, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	it_expect_error(call("DELETE", user_path(id), G.admin_token, NULL), 404, "NOT_FOUND",
-		     NO_DETAILS);
+			NO_DETAILS);
 	it_expect_error(call("PATCH", user_path(id), G.admin_token, "{\"name\":\"Ghost\"}"), 404,
-		     "NOT_FOUND", NO_DETAILS);
+			"NOT_FOUND", NO_DETAILS);
 	/* the email is free again */
 	assert_true(it_gateway_sign_up(&G, "leaver@example.com", "Newcomer") != id);
 
@@ -327,26 +355,31 @@ static void change_password_rules(void **state)
 
 	snprintf(path, sizeof(path), "/users/%lld/password", (long long)id);
 	snprintf(other_path, sizeof(other_path), "/users/%lld/password", (long long)other);
+	it_expect_error(
+		call("POST", path, t,
+		     "{\"currentPassword\":\"wrong-password\",\"newPassword\":\"new-password-1\"}"),
+		401, "INVALID_CREDENTIALS", NO_DETAILS);
 	it_expect_error(call("POST", path, t,
-			  "{\"currentPassword\":\"wrong-password\",\"newPassword\":\"new-password-1\"}"),
-		     401, "INVALID_CREDENTIALS", NO_DETAILS);
-	it_expect_error(call("POST", path, t,
-			  "{\"currentPassword\":\"password123\",\"newPassword\":\"short\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("newPassword"));
-	it_expect_error(call("POST", path, t,
-			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\","
-			  "\"oldPassword\":\"x\"}"),
-		     422, "VALIDATION_ERROR", FIELDS("oldPassword"));
-	it_expect_error(call_h("POST", path, t, HEADERS("Content-Type: text/plain"),
-			    "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
-		     415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
+			     "{\"currentPassword\":\"password123\",\"newPassword\":\"short\"}"),
+			422, "VALIDATION_ERROR", FIELDS("newPassword"));
+	it_expect_error(
+		call("POST", path, t,
+		     "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\","
+		     "\"oldPassword\":\"x\"}"),
+		422, "VALIDATION_ERROR", FIELDS("oldPassword"));
+	it_expect_error(
+		call_h("POST", path, t, HEADERS("Content-Type: text/plain"),
+		       "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
+		415, "UNSUPPORTED_MEDIA_TYPE", NO_DETAILS);
 	/* self only: another user, and an admin, are refused */
-	it_expect_error(call("POST", other_path, t,
-			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
-		     403, "FORBIDDEN", NO_DETAILS);
-	it_expect_error(call("POST", other_path, G.admin_token,
-			  "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
-		     403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(
+		call("POST", other_path, t,
+		     "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
+		403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(
+		call("POST", other_path, G.admin_token,
+		     "{\"currentPassword\":\"password123\",\"newPassword\":\"new-password-1\"}"),
+		403, "FORBIDDEN", NO_DETAILS);
 	assert_stored(id, "password_hash", hash);
 	assert_stored(other, "password_hash", other_hash);
 
@@ -436,7 +469,7 @@ static void revoked_tokens_are_refused_at_the_gateway(void **state)
 	struct it_http_result r;
 
 	it_expect_error(call("PATCH", "/users/me", t, BAD_BODY), 422, "VALIDATION_ERROR",
-		     IT_ANY_DETAILS);
+			IT_ANY_DETAILS);
 	r = call("PATCH", user_path(id), G.admin_token, "{\"role\":\"moderator\"}");
 	assert_true(it_http_is_success(&r, 200));
 	it_http_release(&r);
@@ -466,7 +499,8 @@ static void api_keys_are_resolved_at_the_gateway(void **state)
 		skip();
 	}
 	it_expect_error(call_h("PATCH", "/users/me", NULL, HEADERS("X-API-Key: ak_nope_notakey"),
-			    BAD_BODY), 401, "UNAUTHORIZED", NO_DETAILS);
+			       BAD_BODY),
+			401, "UNAUTHORIZED", NO_DETAILS);
 	r = call("POST", "/api-keys", G.admin_token,
 		 "{\"name\":\"reader\",\"permissions\":[\"read:posts\"]}");
 	assert_true(it_http_is_success(&r, 201));
@@ -476,10 +510,11 @@ static void api_keys_are_resolved_at_the_gateway(void **state)
 	it_http_release(&r);
 	/* the admin's key limited to read:posts is not admin: 403 naming the field */
 	it_expect_error(call_h("PATCH", user_path(G.admin_id), NULL, HEADERS(header),
-			    "{\"role\":\"user\"}"), 403, "FORBIDDEN", FIELDS("role"));
+			       "{\"role\":\"user\"}"),
+			403, "FORBIDDEN", FIELDS("role"));
 	assert_stored(G.admin_id, "role", "admin");
 	it_expect_error(call_h("GET", "/users/me", G.admin_token, HEADERS(header), NULL), 400,
-		     "BAD_REQUEST", IT_ANY_DETAILS);
+			"BAD_REQUEST", IT_ANY_DETAILS);
 }
 
 int main(void)

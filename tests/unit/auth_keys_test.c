@@ -31,8 +31,9 @@ struct checked {
 static struct checked check(struct arena *a, perm_set held, const char *name,
 			    const char *const *perms, size_t n, int32_t days)
 {
-	struct auth_key_create in = { .name = name, .perms = perms, .nperms = n,
-				      .expires_in_days = days };
+	struct auth_key_create in = {
+		.name = name, .perms = perms, .nperms = n, .expires_in_days = days
+	};
 	struct checked c = { 0 };
 
 	app_error_init(&c.err);
@@ -166,8 +167,9 @@ static void key_permissions_follow_the_owner(void **state)
 	assert_false(perm_is_admin(auth_key_effective_perms(all, role("moderator"))));
 }
 
-static const struct principal api_key_caller = { .method = AUTH_API_KEY, .user_id = 7,
-						  .perms = PERM_BIT(PERM_ALL) };
+static const struct principal api_key_caller = { .method = AUTH_API_KEY,
+						 .user_id = 7,
+						 .perms = PERM_BIT(PERM_ALL) };
 static const struct principal anonymous = { .method = AUTH_NONE };
 
 static void key_management_needs_a_bearer_token(void **state)

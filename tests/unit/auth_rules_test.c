@@ -66,24 +66,40 @@ static const struct {
 	int64_t owner;
 	enum err_code want;
 } table[] = {
-	{ ANON, CREATE, 0, ERR_UNAUTHORIZED }, { ANON, LIST_OWN, 0, ERR_UNAUTHORIZED },
-	{ ANON, GET, SELF, ERR_UNAUTHORIZED }, { ANON, REVOKE, SELF, ERR_UNAUTHORIZED },
-	{ ANON, ROTATE, SELF, ERR_UNAUTHORIZED }, { ANON, LOGOUT, 0, ERR_UNAUTHORIZED },
+	{ ANON, CREATE, 0, ERR_UNAUTHORIZED },
+	{ ANON, LIST_OWN, 0, ERR_UNAUTHORIZED },
+	{ ANON, GET, SELF, ERR_UNAUTHORIZED },
+	{ ANON, REVOKE, SELF, ERR_UNAUTHORIZED },
+	{ ANON, ROTATE, SELF, ERR_UNAUTHORIZED },
+	{ ANON, LOGOUT, 0, ERR_UNAUTHORIZED },
 	{ ANON, ME, 0, ERR_UNAUTHORIZED },
-	{ USER, CREATE, 0, ERR_OK }, { USER, LIST_OWN, 0, ERR_OK },
-	{ USER, LIST_OTHERS, 0, ERR_FORBIDDEN }, { USER, GET, SELF, ERR_OK },
-	{ USER, GET, OTHER, ERR_NOT_FOUND }, { USER, REVOKE, SELF, ERR_OK },
-	{ USER, REVOKE, OTHER, ERR_NOT_FOUND }, { USER, ROTATE, SELF, ERR_OK },
-	{ USER, ROTATE, OTHER, ERR_NOT_FOUND }, { USER, LOGOUT, 0, ERR_OK }, { USER, ME, 0, ERR_OK },
-	{ ADMIN, CREATE, 0, ERR_OK }, { ADMIN, LIST_OTHERS, 0, ERR_OK },
-	{ ADMIN, GET, OTHER, ERR_OK }, { ADMIN, REVOKE, OTHER, ERR_OK },
+	{ USER, CREATE, 0, ERR_OK },
+	{ USER, LIST_OWN, 0, ERR_OK },
+	{ USER, LIST_OTHERS, 0, ERR_FORBIDDEN },
+	{ USER, GET, SELF, ERR_OK },
+	{ USER, GET, OTHER, ERR_NOT_FOUND },
+	{ USER, REVOKE, SELF, ERR_OK },
+	{ USER, REVOKE, OTHER, ERR_NOT_FOUND },
+	{ USER, ROTATE, SELF, ERR_OK },
+	{ USER, ROTATE, OTHER, ERR_NOT_FOUND },
+	{ USER, LOGOUT, 0, ERR_OK },
+	{ USER, ME, 0, ERR_OK },
+	{ ADMIN, CREATE, 0, ERR_OK },
+	{ ADMIN, LIST_OTHERS, 0, ERR_OK },
+	{ ADMIN, GET, OTHER, ERR_OK },
+	{ ADMIN, REVOKE, OTHER, ERR_OK },
 	{ ADMIN, ROTATE, OTHER, ERR_OK },
 	/* an API key manages no keys and cannot log out, even an admin's */
-	{ KEY, CREATE, 0, ERR_FORBIDDEN }, { KEY, LIST_OWN, 0, ERR_FORBIDDEN },
-	{ KEY, GET, SELF, ERR_FORBIDDEN }, { KEY, REVOKE, SELF, ERR_FORBIDDEN },
-	{ KEY, ROTATE, SELF, ERR_FORBIDDEN }, { KEY, LOGOUT, 0, ERR_FORBIDDEN },
-	{ KEY, ME, 0, ERR_OK }, { ADMIN_KEY, CREATE, 0, ERR_FORBIDDEN },
-	{ ADMIN_KEY, LIST_OTHERS, 0, ERR_FORBIDDEN }, { ADMIN_KEY, GET, OTHER, ERR_FORBIDDEN },
+	{ KEY, CREATE, 0, ERR_FORBIDDEN },
+	{ KEY, LIST_OWN, 0, ERR_FORBIDDEN },
+	{ KEY, GET, SELF, ERR_FORBIDDEN },
+	{ KEY, REVOKE, SELF, ERR_FORBIDDEN },
+	{ KEY, ROTATE, SELF, ERR_FORBIDDEN },
+	{ KEY, LOGOUT, 0, ERR_FORBIDDEN },
+	{ KEY, ME, 0, ERR_OK },
+	{ ADMIN_KEY, CREATE, 0, ERR_FORBIDDEN },
+	{ ADMIN_KEY, LIST_OTHERS, 0, ERR_FORBIDDEN },
+	{ ADMIN_KEY, GET, OTHER, ERR_FORBIDDEN },
 };
 
 static void caller_by_owner_by_action(void **state)
@@ -94,7 +110,8 @@ static void caller_by_owner_by_action(void **state)
 		enum err_code got = decide(&p, table[i].act, table[i].owner);
 
 		if (got != table[i].want)
-			fail_msg("row %zu: got %s, want %s", i, err_name(got), err_name(table[i].want));
+			fail_msg("row %zu: got %s, want %s", i, err_name(got),
+				 err_name(table[i].want));
 	}
 }
 

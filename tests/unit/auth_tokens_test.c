@@ -17,7 +17,8 @@
 
 #define SECRET "unit-test-secret-0123456789abcdef0123"
 
-static const struct jwt_config jwt = { .secret = SECRET, .issuer = "agentos-auth",
+static const struct jwt_config jwt = { .secret = SECRET,
+				       .issuer = "agentos-auth",
 				       .leeway_s = JWT_LEEWAY_S };
 
 /* The fake UsersService: records what it was sent, answers as told. */
@@ -63,9 +64,12 @@ static int fake_get_me(void *ctx, const char *token, const struct rpc_origin *o,
 
 static struct auth_ctx make_ctx(struct fake_users *f)
 {
-	return (struct auth_ctx){ .jwt = &jwt, .access_ttl_s = 3600, .refresh_ttl_s = 86400,
-				  .users = { .verify_credentials = fake_verify, .get_me = fake_get_me,
-					     .ctx = f } };
+	return (struct auth_ctx){
+		.jwt = &jwt,
+		.access_ttl_s = 3600,
+		.refresh_ttl_s = 86400,
+		.users = { .verify_credentials = fake_verify, .get_me = fake_get_me, .ctx = f }
+	};
 }
 
 static char *sign(int64_t user_id, const char *role, int64_t iat, int64_t exp)
@@ -113,7 +117,9 @@ static void validate_empty_token_is_the_caller(void **state)
 	struct fake_users f = { 0 };
 	struct auth_ctx ctx = make_ctx(&f);
 	struct principal anon = { .method = AUTH_NONE }, out;
-	struct principal key = { .method = AUTH_API_KEY, .user_id = 9, .exp = 1900000000,
+	struct principal key = { .method = AUTH_API_KEY,
+				 .user_id = 9,
+				 .exp = 1900000000,
 				 .perms = PERM_BIT(PERM_READ_POSTS) };
 	struct app_error err;
 

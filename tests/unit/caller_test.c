@@ -90,8 +90,9 @@ static int local_validate(void *ctx, const char *key, struct principal *out, str
 
 static struct caller_resolver *local_resolver(struct local *l, int cache_ms)
 {
-	struct caller_config cfg = { .jwt = &jwt, .local_api_key = local_validate, .local_ctx = l,
-				     .cache_ms = cache_ms };
+	struct caller_config cfg = {
+		.jwt = &jwt, .local_api_key = local_validate, .local_ctx = l, .cache_ms = cache_ms
+	};
 
 	return caller_resolver_new(&cfg);
 }
@@ -127,7 +128,7 @@ static void bearer_parsing_rules(void **state)
 	assert_string_equal(caller_parse_bearer("Bearer abc.def.ghi"), "abc.def.ghi");
 	assert_string_equal(caller_parse_bearer("bearer x"), "x");
 	assert_string_equal(caller_parse_bearer("BEARER x"), "x");
-	assert_null(caller_parse_bearer("Bearer  x"));  /* two spaces */
+	assert_null(caller_parse_bearer("Bearer  x")); /* two spaces */
 	assert_null(caller_parse_bearer("Bearer "));
 	assert_null(caller_parse_bearer("Bearer"));
 	assert_null(caller_parse_bearer("Bearerx"));
@@ -316,7 +317,7 @@ static void the_cache_is_bounded_and_evicts_the_oldest(void **state)
 	assert_int_equal(resolve(r, NULL, "ak_1024", &p, &e), 0); /* newest: cached */
 	assert_int_equal(resolve(r, NULL, "ak_1", &p, &e), 0);    /* second oldest: cached */
 	assert_int_equal(atomic_load(&l.calls), 1025);
-	assert_int_equal(resolve(r, NULL, "ak_0", &p, &e), 0);    /* oldest: evicted */
+	assert_int_equal(resolve(r, NULL, "ak_0", &p, &e), 0); /* oldest: evicted */
 	assert_int_equal(atomic_load(&l.calls), 1026);
 	caller_resolver_free(r);
 }
@@ -407,7 +408,8 @@ static int fake_validate(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *
 }
 
 static const struct rpc_method fake_methods[] = {
-	RPC_UNARY(VALIDATE, &agentos__auth__v1__validate_api_key_request__descriptor, fake_validate),
+	RPC_UNARY(VALIDATE, &agentos__auth__v1__validate_api_key_request__descriptor,
+		  fake_validate),
 };
 
 static void *fake_main(void *p)
@@ -418,8 +420,10 @@ static void *fake_main(void *p)
 
 static int fake_start(void **state)
 {
-	struct rpc_server_config cfg = { .listen_addr = "127.0.0.1:0", .workers = 2,
-					 .shutdown_grace_ms = 1000, .domain = "auth" };
+	struct rpc_server_config cfg = { .listen_addr = "127.0.0.1:0",
+					 .workers = 2,
+					 .shutdown_grace_ms = 1000,
+					 .domain = "auth" };
 	char target[64];
 
 	fake.srv = rpc_server_new(&cfg, fake_methods, ARRAY_SIZE(fake_methods));
@@ -443,8 +447,9 @@ static int fake_stop(void **state)
 
 static struct caller_resolver *remote_resolver(struct rpc_channel *ch, int cache_ms)
 {
-	struct caller_config cfg = { .jwt = &jwt, .auth = ch, .cache_ms = cache_ms,
-				     .deadline_ms = 2000 };
+	struct caller_config cfg = {
+		.jwt = &jwt, .auth = ch, .cache_ms = cache_ms, .deadline_ms = 2000
+	};
 
 	return caller_resolver_new(&cfg);
 }
@@ -510,8 +515,9 @@ static void revocations_refuse_in_memory(void **state)
 {
 	struct revocations *rev = revocations_new(60000);
 	struct local l = { 0 };
-	struct caller_config cfg = { .jwt = &jwt, .revocations = rev, .local_api_key = local_validate,
-				     .local_ctx = &l };
+	struct caller_config cfg = {
+		.jwt = &jwt, .revocations = rev, .local_api_key = local_validate, .local_ctx = &l
+	};
 	struct caller_resolver *r = caller_resolver_new(&cfg);
 	char *good = token("user", 0, 3600), *hg = bearer(good);
 	int64_t iat_ms = now_s() * 1000; /* the test token has no iat_ms claim */

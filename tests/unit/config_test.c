@@ -13,8 +13,8 @@
 #include "config.h"
 
 static const char *const test_vars[] = {
-	"CFGT_PORT", "CFGT_NEG", "CFGT_FLAG", "CFGT_FORMAT", "CFGT_TTL", "CFGT_NAME",
-	"CFGT_SECRET", "GRPC_PORT",
+	"CFGT_PORT", "CFGT_NEG",  "CFGT_FLAG",   "CFGT_FORMAT",
+	"CFGT_TTL",  "CFGT_NAME", "CFGT_SECRET", "GRPC_PORT",
 };
 
 static int setup(void **state)
@@ -103,8 +103,9 @@ static void test_bool_spellings(void **state)
 	set("CFGT_FLAG", "maybe");
 	assert_true(config_bool(&r, "CFGT_FLAG", true));
 	assert_int_equal(r.nerrors, 1);
-	assert_string_equal(r.errors[0],
-			    "CFGT_FLAG: \"maybe\" is not a boolean (true/false, 1/0, yes/no, on/off)");
+	assert_string_equal(
+		r.errors[0],
+		"CFGT_FLAG: \"maybe\" is not a boolean (true/false, 1/0, yes/no, on/off)");
 }
 
 /* One malformed integer: default returned, one error with the exact text. */
@@ -214,7 +215,8 @@ static void test_parse_duration(void **state)
 		if (ok != cases[i].ok)
 			fail_msg("config_parse_duration(\"%s\") = %d", cases[i].s, ok);
 		if (ok && got != cases[i].seconds)
-			fail_msg("config_parse_duration(\"%s\") = %lld", cases[i].s, (long long)got);
+			fail_msg("config_parse_duration(\"%s\") = %lld", cases[i].s,
+				 (long long)got);
 	}
 	assert_false(config_parse_duration(NULL, &(int64_t){ 0 }));
 }
@@ -237,7 +239,8 @@ static void test_duration_errors(void **state)
 					 "number with s/m/h/d: 90, 15m, 24h, 7d)");
 	assert_string_equal(r.errors[1], "CFGT_TTL: \"31d\" is not between 1s and 2592000s");
 	assert_string_equal(r.errors[2], "CFGT_TTL: \"0\" is not between 1s and 2592000s");
-	assert_non_null(strstr(r.errors[3], "CFGT_TTL: \"99999999999999999999d\" is not a duration"));
+	assert_non_null(
+		strstr(r.errors[3], "CFGT_TTL: \"99999999999999999999d\" is not a duration"));
 }
 
 /* Reads back what config_reader_finish wrote. */

@@ -36,7 +36,8 @@ static const struct {
 	{ ERR_URI_TOO_LONG, "URI_TOO_LONG", 414, GRPC_STATUS_INVALID_ARGUMENT },
 	{ ERR_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", 415, GRPC_STATUS_INVALID_ARGUMENT },
 	{ ERR_VALIDATION_ERROR, "VALIDATION_ERROR", 422, GRPC_STATUS_INVALID_ARGUMENT },
-	{ ERR_FOREIGN_KEY_VIOLATION, "FOREIGN_KEY_VIOLATION", 422, GRPC_STATUS_FAILED_PRECONDITION },
+	{ ERR_FOREIGN_KEY_VIOLATION, "FOREIGN_KEY_VIOLATION", 422,
+	  GRPC_STATUS_FAILED_PRECONDITION },
 	{ ERR_REQUIRED_FIELD_MISSING, "REQUIRED_FIELD_MISSING", 422,
 	  GRPC_STATUS_FAILED_PRECONDITION },
 	{ ERR_RATE_LIMIT_EXCEEDED, "RATE_LIMIT_EXCEEDED", 429, GRPC_STATUS_RESOURCE_EXHAUSTED },
@@ -58,8 +59,8 @@ static void test_table_matches_api(void **state)
 
 		assert_string_equal(err_name(c), expected[i].name);
 		if (err_http_status(c) != expected[i].http)
-			fail_msg("%s: HTTP %d, API.md says %d", expected[i].name, err_http_status(c),
-				 expected[i].http);
+			fail_msg("%s: HTTP %d, API.md says %d", expected[i].name,
+				 err_http_status(c), expected[i].http);
 		if (err_grpc_status(c) != expected[i].grpc)
 			fail_msg("%s: gRPC status %d, expected %d", expected[i].name,
 				 err_grpc_status(c), expected[i].grpc);
@@ -79,7 +80,8 @@ static void test_name_round_trip(void **state)
 		assert_int_equal(back, c);
 		/* Names are distinct. */
 		for (int d = 0; d < c; d++)
-			assert_string_not_equal(err_name((enum err_code)c), err_name((enum err_code)d));
+			assert_string_not_equal(err_name((enum err_code)c),
+						err_name((enum err_code)d));
 	}
 }
 
@@ -96,7 +98,7 @@ static void test_unknown_names_and_codes(void **state)
 
 	/* Out-of-range codes read as the internal error. */
 	assert_string_equal(err_name(ERR__COUNT), "INTERNAL_ERROR");
-	assert_string_equal(err_name((enum err_code)-1), "INTERNAL_ERROR");
+	assert_string_equal(err_name((enum err_code) - 1), "INTERNAL_ERROR");
 	assert_int_equal(err_http_status((enum err_code)1000), 500);
 	assert_int_equal(err_grpc_status((enum err_code)1000), GRPC_STATUS_INTERNAL);
 }

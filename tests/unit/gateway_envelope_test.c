@@ -16,10 +16,12 @@
 
 /* 2026-01-15T10:30:00.123Z */
 #define NOW_MS INT64_C(1768473000123)
-#define META "\"meta\":{\"timestamp\":\"2026-01-15T10:30:00.123Z\",\"version\":\"v1\"," \
-	     "\"requestId\":\"req_abc\"}"
+#define META                                                                       \
+	"\"meta\":{\"timestamp\":\"2026-01-15T10:30:00.123Z\",\"version\":\"v1\"," \
+	"\"requestId\":\"req_abc\"}"
 
-static const struct envelope_meta meta = { .version = "v1", .request_id = "req_abc",
+static const struct envelope_meta meta = { .version = "v1",
+					   .request_id = "req_abc",
 					   .now_ms = NOW_MS };
 
 static void check(char *got, size_t len, const char *want)
@@ -33,7 +35,8 @@ static void check(char *got, size_t len, const char *want)
 static void test_success_object(void **state)
 {
 	size_t len = 0;
-	char *s = envelope_success(&meta, json_pack("{s:I,s:s}", "id", (json_int_t)12, "name", "Ann"),
+	char *s = envelope_success(&meta,
+				   json_pack("{s:I,s:s}", "id", (json_int_t)12, "name", "Ann"),
 				   &len);
 
 	check(s, len, "{\"success\":true,\"data\":{\"id\":12,\"name\":\"Ann\"}," META "}");
@@ -49,8 +52,12 @@ static void test_success_null_data(void **state)
 
 static void test_list(void **state)
 {
-	struct page_info p = { .page = 2, .limit = 20, .total = 150, .total_pages = 8,
-			       .has_next = true, .has_prev = true };
+	struct page_info p = { .page = 2,
+			       .limit = 20,
+			       .total = 150,
+			       .total_pages = 8,
+			       .has_next = true,
+			       .has_prev = true };
 	size_t len = 0;
 	char *s = envelope_list(&meta, json_pack("[{s:i},{s:i}]", "id", 1, "id", 2), &p, &len);
 
@@ -82,8 +89,8 @@ static void test_error_without_details(void **state)
 	app_error_set(&e, ERR_NOT_FOUND, "User %d not found", 7);
 	s = envelope_error(&meta, &e, &len);
 	check(s, len,
-	      "{\"success\":false,\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"User 7 not found\"},"
-	      META "}");
+	      "{\"success\":false,\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"User 7 not found\"}," META
+	      "}");
 }
 
 static void test_error_with_details(void **state)
@@ -101,8 +108,7 @@ static void test_error_with_details(void **state)
 	      "{\"success\":false,\"error\":{\"code\":\"VALIDATION_ERROR\","
 	      "\"message\":\"Invalid input data\",\"details\":["
 	      "{\"field\":\"email\",\"message\":\"Invalid email format\"},"
-	      "{\"field\":\"name\",\"message\":\"Must be at most 100 characters\"}]},"
-	      META "}");
+	      "{\"field\":\"name\",\"message\":\"Must be at most 100 characters\"}]}," META "}");
 }
 
 /* An empty message (a struct filled by hand) falls back to the table's text. */
@@ -134,7 +140,8 @@ static void test_error_invalid_utf8(void **state)
 	assert_non_null(s);
 	j = json_loads(s, 0, NULL);
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+	assert_string_equal(json_string_value(
+				    json_object_get(json_object_get(j, "error"), "message")),
 			    "bad \xEF\xBF\xBD byte \"q\"");
 	json_decref(j);
 	free(s);

@@ -162,9 +162,16 @@ static void test_handler(void *app, struct http_request *req, struct http_respon
 static struct http_server *start(void)
 {
 	struct http_server_config cfg = {
-		.host = "127.0.0.1", .port = 0, .threads = 4, .max_body_bytes = MAX_BODY,
-		.conn_limit = 256, .per_ip_limit = 64, .timeout_s = 5, .api_version = "v1",
-		.handler = test_handler, .app = &seen,
+		.host = "127.0.0.1",
+		.port = 0,
+		.threads = 4,
+		.max_body_bytes = MAX_BODY,
+		.conn_limit = 256,
+		.per_ip_limit = 64,
+		.timeout_s = 5,
+		.api_version = "v1",
+		.handler = test_handler,
+		.app = &seen,
 	};
 
 	return http_server_start(&cfg);
@@ -462,7 +469,7 @@ static void test_post_body_and_decoded_path(void **state)
 		assert_string_equal(sn.method, "PATCH");
 		assert_int_equal(sn.body_len, MAX_BODY);
 		assert_int_equal(strlen(sn.body), MAX_BODY);
-			reply_free(&r);
+		reply_free(&r);
 		free(big);
 	}
 
@@ -506,7 +513,8 @@ static void test_request_id_rule(void **state)
 		assert_int_equal(strlen(id), 20);
 		assert_memory_equal(id, "req_", 4);
 		for (size_t k = 4; k < 20; k++)
-			assert_true((id[k] >= 'a' && id[k] <= 'z') || (id[k] >= 'A' && id[k] <= 'Z') ||
+			assert_true((id[k] >= 'a' && id[k] <= 'z') ||
+				    (id[k] >= 'A' && id[k] <= 'Z') ||
 				    (id[k] >= '0' && id[k] <= '9'));
 		reply_free(&r);
 	}
@@ -561,8 +569,9 @@ static void test_413_by_content_length(void **state)
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
 			    "PAYLOAD_TOO_LARGE");
-	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(j, "meta"), "requestId")), "big-1");
+	assert_string_equal(json_string_value(
+				    json_object_get(json_object_get(j, "meta"), "requestId")),
+			    "big-1");
 	json_decref(j);
 	reply_free(&r);
 	free(big);
@@ -574,7 +583,8 @@ static void test_413_by_content_length(void **state)
 
 	/* Answered from the headers alone: the 100 MB are never waited for. */
 	{
-		const char *req = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n";
+		const char *
+			req = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n";
 		int64_t t0 = mono_ms();
 		char *resp = raw_exchange(req, strlen(req));
 
@@ -595,7 +605,8 @@ static void test_413_body_sent_anyway(void **state)
 		size_t body = sizes[i], len;
 		char *req = xmalloc(body + 256), *resp;
 		int head = snprintf(req, 256,
-				    "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", body);
+				    "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
+				    body);
 
 		memset(req + head, 'y', body);
 		len = (size_t)head + body;
@@ -748,7 +759,9 @@ static void test_raw_uri(void **state)
 	static const struct {
 		const char *target;
 		int status;
-	} cases[] = { { "/echo?a=%00", 400 }, { "/echo?%00=1", 400 }, { "/ec%2Fho", 404 },
+	} cases[] = { { "/echo?a=%00", 400 },
+		      { "/echo?%00=1", 400 },
+		      { "/ec%2Fho", 404 },
 		      { "/ec%2fho", 404 } };
 	char *req = xmalloc(16 * 1024), *resp;
 	int before = atomic_load(&handler_calls);
@@ -834,9 +847,17 @@ static char *trickle_until_closed(int fd, const char *head, const char *trickle,
 static void test_deadlines(void **state)
 {
 	struct http_server_config cfg = {
-		.host = "127.0.0.1", .port = 0, .threads = 2, .max_body_bytes = MAX_BODY,
-		.conn_limit = 16, .per_ip_limit = 16, .timeout_s = 30, .api_version = "v1",
-		.handler = test_handler, .app = &seen, .head_timeout_ms = 300,
+		.host = "127.0.0.1",
+		.port = 0,
+		.threads = 2,
+		.max_body_bytes = MAX_BODY,
+		.conn_limit = 16,
+		.per_ip_limit = 16,
+		.timeout_s = 30,
+		.api_version = "v1",
+		.handler = test_handler,
+		.app = &seen,
+		.head_timeout_ms = 300,
 		.body_timeout_ms = 300,
 	};
 	struct http_server *s = http_server_start(&cfg);
@@ -853,8 +874,10 @@ static void test_deadlines(void **state)
 	free(resp);
 	close(fd);
 	fd = connect_port(p);
-	resp = trickle_until_closed(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-					"Content-Type: application/json\r\n\r\n", " ", &ms);
+	resp = trickle_until_closed(fd,
+				    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+				    "Content-Type: application/json\r\n\r\n",
+				    " ", &ms);
 	assert_raw_error(resp, 408, "REQUEST_TIMEOUT");
 	assert_true(ms >= 250 && ms < 1500);
 	free(resp);
@@ -878,10 +901,15 @@ static void test_deadlines(void **state)
 static void test_access_log(void **state)
 {
 	const char *hdrs[] = { "User-Agent: test-agent/1.0", "X-Request-Id: log-1", NULL };
-	static const char *const order[] = { "\"level\":\"info\"", "\"msg\":\"HTTP Request\"",
-					     "\"method\":\"GET\"", "\"url\":", "\"statusCode\":200",
-					     "\"duration\":", "\"userAgent\":\"test-agent/1.0\"",
-					     "\"ip\":\"127.0.0.1\"", "\"requestId\":\"log-1\"" };
+	static const char *const order[] = { "\"level\":\"info\"",
+					     "\"msg\":\"HTTP Request\"",
+					     "\"method\":\"GET\"",
+					     "\"url\":",
+					     "\"statusCode\":200",
+					     "\"duration\":",
+					     "\"userAgent\":\"test-agent/1.0\"",
+					     "\"ip\":\"127.0.0.1\"",
+					     "\"requestId\":\"log-1\"" };
 	struct reply r;
 	const char *prev = NULL;
 	char *line;
@@ -916,7 +944,8 @@ static void test_access_log(void **state)
 	/* JWTs anywhere in the URL: a value of any name, inside a value, a path
 	 * segment, a name. */
 	hdrs[1] = "X-Request-Id: log-jwt";
-	request("GET", "/echo/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x?t=eyJh.eyJi.c&"
+	request("GET",
+		"/echo/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x?t=eyJh.eyJi.c&"
 		"x=Bearer%20eyJhbGci.eyJzdWIi.sig&eyJh.eyJi.=1&n=eyJnotajwt&k=ceyJa.b.c",
 		NULL, hdrs, &r);
 	reply_free(&r);
@@ -1046,8 +1075,13 @@ static void test_stop(void **state)
 static void test_bind_failure(void **state)
 {
 	struct http_server_config cfg = {
-		.host = "127.0.0.1", .port = port, .threads = 1, .max_body_bytes = MAX_BODY,
-		.api_version = "v1", .handler = test_handler, .app = &seen,
+		.host = "127.0.0.1",
+		.port = port,
+		.threads = 1,
+		.max_body_bytes = MAX_BODY,
+		.api_version = "v1",
+		.handler = test_handler,
+		.app = &seen,
 	};
 	struct http_server *s;
 

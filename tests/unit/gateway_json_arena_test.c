@@ -23,10 +23,10 @@ static json_t *page(int n)
 
 	for (int i = 0; i < n; i++)
 		json_array_append_new(items, json_pack("{s:I,s:s,s:s,s:b,s:{s:I,s:s}}", "id",
-						       (json_int_t)i, "title", "A title",
-						       "content", "Some content \xc3\xa9", "published",
-						       i % 2, "author", "id", (json_int_t)(i * 7),
-						       "name", "Bench User"));
+						       (json_int_t)i, "title", "A title", "content",
+						       "Some content \xc3\xa9", "published", i % 2,
+						       "author", "id", (json_int_t)(i * 7), "name",
+						       "Bench User"));
 	return items;
 }
 

@@ -147,10 +147,12 @@ static void counts_by_route_and_status(void **state)
 	metrics_request_end(m, 1, 201, 0.01);
 	metrics_request_end(m, 2, 404, 0.01);
 	text = render(m);
-	assert_line(text,
-		    "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"200\"} 3");
-	assert_line(text,
-		    "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"404\"} 1");
+	assert_line(
+		text,
+		"http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"200\"} 3");
+	assert_line(
+		text,
+		"http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"404\"} 1");
 	assert_line(text, "http_requests_total{method=\"POST\","
 			  "route=\"/api/v1/users\",status=\"201\"} 2");
 	assert_line(text, "http_requests_total{method=\"POST\","
@@ -170,19 +172,22 @@ static void status_overflow_counts_as_other(void **state)
 
 	for (int s = 200; s < 200 + METRICS_MAX_STATUSES; s++)
 		metrics_request_end(m, 0, s, 0.01);
-	metrics_request_end(m, 0, 210, 0.01);  /* has a slot: still counted under 210 */
-	metrics_request_end(m, 0, 500, 0.01);  /* no slot left */
+	metrics_request_end(m, 0, 210, 0.01); /* has a slot: still counted under 210 */
+	metrics_request_end(m, 0, 500, 0.01); /* no slot left */
 	metrics_request_end(m, 0, 500, 0.01);
 	metrics_request_end(m, 0, 999, 0.01);
-	metrics_request_end(m, 1, 0, 0.01);    /* not an HTTP status */
+	metrics_request_end(m, 1, 0, 0.01); /* not an HTTP status */
 	metrics_request_end(m, 1, 1000, 0.01);
 	text = render(m);
-	assert_line(text,
-		    "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"210\"} 2");
-	assert_line(text,
-		    "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"223\"} 1");
-	assert_line(text,
-		    "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"other\"} 3");
+	assert_line(
+		text,
+		"http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"210\"} 2");
+	assert_line(
+		text,
+		"http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"223\"} 1");
+	assert_line(
+		text,
+		"http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"other\"} 3");
 	assert_line(text, "http_requests_total{method=\"POST\","
 			  "route=\"/api/v1/users\",status=\"other\"} 2");
 	assert_null(strstr(text, "status=\"500\""));
@@ -206,15 +211,16 @@ static void histogram_buckets_sum_count(void **state)
 	metrics_request_end(m, 0, 200, 0.003);
 	metrics_request_end(m, 0, 200, 0.2);
 	metrics_request_end(m, 0, 200, 20);
-	metrics_request_end(m, 1, 201, 0.005);     /* a bound belongs to its bucket */
+	metrics_request_end(m, 1, 201, 0.005); /* a bound belongs to its bucket */
 	metrics_request_end(m, 1, 201, 0.0050001);
-	metrics_request_end(m, 1, 201, -1);        /* counted as 0 s */
+	metrics_request_end(m, 1, 201, -1); /* counted as 0 s */
 	metrics_request_end(m, 1, 201, NAN);
 	text = render(m);
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		snprintf(line, sizeof(line),
 			 "http_request_duration_seconds_bucket{method=\"GET\","
-			 "route=\"/api/v1/users/:id\",%s", expect[i]);
+			 "route=\"/api/v1/users/:id\",%s",
+			 expect[i]);
 		assert_line(text, line);
 	}
 	assert_line(text, "http_request_duration_seconds_sum{method=\"GET\","
@@ -378,8 +384,9 @@ static void large_render_is_complete(void **state)
 	assert_true(strlen(text) > 100000);
 	assert_int_equal(count_prefixed(text, "http_request_duration_seconds_bucket{"),
 			 NROUTES * 12);
-	snprintf(line, sizeof(line), "http_requests_total{method=\"GET\","
-				     "route=\"%s\",status=\"200\"} 1",
+	snprintf(line, sizeof(line),
+		 "http_requests_total{method=\"GET\","
+		 "route=\"%s\",status=\"200\"} 1",
 		 names[NROUTES - 1]);
 	assert_line(text, line);
 	assert_line(text, "rate_limit_fallback 0");
@@ -422,8 +429,9 @@ static void concurrent_recording_is_exact(void **state)
 	assert_int_equal(count_prefixed(text, "http_requests_total{method=\"POST\""), 25);
 	for (const char *p = text; (p = strstr(p, "\nhttp_requests_total{")) != NULL; p++)
 		assert_int_equal(strtol(strchr(p, '}') + 2, NULL, 10), 8000);
-	assert_line(text,
-		    "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"other\"} 8000");
+	assert_line(
+		text,
+		"http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\",status=\"other\"} 8000");
 	assert_line(text, "http_request_duration_seconds_count{method=\"GET\","
 			  "route=\"/api/v1/users/:id\"} 200000");
 	assert_line(text, "http_request_duration_seconds_sum{method=\"GET\","

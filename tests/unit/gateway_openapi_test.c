@@ -32,17 +32,17 @@ struct ctx {
 	int failures;
 };
 
-#define CHECK(c, cond, ...)                             \
-	do {                                            \
-		if (!(cond)) {                          \
-			print_error(__VA_ARGS__);       \
-			print_error("\n");              \
-			(c)->failures++;                \
-		}                                       \
+#define CHECK(c, cond, ...)                       \
+	do {                                      \
+		if (!(cond)) {                    \
+			print_error(__VA_ARGS__); \
+			print_error("\n");        \
+			(c)->failures++;          \
+		}                                 \
 	} while (0)
 
-static const char *const http_methods[] = { "get", "put", "post", "delete", "patch",
-					    "head", "options", "trace" };
+static const char *const http_methods[] = { "get",   "put",  "post",    "delete",
+					    "patch", "head", "options", "trace" };
 
 /* The paths outside the /api/v1 server, each with servers [{"url": "/"}]. */
 static const char *const operational_paths[] = { "/health", "/health/live", "/health/ready",
@@ -175,10 +175,12 @@ static json_t *param(struct ctx *c, json_t *item, json_t *op, const char *in, co
 	size_t i;
 
 	for (int l = 0; l < 2; l++) {
-		json_array_foreach(lists[l], i, p) {
+		json_array_foreach (lists[l], i, p) {
 			p = resolve(c->doc, p);
-			if (json_is_string(get(p, "name")) && strcmp(json_string_value(get(p, "name")), name) == 0 &&
-			    json_is_string(get(p, "in")) && strcmp(json_string_value(get(p, "in")), in) == 0)
+			if (json_is_string(get(p, "name")) &&
+			    strcmp(json_string_value(get(p, "name")), name) == 0 &&
+			    json_is_string(get(p, "in")) &&
+			    strcmp(json_string_value(get(p, "in")), in) == 0)
 				return p;
 		}
 	}
@@ -219,10 +221,11 @@ static void check_keys(struct ctx *c, json_t *props, json_t *want, const char *w
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(want, k, v)
+	json_object_foreach (want, k, v)
 		if (!get(props, k))
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), " %s", k);
-	json_object_foreach(props, k, v)
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 " %s", k);
+	json_object_foreach (props, k, v)
 		if (!get(want, k))
 			snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), " %s", k);
 	CHECK(c, props && !missing[0] && !extra[0], "%s: missing [%s ], unexpected [%s ]", what,
@@ -245,8 +248,10 @@ static void document_is_openapi_3_1(void **state)
 	servers = get(c->doc, "servers");
 	assert_int_equal(json_array_size(servers), 1);
 	assert_string_equal(json_string_value(get(json_array_get(servers, 0), "url")), API_BASE);
-	assert_true(json_is_object(get(get(get(c->doc, "components"), "securitySchemes"), "bearerAuth")));
-	assert_true(json_is_object(get(get(get(c->doc, "components"), "securitySchemes"), "apiKeyAuth")));
+	assert_true(json_is_object(
+		get(get(get(c->doc, "components"), "securitySchemes"), "bearerAuth")));
+	assert_true(json_is_object(
+		get(get(get(c->doc, "components"), "securitySchemes"), "apiKeyAuth")));
 	/* the document as served ends where the file ends */
 	assert_int_equal(strlen(openapi_doc), openapi_doc_len);
 }
@@ -259,11 +264,11 @@ static void check_refs(struct ctx *c, json_t *node)
 	size_t i;
 
 	if (json_is_array(node)) {
-		json_array_foreach(node, i, v)
+		json_array_foreach (node, i, v)
 			check_refs(c, v);
 		return;
 	}
-	json_object_foreach(node, k, v) {
+	json_object_foreach (node, k, v) {
 		if (strcmp(k, "$ref") == 0 && json_is_string(v))
 			CHECK(c, pointer(c->doc, json_string_value(v)), "dangling $ref %s",
 			      json_string_value(v));
@@ -325,10 +330,12 @@ static void check_operational(struct ctx *c, const char *path, json_t *item)
 {
 	json_t *servers = get(item, "servers");
 
-	CHECK(c, is_operational(path), "%s: overrides servers but is no operational endpoint", path);
-	CHECK(c, json_array_size(servers) == 1 &&
-			 json_is_string(get(json_array_get(servers, 0), "url")) &&
-			 strcmp(json_string_value(get(json_array_get(servers, 0), "url")), "/") == 0,
+	CHECK(c, is_operational(path), "%s: overrides servers but is no operational endpoint",
+	      path);
+	CHECK(c,
+	      json_array_size(servers) == 1 &&
+		      json_is_string(get(json_array_get(servers, 0), "url")) &&
+		      strcmp(json_string_value(get(json_array_get(servers, 0), "url")), "/") == 0,
 	      "%s: servers must be [{\"url\": \"/\"}]", path);
 	for (size_t m = 0; m < ARRAY_SIZE(http_methods); m++)
 		CHECK(c, !get(item, http_methods[m]) == (strcmp(http_methods[m], "get") != 0),
@@ -344,14 +351,16 @@ static void documented_operations_are_routes(void **state)
 	json_t *item;
 
 	assert_non_null(c->doc);
-	json_object_foreach(get(c->doc, "paths"), path, item) {
+	json_object_foreach (get(c->doc, "paths"), path, item) {
 		if (get(item, "servers")) {
 			check_operational(c, path, item);
 			continue;
 		}
 		for (size_t m = 0; m < ARRAY_SIZE(http_methods); m++)
-			CHECK(c, !get(item, http_methods[m]) || rows_for(path, http_methods[m]) == 1,
-			      "%s %s: documented, but not a route of routes.c", http_methods[m], path);
+			CHECK(c,
+			      !get(item, http_methods[m]) || rows_for(path, http_methods[m]) == 1,
+			      "%s %s: documented, but not a route of routes.c", http_methods[m],
+			      path);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(operational_paths); i++)
 		CHECK(c, get(get(c->doc, "paths"), operational_paths[i]), "%s: not documented",
@@ -367,7 +376,7 @@ static void check_declared_path_params(struct ctx *c, const struct route *r, con
 	json_t *p;
 	size_t k;
 
-	json_array_foreach(list, k, p) {
+	json_array_foreach (list, k, p) {
 		p = resolve(c->doc, p);
 		if (strcmp(json_string_value(get(p, "in")) ?: "", "path") != 0)
 			continue;
@@ -394,8 +403,8 @@ static void path_parameters_are_declared(void **state)
 		for (const char *s = strchr(path, '{'); s; s = strchr(s + 1, '{')) {
 			snprintf(name, sizeof(name), "%.*s", (int)strcspn(s + 1, "}"), s + 1);
 			p = param(c, item, op, "path", name);
-			CHECK(c, p && json_is_true(get(p, "required")), "%s %s: path parameter %s undeclared",
-			      r->method, path, name);
+			CHECK(c, p && json_is_true(get(p, "required")),
+			      "%s %s: path parameter %s undeclared", r->method, path, name);
 		}
 		check_declared_path_params(c, r, path, get(item, "parameters"));
 		check_declared_path_params(c, r, path, get(op, "parameters"));
@@ -414,15 +423,16 @@ static void check_query_kind(struct ctx *c, const struct route *r, const struct 
 
 	switch (q->kind) {
 	case QUERY_PAGE:
-		CHECK(c, integer && min == 1, "%s %s: page must be an integer >= 1", r->method, r->pattern);
+		CHECK(c, integer && min == 1, "%s %s: page must be an integer >= 1", r->method,
+		      r->pattern);
 		break;
 	case QUERY_LIMIT:
-		CHECK(c, integer && min == 1 && max == 100, "%s %s: limit must be an integer 1..100",
-		      r->method, r->pattern);
+		CHECK(c, integer && min == 1 && max == 100,
+		      "%s %s: limit must be an integer 1..100", r->method, r->pattern);
 		break;
 	case QUERY_ID:
-		CHECK(c, integer && min == 1 && max == MAX_ID, "%s %s: %s must be an id (1..2^53-1)",
-		      r->method, r->pattern, q->name);
+		CHECK(c, integer && min == 1 && max == MAX_ID,
+		      "%s %s: %s must be an id (1..2^53-1)", r->method, r->pattern, q->name);
 		break;
 	case QUERY_TEXT:
 	case QUERY_ENUM:
@@ -454,16 +464,19 @@ static void query_parameters_match_routes(void **state)
 
 		if (!op)
 			continue;
-		for (const struct route_query *q = r->query; q < r->query + ROUTE_MAX_QUERY && q->name; q++) {
+		for (const struct route_query *q = r->query;
+		     q < r->query + ROUTE_MAX_QUERY && q->name; q++) {
 			p = param(c, item, op, "query", q->name);
-			CHECK(c, p, "%s %s: query parameter %s undeclared", r->method, r->pattern, q->name);
+			CHECK(c, p, "%s %s: query parameter %s undeclared", r->method, r->pattern,
+			      q->name);
 			if (p)
 				check_query_kind(c, r, q, resolve(c->doc, get(p, "schema")));
 		}
-		json_array_foreach(get(op, "parameters"), k, p) {
+		json_array_foreach (get(op, "parameters"), k, p) {
 			p = resolve(c->doc, p);
-			CHECK(c, strcmp(json_string_value(get(p, "in")) ?: "", "query") != 0 ||
-					 route_has_query(r, json_string_value(get(p, "name"))),
+			CHECK(c,
+			      strcmp(json_string_value(get(p, "in")) ?: "", "query") != 0 ||
+				      route_has_query(r, json_string_value(get(p, "name"))),
 			      "%s %s: query parameter %s is not in routes.c", r->method, r->pattern,
 			      json_string_value(get(p, "name")));
 		}
@@ -488,12 +501,12 @@ static void security_matches_auth_required(void **state)
 		if (!op)
 			continue;
 		sec = get(op, "security") ? get(op, "security") : get(c->doc, "security");
-		json_array_foreach(sec, k, req) {
+		json_array_foreach (sec, k, req) {
 			const char *name;
 			json_t *v;
 
 			anonymous = anonymous || json_object_size(req) == 0;
-			json_object_foreach(req, name, v)
+			json_object_foreach (req, name, v)
 				named = named && get(schemes, name);
 		}
 		CHECK(c, named, "%s %s: security names an unknown scheme", r->method, r->pattern);
@@ -536,7 +549,7 @@ static void check_body(struct ctx *c, const struct route *r, json_t *op)
 		bool found = false;
 		json_t *v;
 
-		json_array_foreach(req, k, v)
+		json_array_foreach (req, k, v)
 			found = found || strcmp(json_string_value(v) ?: "", *rq) == 0;
 		CHECK(c, found, "%s %s: %s must be required", r->method, r->pattern, *rq);
 	}
@@ -548,7 +561,7 @@ static void check_reply(struct ctx *c, const struct route *r, json_t *op)
 	json_t *res = response(c, op, r->status), *schema, *e, *data = NULL;
 	const ProtobufCMessageDescriptor *d = r->reply;
 	const char *base = r->reply_kind == REPLY_LIST ? "#/components/schemas/ListSuccess"
-							: "#/components/schemas/Success";
+						       : "#/components/schemas/Success";
 	bool enveloped = false;
 	char what[128];
 	size_t k;
@@ -563,7 +576,7 @@ static void check_reply(struct ctx *c, const struct route *r, json_t *op)
 		      r->method, r->pattern);
 		return;
 	}
-	json_array_foreach(get(schema, "allOf"), k, e) {
+	json_array_foreach (get(schema, "allOf"), k, e) {
 		enveloped = enveloped || strcmp(json_string_value(get(e, "$ref")) ?: "", base) == 0;
 		if (get(get(e, "properties"), "data"))
 			data = get(get(e, "properties"), "data");
@@ -610,7 +623,7 @@ static void error_codes_are_the_error_table(void **state)
 	for (int e = 0; e < ERR__COUNT; e++)
 		if (e != ERR_OK)
 			json_object_set_new(want, err_name((enum err_code)e), json_true());
-	json_array_foreach(codes, k, v)
+	json_array_foreach (codes, k, v)
 		json_object_set_new(have, json_string_value(v) ?: "?", json_true());
 	check_keys(c, have, want, "ErrorCode enum");
 	json_decref(have);
@@ -629,20 +642,24 @@ static void check_response(struct ctx *c, const char *where, const char *status,
 
 	CHECK(c, res, "%s %s: dangling response", where, status);
 	CHECK(c, get(h, "X-Request-Id"), "%s %s: no X-Request-Id header", where, status);
-	CHECK(c, !limited || (get(h, "RateLimit-Limit") && get(h, "RateLimit-Remaining") &&
-			      get(h, "RateLimit-Reset") && get(h, "RateLimit-Policy")),
+	CHECK(c,
+	      !limited || (get(h, "RateLimit-Limit") && get(h, "RateLimit-Remaining") &&
+			   get(h, "RateLimit-Reset") && get(h, "RateLimit-Policy")),
 	      "%s %s: RateLimit-* headers missing", where, status);
 	CHECK(c, code != 429 || get(h, "Retry-After"), "%s 429: no Retry-After", where);
 	CHECK(c, code != 401 || get(h, "WWW-Authenticate"), "%s 401: no WWW-Authenticate", where);
 	if (code < 400)
 		return;
-	json_array_foreach(get(json_schema_of(c, res), "allOf"), k, e) {
-		json_array_foreach(get(get(get(get(get(e, "properties"), "error"), "properties"), "code"),
-				       "enum"),
-				   j, v) {
+	json_array_foreach (get(json_schema_of(c, res), "allOf"), k, e) {
+		json_array_foreach (get(get(get(get(get(e, "properties"), "error"), "properties"),
+					    "code"),
+					"enum"),
+				    j, v) {
 			enum err_code ec;
 
-			CHECK(c, err_from_name(json_string_value(v) ?: "", &ec) && err_http_status(ec) == code,
+			CHECK(c,
+			      err_from_name(json_string_value(v) ?: "", &ec) &&
+				      err_http_status(ec) == code,
 			      "%s %s: %s is not a %s", where, status, json_string_value(v), status);
 		}
 	}
@@ -656,14 +673,15 @@ static void every_response_declares_its_headers(void **state)
 	char where[160];
 
 	assert_non_null(c->doc);
-	json_object_foreach(get(c->doc, "paths"), path, item) {
+	json_object_foreach (get(c->doc, "paths"), path, item) {
 		for (size_t m = 0; m < ARRAY_SIZE(http_methods); m++) {
 			op = get(item, http_methods[m]);
 			if (!op)
 				continue;
 			snprintf(where, sizeof(where), "%s %s", http_methods[m], path);
-			CHECK(c, json_object_size(get(op, "responses")) > 0, "%s: no responses", where);
-			json_object_foreach(get(op, "responses"), status, res)
+			CHECK(c, json_object_size(get(op, "responses")) > 0, "%s: no responses",
+			      where);
+			json_object_foreach (get(op, "responses"), status, res)
 				check_response(c, where, status, resolve(c->doc, res),
 					       !get(item, "servers"));
 		}
@@ -716,9 +734,16 @@ static void serves_the_document(void **state)
 static void other_paths_are_not_handled(void **state)
 {
 	static const char *const paths[] = {
-		API_BASE "/openapi.json/", API_BASE "/openapi.jsonx", API_BASE "/openapi",
-		"/openapi.json", "/api/v2/openapi.json", API_BASE "/users", API_BASE,
-		API_BASE "//openapi.json", "/api/v1x/openapi.json", "",
+		API_BASE "/openapi.json/",
+		API_BASE "/openapi.jsonx",
+		API_BASE "/openapi",
+		"/openapi.json",
+		"/api/v2/openapi.json",
+		API_BASE "/users",
+		API_BASE,
+		API_BASE "//openapi.json",
+		"/api/v1x/openapi.json",
+		"",
 	};
 	struct http_response res;
 
@@ -733,7 +758,9 @@ static void other_paths_are_not_handled(void **state)
 
 static void other_methods_are_405_with_allow(void **state)
 {
-	static const char *const methods[] = { "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" };
+	static const char *const methods[] = {
+		"POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
+	};
 	struct http_response res;
 	json_t *body;
 

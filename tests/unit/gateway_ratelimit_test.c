@@ -80,8 +80,9 @@ static void local_table_is_bounded(void **state)
 
 static void hit_without_redis_limits_in_process(void **state)
 {
-	const struct ratelimit_config cfg = { .enabled = true, .window_ms = 60000, .max = 2,
-					      .auth_max = 1 };
+	const struct ratelimit_config cfg = {
+		.enabled = true, .window_ms = 60000, .max = 2, .auth_max = 1
+	};
 	struct kv *kv = kv_new("redis://127.0.0.1:1", 100, 1); /* nobody listens */
 	struct ratelimiter *rl = ratelimit_new(&cfg, kv, NULL);
 	struct ratelimit_state st;
@@ -116,15 +117,19 @@ static const char *header(const struct http_response *res, const char *name)
 
 static void headers_round_the_reset_up(void **state)
 {
-	const struct ratelimit_config cfg = { .enabled = true, .window_ms = 900000, .max = 100,
-					      .auth_max = 5 };
+	const struct ratelimit_config cfg = {
+		.enabled = true, .window_ms = 900000, .max = 100, .auth_max = 5
+	};
 	struct kv *kv = kv_new("redis://127.0.0.1:1", 100, 1);
 	struct ratelimiter *rl = ratelimit_new(&cfg, kv, NULL);
 	struct arena arena;
 	struct http_request req = { .arena = &arena };
 	struct http_response res = { 0 };
-	struct ratelimit_state st = { .kind = RATELIMIT_GENERAL, .limit = 100, .count = 101,
-				      .reset_ms = 1001, .limited = true };
+	struct ratelimit_state st = { .kind = RATELIMIT_GENERAL,
+				      .limit = 100,
+				      .count = 101,
+				      .reset_ms = 1001,
+				      .limited = true };
 
 	(void)state;
 	arena_init(&arena);

@@ -152,7 +152,8 @@ static void create_user_with_wrappers(void **state)
 
 	/* null and absent wrappers are both absent; untouched strings stay "". */
 	assert_int_equal(from(fx, &agentos__users__v1__create_user_request__descriptor,
-			      "{\"isActive\":null,\"email\":\"b@example.com\"}", NULL, &m, &paths, &n),
+			      "{\"isActive\":null,\"email\":\"b@example.com\"}", NULL, &m, &paths,
+			      &n),
 			 0);
 	r = (Agentos__Users__V1__CreateUserRequest *)m;
 	assert_null(r->is_active);
@@ -201,12 +202,24 @@ static void timestamp_forms(void **state)
 		{ "9999-12-31T23:59:59Z", INT64_C(253402300799), 0 },
 	};
 	static const char *const bad[] = {
-		"2026-02-30T00:00:00Z",    "2100-02-29T00:00:00Z",       "2026-01-15 10:30:00Z",
-		"2026-01-15T10:30:00",     "2026-01-15T24:00:00Z",       "2026-01-15T10:60:00Z",
-		"2026-01-15T10:30:60Z",    "2026-01-15T10:30:00.Z",      "2026-01-15T10:30:00.1234567891Z",
-		"2026-01-15T10:30:00+2:00", "2026-01-15T10:30:00+02:00x", "0000-01-01T00:00:00Z",
-		"2026-13-01T00:00:00Z",    "2026-1-15T10:30:00Z",        "2026-01-15",
-		"",                        "2026-01-15T10:30:00 Z",      "+2026-01-15T10:30:00Z",
+		"2026-02-30T00:00:00Z",
+		"2100-02-29T00:00:00Z",
+		"2026-01-15 10:30:00Z",
+		"2026-01-15T10:30:00",
+		"2026-01-15T24:00:00Z",
+		"2026-01-15T10:60:00Z",
+		"2026-01-15T10:30:60Z",
+		"2026-01-15T10:30:00.Z",
+		"2026-01-15T10:30:00.1234567891Z",
+		"2026-01-15T10:30:00+2:00",
+		"2026-01-15T10:30:00+02:00x",
+		"0000-01-01T00:00:00Z",
+		"2026-13-01T00:00:00Z",
+		"2026-1-15T10:30:00Z",
+		"2026-01-15",
+		"",
+		"2026-01-15T10:30:00 Z",
+		"+2026-01-15T10:30:00Z",
 	};
 	struct fx *fx = *state;
 	ProtobufCMessage *m;
@@ -216,7 +229,8 @@ static void timestamp_forms(void **state)
 		Agentos__Users__V1__User *u;
 
 		snprintf(body, sizeof(body), "{\"createdAt\":\"%s\"}", good[i].text);
-		if (from(fx, &agentos__users__v1__user__descriptor, body, NULL, &m, NULL, NULL) != 0)
+		if (from(fx, &agentos__users__v1__user__descriptor, body, NULL, &m, NULL, NULL) !=
+		    0)
 			fail_msg("refused %s", good[i].text);
 		u = (Agentos__Users__V1__User *)m;
 		assert_int_equal(u->created_at->seconds, good[i].seconds);
@@ -224,7 +238,8 @@ static void timestamp_forms(void **state)
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(body, sizeof(body), "{\"createdAt\":\"%s\"}", bad[i]);
-		if (from(fx, &agentos__users__v1__user__descriptor, body, NULL, &m, NULL, NULL) == 0)
+		if (from(fx, &agentos__users__v1__user__descriptor, body, NULL, &m, NULL, NULL) ==
+		    0)
 			fail_msg("accepted %s", bad[i]);
 		assert_int_equal(fx->err.code, ERR_VALIDATION_ERROR);
 		assert_int_equal(fx->err.nviolations, 1);
@@ -346,7 +361,8 @@ static void paths_follow_key_order(void **state)
 	assert_string_equal(paths[3], "published_at");
 	assert_string_equal(paths[4], "comment_count");
 
-	assert_int_equal(from(fx, &agentos__posts__v1__post__descriptor, "{}", NULL, &m, &paths, &n),
+	assert_int_equal(from(fx, &agentos__posts__v1__post__descriptor, "{}", NULL, &m, &paths,
+			      &n),
 			 0);
 	assert_int_equal(n, 0);
 }
@@ -431,7 +447,8 @@ static void field_mask_enum_and_bytes(void **state)
 	assert_int_equal(from(fx, &agentos__users__v1__update_user_request__descriptor,
 			      "{\"updateMask\":\"email,,name\"}", NULL, &m, NULL, NULL),
 			 -1);
-	assert_violation(&fx->err, 0, "updateMask", "Must be a comma-separated list of field names");
+	assert_violation(&fx->err, 0, "updateMask",
+			 "Must be a comma-separated list of field names");
 
 	assert_int_equal(from(fx, &grpc__health__v1__health_check_response__descriptor,
 			      "{\"status\":\"NOT_SERVING\"}", NULL, &m, NULL, NULL),
@@ -465,8 +482,9 @@ static void user_to_json(void **state)
 	Google__Protobuf__Timestamp updated = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 
 	(void)state;
-	assert_json(&u.base, "{\"id\":0,\"email\":\"\",\"name\":\"\",\"role\":\"\",\"isActive\":false,"
-			     "\"isVerified\":false,\"version\":0,\"createdAt\":null,\"updatedAt\":null}");
+	assert_json(&u.base,
+		    "{\"id\":0,\"email\":\"\",\"name\":\"\",\"role\":\"\",\"isActive\":false,"
+		    "\"isVerified\":false,\"version\":0,\"createdAt\":null,\"updatedAt\":null}");
 	u.id = INT64_C(9007199254740991);
 	u.email = "ann@example.com";
 	u.name = "Ann \"A\"";
@@ -503,20 +521,22 @@ static void post_to_json(void **state)
 	p.created_at = &created;
 	p.updated_at = &created;
 	author.id = 7;
-	assert_json(&p.base, "{\"id\":10,\"title\":\"Hello\",\"body\":\"World\",\"status\":\"draft\","
-			     "\"author\":{\"id\":7,\"name\":null},\"commentCount\":0,\"version\":1,"
-			     "\"createdAt\":\"2026-01-15T10:30:00.000Z\","
-			     "\"updatedAt\":\"2026-01-15T10:30:00.000Z\",\"publishedAt\":null}");
+	assert_json(&p.base,
+		    "{\"id\":10,\"title\":\"Hello\",\"body\":\"World\",\"status\":\"draft\","
+		    "\"author\":{\"id\":7,\"name\":null},\"commentCount\":0,\"version\":1,"
+		    "\"createdAt\":\"2026-01-15T10:30:00.000Z\","
+		    "\"updatedAt\":\"2026-01-15T10:30:00.000Z\",\"publishedAt\":null}");
 	name.value = "Ann";
 	author.name = &name;
 	p.author = &author;
 	p.comment_count = 2;
 	p.published_at = &created;
-	assert_json(&p.base, "{\"id\":10,\"title\":\"Hello\",\"body\":\"World\",\"status\":\"draft\","
-			     "\"author\":{\"id\":7,\"name\":\"Ann\"},\"commentCount\":2,\"version\":1,"
-			     "\"createdAt\":\"2026-01-15T10:30:00.000Z\","
-			     "\"updatedAt\":\"2026-01-15T10:30:00.000Z\","
-			     "\"publishedAt\":\"2026-01-15T10:30:00.000Z\"}");
+	assert_json(&p.base,
+		    "{\"id\":10,\"title\":\"Hello\",\"body\":\"World\",\"status\":\"draft\","
+		    "\"author\":{\"id\":7,\"name\":\"Ann\"},\"commentCount\":2,\"version\":1,"
+		    "\"createdAt\":\"2026-01-15T10:30:00.000Z\","
+		    "\"updatedAt\":\"2026-01-15T10:30:00.000Z\","
+		    "\"publishedAt\":\"2026-01-15T10:30:00.000Z\"}");
 }
 
 static void list_to_json(void **state)
@@ -539,11 +559,12 @@ static void list_to_json(void **state)
 	u.id = 5;
 	r.users = users;
 	r.n_users = 1;
-	assert_json(&r.base, "{\"users\":[{\"id\":5,\"email\":\"\",\"name\":\"\",\"role\":\"\","
-			     "\"isActive\":false,\"isVerified\":false,\"version\":0,"
-			     "\"createdAt\":null,\"updatedAt\":null}],"
-			     "\"pagination\":{\"page\":2,\"limit\":20,\"total\":21,\"totalPages\":2,"
-			     "\"hasNext\":false,\"hasPrev\":true}}");
+	assert_json(&r.base,
+		    "{\"users\":[{\"id\":5,\"email\":\"\",\"name\":\"\",\"role\":\"\","
+		    "\"isActive\":false,\"isVerified\":false,\"version\":0,"
+		    "\"createdAt\":null,\"updatedAt\":null}],"
+		    "\"pagination\":{\"page\":2,\"limit\":20,\"total\":21,\"totalPages\":2,"
+		    "\"hasNext\":false,\"hasPrev\":true}}");
 
 	assert_json(&k.base, "{\"name\":\"\",\"permissions\":[],\"expiresInDays\":0}");
 	k.permissions = perms;
@@ -578,8 +599,8 @@ static void round_trip(void **state)
 	ProtobufCMessage *m;
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		assert_int_equal(from(fx, &agentos__posts__v1__post__descriptor, bodies[i], NULL, &m,
-				      NULL, NULL),
+		assert_int_equal(from(fx, &agentos__posts__v1__post__descriptor, bodies[i], NULL,
+				      &m, NULL, NULL),
 				 0);
 		assert_json(m, bodies[i]);
 	}
@@ -615,7 +636,8 @@ static void set_fails(struct fx *fx, ProtobufCMessage *m, const char *name, cons
 static void set_text_params(void **state)
 {
 	struct fx *fx = *state;
-	ProtobufCMessage *m = transcode_new(&fx->a, &agentos__users__v1__list_users_request__descriptor);
+	ProtobufCMessage *m = transcode_new(&fx->a,
+					    &agentos__users__v1__list_users_request__descriptor);
 	Agentos__Users__V1__ListUsersRequest *r = (Agentos__Users__V1__ListUsersRequest *)m;
 	char sort[] = "-createdAt";
 
@@ -651,7 +673,8 @@ static void set_text_params(void **state)
 static void set_text_other_kinds(void **state)
 {
 	struct fx *fx = *state;
-	ProtobufCMessage *m = transcode_new(&fx->a, &agentos__users__v1__create_user_request__descriptor);
+	ProtobufCMessage *m = transcode_new(&fx->a,
+					    &agentos__users__v1__create_user_request__descriptor);
 	Agentos__Users__V1__CreateUserRequest *c = (Agentos__Users__V1__CreateUserRequest *)m;
 	Agentos__Users__V1__BatchGetUsersRequest *b;
 
@@ -704,7 +727,8 @@ static void rfc3339_offsets_stay_in_range(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int64_t secs = 0;
 		int32_t nanos = 0;
-		bool ok = transcode_parse_rfc3339(cases[i].text, strlen(cases[i].text), &secs, &nanos);
+		bool ok = transcode_parse_rfc3339(cases[i].text, strlen(cases[i].text), &secs,
+						  &nanos);
 
 		if (ok != cases[i].ok)
 			fprintf(stderr, "%s: %s\n", cases[i].text, ok ? "accepted" : "refused");

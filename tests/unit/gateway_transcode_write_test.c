@@ -60,8 +60,9 @@ static uint64_t next(void)
 	return rng;
 }
 
-static const int64_t ints[] = { 0, 1, -1, 42, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN,
-				1733390000123LL };
+static const int64_t ints[] = { 0,         1,         -1,
+				42,        INT32_MAX, INT32_MIN,
+				INT64_MAX, INT64_MIN, 1733390000123LL };
 
 static void fill(struct arena *a, ProtobufCMessage *m, int depth);
 
@@ -72,7 +73,8 @@ static void fill_scalar(struct arena *a, const ProtobufCFieldDescriptor *f, void
 
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_STRING:
-		*(const char **)dst = arena_strdup(a, texts[next() % (sizeof(texts) / sizeof(texts[0]))]);
+		*(const char **)
+			dst = arena_strdup(a, texts[next() % (sizeof(texts) / sizeof(texts[0]))]);
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
 		*(protobuf_c_boolean *)dst = (protobuf_c_boolean)(next() & 1);
@@ -124,7 +126,8 @@ static void fill(struct arena *a, ProtobufCMessage *m, int depth)
 			if (next() & 1)
 				continue;
 			*(uint32_t *)((char *)m + f->quantifier_offset) = f->id;
-		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+			   f->type != PROTOBUF_C_TYPE_STRING &&
 			   f->type != PROTOBUF_C_TYPE_MESSAGE) {
 			*(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = next() & 1;
 		}
@@ -169,8 +172,8 @@ static void messages_are_written_as_jansson_prints_them(void **state)
 			want = dumped(transcode_to_json(m));
 			got = written(m, NULL);
 			if (strcmp(want, got) != 0)
-				fail_msg("%s (round %d):\n want %s\n got  %s", types[t]->name, round,
-					 want, got);
+				fail_msg("%s (round %d):\n want %s\n got  %s", types[t]->name,
+					 round, want, got);
 			free(want);
 			free(got);
 			arena_release(&a);
@@ -224,8 +227,20 @@ static void every_byte_is_escaped_as_jansson_does(void **state)
 
 static void reals_and_integers_are_printed_as_jansson_does(void **state)
 {
-	static const double reals[] = { 0.0, -0.0, 1.0, 0.1, 123.0, -2.5, 1e19, 1.8446744073709552e19,
-					1e-5, 1e-10, 1e300, 5e-324, 123456789012345678.0, 3.14159 };
+	static const double reals[] = { 0.0,
+					-0.0,
+					1.0,
+					0.1,
+					123.0,
+					-2.5,
+					1e19,
+					1.8446744073709552e19,
+					1e-5,
+					1e-10,
+					1e300,
+					5e-324,
+					123456789012345678.0,
+					3.14159 };
 	static const int64_t integers[] = { 0, 7, -7, INT64_MAX, INT64_MIN, 1000000 };
 
 	(void)state;

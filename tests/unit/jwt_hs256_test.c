@@ -28,8 +28,8 @@ static const struct jwt_config cfg = { SECRET, ISSUER, JWT_LEEWAY_S };
 
 static char *b64url(const void *data, size_t len)
 {
-	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char
+		abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const unsigned char *p = data;
 	char *out = malloc(len * 4 / 3 + 4);
 	size_t n = 0;
@@ -62,8 +62,8 @@ static char *join3(const char *a, const char *b, const char *c)
 }
 
 /* header.payload signed with HMAC(md, key); md NULL = empty signature. */
-static char *forge_raw(const char *header, const char *payload, const EVP_MD *md,
-		       const char *key, size_t keylen)
+static char *forge_raw(const char *header, const char *payload, const EVP_MD *md, const char *key,
+		       size_t keylen)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
@@ -189,7 +189,8 @@ static void test_header_without_typ_accepted(void **state)
 static void test_alg_none_empty_signature(void **state)
 {
 	(void)state;
-	assert_int_equal(verify(forge("{\"alg\":\"none\",\"typ\":\"JWT\"}", good_claims(), NULL, "")),
+	assert_int_equal(verify(forge("{\"alg\":\"none\",\"typ\":\"JWT\"}", good_claims(), NULL,
+				      "")),
 			 ERR_UNAUTHORIZED);
 	assert_int_equal(verify(forge("{\"alg\":\"none\"}", good_claims(), NULL, "")),
 			 ERR_UNAUTHORIZED);
@@ -242,8 +243,8 @@ static void test_header_variants_refused(void **state)
 	assert_int_equal(verify(forge("{\"alg\":\"HS256\",\"typ\":\"jwt\"}", good_claims(),
 				      EVP_sha256(), SECRET)),
 			 ERR_UNAUTHORIZED);
-	assert_int_equal(verify(forge("{\"alg\":\"HS256\",\"typ\":1}", good_claims(),
-				      EVP_sha256(), SECRET)),
+	assert_int_equal(verify(forge("{\"alg\":\"HS256\",\"typ\":1}", good_claims(), EVP_sha256(),
+				      SECRET)),
 			 ERR_UNAUTHORIZED);
 	assert_int_equal(verify(forge("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", good_claims(),
 				      EVP_sha256(), SECRET)),
@@ -373,8 +374,7 @@ static void test_iss_wrong_or_missing(void **state)
 	(void)state;
 	assert_int_equal(verify(forge_good(claims_with("iss", json_string("agentos-auth2")))),
 			 ERR_UNAUTHORIZED);
-	assert_int_equal(verify(forge_good(claims_with("iss", json_string("")))),
-			 ERR_UNAUTHORIZED);
+	assert_int_equal(verify(forge_good(claims_with("iss", json_string("")))), ERR_UNAUTHORIZED);
 	assert_int_equal(verify(forge_good(claims_with("iss", NULL))), ERR_UNAUTHORIZED);
 }
 
@@ -384,10 +384,8 @@ static void test_jti_missing_or_empty(void **state)
 
 	(void)state;
 	assert_int_equal(verify(forge_good(claims_with("jti", NULL))), ERR_UNAUTHORIZED);
-	assert_int_equal(verify(forge_good(claims_with("jti", json_string("")))),
-			 ERR_UNAUTHORIZED);
-	assert_int_equal(verify(forge_good(claims_with("jti", json_integer(7)))),
-			 ERR_UNAUTHORIZED);
+	assert_int_equal(verify(forge_good(claims_with("jti", json_string("")))), ERR_UNAUTHORIZED);
+	assert_int_equal(verify(forge_good(claims_with("jti", json_integer(7)))), ERR_UNAUTHORIZED);
 	memset(long_jti, 'j', 128);
 	long_jti[128] = '\0';
 	assert_int_equal(verify(forge_good(claims_with("jti", json_string(long_jti)))),
@@ -398,10 +396,17 @@ static void test_jti_missing_or_empty(void **state)
 
 static void test_sub_forms(void **state)
 {
-	static const char *const bad[] = { "admin",	 "user_",	 "user_0",
-					   "user_-1",	 "user_12x",	 "user_+1",
-					   "user_012",	 "user_ 1",	 "User_1",
-					   "user_9007199254740992", "user_99999999999999999999",
+	static const char *const bad[] = { "admin",
+					   "user_",
+					   "user_0",
+					   "user_-1",
+					   "user_12x",
+					   "user_+1",
+					   "user_012",
+					   "user_ 1",
+					   "User_1",
+					   "user_9007199254740992",
+					   "user_99999999999999999999",
 					   "" };
 	struct principal p;
 
@@ -439,8 +444,8 @@ static void test_permissions_shapes(void **state)
 	assert_int_equal(verify(forge_good(claims_with("permissions", json_string("*")))),
 			 ERR_UNAUTHORIZED);
 	assert_int_equal(verify(forge_good(claims_with("permissions", NULL))), ERR_UNAUTHORIZED);
-	assert_int_equal(verify(forge_good(claims_with("permissions",
-						       json_pack("[s,i]", "read:posts", 1)))),
+	assert_int_equal(verify(forge_good(
+				 claims_with("permissions", json_pack("[s,i]", "read:posts", 1)))),
 			 ERR_UNAUTHORIZED);
 	/* Unknown names are ignored, known ones kept. */
 	assert_int_equal(verify_with(&cfg,
@@ -549,8 +554,7 @@ static void test_garbage_base64(void **state)
 	assert_int_equal(verify(forge_raw(HS256, "not json at all", EVP_sha256(), SECRET,
 					  strlen(SECRET))),
 			 ERR_UNAUTHORIZED);
-	assert_int_equal(verify(forge_raw("{\"alg\":", "{}", EVP_sha256(), SECRET,
-					  strlen(SECRET))),
+	assert_int_equal(verify(forge_raw("{\"alg\":", "{}", EVP_sha256(), SECRET, strlen(SECRET))),
 			 ERR_UNAUTHORIZED);
 	/* A character outside the alphabet inside the header. */
 	good[3] = '*';
@@ -589,8 +593,8 @@ static void test_sign_verify_round_trip(void **state)
 	assert_int_equal(out.exp, NOW + 3600);
 	/* The header libjwt wrote is the one pinned: {"alg":"HS256","typ":"JWT"}. */
 	{
-		const struct jwt_config other = { "x-different-secret-of-32-bytes-or-more",
-						  ISSUER, JWT_LEEWAY_S };
+		const struct jwt_config other = { "x-different-secret-of-32-bytes-or-more", ISSUER,
+						  JWT_LEEWAY_S };
 		assert_int_equal(verify_with(&other, copy, NULL), ERR_UNAUTHORIZED);
 	}
 }

@@ -112,10 +112,12 @@ static void test_json_exact_line(void **state)
 	assert_true(json_is_integer(json_object_get(j, "time")));
 	t = json_integer_value(json_object_get(j, "time"));
 	assert_true(t >= before && t <= after);
-	snprintf(expect, sizeof(expect),
-		 "{\"level\":\"info\",\"time\":%" PRId64 ",\"name\":\"users\",\"msg\":\"user created\","
-		 "\"requestId\":\"req_1\",\"id\":42,\"cached\":true,\"duration\":1.5,\"admin\":false}",
-		 t);
+	snprintf(
+		expect, sizeof(expect),
+		"{\"level\":\"info\",\"time\":%" PRId64
+		",\"name\":\"users\",\"msg\":\"user created\","
+		"\"requestId\":\"req_1\",\"id\":42,\"cached\":true,\"duration\":1.5,\"admin\":false}",
+		t);
 	assert_string_equal(line, expect);
 	json_decref(j);
 	free(line);
@@ -148,7 +150,9 @@ static void test_json_without_name_or_fields(void **state)
 
 static void test_json_escaping(void **state)
 {
-	const char *msg = "q\"b\\n\nt\tc\x01" "d\x7f" "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	const char *msg = "q\"b\\n\nt\tc\x01"
+			  "d\x7f"
+			  "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
 	char *line;
 	json_t *j;
 
@@ -171,7 +175,9 @@ static void test_json_invalid_utf8_replaced(void **state)
 	json_t *j;
 
 	/* A stray byte, an overlong '/', a surrogate and a truncated euro sign. */
-	log_info("a\xff" "b", LOG_S("overlong", "\xc0\xaf"), LOG_S("surrogate", "\xed\xa0\x80"),
+	log_info("a\xff"
+		 "b",
+		 LOG_S("overlong", "\xc0\xaf"), LOG_S("surrogate", "\xed\xa0\x80"),
 		 LOG_S("cut", "x\xe2\x82"));
 	line = take_line();
 	assert_non_null(strstr(line, "\"msg\":\"a\\ufffdb\""));
@@ -179,7 +185,8 @@ static void test_json_invalid_utf8_replaced(void **state)
 	assert_non_null(strstr(line, "\"surrogate\":\"\\ufffd\\ufffd\\ufffd\""));
 	assert_non_null(strstr(line, "\"cut\":\"x\\ufffd\\ufffd\""));
 	j = parse_line(line);
-	assert_string_equal(json_string_value(json_object_get(j, "msg")), "a\xef\xbf\xbd" "b");
+	assert_string_equal(json_string_value(json_object_get(j, "msg")), "a\xef\xbf\xbd"
+									  "b");
 	json_decref(j);
 	free(line);
 }

@@ -20,8 +20,8 @@ static perm_set bits(const enum perm *list, size_t n)
 
 static void test_user_role_exact(void **state)
 {
-	const enum perm want[] = { PERM_READ_OWN_PROFILE, PERM_UPDATE_OWN_PROFILE,
-				   PERM_READ_POSTS, PERM_WRITE_POSTS, PERM_WRITE_COMMENTS };
+	const enum perm want[] = { PERM_READ_OWN_PROFILE, PERM_UPDATE_OWN_PROFILE, PERM_READ_POSTS,
+				   PERM_WRITE_POSTS, PERM_WRITE_COMMENTS };
 	perm_set got = 0;
 
 	(void)state;

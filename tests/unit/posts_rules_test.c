@@ -161,17 +161,26 @@ static void field_rules(void **state)
 	assert_string_equal(err.violations[2].field, "body");
 	assert_string_equal(err.violations[2].description, "Body is required");
 	assert_string_equal(err.violations[3].field, "status");
-	assert_string_equal(err.violations[3].description, "Status must be one of draft, published");
+	assert_string_equal(err.violations[3].description,
+			    "Status must be one of draft, published");
 	arena_release(&a);
 }
 
 static void search_rules(void **state)
 {
-	static const char *const served[] = { "abc", "x abc y", "100%", "ZEB", "\xc3\xa9t\xc3\xa9",
-					      "\xd0\xb4\xd0\xb0\xd1\x82", "a1b" };
-	static const char *const refused[] = { "", "a", "ab", "%", "_", "%%%", "___", "a_b",
-					       "a b c", "   ", "\xc3\xa9t", "\xff\xfe\xfd",
-					       "--x--", "\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94" };
+	static const char *const served[] = {
+		"abc", "x abc y", "100%", "ZEB", "\xc3\xa9t\xc3\xa9", "\xd0\xb4\xd0\xb0\xd1\x82",
+		"a1b"
+	};
+	static const char *const refused[] = {
+		"",          "a",
+		"ab",        "%",
+		"_",         "%%%",
+		"___",       "a_b",
+		"a b c",     "   ",
+		"\xc3\xa9t", "\xff\xfe\xfd",
+		"--x--",     "\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94"
+	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
@@ -221,8 +230,9 @@ static void create_permissions(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct principal p = rows[i].key_perm < 0 ? who(rows[i].id, rows[i].role)
-							  : key(rows[i].id, (enum perm)rows[i].key_perm);
+		struct principal p = rows[i].key_perm < 0
+					     ? who(rows[i].id, rows[i].role)
+					     : key(rows[i].id, (enum perm)rows[i].key_perm);
 		struct app_error err;
 
 		app_error_init(&err);
@@ -236,14 +246,10 @@ static void create_permissions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(draft_visibility),
-		cmocka_unit_test(list_scopes),
-		cmocka_unit_test(post_permissions),
-		cmocka_unit_test(create_permissions),
-		cmocka_unit_test(comment_permissions),
-		cmocka_unit_test(published_at_transitions),
-		cmocka_unit_test(field_rules),
-		cmocka_unit_test(mask_rules),
+		cmocka_unit_test(draft_visibility),    cmocka_unit_test(list_scopes),
+		cmocka_unit_test(post_permissions),    cmocka_unit_test(create_permissions),
+		cmocka_unit_test(comment_permissions), cmocka_unit_test(published_at_transitions),
+		cmocka_unit_test(field_rules),         cmocka_unit_test(mask_rules),
 		cmocka_unit_test(search_rules),
 	};
 

@@ -188,7 +188,8 @@ static void one_million_tokens(void **state)
 	assert_int_equal(st.bytes, (size_t)(1 << 21) * 16);
 	printf("revocation: 1,000,000 tokens in %zu bytes (%.1f bytes each), loaded in %lld ms\n",
 	       st.bytes, (double)st.bytes / 1e6, (long long)(mono_ms() - start));
-	assert_int_equal(revocations_check(r, "000000000000000000999999", 0, 0), REVOCATION_REVOKED);
+	assert_int_equal(revocations_check(r, "000000000000000000999999", 0, 0),
+			 REVOCATION_REVOKED);
 	assert_int_equal(revocations_check(r, "000000000000000001000000", 0, 0), REVOCATION_OK);
 	revocations_free(r);
 }

@@ -93,7 +93,7 @@ static int get_user(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *reque
 }
 
 static int fail_validation(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-		ProtobufCMessage **reply, struct app_error *err)
+			   ProtobufCMessage **reply, struct app_error *err)
 {
 	app_error_add_violation(err, "email", "must be a valid email address");
 	app_error_add_violation(err, "password", "must be at least %d characters", 8);
@@ -243,8 +243,13 @@ static struct rpc_server *new_server(const char *addr, int workers, int grace_ms
 {
 	static const char *const names[] = { USERS_SERVICE, NULL };
 	struct rpc_server_config cfg = {
-		.listen_addr = addr, .workers = workers, .shutdown_grace_ms = grace_ms,
-		.domain = "users", .health_services = names, .health_check = app_healthy, .app = &app,
+		.listen_addr = addr,
+		.workers = workers,
+		.shutdown_grace_ms = grace_ms,
+		.domain = "users",
+		.health_services = names,
+		.health_check = app_healthy,
+		.app = &app,
 		.resolve = resolve,
 	};
 
@@ -360,8 +365,9 @@ static void test_unknown_method_is_unimplemented(void **state)
 	struct app_error err;
 	User *u;
 
-	assert_int_equal(call_user(shared.ch, "/agentos.users.v1.UsersService/Nope", 1, NULL, 0, 2000,
-				   &u, &err, &st), -1);
+	assert_int_equal(call_user(shared.ch, "/agentos.users.v1.UsersService/Nope", 1, NULL, 0,
+				   2000, &u, &err, &st),
+			 -1);
 	assert_int_equal(st, GRPC_STATUS_UNIMPLEMENTED);
 	assert_int_equal(err.code, ERR_NOT_IMPLEMENTED);
 }
@@ -376,8 +382,9 @@ static void test_undecodable_request_is_bad_request(void **state)
 
 	req.service = (char *)"not an int64";
 	assert_int_equal(rpc_call_unary(shared.ch, GET_USER, &req.base,
-					&agentos__users__v1__user__descriptor, NULL, 0, 2000, &reply,
-					&err, &st), -1);
+					&agentos__users__v1__user__descriptor, NULL, 0, 2000,
+					&reply, &err, &st),
+			 -1);
 	assert_null(reply);
 	assert_int_equal(st, GRPC_STATUS_INVALID_ARGUMENT);
 	assert_int_equal(err.code, ERR_BAD_REQUEST);
@@ -393,8 +400,9 @@ static void test_undecodable_reply_is_internal(void **state)
 
 	req.id = 5;
 	assert_int_equal(rpc_call_unary(shared.ch, GET_USER, &req.base,
-					&grpc__health__v1__health_check_request__descriptor, NULL, 0,
-					2000, &reply, &err, &st), -1);
+					&grpc__health__v1__health_check_request__descriptor, NULL,
+					0, 2000, &reply, &err, &st),
+			 -1);
 	assert_null(reply);
 	assert_int_equal(st, GRPC_STATUS_OK);
 	assert_int_equal(err.code, ERR_INTERNAL_ERROR);
@@ -558,7 +566,8 @@ static void test_deadline_exceeded_is_gateway_timeout(void **state)
 
 static int closed_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -607,8 +616,9 @@ static void test_health(void **state)
 
 	req.service = (char *)"agentos.posts.v1.PostsService";
 	assert_int_equal(rpc_call_unary(shared.ch, HEALTH, &req.base,
-					&grpc__health__v1__health_check_response__descriptor, NULL, 0,
-					1000, &reply, &err, &st), -1);
+					&grpc__health__v1__health_check_response__descriptor, NULL,
+					0, 1000, &reply, &err, &st),
+			 -1);
 	assert_int_equal(st, GRPC_STATUS_NOT_FOUND);
 	assert_int_equal(err.code, ERR_NOT_FOUND);
 
@@ -1040,15 +1050,17 @@ static void test_trailer_reaches_the_client(void **state)
 
 	req.id = 21;
 	assert_int_equal(rpc_call_unary_trailer(shared.ch, TRAILER, &req.base,
-						&agentos__users__v1__user__descriptor, NULL, 0, 2000,
-						&reply, &err, NULL, "x-test-seq", v, sizeof(v)),
+						&agentos__users__v1__user__descriptor, NULL, 0,
+						2000, &reply, &err, NULL, "x-test-seq", v,
+						sizeof(v)),
 			 0);
 	assert_string_equal(v, "42");
 	protobuf_c_message_free_unpacked(reply, NULL);
 	/* absent: "" */
 	assert_int_equal(rpc_call_unary_trailer(shared.ch, GET_USER, &req.base,
-						&agentos__users__v1__user__descriptor, NULL, 0, 2000,
-						&reply, &err, NULL, "x-test-seq", v, sizeof(v)),
+						&agentos__users__v1__user__descriptor, NULL, 0,
+						2000, &reply, &err, NULL, "x-test-seq", v,
+						sizeof(v)),
 			 0);
 	assert_string_equal(v, "");
 	protobuf_c_message_free_unpacked(reply, NULL);
@@ -1060,7 +1072,8 @@ static int read_stream(struct rpc_client_stream *s, int64_t *ids, int max, struc
 	ProtobufCMessage *m;
 	int n = 0, rc;
 
-	while ((rc = rpc_client_stream_next(s, &agentos__users__v1__user__descriptor, 2000, &m, err)) == 1) {
+	while ((rc = rpc_client_stream_next(s, &agentos__users__v1__user__descriptor, 2000, &m,
+					    err)) == 1) {
 		if (n < max)
 			ids[n] = ((User *)m)->id;
 		n++;
@@ -1123,8 +1136,9 @@ static void test_streams_leave_workers_free(void **state)
 	atomic_store(&app.held, 0);
 	for (int i = 0; i < 3; i++) {
 		s[i] = rpc_client_stream_open(r.ch, HOLD, &req.base, NULL, 0);
-		assert_int_equal(rpc_client_stream_next(s[i], &agentos__users__v1__user__descriptor, 2000,
-							&m, &err), 1);
+		assert_int_equal(rpc_client_stream_next(s[i], &agentos__users__v1__user__descriptor,
+							2000, &m, &err),
+				 1);
 		protobuf_c_message_free_unpacked(m, NULL);
 	}
 	assert_int_equal(atomic_load(&app.holding), 3);
@@ -1140,8 +1154,9 @@ static void test_streams_leave_workers_free(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(atomic_load(&app.holding), 0);
 	for (int i = 1; i < 3; i++) {
-		assert_int_equal(rpc_client_stream_next(s[i], &agentos__users__v1__user__descriptor, 2000,
-							&m, &err), -1);
+		assert_int_equal(rpc_client_stream_next(s[i], &agentos__users__v1__user__descriptor,
+							2000, &m, &err),
+				 -1);
 		rpc_client_stream_close(s[i]);
 	}
 	rpc_server_free(r.srv);
@@ -1151,10 +1166,10 @@ static void test_streams_leave_workers_free(void **state)
 static void test_deadline_within(void **state)
 {
 	(void)state;
-	assert_int_equal(rpc_deadline_within(5000, INT64_MAX), 5000);     /* caller set none */
-	assert_int_equal(rpc_deadline_within(5000, 10000), 5000);         /* ours is shorter */
+	assert_int_equal(rpc_deadline_within(5000, INT64_MAX), 5000); /* caller set none */
+	assert_int_equal(rpc_deadline_within(5000, 10000), 5000);     /* ours is shorter */
 	assert_int_equal(rpc_deadline_within(5000, 1000), 1000 - RPC_DEADLINE_MARGIN_MS);
-	assert_int_equal(rpc_deadline_within(5000, 30), 1);               /* never zero */
+	assert_int_equal(rpc_deadline_within(5000, 30), 1); /* never zero */
 	assert_int_equal(rpc_deadline_within(5000, 0), 1);
 }
 

@@ -51,10 +51,10 @@ static void malformed_traceparents_are_refused(void **state)
 	static const char *const bad[] = {
 		NULL,
 		"",
-		"00-" TID "-" PID "-0",                          /* short */
-		"00-" TID "-" PID "-01-extra",                   /* version 00 is exactly 55 */
-		"01-" TID "-" PID "-01x",                        /* later version: no dash after */
-		"ff-" TID "-" PID "-01",                         /* version ff is invalid */
+		"00-" TID "-" PID "-0",        /* short */
+		"00-" TID "-" PID "-01-extra", /* version 00 is exactly 55 */
+		"01-" TID "-" PID "-01x",      /* later version: no dash after */
+		"ff-" TID "-" PID "-01",       /* version ff is invalid */
 		"0g-" TID "-" PID "-01",
 		"00-4BF92F3577B34DA6A3CE929D0E0E4736-" PID "-01", /* upper case */
 		"00-00000000000000000000000000000000-" PID "-01", /* all-zero trace id */
@@ -63,7 +63,7 @@ static void malformed_traceparents_are_refused(void **state)
 		"00-" TID "_" PID "-01",
 		"00-" TID "-" PID "_01",
 		"00-" TID "-" PID "-zz",
-		"00-" TID "-" PID "-01, 00-" TID "-" PID "-01",   /* two headers joined */
+		"00-" TID "-" PID "-01, 00-" TID "-" PID "-01", /* two headers joined */
 	};
 	char tid[TRACE_ID_HEX + 1] = "unchanged", pid[TRACE_SPAN_HEX + 1] = "unchanged";
 	unsigned flags = 7;

@@ -22,7 +22,8 @@ static void hash_uses_owasp_parameters_and_verifies(void **state)
 	assert_int_equal(users_hasher_hash(h, "correct horse", 1000, hash, sizeof(hash), &err), 0);
 	assert_true(strncmp(hash, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
 	assert_null(strstr(hash, "correct horse"));
-	assert_int_equal(users_hasher_hash(h, "correct horse", 1000, again, sizeof(again), &err), 0);
+	assert_int_equal(users_hasher_hash(h, "correct horse", 1000, again, sizeof(again), &err),
+			 0);
 	assert_string_not_equal(hash, again); /* random salt */
 	assert_int_equal(users_hasher_verify(h, hash, "correct horse", 1000, &ok, &err), 0);
 	assert_true(ok);

@@ -79,7 +79,8 @@ static char *file_name(const ProtobufCBinaryData *d)
 {
 	static char name[256];
 
-	assert_true(d->len > 2 && d->data[0] == 0x0a && d->data[1] < 128 && d->data[1] + 2u <= d->len);
+	assert_true(d->len > 2 && d->data[0] == 0x0a && d->data[1] < 128 &&
+		    d->data[1] + 2u <= d->len);
 	memcpy(name, d->data + 2, d->data[1]);
 	name[d->data[1]] = '\0';
 	return name;
@@ -115,8 +116,8 @@ static void assert_error(const response_t *res, int code)
 }
 
 static const char *const USERS_DEPS[] = {
-	"google/protobuf/empty.proto",     "google/protobuf/field_mask.proto",
-	"google/protobuf/timestamp.proto", "google/protobuf/wrappers.proto",
+	"google/protobuf/empty.proto",        "google/protobuf/field_mask.proto",
+	"google/protobuf/timestamp.proto",    "google/protobuf/wrappers.proto",
 	"agentos/common/v1/pagination.proto", NULL,
 };
 static const char *const NO_DEPS[] = { NULL };
@@ -176,7 +177,8 @@ static void every_kind_of_symbol_is_found(void **state)
 		{ "agentos.users.v1.User.email", "agentos/users/v1/users.proto" },
 		{ "agentos.users.v1", "agentos/users/v1/users.proto" },
 		{ "grpc.health.v1.Health", "grpc/health/v1/health.proto" },
-		{ "grpc.health.v1.HealthCheckResponse.ServingStatus", "grpc/health/v1/health.proto" },
+		{ "grpc.health.v1.HealthCheckResponse.ServingStatus",
+		  "grpc/health/v1/health.proto" },
 		{ "grpc.health.v1.HealthCheckResponse.SERVING", "grpc/health/v1/health.proto" },
 		{ "google.protobuf.Timestamp", "google/protobuf/timestamp.proto" },
 		{ "grpc.reflection.v1alpha.ServerReflection.ServerReflectionInfo",
@@ -191,8 +193,9 @@ static void every_kind_of_symbol_is_found(void **state)
 
 		if (res->message_response_case != RCASE(FILE_DESCRIPTOR_RESPONSE))
 			fail_msg("%s was not found", cases[i].symbol);
-		assert_string_equal(file_name(&res->file_descriptor_response->file_descriptor_proto[0]),
-				    cases[i].file);
+		assert_string_equal(
+			file_name(&res->file_descriptor_response->file_descriptor_proto[0]),
+			cases[i].file);
 		protobuf_c_message_free_unpacked(&res->base, NULL);
 	}
 	{

@@ -68,29 +68,48 @@ static const struct {
 	enum err_code want;
 } table[] = {
 	/* anonymous: nothing */
-	{ ANON, READ, OTHER, ERR_UNAUTHORIZED }, { ANON, READ, 0, ERR_UNAUTHORIZED },
-	{ ANON, LIST, 0, ERR_UNAUTHORIZED }, { ANON, UPDATE, OTHER, ERR_UNAUTHORIZED },
-	{ ANON, DELETE, OTHER, ERR_UNAUTHORIZED }, { ANON, PASSWORD, OTHER, ERR_UNAUTHORIZED },
+	{ ANON, READ, OTHER, ERR_UNAUTHORIZED },
+	{ ANON, READ, 0, ERR_UNAUTHORIZED },
+	{ ANON, LIST, 0, ERR_UNAUTHORIZED },
+	{ ANON, UPDATE, OTHER, ERR_UNAUTHORIZED },
+	{ ANON, DELETE, OTHER, ERR_UNAUTHORIZED },
+	{ ANON, PASSWORD, OTHER, ERR_UNAUTHORIZED },
 	/* user: self only */
-	{ USER, READ, SELF, ERR_OK }, { USER, READ, 0, ERR_OK }, { USER, READ, OTHER, ERR_FORBIDDEN },
-	{ USER, LIST, 0, ERR_FORBIDDEN }, { USER, UPDATE, SELF, ERR_OK },
-	{ USER, UPDATE, OTHER, ERR_FORBIDDEN }, { USER, DELETE, 0, ERR_OK },
-	{ USER, DELETE, OTHER, ERR_FORBIDDEN }, { USER, PASSWORD, SELF, ERR_OK },
-	{ USER, PASSWORD, OTHER, ERR_FORBIDDEN }, { USER, READ, -1, ERR_BAD_REQUEST },
+	{ USER, READ, SELF, ERR_OK },
+	{ USER, READ, 0, ERR_OK },
+	{ USER, READ, OTHER, ERR_FORBIDDEN },
+	{ USER, LIST, 0, ERR_FORBIDDEN },
+	{ USER, UPDATE, SELF, ERR_OK },
+	{ USER, UPDATE, OTHER, ERR_FORBIDDEN },
+	{ USER, DELETE, 0, ERR_OK },
+	{ USER, DELETE, OTHER, ERR_FORBIDDEN },
+	{ USER, PASSWORD, SELF, ERR_OK },
+	{ USER, PASSWORD, OTHER, ERR_FORBIDDEN },
+	{ USER, READ, -1, ERR_BAD_REQUEST },
 	/* moderator: reads anyone (read:users), writes only self */
-	{ MOD, READ, OTHER, ERR_OK }, { MOD, LIST, 0, ERR_OK }, { MOD, UPDATE, SELF, ERR_OK },
-	{ MOD, UPDATE, OTHER, ERR_FORBIDDEN }, { MOD, DELETE, OTHER, ERR_FORBIDDEN },
+	{ MOD, READ, OTHER, ERR_OK },
+	{ MOD, LIST, 0, ERR_OK },
+	{ MOD, UPDATE, SELF, ERR_OK },
+	{ MOD, UPDATE, OTHER, ERR_FORBIDDEN },
+	{ MOD, DELETE, OTHER, ERR_FORBIDDEN },
 	{ MOD, PASSWORD, OTHER, ERR_FORBIDDEN },
 	/* admin: everything but another user's password */
-	{ ADMIN, READ, OTHER, ERR_OK }, { ADMIN, LIST, 0, ERR_OK }, { ADMIN, UPDATE, OTHER, ERR_OK },
-	{ ADMIN, DELETE, OTHER, ERR_OK }, { ADMIN, PASSWORD, SELF, ERR_OK },
-	{ ADMIN, PASSWORD, OTHER, ERR_FORBIDDEN }, { ADMIN, DELETE, -5, ERR_BAD_REQUEST },
+	{ ADMIN, READ, OTHER, ERR_OK },
+	{ ADMIN, LIST, 0, ERR_OK },
+	{ ADMIN, UPDATE, OTHER, ERR_OK },
+	{ ADMIN, DELETE, OTHER, ERR_OK },
+	{ ADMIN, PASSWORD, SELF, ERR_OK },
+	{ ADMIN, PASSWORD, OTHER, ERR_FORBIDDEN },
+	{ ADMIN, DELETE, -5, ERR_BAD_REQUEST },
 	/* an API key: only what it was given */
-	{ KEY_READ_POSTS, READ, SELF, ERR_FORBIDDEN }, { KEY_READ_POSTS, UPDATE, SELF, ERR_FORBIDDEN },
+	{ KEY_READ_POSTS, READ, SELF, ERR_FORBIDDEN },
+	{ KEY_READ_POSTS, UPDATE, SELF, ERR_FORBIDDEN },
 	{ KEY_READ_POSTS, DELETE, SELF, ERR_FORBIDDEN },
 	{ KEY_READ_POSTS, PASSWORD, SELF, ERR_FORBIDDEN },
-	{ KEY_READ_POSTS, LIST, 0, ERR_FORBIDDEN }, { KEY_OWN_PROFILE, READ, SELF, ERR_OK },
-	{ KEY_OWN_PROFILE, UPDATE, SELF, ERR_OK }, { KEY_OWN_PROFILE, READ, OTHER, ERR_FORBIDDEN },
+	{ KEY_READ_POSTS, LIST, 0, ERR_FORBIDDEN },
+	{ KEY_OWN_PROFILE, READ, SELF, ERR_OK },
+	{ KEY_OWN_PROFILE, UPDATE, SELF, ERR_OK },
+	{ KEY_OWN_PROFILE, READ, OTHER, ERR_FORBIDDEN },
 	{ KEY_OWN_PROFILE, UPDATE, OTHER, ERR_FORBIDDEN },
 };
 
@@ -102,7 +121,8 @@ static void role_by_target_by_action(void **state)
 		enum err_code got = decide(&p, table[i].act, table[i].target);
 
 		if (got != table[i].want)
-			fail_msg("row %zu: got %s, want %s", i, err_name(got), err_name(table[i].want));
+			fail_msg("row %zu: got %s, want %s", i, err_name(got),
+				 err_name(table[i].want));
 	}
 }
 
@@ -188,7 +208,8 @@ static void gateway_routes_follow_the_service(void **state)
 		const struct route *rt = &routes[r];
 		size_t n = 0;
 
-		if (strncmp(rt->rpc, "/agentos.users.v1.UsersService/", 31) != 0 || rt->body != BODY_JSON)
+		if (strncmp(rt->rpc, "/agentos.users.v1.UsersService/", 31) != 0 ||
+		    rt->body != BODY_JSON)
 			continue;
 		if (strcmp(rt->rpc + 31, "ChangePassword") == 0)
 			continue; /* no user fields in its body */

@@ -64,15 +64,19 @@ static void password_rules(void **state)
 	app_error_init(&err);
 	assert_true(users_check_password("password", "12345678", &err));
 	assert_true(users_check_password("password", p128, &err));
-	assert_true(users_check_password("password", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", &err));
+	assert_true(users_check_password(
+		"password", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+		&err));
 	assert_int_equal(err.nviolations, 0);
 	assert_false(users_check_password("password", "1234567", &err));
 	assert_false(users_check_password("newPassword", p129, &err));
 	assert_false(users_check_password("password", "", &err));
 	assert_int_equal(err.nviolations, 3);
-	assert_string_equal(err.violations[0].description, "Password must be at least 8 characters");
+	assert_string_equal(err.violations[0].description,
+			    "Password must be at least 8 characters");
 	assert_string_equal(err.violations[1].field, "newPassword");
-	assert_string_equal(err.violations[1].description, "Password must be at most 128 characters");
+	assert_string_equal(err.violations[1].description,
+			    "Password must be at most 128 characters");
 }
 
 static void role_rules(void **state)
@@ -112,10 +116,8 @@ static void mask_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(email_rules),
-		cmocka_unit_test(name_rules),
-		cmocka_unit_test(password_rules),
-		cmocka_unit_test(role_rules),
+		cmocka_unit_test(email_rules),    cmocka_unit_test(name_rules),
+		cmocka_unit_test(password_rules), cmocka_unit_test(role_rules),
 		cmocka_unit_test(mask_paths),
 	};
 

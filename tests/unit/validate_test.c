@@ -25,14 +25,14 @@ static void test_utf8_valid(void **state)
 	assert_true(valid(""));
 	assert_true(valid("plain ascii"));
 	assert_true(valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-	assert_true(valid("\xc2\x80"));             /* U+0080 */
-	assert_true(valid("\xe0\xa0\x80"));         /* U+0800 */
-	assert_true(valid("\xed\x9f\xbf"));         /* U+D7FF, last before surrogates */
-	assert_true(valid("\xee\x80\x80"));         /* U+E000, first after */
-	assert_true(valid("\xef\xbf\xbf"));         /* U+FFFF */
-	assert_true(valid("\xf0\x90\x80\x80"));     /* U+10000 */
-	assert_true(valid("\xf4\x8f\xbf\xbf"));     /* U+10FFFF */
-	assert_true(utf8_valid("a\0b", 3));         /* U+0000 is a code point */
+	assert_true(valid("\xc2\x80"));         /* U+0080 */
+	assert_true(valid("\xe0\xa0\x80"));     /* U+0800 */
+	assert_true(valid("\xed\x9f\xbf"));     /* U+D7FF, last before surrogates */
+	assert_true(valid("\xee\x80\x80"));     /* U+E000, first after */
+	assert_true(valid("\xef\xbf\xbf"));     /* U+FFFF */
+	assert_true(valid("\xf0\x90\x80\x80")); /* U+10000 */
+	assert_true(valid("\xf4\x8f\xbf\xbf")); /* U+10FFFF */
+	assert_true(utf8_valid("a\0b", 3));     /* U+0000 is a code point */
 	assert_true(utf8_valid(NULL, 0));
 
 	/* Overlongs. */
@@ -121,8 +121,12 @@ static void test_email_normalize(void **state)
 	 * with ours, and invisible or look-alike characters make twin addresses. */
 	assert_email("j\xc3\xb6rg@exa.mple.org", false, NULL);
 	assert_email("adm\xc4\xb0n@example.com", false, NULL);
-	assert_email("\xef\xbd\x81" "dmin@example.com", false, NULL);
-	assert_email("a\xc2\xa0" "b@example.com", false, NULL);
+	assert_email("\xef\xbd\x81"
+		     "dmin@example.com",
+		     false, NULL);
+	assert_email("a\xc2\xa0"
+		     "b@example.com",
+		     false, NULL);
 	assert_email("ab\xe2\x80\x8b@example.com", false, NULL);
 	assert_email("a b@example.com", false, NULL);
 
@@ -143,7 +147,7 @@ static void test_email_normalize(void **state)
 	assert_email("alice@example.com\x01", false, NULL);
 	assert_email("alice\x7f@example.com", false, NULL);
 	assert_email("alice\xc2\x85@example.com", false, NULL); /* C1 control NEL */
-	assert_email("alice\xff@example.com", false, NULL);      /* not UTF-8 */
+	assert_email("alice\xff@example.com", false, NULL);     /* not UTF-8 */
 	assert_false(email_normalize(NULL, addr, sizeof(addr)));
 	assert_string_equal(addr, "");
 

@@ -43,8 +43,8 @@ char *it_forge(const char *header, json_t *claims, const char *key)
 	b64url_cat(token, TOKEN_MAX, header, strlen(header));
 	strlcpy_s(token + strlen(token), ".", TOKEN_MAX - strlen(token));
 	b64url_cat(token, TOKEN_MAX, payload, strlen(payload));
-	if (key && !HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)token,
-			 strlen(token), mac, &maclen))
+	if (key && !HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)token, strlen(token),
+			 mac, &maclen))
 		maclen = 0;
 	strlcpy_s(token + strlen(token), ".", TOKEN_MAX - strlen(token));
 	b64url_cat(token, TOKEN_MAX, mac, maclen);
@@ -107,13 +107,11 @@ void it_attacks_make(int64_t id, const char *email, struct it_attack a[IT_ATTACK
 
 	*bit = *bit == 'A' ? 'B' : 'A';
 	a[0] = (struct it_attack){ "tampered signature", flipped, ERR_UNAUTHORIZED };
-	a[1] = (struct it_attack){
-		"admin payload under a user signature",
-		splice(signed_with(it_claims_with(it_claims(id, email, "user"), "role",
-						  json_string("admin"))),
-		       signed_with(it_claims(id, email, "user"))),
-		ERR_UNAUTHORIZED
-	};
+	a[1] = (struct it_attack){ "admin payload under a user signature",
+				   splice(signed_with(it_claims_with(it_claims(id, email, "user"),
+								     "role", json_string("admin"))),
+					  signed_with(it_claims(id, email, "user"))),
+				   ERR_UNAUTHORIZED };
 	a[2] = (struct it_attack){ "alg none",
 				   it_forge("{\"alg\":\"none\",\"typ\":\"JWT\"}",
 					    it_claims(id, email, "user"), NULL),

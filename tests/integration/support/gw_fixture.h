@@ -33,9 +33,8 @@ static inline struct it_http_result call(const char *method, const char *path, c
 	return it_gateway_call(&G, method, path, token, NULL, body);
 }
 
-static inline struct it_http_result call_h(const char *method, const char *path,
-					   const char *token, const char *const *headers,
-					   const char *body)
+static inline struct it_http_result call_h(const char *method, const char *path, const char *token,
+					   const char *const *headers, const char *body)
 {
 	return it_gateway_call(&G, method, path, token, headers, body);
 }

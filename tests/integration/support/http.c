@@ -161,7 +161,8 @@ struct it_http_result it_http(const char *method, const char *url, const char *c
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
 	} else {
-		snprintf(r.error, sizeof(r.error), "%s %s: %s", method, url, curl_easy_strerror(rc));
+		snprintf(r.error, sizeof(r.error), "%s %s: %s", method, url,
+			 curl_easy_strerror(rc));
 		r.status = 0;
 	}
 	curl_easy_cleanup(c);
@@ -176,7 +177,8 @@ out_free_list:
 
 static int connect_local(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -285,7 +287,8 @@ struct it_http_result it_http_raw(int port, const char *request, size_t len)
 	char *raw;
 
 	if (fd < 0) {
-		snprintf(r.error, sizeof(r.error), "connect 127.0.0.1:%d: %s", port, strerror(errno));
+		snprintf(r.error, sizeof(r.error), "connect 127.0.0.1:%d: %s", port,
+			 strerror(errno));
 		goto out;
 	}
 	if (!send_all(fd, request, len))
@@ -332,13 +335,13 @@ void it_http_dump(const struct it_http_result *r, const char *label)
 
 /* ---- a gateway stack ------------------------------------------------------------- */
 
-
 /* Waits until 127.0.0.1:port accepts a TCP connection (or p exits, or 20 s
  * pass). A gRPC channel created before its server listens backs off for
  * seconds; polling the port first lets the health check connect at once. */
 static void wait_port_open(int port, struct proc *p)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int64_t deadline = mono_ms() + 20000;
 
@@ -356,15 +359,15 @@ static void wait_port_open(int port, struct proc *p)
 
 bool it_gateway_users_start(struct it_gateway *g)
 {
-	static const char *const extra[] = {
-		"ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL, "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD,
-		/* the gateway's limits are under test here, not VerifyCredentials'
-		 * (users_verify_limit_grpc_it.c) */
-		"AUTH_RATE_LIMIT_MAX=1000000", NULL
-	};
+	static const char *const extra[] = { "ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL,
+					     "ADMIN_PASSWORD=" IT_GW_ADMIN_PASSWORD,
+					     /* the gateway's limits are under test here, not
+					      * VerifyCredentials' (users_verify_limit_grpc_it.c) */
+					     "AUTH_RATE_LIMIT_MAX=1000000", NULL };
 	const struct stack_peers peers = { .auth = g->auth_target };
 
-	g->users = stack_spawn_env(g->stack, "users", "bin/users-service", g->users_port, &peers, extra);
+	g->users = stack_spawn_env(g->stack, "users", "bin/users-service", g->users_port, &peers,
+				   extra);
 	wait_port_open(g->users_port, g->users);
 	if (!stack_wait_grpc_serving(g->users_target, 20000)) {
 		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
@@ -422,7 +425,8 @@ static bool wait_gateway(struct proc *gw, int port)
 		bool up;
 
 		if (proc_wait(gw, 0) >= 0) {
-			fprintf(stderr, "gateway exited during start-up; log: %s\n", proc_log_path(gw));
+			fprintf(stderr, "gateway exited during start-up; log: %s\n",
+				proc_log_path(gw));
 			print_log_tail(gw); /* the folder is gone once the stack stops */
 			return false;
 		}
@@ -514,7 +518,8 @@ struct proc *it_gateway_posts_spawn(struct it_gateway *g, const char *name, int 
 static struct proc *gateway_spawn(struct it_gateway *g, const char *name, int api_port,
 				  const char *const *extra_env)
 {
-	const struct stack_peers peers = { .users = g->users_target, .auth = g->auth_target,
+	const struct stack_peers peers = { .users = g->users_target,
+					   .auth = g->auth_target,
 					   .posts = g->posts_target };
 	const char *env[40] = { "GRPC_DEADLINE_MS=1500", "MAX_BODY_BYTES=4096", "API_VERSION=v1",
 				"RATE_LIMIT_MAX=1000000" };
@@ -558,8 +563,9 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 	start_posts = choose_posts_target(g);
 	if (start_posts && !posts_spawn(g))
 		return false;
-	g->admin_id = it_sql_int(g->db, "SELECT id FROM users.users WHERE email = '"
-				 IT_GW_ADMIN_EMAIL "'");
+	g->admin_id = it_sql_int(g->db,
+				 "SELECT id FROM users.users WHERE email = '" IT_GW_ADMIN_EMAIL
+				 "'");
 	g->admin_token = it_token(g->admin_id, IT_GW_ADMIN_EMAIL, "admin");
 	g->gateway = gateway_spawn(g, "gateway", g->port, extra_env);
 	return g->gateway != NULL;

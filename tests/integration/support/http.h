@@ -26,14 +26,14 @@ struct it_http_header {
 
 /* One response. Owns everything it points to; it_http_release() frees it. */
 struct it_http_result {
-	long status;          /* 0 when no HTTP response was received (see error) */
-	char *body;           /* the body bytes plus a NUL; "" when empty */
+	long status; /* 0 when no HTTP response was received (see error) */
+	char *body;  /* the body bytes plus a NUL; "" when empty */
 	size_t body_len;
-	json_t *json;         /* the body parsed (duplicate keys refused), NULL if not JSON */
+	json_t *json; /* the body parsed (duplicate keys refused), NULL if not JSON */
 	struct it_http_header *headers; /* the final response's headers, in order */
 	size_t nheaders;
-	int64_t elapsed_ms;   /* from sending to the end of the response */
-	char error[256];      /* transport error text when status is 0 */
+	int64_t elapsed_ms; /* from sending to the end of the response */
+	char error[256];    /* transport error text when status is 0 */
 };
 
 /* Sends method url with headers ("Name: value", NULL-terminated, may be NULL)
@@ -93,20 +93,20 @@ bool it_json_is_user(const json_t *user);
 struct it_gateway {
 	struct stack *stack;
 	struct proc *users;
-	struct proc *auth;       /* NULL when the harness did not start one (see below) */
+	struct proc *auth; /* NULL when the harness did not start one (see below) */
 	struct proc *gateway;
-	struct proc *posts;      /* NULL when the harness did not start one (like auth) */
-	const char *db;          /* the stack's database URL (owned by stack) */
+	struct proc *posts; /* NULL when the harness did not start one (like auth) */
+	const char *db;     /* the stack's database URL (owned by stack) */
 	int users_port;
-	int auth_port;           /* 0 when AUTH_ADDR came from the environment */
-	int port;                /* the gateway's API_PORT */
-	char base[96];           /* "http://127.0.0.1:<port>/api/v1" */
-	int64_t admin_id;        /* the bootstrapped admin */
-	char *admin_token;       /* malloc'd, an hour long */
-	char users_target[64];   /* "127.0.0.1:<users_port>" */
-	char auth_target[300];   /* AUTH_ADDR given to the users service and the gateway */
-	int posts_port;          /* 0 when POSTS_ADDR came from the environment */
-	char posts_target[300];  /* POSTS_ADDR given to the gateway */
+	int auth_port;          /* 0 when AUTH_ADDR came from the environment */
+	int port;               /* the gateway's API_PORT */
+	char base[96];          /* "http://127.0.0.1:<port>/api/v1" */
+	int64_t admin_id;       /* the bootstrapped admin */
+	char *admin_token;      /* malloc'd, an hour long */
+	char users_target[64];  /* "127.0.0.1:<users_port>" */
+	char auth_target[300];  /* AUTH_ADDR given to the users service and the gateway */
+	int posts_port;         /* 0 when POSTS_ADDR came from the environment */
+	char posts_target[300]; /* POSTS_ADDR given to the gateway */
 };
 
 /* Starts a stack called name: the users service (admin bootstrapped), the

@@ -62,9 +62,9 @@ static bool digits(const char *s, size_t n)
 /* "YYYY-MM-DDTHH:MM:SS" with digits and separators in place (no ranges). */
 static bool date_time_layout(const char *s)
 {
-	return strlen(s) >= 20 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) &&
-	       s[7] == '-' && digits(s + 8, 2) && s[10] == 'T' && digits(s + 11, 2) &&
-	       s[13] == ':' && digits(s + 14, 2) && s[16] == ':' && digits(s + 17, 2);
+	return strlen(s) >= 20 && digits(s, 4) && s[4] == '-' && digits(s + 5, 2) && s[7] == '-' &&
+	       digits(s + 8, 2) && s[10] == 'T' && digits(s + 11, 2) && s[13] == ':' &&
+	       digits(s + 14, 2) && s[16] == ':' && digits(s + 17, 2);
 }
 
 /* Month, day, hour, minute and second in range (a leap second allowed). */
@@ -89,7 +89,8 @@ bool it_rfc3339_utc(const char *s)
 	}
 	ok = ok && s[i] == 'Z' && s[i + 1] == '\0' && date_time_ranges(s);
 	if (!ok)
-		fprintf(stderr, "shape: \"%s\" is not RFC 3339 UTC ending in Z\n", s ? s : "(null)");
+		fprintf(stderr, "shape: \"%s\" is not RFC 3339 UTC ending in Z\n",
+			s ? s : "(null)");
 	return ok;
 }
 
@@ -166,8 +167,8 @@ bool it_http_is_success(const struct it_http_result *r, long status)
 
 static bool pagination_ok(const json_t *p)
 {
-	static const char *const keys[] = { "page", "limit", "total", "totalPages", "hasNext",
-					    "hasPrev", NULL };
+	static const char *const keys[] = { "page",    "limit",   "total", "totalPages",
+					    "hasNext", "hasPrev", NULL };
 
 	if (!it_json_keys_are(p, keys))
 		return false;
@@ -244,8 +245,8 @@ static bool error_object_ok(const json_t *e, const char *code, const char *const
 	const json_t *details = json_object_get(e, "details");
 
 	if (!got || strcmp(got, code) != 0) {
-		fprintf(stderr, "shape: error.code is \"%s\", expected \"%s\"\n", got ? got : "(none)",
-			code);
+		fprintf(stderr, "shape: error.code is \"%s\", expected \"%s\"\n",
+			got ? got : "(none)", code);
 		return false;
 	}
 	if (!msg || !*msg) {
@@ -286,10 +287,9 @@ bool it_http_is_error(const struct it_http_result *r, long status, const char *c
 
 bool it_json_is_user(const json_t *u)
 {
-	static const char *const keys[] = { "id",      "email",     "name",
-					    "role",    "isActive",  "isVerified",
-					    "version", "createdAt", "updatedAt",
-					    NULL };
+	static const char *const keys[] = { "id",        "email",      "name",    "role",
+					    "isActive",  "isVerified", "version", "createdAt",
+					    "updatedAt", NULL };
 	const json_t *id = json_object_get(u, "id"), *version = json_object_get(u, "version");
 	const char *role = json_string_value(json_object_get(u, "role"));
 	bool ok;

@@ -38,7 +38,9 @@ struct it_result it_call(struct rpc_channel *ch, const char *method, const Proto
 	struct it_result r = { 0 };
 	char auth[JWT_MAX_TOKEN_BYTES + 16];
 	struct rpc_metadata md[3] = {
-		{ "authorization", NULL }, { "x-api-key", api_key }, { "x-request-id", "it-req-1" },
+		{ "authorization", NULL },
+		{ "x-api-key", api_key },
+		{ "x-request-id", "it-req-1" },
 	};
 
 	if (token) {
@@ -46,8 +48,8 @@ struct it_result it_call(struct rpc_channel *ch, const char *method, const Proto
 		md[0].value = auth;
 	}
 	app_error_init(&r.err);
-	if (rpc_call_unary(ch, method, req, reply_desc, md, 3, 5000, &r.reply, &r.err,
-			   &r.status) != 0)
+	if (rpc_call_unary(ch, method, req, reply_desc, md, 3, 5000, &r.reply, &r.err, &r.status) !=
+	    0)
 		r.reply = NULL;
 	return r;
 }

@@ -14,7 +14,6 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "util.h"
 
-
 /* Starts path as name listening on target's port with the environment every
  * service shares plus extra (NULL-terminated); true once it is SERVING. */
 static bool spawn(struct pit *p, struct proc **out, const char *name, const char *path,
@@ -56,7 +55,8 @@ bool pit_start(struct pit *p, const char *name, bool with_auth)
 	 * to it (p->auth_ch). */
 	if (!spawn(p, &p->auth, "auth", "bin/auth-service", p->auth_target, &auth_peers, NULL))
 		return false;
-	if (!spawn(p, &p->users, "users", "bin/users-service", p->users_target, &users_peers, users_env))
+	if (!spawn(p, &p->users, "users", "bin/users-service", p->users_target, &users_peers,
+		   users_env))
 		return false;
 	if (!spawn(p, &p->posts, "posts", "bin/posts-service", p->target, &peers, posts_env))
 		return false;
@@ -64,8 +64,8 @@ bool pit_start(struct pit *p, const char *name, bool with_auth)
 	p->users_ch = rpc_channel_new(p->users_target);
 	if (with_auth)
 		p->auth_ch = rpc_channel_new(p->auth_target);
-	p->admin_id = it_sql_int(p->db, "SELECT id FROM users.users WHERE email = '"
-				 PIT_ADMIN_EMAIL "'");
+	p->admin_id = it_sql_int(p->db,
+				 "SELECT id FROM users.users WHERE email = '" PIT_ADMIN_EMAIL "'");
 	p->admin_token = it_token(p->admin_id, PIT_ADMIN_EMAIL, "admin");
 	return true;
 }
@@ -266,8 +266,8 @@ struct it_result pit_delete_post(struct pit *p, int64_t id, const char *token)
 struct it_result pit_create_comment(struct pit *p, int64_t post_id, const char *body,
 				    const char *token)
 {
-	Agentos__Posts__V1__CreateCommentRequest req =
-		AGENTOS__POSTS__V1__CREATE_COMMENT_REQUEST__INIT;
+	Agentos__Posts__V1__CreateCommentRequest
+		req = AGENTOS__POSTS__V1__CREATE_COMMENT_REQUEST__INIT;
 
 	req.post_id = post_id;
 	req.body = (char *)body;
@@ -290,8 +290,8 @@ int64_t pit_make_comment(struct pit *p, int64_t post_id, const char *body, const
 struct it_result pit_list_comments(struct pit *p, int64_t post_id, const char *sort,
 				   const char *token)
 {
-	Agentos__Posts__V1__ListCommentsRequest req =
-		AGENTOS__POSTS__V1__LIST_COMMENTS_REQUEST__INIT;
+	Agentos__Posts__V1__ListCommentsRequest
+		req = AGENTOS__POSTS__V1__LIST_COMMENTS_REQUEST__INIT;
 
 	req.post_id = post_id;
 	req.limit = 100;
@@ -303,8 +303,8 @@ struct it_result pit_list_comments(struct pit *p, int64_t post_id, const char *s
 struct it_result pit_update_comment(struct pit *p, int64_t post_id, int64_t comment_id,
 				    const char *body, const char *token)
 {
-	Agentos__Posts__V1__UpdateCommentRequest req =
-		AGENTOS__POSTS__V1__UPDATE_COMMENT_REQUEST__INIT;
+	Agentos__Posts__V1__UpdateCommentRequest
+		req = AGENTOS__POSTS__V1__UPDATE_COMMENT_REQUEST__INIT;
 	Agentos__Posts__V1__Comment c = AGENTOS__POSTS__V1__COMMENT__INIT;
 	Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
 	char *paths[] = { "body" };
@@ -323,8 +323,8 @@ struct it_result pit_update_comment(struct pit *p, int64_t post_id, int64_t comm
 struct it_result pit_delete_comment(struct pit *p, int64_t post_id, int64_t comment_id,
 				    const char *token)
 {
-	Agentos__Posts__V1__DeleteCommentRequest req =
-		AGENTOS__POSTS__V1__DELETE_COMMENT_REQUEST__INIT;
+	Agentos__Posts__V1__DeleteCommentRequest
+		req = AGENTOS__POSTS__V1__DELETE_COMMENT_REQUEST__INIT;
 
 	req.post_id = post_id;
 	req.comment_id = comment_id;

@@ -25,11 +25,11 @@ struct pit {
 	struct proc *users, *posts, *auth; /* auth is NULL unless asked for */
 	struct rpc_channel *ch;            /* PostsService */
 	struct rpc_channel *users_ch;
-	struct rpc_channel *auth_ch;       /* NULL without auth */
-	const char *db;                    /* owned by stack */
+	struct rpc_channel *auth_ch; /* NULL without auth */
+	const char *db;              /* owned by stack */
 	char target[64], users_target[64], auth_target[64];
 	int64_t admin_id;
-	char *admin_token;                 /* role admin; owned */
+	char *admin_token; /* role admin; owned */
 };
 
 /* A user created through UsersService.CreateUser, with an it_token for role

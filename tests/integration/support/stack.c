@@ -142,8 +142,8 @@ static char **build_env(const char *const *extra)
 static int run_script(const struct stack *s, const char *cmd, int port)
 {
 	char portbuf[16];
-	char *argv[] = { "/bin/sh", (char *)s->script, (char *)cmd, (char *)s->dir,
-			 port > 0 ? portbuf : NULL, NULL };
+	char *argv[] = { "/bin/sh",      (char *)s->script,         (char *)cmd,
+			 (char *)s->dir, port > 0 ? portbuf : NULL, NULL };
 	static const char *const fast[] = { "STACK_FAST=1", NULL };
 	char **env = build_env(fast); /* before fork: the child may not malloc */
 	int wstatus;
@@ -219,7 +219,8 @@ static void remove_tree(const char *dir)
 
 static bool port_bindable(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool ok;
@@ -537,8 +538,8 @@ static void write_str(int fd, const char *str)
 }
 
 /* The forked child: output to the log, die with the test process, exec. */
-static void __attribute__((noreturn)) spawn_child(const struct proc *p, const char *path,
-						  char **env, pid_t parent)
+static void __attribute__((noreturn))
+spawn_child(const struct proc *p, const char *path, char **env, pid_t parent)
 {
 	char *argv[] = { (char *)path, NULL };
 	int fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -560,7 +561,8 @@ static void __attribute__((noreturn)) spawn_child(const struct proc *p, const ch
 	_exit(127);
 }
 
-struct proc *stack_spawn(struct stack *s, const char *name, const char *path, const char *const *env)
+struct proc *stack_spawn(struct stack *s, const char *name, const char *path,
+			 const char *const *env)
 {
 	struct proc *p = xcalloc(1, sizeof(*p));
 	char resolved[PATH_MAX];

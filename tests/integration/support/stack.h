@@ -52,7 +52,8 @@ int stack_free_port(void);
  * <dir>/<name>.log. When TEST_BUILD_DIR is set, a relative path such as
  * "bin/users-service" is resolved under it (when it is not set, under
  * build/ if the path does not exist as given). */
-struct proc *stack_spawn(struct stack *s, const char *name, const char *path, const char *const *env);
+struct proc *stack_spawn(struct stack *s, const char *name, const char *path,
+			 const char *const *env);
 pid_t proc_pid(const struct proc *p);
 const char *proc_log_path(const struct proc *p);
 void proc_signal(struct proc *p, int sig);
