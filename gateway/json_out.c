@@ -36,13 +36,6 @@ char *jout_take(struct json_out *o, size_t *len)
 	return out;
 }
 
-void jout_release(struct json_out *o)
-{
-	free(o->buf);
-	o->buf = NULL;
-	o->len = o->cap = 0;
-}
-
 void jout_mem(struct json_out *o, const char *s, size_t n)
 {
 	reserve(o, n);

@@ -25,8 +25,6 @@ void jout_init(struct json_out *o, size_t cap);
 /* The text written (malloc'd, NUL-terminated; its length in *len when len is
  * not NULL); o is empty afterwards. */
 char *jout_take(struct json_out *o, size_t *len);
-/* Drops what was written. */
-void jout_release(struct json_out *o);
 
 void jout_mem(struct json_out *o, const char *s, size_t n);
 #define JOUT_LIT(o, s) jout_mem((o), (s), sizeof(s) - 1)

@@ -393,13 +393,6 @@ bool revocations_wait_beyond(struct revocations *r, int64_t seq, int timeout_ms)
 	return wait_until(r, seq, timeout_ms, true);
 }
 
-void revocations_wake(struct revocations *r)
-{
-	pthread_mutex_lock(&r->lock);
-	pthread_cond_broadcast(&r->moved);
-	pthread_mutex_unlock(&r->lock);
-}
-
 void revocations_stats(struct revocations *r, struct revocation_stats *out)
 {
 	int64_t now = mono_ms();

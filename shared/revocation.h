@@ -82,8 +82,6 @@ int64_t revocations_position(struct revocations *r, char *feed_id);
 bool revocations_wait(struct revocations *r, int64_t seq, int timeout_ms);
 /* Waits until the position moves past seq, at most timeout_ms; true when it did. */
 bool revocations_wait_beyond(struct revocations *r, int64_t seq, int timeout_ms);
-/* Wakes revocations_wait_beyond callers now (e.g. a follower stopping). */
-void revocations_wake(struct revocations *r);
 
 struct revocation_stats {
 	size_t tokens;  /* revoked tokens held */

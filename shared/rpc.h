@@ -163,9 +163,11 @@ void rpc_server_stop(struct rpc_server *s);
 /* Frees a server that is not running. NULL is a no-op. */
 void rpc_server_free(struct rpc_server *s);
 
-/* Call accessors, valid inside the handler. */
-/* The call's request id and time left (what calls made for it inherit). */
-struct rpc_origin rpc_call_origin(const struct rpc_call *call);
+/* Call accessors, valid inside the handler. Every call is a span of its own
+ * (trace.h), continuing the `traceparent` (+ `tracestate`) metadata when
+ * valid, else a new trace. Its traceId, spanId and parentSpanId are on the
+ * call's "rpc" log line, and it is trace_current() while the handler runs, so
+ * rpc_call_unary from the handler's thread makes child spans. */
 struct arena *rpc_call_arena(struct rpc_call *call);
 const char *rpc_call_method(const struct rpc_call *call);
 /* The value of a metadata key (lower-case name), NUL-terminated, or NULL when
@@ -174,13 +176,6 @@ const char *rpc_call_metadata(const struct rpc_call *call, const char *key);
 /* `x-request-id` from metadata when sane ([A-Za-z0-9._-]{1,64}), else a
  * generated "req_" + 16 alphanumerics. Owned by the call. */
 const char *rpc_call_request_id(const struct rpc_call *call);
-/* Trace context (trace.h): every call is a span of its own, continuing the
- * `traceparent` (+ `tracestate`) metadata when valid, else a new trace. Its
- * traceId, spanId and parentSpanId are on the call's "rpc" log line, and it
- * is trace_current() while the handler runs, so rpc_call_unary from the
- * handler's thread makes child spans. */
-/* Milliseconds left before the caller's deadline (INT64_MAX when none). */
-int64_t rpc_call_remaining_ms(const struct rpc_call *call);
 /* The caller's address without its port ("127.0.0.1", "::1"; for other
  * transports gRPC's whole peer string, "unknown" when there is none). In the
  * call's arena. */
@@ -317,7 +312,7 @@ void rpc_client_stream_close(struct rpc_client_stream *s);
 
 /* The deadline for a call made while serving another one: configured_ms,
  * shortened to end RPC_DEADLINE_MARGIN_MS before the caller's own deadline
- * (remaining_ms from rpc_call_remaining_ms; INT64_MAX = none), at least 1 ms.
+ * (remaining_ms: the served call's, struct rpc_origin; INT64_MAX = none), at least 1 ms.
  * So a slow dependency makes us answer in time instead of both timing out. */
 #define RPC_DEADLINE_MARGIN_MS 50
 int rpc_deadline_within(int configured_ms, int64_t remaining_ms);

@@ -203,13 +203,8 @@ void rpc_call_set_trailer_i64(struct rpc_call *call, const char *key, int64_t va
 	rpc_call_set_trailer(call, key, v);
 }
 
-struct rpc_origin rpc_call_origin(const struct rpc_call *call)
-{
-	return (struct rpc_origin){ .request_id = rpc_call_request_id(call),
-				    .remaining_ms = rpc_call_remaining_ms(call) };
-}
-
-int64_t rpc_call_remaining_ms(const struct rpc_call *call)
+/* Milliseconds left before the caller's deadline (INT64_MAX when none). */
+static int64_t rpc_call_remaining_ms(const struct rpc_call *call)
 {
 	gpr_timespec deadline = call->details.deadline;
 	gpr_timespec now, left;
@@ -221,6 +216,13 @@ int64_t rpc_call_remaining_ms(const struct rpc_call *call)
 		return 0;
 	left = gpr_time_sub(deadline, now);
 	return left.tv_sec * 1000 + left.tv_nsec / 1000000;
+}
+
+/* The call's request id and time left (what calls made for it inherit). */
+static struct rpc_origin rpc_call_origin(const struct rpc_call *call)
+{
+	return (struct rpc_origin){ .request_id = rpc_call_request_id(call),
+				    .remaining_ms = rpc_call_remaining_ms(call) };
 }
 
 /* ---- per-call helpers ------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include "kv.h"
 #include "log.h"
 #include "revocation.h"
+#include "revocation_follow.h"
 #include "reflection.h"
 #include "rpc.h"
 #include "util.h"
@@ -92,7 +93,9 @@ void svc_config_read(struct config_reader *r, struct svc_config *c, const char *
 						     3600000);
 }
 
-bool svc_wait_or_stop(int ms)
+/* Sleeps ms unless SIGTERM/SIGINT arrives (blocked in every thread by
+ * rpc_runtime_init, so they wait to be collected); true when asked to stop. */
+static bool wait_or_stop(int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
 	sigset_t set;
@@ -103,8 +106,11 @@ bool svc_wait_or_stop(int ms)
 	return sigtimedwait(&set, NULL, &ts) > 0;
 }
 
-int svc_migrate(struct db_pool *db, const char *schema, const struct db_migration *m, size_t n,
-		int timeout_s)
+/* Applies the migrations (db_migrate), retrying while the database is
+ * unreachable (svc.h). 0 applied, -1 failed (logged), 1 SIGTERM/SIGINT
+ * arrived while waiting: the caller exits cleanly. */
+static int svc_migrate(struct db_pool *db, const char *schema, const struct db_migration *m,
+		       size_t n, int timeout_s)
 {
 	int64_t give_up = mono_ms() + (int64_t)timeout_s * 1000;
 	struct app_error err;
@@ -119,7 +125,7 @@ int svc_migrate(struct db_pool *db, const char *schema, const struct db_migratio
 			return -1;
 		}
 		log_warn("database not reachable yet, retrying", LOG_S("error", err.message));
-		if (svc_wait_or_stop(1000))
+		if (wait_or_stop(1000))
 			return 1;
 	}
 }
@@ -188,11 +194,11 @@ static int with_reflection(const struct svc_config *c, const struct rpc_method *
 	return *refl ? 0 : -1;
 }
 
-int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
-	      size_t n, void *app, struct caller_resolver *callers, struct db_pool *db,
-	      struct revocations *rev)
+static int svc_serve(const struct svc_config *c, const struct svc_def *def, void *app,
+		     struct caller_resolver *callers, struct db_pool *db, struct revocations *rev)
 {
-	const char *const names[] = { full_name, NULL };
+	const char *const names[] = { def->full_name, NULL };
+	size_t n = def->n_methods;
 	struct svc_health health = { .db = db, .rev = rev };
 	struct rpc_server_config cfg = {
 		.listen_addr = c->listen_addr,
@@ -213,7 +219,7 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 	struct rpc_method *all;
 	int rc = -1;
 
-	if (with_reflection(c, methods, n, &all, &refl) == 0)
+	if (with_reflection(c, def->methods, n, &all, &refl) == 0)
 		srv = rpc_server_new(&cfg, all, n + ARRAY_SIZE(reflection_methods));
 	if (srv) {
 		log_info("service listening", LOG_S("addr", c->listen_addr),
@@ -228,29 +234,56 @@ int svc_serve(const struct svc_config *c, const char *full_name, const struct rp
 	return rc;
 }
 
-struct kv *svc_kv_new(const struct svc_config *c, const char *const *near_prefixes)
+int svc_run(const struct svc_config *c, const struct svc_def *def, void *app, struct db_pool *db,
+	    struct caller_resolver *callers, struct revocations *rev)
 {
-	/* the quick workers, and a share for the slow lanes (cache writes) */
-	struct kv *kv = kv_new(c->redis_url, 250, c->workers + c->slow_workers);
+	int migrated = svc_migrate(db, c->name, def->migrations, def->n_migrations,
+				   c->startup_timeout_s);
 
-	if (!kv)
-		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
-			c->redis_url);
-	else if (c->near_cache > 0)
-		kv_cache_near(kv, near_prefixes, (size_t)c->near_cache);
-	return kv;
+	if (migrated != 0)
+		return migrated > 0 ? 0
+				    : 1; /* stopped while waiting for the database: a clean exit */
+	if (def->ready && def->ready(def->ready_ctx) != 0)
+		return 1;
+	return svc_serve(c, def, app, callers, db, rev) == 0 ? 0 : 1;
 }
 
-struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revocations *rev,
-					struct rpc_channel *auth)
+int svc_links_open(struct svc_links *l, const struct svc_config *c,
+		   const char *const *near_prefixes)
 {
-	const struct caller_config cfg = {
+	*l = (struct svc_links){ 0 };
+	/* the quick workers, and a share for the slow lanes (cache writes) */
+	l->kv = kv_new(c->redis_url, 250, c->workers + c->slow_workers);
+	if (!l->kv) {
+		fprintf(stderr, "config: REDIS_URL: \"%s\" is not a redis://host[:port][/db] URL\n",
+			c->redis_url);
+		return 2;
+	}
+	if (c->near_cache > 0)
+		kv_cache_near(l->kv, near_prefixes, (size_t)c->near_cache);
+	l->auth = rpc_channel_new(c->auth_addr);
+	l->revocations = revocations_new(c->revocation_staleness_ms);
+	l->follower = revocation_follower_start(l->revocations, c->auth_addr);
+	if (!l->follower) {
+		svc_links_close(l);
+		return 1;
+	}
+	l->callers = caller_resolver_new(&(const struct caller_config){
 		.jwt = &c->jwt,
-		.revocations = rev,
-		.auth = auth,
+		.revocations = l->revocations,
+		.auth = l->auth,
 		.cache_ms = 500,
 		.deadline_ms = 2000,
-	};
+	});
+	return 0;
+}
 
-	return caller_resolver_new(&cfg);
+void svc_links_close(struct svc_links *l)
+{
+	revocation_follower_stop(l->follower);
+	caller_resolver_free(l->callers);
+	rpc_channel_free(l->auth);
+	revocations_free(l->revocations);
+	kv_free(l->kv);
+	*l = (struct svc_links){ 0 };
 }

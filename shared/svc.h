@@ -60,44 +60,62 @@ struct caller_resolver;
 struct db_pool;
 struct db_migration;
 struct kv;
+struct revocations;
+struct revocation_follower;
 struct rpc_channel;
 struct rpc_method;
 
-/* Sleeps ms unless SIGTERM/SIGINT arrives (blocked in every thread by
- * rpc_runtime_init, so they wait to be collected); true when asked to stop. */
-bool svc_wait_or_stop(int ms);
+/* What users and posts hold beside their own context: the Redis client, the
+ * channel to the auth service, this process's copy of auth's revocations
+ * (kept by following its feed) and the caller resolver built on both: JWTs
+ * checked against that copy, API keys validated by auth (cached 500 ms, so a
+ * revoked key stops within a second). */
+struct svc_links {
+	struct kv *kv;            /* REDIS_URL */
+	struct rpc_channel *auth; /* AUTH_ADDR */
+	struct revocations *revocations;
+	struct revocation_follower *follower;
+	struct caller_resolver *callers;
+};
 
-/* Applies the service's migrations (db_migrate), retrying once a second
- * while the database is unreachable, for up to timeout_s (compose and k8s
- * start everything at once). 0 applied, -1 failed (logged), 1 SIGTERM/SIGINT
- * arrived while waiting: the caller exits cleanly. */
-int svc_migrate(struct db_pool *db, const char *schema, const struct db_migration *m, size_t n,
-		int timeout_s);
+/* Opens every link of l for c; with REDIS_NEAR_CACHE > 0 the Redis client
+ * keeps a near copy of the entries under near_prefixes (kv.h). 0, or main's
+ * exit code with l closed: 2 after a configuration error (printed, naming the
+ * variable), 1 when the follower cannot start (logged). */
+int svc_links_open(struct svc_links *l, const struct svc_config *c,
+		   const char *const *near_prefixes);
 
-/* The Redis client for REDIS_URL, or NULL after printing a configuration
- * error naming the variable (exit 2 then). With REDIS_NEAR_CACHE > 0 it also
- * keeps a near copy of the entries under near_prefixes (kv.h). */
-struct kv *svc_kv_new(const struct svc_config *c, const char *const *near_prefixes);
+/* Closes what svc_links_open opened; a zeroed l is fine. */
+void svc_links_close(struct svc_links *l);
 
-/* The caller resolver of a service that is not the auth service: JWTs checked
- * against the in-memory revocation copy rev, API keys validated through auth
- * (cached 500 ms, so a revoked key stops within a second). */
-struct revocations;
-struct caller_resolver *svc_callers_new(const struct svc_config *c, struct revocations *rev,
-					struct rpc_channel *auth);
+/* A service as svc_run serves it. */
+struct svc_def {
+	const char *full_name; /* its gRPC service, e.g. "agentos.users.v1.UsersService" */
+	const struct rpc_method *methods;
+	size_t n_methods;
+	const struct db_migration *migrations; /* applied to the schema named c->name */
+	size_t n_migrations;
+	/* The start-up steps that need the schema, run before serving (NULL:
+	 * none); nonzero (logged by it) ends the start-up with exit code 1. */
+	int (*ready)(void *ready_ctx);
+	void *ready_ctx;
+};
 
-/* Serves methods (handlers get app, and each call's caller resolved by
- * callers: caller.h) on c->listen_addr with c->workers until
- * SIGTERM/SIGINT; grpc.health.v1 answers for "" (SERVING while db answers:
- * the process is up, API.md §3) and full_name (also needs rev, NULL: none,
- * to have its first full load: the service can check credentials, i.e. it
- * is ready); gRPC server
+/* Applies def's migrations (retrying once a second while the database is
+ * unreachable, for up to c->startup_timeout_s: compose and k8s start
+ * everything at once), runs def->ready, then serves def->methods (handlers
+ * get app, and each call's caller resolved by callers: caller.h) on
+ * c->listen_addr with c->workers until SIGTERM/SIGINT. grpc.health.v1 answers
+ * for "" (SERVING while db answers: the process is up, API.md §3) and
+ * def->full_name (also needs rev, NULL: none, to have its first full load:
+ * the service can check credentials, i.e. it is ready); gRPC server
  * reflection (reflection.h, v1 and v1alpha) answers from c->descriptors and
- * lists the services of methods, Health and ServerReflection. Logs "<name>
- * service listening" / "stopped". 0, or -1 when the address cannot be bound,
- * the descriptors are malformed or the run failed. */
-int svc_serve(const struct svc_config *c, const char *full_name, const struct rpc_method *methods,
-	      size_t n, void *app, struct caller_resolver *callers, struct db_pool *db,
-	      struct revocations *rev);
+ * lists the services of the methods, Health and ServerReflection. Logs
+ * "service listening" / "stopped". Returns main's exit code: 0 after a
+ * clean stop (also one asked for while waiting for the database), 1 when
+ * the migrations or def->ready fail, the address cannot be bound, the
+ * descriptors are malformed or the run failed. */
+int svc_run(const struct svc_config *c, const struct svc_def *def, void *app, struct db_pool *db,
+	    struct caller_resolver *callers, struct revocations *rev);
 
 #endif

@@ -39,7 +39,9 @@ struct auth_feed {
 	int64_t last_purge_ms;
 };
 
-int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_before_ms)
+/* When a user's not-before stops refusing anything: after the longest
+ * access or refresh token life (plus the JWT leeway). */
+static int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_before_ms)
 {
 	int64_t life_s = ctx->access_ttl_s > ctx->refresh_ttl_s ? ctx->access_ttl_s
 								: ctx->refresh_ttl_s;
@@ -220,7 +222,8 @@ struct auth_feed *auth_feed_start(struct auth_ctx *ctx)
 	return f;
 }
 
-void auth_feed_kick(struct auth_feed *f)
+/* Makes the follower read the feed now. NULL is a no-op. */
+static void auth_feed_kick(struct auth_feed *f)
 {
 	if (!f)
 		return;

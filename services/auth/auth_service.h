@@ -181,14 +181,9 @@ int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct rpc_orig
  * (first load included: ctx->revocations is loaded once it synced). NULL
  * (logged) when it cannot start. */
 struct auth_feed *auth_feed_start(struct auth_ctx *ctx);
-/* Makes the follower read the feed now. NULL is a no-op. */
-void auth_feed_kick(struct auth_feed *f);
 /* Stops and frees the follower. NULL is a no-op. */
 void auth_feed_stop(struct auth_feed *f);
 
-/* When a user's not-before stops refusing anything: after the longest
- * access or refresh token life (plus the JWT leeway). */
-int64_t auth_user_revocation_expiry_ms(const struct auth_ctx *ctx, int64_t not_before_ms);
 /* Appends row in one transaction; a user row also revokes the refresh
  * families created before its not-before, a token row with family set (a
  * logout) the family of its jti (its id into family, AUTH_ID_LEN + 1). On

@@ -2,10 +2,8 @@
  * "Runtime model"). Reads the environment, applies the auth schema's
  * migrations, then serves AuthService and grpc.health.v1 until
  * SIGTERM/SIGINT. Users are reached over gRPC (USERS_ADDR). */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "auth_repo.h"
 #include "auth_rpc.h"
@@ -69,13 +67,23 @@ static struct caller_resolver *wire(struct auth_settings *s, struct auth_ctx *sv
 	return caller_resolver_new(&cc);
 }
 
+/* Revocation state loads from the database once the schema is there;
+ * SERVING waits for it (svc_def.ready). */
+static int auth_ready(void *ctx)
+{
+	struct auth_ctx *svc = ctx;
+
+	svc->feed = auth_feed_start(svc);
+	return svc->feed ? 0 : -1;
+}
+
 int main(void)
 {
 	struct auth_settings s;
 	struct auth_ctx svc = { 0 }; /* the handlers' app pointer */
 	struct caller_resolver *caller = NULL;
 	struct auth_users_client *users = NULL;
-	int rc = 1, migrated;
+	int rc;
 
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
@@ -84,22 +92,11 @@ int main(void)
 	svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	users = auth_users_client_new(s.svc.users_addr, s.svc.deadline_ms);
 	caller = wire(&s, &svc, users);
-	migrated = svc_migrate(svc.db, "auth", auth_migrations, auth_migrations_count,
-			       s.svc.startup_timeout_s);
-	if (migrated != 0) {
-		rc = migrated > 0 ? 0
-				  : 1; /* stopped while waiting for the database: a clean exit */
-		goto out;
-	}
-	/* Revocation state loads from the database now; SERVING waits for it. */
-	svc.feed = auth_feed_start(&svc);
-	if (!svc.feed)
-		goto out;
-	rc = svc_serve(&s.svc, AUTH_SERVICE_NAME, auth_rpc_methods, auth_rpc_methods_count, &svc,
-		       caller, svc.db, svc.revocations) == 0
-		     ? 0
-		     : 1;
-out:
+	rc = svc_run(&s.svc,
+		     &(const struct svc_def){ AUTH_SERVICE_NAME, auth_rpc_methods,
+					      auth_rpc_methods_count, auth_migrations,
+					      auth_migrations_count, auth_ready, &svc },
+		     &svc, svc.db, caller, svc.revocations);
 	auth_feed_stop(svc.feed);
 	caller_resolver_free(caller);
 	auth_users_client_free(users);

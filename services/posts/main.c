@@ -6,12 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "caller.h"
 #include "config.h"
 #include "db.h"
 #include "kv.h"
 #include "log.h"
-#include "revocation_follow.h"
 #include "posts_repo.h"
 #include "posts_rpc.h"
 #include "rpc.h"
@@ -42,28 +40,21 @@ int main(void)
 {
 	struct posts_settings s;
 	struct posts_ctx svc = { 0 }; /* the handlers' app pointer */
-	struct caller_resolver *callers = NULL;
-	struct rpc_channel *auth = NULL;
+	struct svc_links links;
 	struct posts_users_client *users = NULL;
-	struct revocations *revocations = NULL;
-	struct revocation_follower *follower = NULL;
-	int rc = 1, migrated;
+	int rc;
 
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
+	/* post:<id> copies, and authors' names under user:<id> (posts_users.c) */
+	rc = svc_links_open(&links, &s.svc,
+			    (const char *[]){ KV_POST_PREFIX, KV_USER_PREFIX, NULL });
+	if (rc != 0)
+		goto out;
+	svc.kv = links.kv;
 	svc.cache_ttl_s = s.svc.redis_ttl_s;
 	svc.db_wait_ms = 2000;
-	/* post:<id> copies, and authors' names under user:<id> (posts_users.c) */
-	svc.kv = svc_kv_new(&s.svc, (const char *[]){ KV_POST_PREFIX, KV_USER_PREFIX, NULL });
-	if (!svc.kv)
-		return 2;
-	auth = rpc_channel_new(s.svc.auth_addr);
-	revocations = revocations_new(s.svc.revocation_staleness_ms);
-	follower = revocation_follower_start(revocations, s.svc.auth_addr);
-	if (!follower)
-		goto out;
-	callers = svc_callers_new(&s.svc, revocations, auth);
 	users = posts_users_client_new(s.svc.users_addr, s.svc.deadline_ms, svc.kv);
 	svc.names = posts_users_names;
 	svc.names_ctx = users;
@@ -73,25 +64,15 @@ int main(void)
 	 * page query on every request cost more than running it. */
 	svc.db = db_pool_new_opts(s.svc.database_url, "-c plan_cache_mode=force_generic_plan",
 				  s.svc.db_pool_min, s.svc.db_pool_max);
-	migrated = svc_migrate(svc.db, "posts", posts_migrations, posts_migrations_count,
-			       s.svc.startup_timeout_s);
-	if (migrated != 0) {
-		rc = migrated > 0 ? 0
-				  : 1; /* stopped while waiting for the database: a clean exit */
-		goto out;
-	}
-	rc = svc_serve(&s.svc, POSTS_SERVICE_NAME, posts_rpc_methods, posts_rpc_methods_count, &svc,
-		       callers, svc.db, revocations) == 0
-		     ? 0
-		     : 1;
+	rc = svc_run(&s.svc,
+		     &(const struct svc_def){ POSTS_SERVICE_NAME, posts_rpc_methods,
+					      posts_rpc_methods_count, posts_migrations,
+					      posts_migrations_count, NULL, NULL },
+		     &svc, svc.db, links.callers, links.revocations);
 out:
-	revocation_follower_stop(follower);
 	db_pool_free(svc.db);
-	caller_resolver_free(callers);
 	posts_users_client_free(users);
-	rpc_channel_free(auth);
-	revocations_free(revocations);
-	kv_free(svc.kv);
+	svc_links_close(&links);
 	rpc_runtime_shutdown();
 	return rc;
 }

@@ -2,18 +2,13 @@
  * "Runtime model"). Reads the environment, applies the users schema's
  * migrations, bootstraps the admin account, then serves UsersService and
  * grpc.health.v1 until SIGTERM/SIGINT. */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-#include "caller.h"
 #include "config.h"
 #include "db.h"
 #include "kv.h"
 #include "log.h"
-#include "revocation_follow.h"
 #include "rpc.h"
 #include "svc.h"
 #include "users_limit.h"
@@ -59,73 +54,68 @@ static int read_settings(struct users_settings *s)
 	return config_reader_finish(&r, stderr);
 }
 
+/* The start-up steps that need the schema (svc_def.ready). */
+struct users_start {
+	struct users_ctx *svc;
+	const struct users_settings *s;
+	struct users_relay *relay; /* the outbox's, stopped by main */
+};
+
+static int users_ready(void *ctx)
+{
+	struct users_start *st = ctx;
+	struct app_error err;
+
+	app_error_init(&err);
+	if (st->s->admin_email &&
+	    users_bootstrap_admin(st->svc, st->s->admin_email, st->s->admin_password, &err) != 0) {
+		log_fatal("admin bootstrap failed", LOG_S("code", err_name(err.code)),
+			  LOG_S("error", err.message));
+		return -1;
+	}
+	st->relay = users_relay_start(st->svc, st->s->svc.deadline_ms);
+	return st->relay ? 0 : -1;
+}
+
 int main(void)
 {
 	struct users_settings s;
 	struct users_ctx svc = { 0 }; /* the handlers' app pointer */
-	struct caller_resolver *callers = NULL;
-	struct rpc_channel *auth = NULL;
-	struct app_error err;
-	struct revocations *revocations = NULL;
-	struct revocation_follower *follower = NULL;
+	struct svc_links links;
 	struct users_auth_client *revoker = NULL;
-	struct users_relay *relay = NULL;
-	int rc = 1, migrated;
+	struct users_start start = { .svc = &svc, .s = &s };
+	int rc;
 
 	rpc_runtime_init();
 	if (read_settings(&s) != 0)
 		return 2;
+	rc = svc_links_open(&links, &s.svc, (const char *[]){ KV_USER_PREFIX, NULL });
+	if (rc != 0)
+		goto out;
+	svc.kv = links.kv;
+	svc.revocations = links.revocations;
 	svc.cache_ttl_s = s.svc.redis_ttl_s;
 	svc.db_wait_ms = 2000;
-	svc.kv = svc_kv_new(&s.svc, (const char *[]){ KV_USER_PREFIX, NULL });
-	if (!svc.kv)
-		return 2;
-	auth = rpc_channel_new(s.svc.auth_addr);
-	revocations = revocations_new(s.svc.revocation_staleness_ms);
-	follower = revocation_follower_start(revocations, s.svc.auth_addr);
-	if (!follower)
-		goto out;
-	callers = svc_callers_new(&s.svc, revocations, auth);
-	revoker = users_auth_client_new(auth, &s.svc.jwt);
+	revoker = users_auth_client_new(links.auth, &s.svc.jwt);
 	svc.revoke_tokens = users_auth_revoke;
 	svc.revoke_ctx = revoker;
-	svc.revocations = revocations;
 	svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
-	svc.hasher = users_hasher_new(s.hash_concurrency);
 	svc.limiter = users_limiter_new(&s.limits, svc.kv);
-	migrated = svc.hasher ? svc_migrate(svc.db, "users", users_migrations,
-					    users_migrations_count, s.svc.startup_timeout_s)
-			      : -1;
-	if (migrated != 0) {
-		rc = migrated > 0 ? 0
-				  : 1; /* stopped while waiting for the database: a clean exit */
-		goto out;
-	}
-	app_error_init(&err);
-	if (s.admin_email &&
-	    users_bootstrap_admin(&svc, s.admin_email, s.admin_password, &err) != 0) {
-		log_fatal("admin bootstrap failed", LOG_S("code", err_name(err.code)),
-			  LOG_S("error", err.message));
-		goto out;
-	}
-	relay = users_relay_start(&svc, s.svc.deadline_ms);
-	if (!relay)
-		goto out;
-	rc = svc_serve(&s.svc, USERS_SERVICE_NAME, users_rpc_methods, users_rpc_methods_count, &svc,
-		       callers, svc.db, revocations) == 0
-		     ? 0
-		     : 1;
+	svc.hasher = users_hasher_new(s.hash_concurrency);
+	rc = svc.hasher ? svc_run(&s.svc,
+				  &(const struct svc_def){ USERS_SERVICE_NAME, users_rpc_methods,
+							   users_rpc_methods_count,
+							   users_migrations, users_migrations_count,
+							   users_ready, &start },
+				  &svc, svc.db, links.callers, links.revocations)
+			: 1;
 out:
-	users_relay_stop(relay);
-	revocation_follower_stop(follower);
+	users_relay_stop(start.relay);
 	users_auth_client_free(revoker);
 	users_hasher_free(svc.hasher);
 	users_limiter_free(svc.limiter);
 	db_pool_free(svc.db);
-	caller_resolver_free(callers);
-	rpc_channel_free(auth);
-	revocations_free(revocations);
-	kv_free(svc.kv);
+	svc_links_close(&links);
 	rpc_runtime_shutdown();
 	return rc;
 }

@@ -55,7 +55,11 @@ static int deliver(struct db_conn *c, void *arg, struct app_error *err)
 	return rc;
 }
 
-int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq, struct app_error *err)
+/* Delivers every queued revocation (oldest first) with deadline_ms per call;
+ * *seq the highest feed position acknowledged (0: none). -1 with err at the
+ * first failure (the rest stays queued). */
+static int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq,
+			      struct app_error *err)
 {
 	struct batch_job j = {
 		.ctx = ctx, .deadline_ms = deadline_ms, .n = OUTBOX_BATCH, .seq = seq

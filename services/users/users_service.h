@@ -136,11 +136,6 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 /* The deadline of the delivery a revoking write makes before it answers. */
 #define USERS_REVOKE_INLINE_MS 1000
 
-/* Delivers every queued revocation (oldest first) with deadline_ms per call;
- * *seq the highest feed position acknowledged (0: none). -1 with err at the
- * first failure (the rest stays queued). */
-int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *seq, struct app_error *err);
-
 /* Delivers user_id's current not-before (its queued revocations up to it
  * then leave the queue): what a revoking write does after its commit. *seq
  * the feed position that includes it; -1 with err (the relay retries). */
