@@ -559,6 +559,19 @@ int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *con
 	return 0;
 }
 
+int db_exec_some(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+		 const char *what, struct app_error *err)
+{
+	PGresult *res = db_exec(c, sql, nparams, params, err);
+	bool none;
+
+	if (!res)
+		return -1;
+	none = strcmp(PQcmdTuples(res), "0") == 0;
+	PQclear(res);
+	return none ? app_error_set(err, ERR_NOT_FOUND, "%s not found", what) : 0;
+}
+
 char *db_like_escape(struct arena *a, const char *s)
 {
 	size_t len, j = 0;

@@ -74,22 +74,6 @@ static int one_comment(struct db_conn *c, struct arena *a, const char *sql, int 
 	return 0;
 }
 
-/* Runs an UPDATE and turns "no row" into NOT_FOUND (what). */
-static int update_some(struct db_conn *c, const char *sql, int n, const char *const *p,
-		       const char *what, struct app_error *err)
-{
-	PGresult *r = db_exec(c, sql, n, p, err);
-	bool none;
-
-	if (!r)
-		return -1;
-	none = strcmp(PQcmdTuples(r), "0") == 0;
-	PQclear(r);
-	if (none)
-		return app_error_set(err, ERR_NOT_FOUND, "%s not found", what);
-	return 0;
-}
-
 #define ID_TEXT(buf, v) snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v))
 
 int posts_repo_insert(struct db_conn *c, struct arena *a, int64_t author_id, const char *title,
@@ -286,10 +270,10 @@ int posts_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 	const char *p[] = { ids };
 
 	ID_TEXT(ids, id);
-	if (update_some(c,
-			"UPDATE posts.posts SET deleted_at = now(), updated_at = now()"
-			" WHERE id = $1 AND deleted_at IS NULL",
-			1, p, "Post", err) != 0)
+	if (db_exec_some(c,
+			 "UPDATE posts.posts SET deleted_at = now(), updated_at = now()"
+			 " WHERE id = $1 AND deleted_at IS NULL",
+			 1, p, "Post", err) != 0)
 		return -1;
 	return db_exec_cmd(c,
 			   "UPDATE posts.comments SET deleted_at = now()"
@@ -306,10 +290,10 @@ int posts_repo_add_comment_count(struct db_conn *c, int64_t post_id, int delta,
 	ID_TEXT(ids, post_id);
 	snprintf(d, sizeof(d), "%d", delta);
 	/* Atomic in place: concurrent comments never lose a count. */
-	return update_some(c,
-			   "UPDATE posts.posts SET comment_count = comment_count + $2::int8"
-			   " WHERE id = $1 AND deleted_at IS NULL",
-			   2, p, "Post", err);
+	return db_exec_some(c,
+			    "UPDATE posts.posts SET comment_count = comment_count + $2::int8"
+			    " WHERE id = $1 AND deleted_at IS NULL",
+			    2, p, "Post", err);
 }
 
 int posts_repo_comment_insert(struct db_conn *c, struct arena *a, int64_t post_id,
@@ -403,8 +387,8 @@ int posts_repo_comment_soft_delete(struct db_conn *c, int64_t post_id, int64_t c
 
 	ID_TEXT(pid, post_id);
 	ID_TEXT(cid, comment_id);
-	return update_some(c,
-			   "UPDATE posts.comments SET deleted_at = now(), updated_at = now()"
-			   " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL",
-			   2, p, "Comment", err);
+	return db_exec_some(c,
+			    "UPDATE posts.comments SET deleted_at = now(), updated_at = now()"
+			    " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL",
+			    2, p, "Comment", err);
 }

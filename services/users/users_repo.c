@@ -252,33 +252,17 @@ int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_updat
 		7, p, out, err);
 }
 
-/* Runs an UPDATE by id and turns "no row" into NOT_FOUND. */
-static int update_by_id(struct db_conn *c, const char *sql, int n, const char *const *p,
-			struct app_error *err)
-{
-	PGresult *r = db_exec(c, sql, n, p, err);
-	bool none;
-
-	if (!r)
-		return -1;
-	none = strcmp(PQcmdTuples(r), "0") == 0;
-	PQclear(r);
-	if (none)
-		return app_error_set(err, ERR_NOT_FOUND, "User not found");
-	return 0;
-}
-
 int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 {
 	char ids[24];
 	const char *p[] = { ids };
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	return update_by_id(
+	return db_exec_some(
 		c,
 		"UPDATE users.users SET deleted_at = now(), updated_at = now(),"
 		" tokens_valid_after = clock_timestamp() WHERE id = $1 AND deleted_at IS NULL",
-		1, p, err);
+		1, p, "User", err);
 }
 
 int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, struct app_error *err)
@@ -287,11 +271,11 @@ int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, str
 	const char *p[] = { ids, hash };
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	return update_by_id(
+	return db_exec_some(
 		c,
 		"UPDATE users.users SET password_hash = $2, tokens_valid_after = clock_timestamp()"
 		" WHERE id = $1 AND deleted_at IS NULL",
-		2, p, err);
+		2, p, "User", err);
 }
 
 int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row *out, size_t *nout,

@@ -161,6 +161,36 @@ static void test_exec_roundtrip(void **state)
 	assert_int_equal(query_int("SELECT count(*) FROM rt"), 1);
 }
 
+/* A write that must touch a row: none touched is NOT_FOUND naming the thing. */
+static void test_exec_some_wants_a_row(void **state)
+{
+	const char *one[] = { "1" }, *two[] = { "2" };
+	struct app_error err;
+	struct db_conn *c;
+
+	(void)state;
+	app_error_init(&err);
+	PQclear(must_exec("CREATE TABLE es (id int PRIMARY KEY, v int)", 0, NULL));
+	PQclear(must_exec("INSERT INTO es VALUES (1, 0)", 0, NULL));
+	assert_int_equal(db_pool_acquire(F.pool, 1000, &c, &err), 0);
+	assert_int_equal(db_exec_some(c, "UPDATE es SET v = 7 WHERE id = $1", 1, one, "Thing",
+				      &err),
+			 0);
+	assert_int_equal(err.code, ERR_OK);
+	assert_int_equal(db_exec_some(c, "UPDATE es SET v = 8 WHERE id = $1", 1, two, "Thing",
+				      &err),
+			 -1);
+	assert_int_equal(err.code, ERR_NOT_FOUND);
+	assert_string_equal(err.message, "Thing not found");
+	app_error_init(&err);
+	assert_int_equal(db_exec_some(c, "UPDATE es SET v = 1/0 WHERE id = $1", 1, one, "Thing",
+				      &err),
+			 -1);
+	assert_int_equal(err.code, ERR_DATABASE_ERROR);
+	db_pool_release(F.pool, c);
+	assert_int_equal(query_int("SELECT v FROM es WHERE id = 1"), 7);
+}
+
 static void test_duplicate_maps_to_field(void **state)
 {
 	const char *a[] = { "Ann@Example.com", "ann" };
@@ -560,6 +590,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool_with_server_down),
 		cmocka_unit_test(test_exec_roundtrip),
+		cmocka_unit_test(test_exec_some_wants_a_row),
 		cmocka_unit_test(test_duplicate_maps_to_field),
 		cmocka_unit_test(test_fk_and_not_null),
 		cmocka_unit_test(test_other_errors_are_generic_and_logged),
