@@ -559,6 +559,19 @@ int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *con
 	return 0;
 }
 
+PGresult *db_exec_row(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+		      const char *what, struct app_error *err)
+{
+	PGresult *res = db_exec(c, sql, nparams, params, err);
+
+	if (res && PQntuples(res) == 0) {
+		PQclear(res);
+		app_error_set(err, ERR_NOT_FOUND, "%s not found", what);
+		return NULL;
+	}
+	return res;
+}
+
 int db_exec_some(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		 const char *what, struct app_error *err)
 {

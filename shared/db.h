@@ -60,6 +60,10 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
 /* Like db_exec for statements whose result is not needed. */
 int db_exec_cmd(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		struct app_error *err);
+/* db_exec for a statement that must return a row: NULL with NOT_FOUND
+ * "<what> not found" ("User", "Post") when it returned none. */
+PGresult *db_exec_row(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+		      const char *what, struct app_error *err);
 /* db_exec_cmd for a write that must touch a row: one that touched none is
  * NOT_FOUND "<what> not found" ("User", "Post"). */
 int db_exec_some(struct db_conn *c, const char *sql, int nparams, const char *const *params,

@@ -66,21 +66,17 @@ int auth_repo_token_find(struct db_conn *c, const char *token_hash, bool lock,
 			 struct auth_refresh_row *out, struct app_error *err)
 {
 	const char *p[] = { token_hash };
-	PGresult *r = db_exec(c,
-			      lock ? "SELECT " TOKEN_COLUMNS " FROM auth.refresh_tokens t"
-				     " JOIN auth.refresh_families f ON f.id = t.family_id"
-				     " WHERE t.token_hash = $1 FOR UPDATE OF t, f"
-				   : "SELECT " TOKEN_COLUMNS " FROM auth.refresh_tokens t"
-				     " JOIN auth.refresh_families f ON f.id = t.family_id"
-				     " WHERE t.token_hash = $1",
-			      1, p, err);
+	PGresult *r = db_exec_row(c,
+				  lock ? "SELECT " TOKEN_COLUMNS " FROM auth.refresh_tokens t"
+					 " JOIN auth.refresh_families f ON f.id = t.family_id"
+					 " WHERE t.token_hash = $1 FOR UPDATE OF t, f"
+				       : "SELECT " TOKEN_COLUMNS " FROM auth.refresh_tokens t"
+					 " JOIN auth.refresh_families f ON f.id = t.family_id"
+					 " WHERE t.token_hash = $1",
+				  1, p, "Refresh token", err);
 
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "Refresh token not found");
-	}
 	out->id = db_get_int64(r, 0, 0);
 	strlcpy_s(out->family_id, PQgetvalue(r, 0, 1), sizeof(out->family_id));
 	out->user_id = db_get_int64(r, 0, 2);
@@ -294,14 +290,10 @@ static void row_to_key(const PGresult *r, int row, struct auth_api_key *k)
 static int one_key(struct db_conn *c, const char *sql, int n, const char *const *p,
 		   struct auth_api_key *out, struct app_error *err)
 {
-	PGresult *r = db_exec(c, sql, n, p, err);
+	PGresult *r = db_exec_row(c, sql, n, p, "API key", err);
 
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "API key not found");
-	}
 	row_to_key(r, 0, out);
 	PQclear(r);
 	return 0;

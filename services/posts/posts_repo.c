@@ -45,14 +45,10 @@ static void row_to_comment(const PGresult *r, int row, struct arena *a, struct c
 static int one_post(struct db_conn *c, struct arena *a, const char *sql, int n,
 		    const char *const *params, struct post *out, struct app_error *err)
 {
-	PGresult *r = db_exec(c, sql, n, params, err);
+	PGresult *r = db_exec_row(c, sql, n, params, "Post", err);
 
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "Post not found");
-	}
 	row_to_post(r, 0, a, out);
 	PQclear(r);
 	return 0;
@@ -61,14 +57,10 @@ static int one_post(struct db_conn *c, struct arena *a, const char *sql, int n,
 static int one_comment(struct db_conn *c, struct arena *a, const char *sql, int n,
 		       const char *const *params, struct comment *out, struct app_error *err)
 {
-	PGresult *r = db_exec(c, sql, n, params, err);
+	PGresult *r = db_exec_row(c, sql, n, params, "Comment", err);
 
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "Comment not found");
-	}
 	row_to_comment(r, 0, a, out);
 	PQclear(r);
 	return 0;

@@ -33,14 +33,10 @@ static void row_to_user(const PGresult *r, int row, struct user *u)
 static int one_user(struct db_conn *c, const char *sql, int n, const char *const *params,
 		    struct user *out, struct app_error *err)
 {
-	PGresult *r = db_exec(c, sql, n, params, err);
+	PGresult *r = db_exec_row(c, sql, n, params, "User", err);
 
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "User not found");
-	}
 	row_to_user(r, 0, out);
 	PQclear(r);
 	return 0;
@@ -132,17 +128,13 @@ int users_repo_find_by_email(struct db_conn *c, const char *email, struct user *
 			     size_t hashsize, struct app_error *err)
 {
 	const char *p[] = { email };
-	PGresult *r = db_exec(c,
-			      "SELECT " USER_COLUMNS ", password_hash FROM users.users"
-			      " WHERE email = $1 AND deleted_at IS NULL",
-			      1, p, err);
+	PGresult *r = db_exec_row(c,
+				  "SELECT " USER_COLUMNS ", password_hash FROM users.users"
+				  " WHERE email = $1 AND deleted_at IS NULL",
+				  1, p, "User", err);
 
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "User not found");
-	}
 	row_to_user(r, 0, out);
 	strlcpy_s(hash, PQgetvalue(r, 0, USER_NCOLS), hashsize);
 	PQclear(r);
@@ -157,14 +149,11 @@ int users_repo_password_hash(struct db_conn *c, int64_t id, char *hash, size_t h
 	PGresult *r;
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	r = db_exec(c, "SELECT password_hash FROM users.users WHERE id = $1 AND deleted_at IS NULL",
-		    1, p, err);
+	r = db_exec_row(
+		c, "SELECT password_hash FROM users.users WHERE id = $1 AND deleted_at IS NULL", 1,
+		p, "User", err);
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "User not found");
-	}
 	strlcpy_s(hash, PQgetvalue(r, 0, 0), hashsize);
 	PQclear(r);
 	return 0;
@@ -322,16 +311,12 @@ int users_repo_not_before_ms(struct db_conn *c, int64_t user_id, int64_t *not_be
 
 	snprintf(ids, sizeof(ids), "%" PRId64, user_id);
 	/* rounded up as the outbox trigger rounds it */
-	r = db_exec(c,
-		    "SELECT ceil(extract(epoch FROM tokens_valid_after) * 1000)::bigint"
-		    " FROM users.users WHERE id = $1 AND tokens_valid_after IS NOT NULL",
-		    1, p, err);
+	r = db_exec_row(c,
+			"SELECT ceil(extract(epoch FROM tokens_valid_after) * 1000)::bigint"
+			" FROM users.users WHERE id = $1 AND tokens_valid_after IS NOT NULL",
+			1, p, "User", err);
 	if (!r)
 		return -1;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return app_error_set(err, ERR_NOT_FOUND, "User not found");
-	}
 	*not_before_ms = db_get_int64(r, 0, 0);
 	PQclear(r);
 	return 0;

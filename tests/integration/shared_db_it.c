@@ -161,12 +161,13 @@ static void test_exec_roundtrip(void **state)
 	assert_int_equal(query_int("SELECT count(*) FROM rt"), 1);
 }
 
-/* A write that must touch a row: none touched is NOT_FOUND naming the thing. */
-static void test_exec_some_wants_a_row(void **state)
+/* A statement that must return or touch a row: none is NOT_FOUND naming the thing. */
+static void test_exec_row_and_some_want_a_row(void **state)
 {
 	const char *one[] = { "1" }, *two[] = { "2" };
 	struct app_error err;
 	struct db_conn *c;
+	PGresult *r;
 
 	(void)state;
 	app_error_init(&err);
@@ -187,6 +188,14 @@ static void test_exec_some_wants_a_row(void **state)
 				      &err),
 			 -1);
 	assert_int_equal(err.code, ERR_DATABASE_ERROR);
+	app_error_init(&err);
+	r = db_exec_row(c, "SELECT v FROM es WHERE id = $1", 1, one, "Thing", &err);
+	assert_non_null(r);
+	assert_string_equal(PQgetvalue(r, 0, 0), "7");
+	PQclear(r);
+	assert_null(db_exec_row(c, "SELECT v FROM es WHERE id = $1", 1, two, "Thing", &err));
+	assert_int_equal(err.code, ERR_NOT_FOUND);
+	assert_string_equal(err.message, "Thing not found");
 	db_pool_release(F.pool, c);
 	assert_int_equal(query_int("SELECT v FROM es WHERE id = 1"), 7);
 }
@@ -590,7 +599,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool_with_server_down),
 		cmocka_unit_test(test_exec_roundtrip),
-		cmocka_unit_test(test_exec_some_wants_a_row),
+		cmocka_unit_test(test_exec_row_and_some_want_a_row),
 		cmocka_unit_test(test_duplicate_maps_to_field),
 		cmocka_unit_test(test_fk_and_not_null),
 		cmocka_unit_test(test_other_errors_are_generic_and_logged),
