@@ -11,7 +11,7 @@
 #define AUTH_SERVICE_NAME "agentos.auth.v1.AuthService"
 
 /* The handlers' app pointer is the struct auth_ctx; each call's caller is
- * resolved by the runtime (svc_serve's resolver). */
+ * resolved by the runtime (svc_run's resolver). */
 extern const struct rpc_method auth_rpc_methods[];
 extern const size_t auth_rpc_methods_count;
 

@@ -11,7 +11,7 @@
 #define POSTS_SERVICE_NAME "agentos.posts.v1.PostsService"
 
 /* The handlers' app pointer is the struct posts_ctx; each call's caller is
- * resolved by the runtime (svc_serve's resolver). */
+ * resolved by the runtime (svc_run's resolver). */
 extern const struct rpc_method posts_rpc_methods[];
 extern const size_t posts_rpc_methods_count;
 

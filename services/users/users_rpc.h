@@ -21,7 +21,7 @@ int users_auth_revoke(void *ctx, int64_t user_id, int64_t not_before_ms, int dea
 #define USERS_SERVICE_NAME "agentos.users.v1.UsersService"
 
 /* The handlers' app pointer is the struct users_ctx; each call's caller is
- * resolved by the runtime (svc_serve's resolver). */
+ * resolved by the runtime (svc_run's resolver). */
 extern const struct rpc_method users_rpc_methods[];
 extern const size_t users_rpc_methods_count;
 
