@@ -28,6 +28,7 @@
 struct kv {
 	char host[KV_HOST_MAX];
 	int port;
+	char user[KV_PASSWORD_MAX];     /* an ACL user (AUTH user password); empty: default */
 	char password[KV_PASSWORD_MAX]; /* empty: no AUTH */
 	int db;
 	int timeout_ms;
@@ -147,7 +148,8 @@ static bool parse_url(struct kv *kv, const char *url)
 		const char *colon = memchr(s, ':', (size_t)(at - s));
 
 		/* A user without a password ("redis://user@host") sends no AUTH. */
-		if (colon && !url_decode(colon + 1, at, kv->password, sizeof(kv->password)))
+		if (colon && (!url_decode(s, colon, kv->user, sizeof(kv->user)) ||
+			      !url_decode(colon + 1, at, kv->password, sizeof(kv->password))))
 			return false;
 		s = at + 1;
 	}
@@ -185,7 +187,9 @@ static bool command_ok(redisContext *ctx, int argc, const char **argv, const cha
 static redisContext *ctx_open(struct kv *kv)
 {
 	char db[16];
-	const char *auth[] = { "AUTH", kv->password };
+	/* AUTH [user] password: a named user is a Redis 6 ACL user */
+	const char *auth3[] = { "AUTH", kv->user, kv->password };
+	const char *auth2[] = { "AUTH", kv->password };
 	const char *select[] = { "SELECT", db };
 	redisContext *ctx = redisConnectWithTimeout(kv->host, kv->port, ms_to_tv(kv->timeout_ms));
 
@@ -199,7 +203,8 @@ static redisContext *ctx_open(struct kv *kv)
 	if (redisSetTimeout(ctx, ms_to_tv(kv->timeout_ms)) != REDIS_OK)
 		goto out_free;
 	redisEnableKeepAlive(ctx);
-	if (kv->password[0] && !command_ok(ctx, 2, auth, "AUTH"))
+	if (kv->password[0] &&
+	    !command_ok(ctx, kv->user[0] ? 3 : 2, kv->user[0] ? auth3 : auth2, "AUTH"))
 		goto out_free;
 	snprintf(db, sizeof(db), "%d", kv->db);
 	if (kv->db != 0 && !command_ok(ctx, 2, select, "SELECT"))

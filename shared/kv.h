@@ -21,7 +21,9 @@ struct kv_value {
 	size_t len;
 };
 
-/* url: redis://[:password@]host[:port][/db] (port 6379, db 0 by default).
+/* url: redis://[[user]:password@]host[:port][/db] (port 6379, db 0 by
+ * default; user and password percent-decoded; a user is a Redis 6 ACL user:
+ * AUTH user password, else AUTH password).
  * timeout_ms bounds connect and each command. Returns NULL when the URL is
  * malformed (nothing is connected yet; connections open on first use). */
 struct kv *kv_new(const char *url, int timeout_ms, int max_conns);

@@ -4,7 +4,9 @@
  * The pending invalidations of a client are a chained hash table under one
  * mutex, with an atomic count so that a read with nothing pending (the normal
  * case) takes no lock. A background thread, started at the first failure,
- * retries them in batches. */
+ * retries them in batches. Each record carries the stamp of its latest
+ * failure: a tombstone that lands takes away only the records stamped before
+ * it was sent, never one of a write that failed while it was on its way. */
 #include "kv.h"
 
 #include <inttypes.h>
@@ -24,6 +26,7 @@
 
 struct pending_key {
 	struct pending_key *next;
+	uint64_t stamp; /* kv_pending.stamps when its latest failure was recorded */
 	char key[];
 };
 
@@ -33,6 +36,7 @@ struct kv_pending {
 	pthread_cond_t wake;
 	struct pending_key *buckets[PENDING_BUCKETS];
 	atomic_size_t count;
+	atomic_uint_least64_t stamps; /* raised by every failure recorded */
 	atomic_uint_least64_t landed; /* grows each time pending keys land */
 	atomic_bool overflow;         /* a key could not be recorded: trust no entry */
 	pthread_t thread;
@@ -117,6 +121,8 @@ static void pending_add(struct kv_pending *p, const char *key)
 		memcpy((*e)->key, key, len);
 		atomic_fetch_add(&p->count, 1);
 	}
+	if (*e)
+		(*e)->stamp = atomic_fetch_add(&p->stamps, 1) + 1;
 	if (!p->running && !p->stop) {
 		p->running = pthread_create(&p->thread, NULL, retry_main, p) == 0;
 		if (!p->running)
@@ -126,15 +132,17 @@ static void pending_add(struct kv_pending *p, const char *key)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Forgets keys[0..n) (their tombstones landed). */
-static void pending_remove(struct kv_pending *p, const char *const *keys, size_t n)
+/* Forgets keys[0..n): their tombstones, sent when the stamps were at most
+ * sent_at, landed. A key that failed again since then stays. */
+static void pending_remove(struct kv_pending *p, const char *const *keys, size_t n,
+			   uint64_t sent_at)
 {
 	pthread_mutex_lock(&p->lock);
 	atomic_fetch_add(&p->landed, 1); /* before a key leaves: overlapping reads miss */
 	for (size_t i = 0; i < n; i++) {
 		struct pending_key **e = find_locked(p, keys[i]), *gone = *e;
 
-		if (!gone)
+		if (!gone || gone->stamp > sent_at)
 			continue;
 		*e = gone->next;
 		free(gone);
@@ -176,6 +184,7 @@ static bool retry_once(struct kv_pending *p)
 	char *keys[RETRY_BATCH];
 	char tombs[RETRY_BATCH][KV_TOMBSTONE_MAX];
 	struct kv_value vals[RETRY_BATCH];
+	uint64_t sent_at = atomic_load(&p->stamps); /* before the snapshot and the send */
 	size_t n = pending_snapshot(p, keys, RETRY_BATCH);
 	bool ok;
 
@@ -188,7 +197,7 @@ static bool retry_once(struct kv_pending *p)
 	}
 	ok = kv_setex_many(p->kv, (const char *const *)keys, vals, n, KV_TOMBSTONE_TTL_S) == 0;
 	if (ok) {
-		pending_remove(p, (const char *const *)keys, n);
+		pending_remove(p, (const char *const *)keys, n, sent_at);
 		log_info("cache invalidations landed after a retry", LOG_I("keys", (int64_t)n));
 	}
 	for (size_t i = 0; i < n; i++)
@@ -273,6 +282,7 @@ void kv_cache_invalidate(struct kv *kv, const char *key)
 {
 	struct kv_pending *p = kv__pending(kv);
 	char tomb[KV_TOMBSTONE_MAX];
+	uint64_t sent_at = atomic_load(&p->stamps); /* failures recorded before the send */
 
 	/* Dropped from the near copy before the tombstone (reads from now on
 	 * ask Redis) and after it (a read that got the old entry meanwhile
@@ -288,7 +298,7 @@ void kv_cache_invalidate(struct kv *kv, const char *key)
 	}
 	kv__near_drop(kv__near(kv), key);
 	if (atomic_load(&p->count) > 0)
-		pending_remove(p, &key, 1); /* this tombstone covers the older change too */
+		pending_remove(p, &key, 1, sent_at); /* it covers the older changes too */
 }
 
 /* ---- reads and fills --------------------------------------------------------------- */

@@ -13,9 +13,11 @@
  * ... BCAST, redirected to itself) for a message on every change of a key
  * under the prefixes, by anyone, including expiry and FLUSHALL, and that
  * subscribed to those messages. It pings every NEAR_PING_MS; the copy is
- * used only while the last answer is younger than NEAR_LIVE_MS. Redis
- * answers in order on one connection, so a pong comes after the messages of
- * every change made before it. */
+ * used only while the last answer is younger than NEAR_LIVE_MS (a pong does
+ * not order the messages: Redis queues them at the end of its loop's pass).
+ * What keeps a read from missing a message that Redis has sent is
+ * kv__near_usable: nothing unread on the socket, and nothing read from it
+ * that the thread has not applied yet. */
 #include "kv.h"
 
 #include <errno.h>
@@ -60,6 +62,9 @@ struct kv_near {
 	pthread_mutex_t locks[NEAR_LOCKS];
 	atomic_uint_least64_t gen;       /* raised when the link is lost or opened */
 	atomic_int_least64_t live_until; /* monotonic ms; 0 while the link is down */
+	/* Odd while the link's thread holds bytes read from the socket that it
+	 * has not applied yet (a message being handled, or part of one). */
+	atomic_uint_least64_t unapplied;
 
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
@@ -99,11 +104,24 @@ static bool followed(const struct kv_near *n, const char *key)
 bool kv__near_usable(struct kv_near *n)
 {
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	uint64_t held;
 
 	if (!n || !live(n))
 		return false;
+	held = atomic_load(&n->unapplied);
+	if (held & 1)
+		return false;
 	pfd.fd = atomic_load(&n->link_fd);
-	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
+	/* and nothing was read between the two loads of unapplied */
+	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 0 && atomic_load(&n->unapplied) == held;
+}
+
+/* The link's thread marks what it reads as not applied yet (odd), and as
+ * applied (even) once its reader holds nothing more. */
+static void mark_unapplied(struct kv_near *n, bool unapplied)
+{
+	if ((atomic_load(&n->unapplied) & 1) != unapplied)
+		atomic_fetch_add(&n->unapplied, 1);
 }
 
 static void slot_clear(struct near_slot *s)
@@ -315,8 +333,17 @@ static void on_reply(struct kv_near *n, const redisReply *r)
 		return;
 	}
 	for (size_t i = 0; i < keys->elements; i++) {
-		if (keys->element[i]->type == REDIS_REPLY_STRING)
-			kv__near_drop(n, keys->element[i]->str);
+		const redisReply *k = keys->element[i];
+
+		/* BCAST names only keys under the prefixes; anything else (Redis
+		 * 6.0's early FLUSHALL message, a one-key array of "\0") is taken
+		 * as every key changed. */
+		if (k->type != REDIS_REPLY_STRING || strlen(k->str) != k->len ||
+		    !followed(n, k->str)) {
+			flush_all(n);
+			return;
+		}
+		kv__near_drop(n, k->str);
 	}
 }
 
@@ -344,6 +371,7 @@ static void link_run(struct kv_near *n, redisContext *ctx)
 			return;
 		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
+		mark_unapplied(n, true);
 		if (redisBufferRead(ctx) != REDIS_OK)
 			return;
 		for (;;) {
@@ -355,6 +383,7 @@ static void link_run(struct kv_near *n, redisContext *ctx)
 			on_reply(n, reply);
 			freeReplyObject(reply);
 		}
+		mark_unapplied(n, ctx->reader->pos < ctx->reader->len);
 	}
 }
 
@@ -377,6 +406,7 @@ static void *link_main(void *arg)
 			atomic_store(&n->link_fd,
 				     -1); /* before its close: no check polls it after */
 			flush_all(n);
+			mark_unapplied(n, false);
 			if (!stopping(n))
 				link_failed(n, "read",
 					    ctx->errstr[0] ? ctx->errstr : "connection lost");

@@ -89,6 +89,30 @@ static void test_kv_url(void **state)
 	}
 }
 
+/* redis://user:password@...: logs in as that ACL user, not as the default one. */
+static void test_kv_acl_user(void **state)
+{
+	const char *base = stack_redis_url(F.stack) + strlen("redis://");
+	char good[300], wrong[300];
+	struct kv *app, *bad;
+
+	(void)state;
+	stack_redis_command(F.stack, "ACL SETUSER it_app on >s3cret ~it:acl:* +@all");
+	snprintf(good, sizeof(good), "redis://it_app:s%%33cret@%s", base); /* %33 is '3' */
+	snprintf(wrong, sizeof(wrong), "redis://it_app:nope@%s", base);
+	app = kv_new(good, 500, 1);
+	bad = kv_new(wrong, 500, 1);
+	assert_non_null(app);
+	assert_non_null(bad);
+	assert_int_equal(kv_setex(app, "it:acl:1", "v", 1, 60), 0);
+	/* the ACL user's key pattern: the default user could write this */
+	assert_int_equal(kv_setex(app, "it:other", "v", 1, 60), -1);
+	assert_int_equal(kv_setex(bad, "it:acl:2", "v", 1, 60), -1);
+	kv_free(bad);
+	kv_free(app);
+	stack_redis_command(F.stack, "ACL SETUSER it_app off");
+}
+
 static void test_kv_roundtrip(void **state)
 {
 	static const char bin[] = { 'a', '\0', '\r', '\n', (char)0xff, 'z' };
@@ -595,6 +619,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kv_url),
+		cmocka_unit_test(test_kv_acl_user),
 		cmocka_unit_test(test_kv_roundtrip),
 		cmocka_unit_test(test_kv_selects_db),
 		cmocka_unit_test(test_kv_fails_fast_and_recovers),
