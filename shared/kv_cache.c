@@ -9,6 +9,7 @@
  * it was sent, never one of a write that failed while it was on its way. */
 #include "kv.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -205,11 +206,14 @@ static bool retry_once(struct kv_pending *p)
 	return ok;
 }
 
+/* Sleeps ms whatever new failures arrive (each one signals wake: retrying
+ * per failed write would hammer a Redis that refuses them), unless stopped. */
 static void sleep_locked(struct kv_pending *p, int ms)
 {
 	struct timespec t = mono_deadline(ms);
 
-	pthread_cond_timedwait(&p->wake, &p->lock, &t);
+	while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &t) != ETIMEDOUT) {
+	}
 }
 
 static void *retry_main(void *arg)
