@@ -140,7 +140,8 @@ size_t kv_cache_pending(struct kv *kv);
  * TRACKING ... BCAST), and one thread of this process drops what each
  * names. A read's answer from Redis enters the copy only when no
  * invalidation of its key arrived while it was on its way. A read uses the
- * copy only when no message waits unread on the link (kv_near_usable).
+ * copy only when no message waits unread on the link, nor read but not yet
+ * applied by its thread (kv_near_usable).
  * kv_cache_invalidate drops the key here before and after its tombstone
  * lands, so this process reads its own writes at once.
  *
