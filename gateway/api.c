@@ -61,10 +61,10 @@ static int64_t int64_field(const ProtobufCMessage *m, const char *name)
 static struct page_info page_info_of(const ProtobufCMessage *reply)
 {
 	const ProtobufCFieldDescriptor *f = transcode_field(reply->descriptor, "pagination");
-	const Agentos__Common__V1__Pagination *
-		p = f ? *(Agentos__Common__V1__Pagination *const *)((const char *)reply + f->offset)
-		      : NULL;
+	const Agentos__Common__V1__Pagination *p = NULL;
 
+	if (f)
+		p = *(Agentos__Common__V1__Pagination *const *)((const char *)reply + f->offset);
 	if (!p)
 		return (struct page_info){ 0 };
 	return (struct page_info){ .page = p->page,

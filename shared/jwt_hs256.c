@@ -315,8 +315,9 @@ static int check_iat_ms(const json_t *claims, struct principal *p, struct app_er
 	int64_t v;
 
 	if (!ms) {
-		p->iat_ms = p->iat < INT64_MAX / 1000 && p->iat > INT64_MIN / 1000 ? p->iat * 1000
-										   : 0;
+		bool fits = p->iat < INT64_MAX / 1000 && p->iat > INT64_MIN / 1000;
+
+		p->iat_ms = fits ? p->iat * 1000 : 0;
 		return 0;
 	}
 	if (!json_is_integer(ms))

@@ -240,9 +240,9 @@ int svc_run(const struct svc_config *c, const struct svc_def *def, void *app, st
 	int migrated = svc_migrate(db, c->name, def->migrations, def->n_migrations,
 				   c->startup_timeout_s);
 
+	/* stopped while waiting for the database: a clean exit */
 	if (migrated != 0)
-		return migrated > 0 ? 0
-				    : 1; /* stopped while waiting for the database: a clean exit */
+		return migrated > 0 ? 0 : 1;
 	if (def->ready && def->ready(def->ready_ctx) != 0)
 		return 1;
 	return svc_serve(c, def, app, callers, db, rev) == 0 ? 0 : 1;
