@@ -54,16 +54,25 @@ struct rpc_ctx {
 	 * method. NULL for RPC_UNARY_NO_CALLER methods or without a resolver. */
 	const struct principal *caller;
 	struct rpc_origin origin;
+	const void *req;         /* the decoded request, of the method's type */
+	ProtobufCMessage *reply; /* set by the handler (rpc_reply) */
+	struct app_error *err;   /* filled by the handler when it fails */
 };
 
-/* Handles one unary call. On success returns 0 and sets *reply to a message
- * whose memory the handler owns for the call's lifetime: allocate it (and
- * every string/sub-message in it) from cx->arena, or point at static data.
- * On failure returns -1 with err filled; the runtime sends err's gRPC status
- * with a google.rpc.Status (ErrorInfo + BadRequest) in the
- * `grpc-status-details-bin` trailer. request is freed by the runtime. */
-typedef int (*rpc_handler_fn)(void *app, struct rpc_ctx *cx, const ProtobufCMessage *request,
-			      ProtobufCMessage **reply, struct app_error *err);
+/* Handles one unary call. On success returns 0 with cx->reply set: a message
+ * whose memory the handler owns for the call's lifetime (allocate it, and
+ * every string/sub-message in it, from cx->arena, or point at static data).
+ * On failure returns -1 with cx->err filled; the runtime sends its gRPC
+ * status with a google.rpc.Status (ErrorInfo + BadRequest) in the
+ * `grpc-status-details-bin` trailer. The request is freed by the runtime. */
+typedef int (*rpc_handler_fn)(void *app, struct rpc_ctx *cx);
+
+/* A handler's success: cx->reply = reply, and 0. */
+static inline int rpc_reply(struct rpc_ctx *cx, ProtobufCMessage *reply)
+{
+	cx->reply = reply;
+	return 0;
+}
 
 /* Resolves a call's caller from its metadata: 0 and *out (memory of the
  * call's arena or of the resolver), or -1 with err (401, 400, 503...). */

@@ -384,10 +384,9 @@ static struct rpc_reply *reply_start(struct rpc_call *c, const ProtobufCMessage 
 
 #define RPC_HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
 
-static int health_check(void *app, struct rpc_ctx *cx, const ProtobufCMessage *request,
-			ProtobufCMessage **reply, struct app_error *err)
+static int health_check(void *app, struct rpc_ctx *cx)
 {
-	const Grpc__Health__V1__HealthCheckRequest *req = (const void *)request;
+	const Grpc__Health__V1__HealthCheckRequest *req = cx->req;
 	Grpc__Health__V1__HealthCheckResponse *res;
 	struct rpc_server *s = app;
 	bool known = req->service[0] == '\0', serving;
@@ -395,7 +394,8 @@ static int health_check(void *app, struct rpc_ctx *cx, const ProtobufCMessage *r
 	for (char **name = s->health_services; *name && !known; name++)
 		known = strcmp(*name, req->service) == 0;
 	if (!known)
-		return app_error_set(err, ERR_NOT_FOUND, "unknown service \"%s\"", req->service);
+		return app_error_set(cx->err, ERR_NOT_FOUND, "unknown service \"%s\"",
+				     req->service);
 	res = arena_alloc(cx->arena, sizeof(*res));
 	grpc__health__v1__health_check_response__init(res);
 	serving = !s->health_check || s->health_check(s->health_ctx);
@@ -404,8 +404,7 @@ static int health_check(void *app, struct rpc_ctx *cx, const ProtobufCMessage *r
 	res->status =
 		serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
 			: GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
-	*reply = &res->base;
-	return 0;
+	return rpc_reply(cx, &res->base);
 }
 
 static const struct rpc_method health_method = RPC_UNARY_NO_CALLER(
@@ -441,16 +440,20 @@ static int dispatch(struct rpc_call *c, grpc_byte_buffer *payload, ProtobufCMess
 	if (rpc_call_remaining_ms(c) <= 0)
 		return app_error_set(err, ERR_GATEWAY_TIMEOUT,
 				     "Deadline expired before the call ran");
-	cx = (struct rpc_ctx){ .call = c, .arena = c->arena, .origin = rpc_call_origin(c) };
+	cx = (struct rpc_ctx){ .call = c,
+			       .arena = c->arena,
+			       .origin = rpc_call_origin(c),
+			       .req = *request,
+			       .err = err };
 	if (!m->no_caller && c->srv->resolve &&
 	    c->srv->resolve(c->srv->resolve_ctx, c, &cx.caller, err) != 0)
 		return -1;
-	if (m->handler(app, &cx, *request, reply, err) != 0) {
+	if (m->handler(app, &cx) != 0) {
 		if (err->code == ERR_OK)
 			app_error_set(err, ERR_INTERNAL_ERROR, NULL);
-		*reply = NULL;
 		return -1;
 	}
+	*reply = cx.reply;
 	if (!*reply) {
 		log_error("handler returned no reply", LOG_S("method", c->method));
 		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);

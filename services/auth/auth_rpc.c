@@ -111,57 +111,50 @@ static ProtobufCMessage *new_api_key_msg(struct arena *a, struct auth_new_api_ke
 
 /* ---- tokens ---------------------------------------------------------------------------- */
 
-static int login(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		 ProtobufCMessage **reply, struct app_error *err)
+static int login(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__LoginRequest *r = (const void *)req;
+	const Agentos__Auth__V1__LoginRequest *r = cx->req;
 	struct auth_token_pair *pair = arena_alloc(cx->arena, sizeof(*pair));
 
-	if (auth_login(app, cx->arena, &cx->origin, r->email, r->password, pair, err) != 0)
+	if (auth_login(app, cx->arena, &cx->origin, r->email, r->password, pair, cx->err) != 0)
 		return -1;
-	*reply = token_pair_msg(cx->arena, pair);
-	return 0;
+	return rpc_reply(cx, token_pair_msg(cx->arena, pair));
 }
 
-static int refresh(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		   ProtobufCMessage **reply, struct app_error *err)
+static int refresh(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__RefreshRequest *r = (const void *)req;
+	const Agentos__Auth__V1__RefreshRequest *r = cx->req;
 	struct auth_token_pair *pair = arena_alloc(cx->arena, sizeof(*pair));
 
-	if (auth_refresh(app, cx->arena, &cx->origin, r->refresh_token, pair, err) != 0)
+	if (auth_refresh(app, cx->arena, &cx->origin, r->refresh_token, pair, cx->err) != 0)
 		return -1;
-	*reply = token_pair_msg(cx->arena, pair);
-	return 0;
+	return rpc_reply(cx, token_pair_msg(cx->arena, pair));
 }
 
-static int logout(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		  ProtobufCMessage **reply, struct app_error *err)
+static int logout(void *app, struct rpc_ctx *cx)
 {
 	int64_t seq = 0;
 
-	if (auth_logout(app, cx->caller, &seq, err) != 0)
+	if (auth_logout(app, cx->caller, &seq, cx->err) != 0)
 		return -1;
 	if (seq > 0) /* the gateway answers once its copy has it */
 		rpc_call_set_trailer_i64(cx->call, REVOCATION_SEQ_TRAILER, seq);
-	*reply = rpc_msg_empty(cx->arena);
-	return 0;
+	return rpc_reply(cx, rpc_msg_empty(cx->arena));
 }
 
-static int revoke_user_tokens(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			      ProtobufCMessage **reply, struct app_error *err)
+static int revoke_user_tokens(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__RevokeUserTokensRequest *r = (const void *)req;
+	const Agentos__Auth__V1__RevokeUserTokensRequest *r = cx->req;
 	Agentos__Auth__V1__RevokeUserTokensResponse *m;
 	int64_t seq = 0;
 
-	if (auth_revoke_user_tokens(app, r->user_id, r->not_before_ms, r->proof, &seq, err) != 0)
+	if (auth_revoke_user_tokens(app, r->user_id, r->not_before_ms, r->proof, &seq, cx->err) !=
+	    0)
 		return -1;
 	m = arena_alloc(cx->arena, sizeof(*m));
 	agentos__auth__v1__revoke_user_tokens_response__init(m);
 	m->seq = seq;
-	*reply = &m->base;
-	return 0;
+	return rpc_reply(cx, &m->base);
 }
 
 /* A batch for one page of the feed, from a. */
@@ -245,59 +238,52 @@ static int watch_revocations(void *app, struct rpc_call *call, const ProtobufCMe
 	}
 }
 
-static int validate_token(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			  ProtobufCMessage **reply, struct app_error *err)
+static int validate_token(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__ValidateTokenRequest *r = (const void *)req;
+	const Agentos__Auth__V1__ValidateTokenRequest *r = cx->req;
 	struct principal *out = arena_alloc(cx->arena, sizeof(*out));
 
-	if (auth_validate_token(app, cx->caller, r->token, out, err) != 0)
+	if (auth_validate_token(app, cx->caller, r->token, out, cx->err) != 0)
 		return -1;
-	*reply = principal_msg(cx->arena, out);
-	return 0;
+	return rpc_reply(cx, principal_msg(cx->arena, out));
 }
 
-static int validate_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			    ProtobufCMessage **reply, struct app_error *err)
+static int validate_api_key(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__ValidateApiKeyRequest *r = (const void *)req;
+	const Agentos__Auth__V1__ValidateApiKeyRequest *r = cx->req;
 	struct principal *out = arena_alloc(cx->arena, sizeof(*out));
 
-	if (auth_keys_validate(app, &cx->origin, r->key, out, err) != 0)
+	if (auth_keys_validate(app, &cx->origin, r->key, out, cx->err) != 0)
 		return -1;
-	*reply = principal_msg(cx->arena, out);
-	return 0;
+	return rpc_reply(cx, principal_msg(cx->arena, out));
 }
 
 /* ---- API keys ---------------------------------------------------------------------------- */
 
-static int create_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			  ProtobufCMessage **reply, struct app_error *err)
+static int create_api_key(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__CreateApiKeyRequest *r = (const void *)req;
+	const Agentos__Auth__V1__CreateApiKeyRequest *r = cx->req;
 	struct auth_new_api_key *out = arena_alloc(cx->arena, sizeof(*out));
 	struct auth_key_create in = { .name = r->name,
 				      .perms = (const char *const *)r->permissions,
 				      .nperms = r->n_permissions,
 				      .expires_in_days = r->expires_in_days };
 
-	if (auth_keys_create(app, cx->caller, cx->arena, &in, out, err) != 0)
+	if (auth_keys_create(app, cx->caller, cx->arena, &in, out, cx->err) != 0)
 		return -1;
-	*reply = new_api_key_msg(cx->arena, out);
-	return 0;
+	return rpc_reply(cx, new_api_key_msg(cx->arena, out));
 }
 
-static int list_api_keys(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			 ProtobufCMessage **reply, struct app_error *err)
+static int list_api_keys(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__ListApiKeysRequest *r = (const void *)req;
+	const Agentos__Auth__V1__ListApiKeysRequest *r = cx->req;
 	Agentos__Auth__V1__ListApiKeysResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct auth_api_key *keys;
 	struct page_info pi;
 	size_t n;
 
 	if (auth_keys_list(app, cx->caller, cx->arena, r->page, r->limit, r->user_id, &keys, &n,
-			   &pi, err) != 0)
+			   &pi, cx->err) != 0)
 		return -1;
 	agentos__auth__v1__list_api_keys_response__init(m);
 	m->api_keys = arena_alloc(cx->arena, sizeof(*m->api_keys) * (n ? n : 1));
@@ -305,43 +291,36 @@ static int list_api_keys(void *app, struct rpc_ctx *cx, const ProtobufCMessage *
 		m->api_keys[i] = api_key_msg(cx->arena, &keys[i]);
 	m->n_api_keys = n;
 	m->pagination = rpc_msg_pagination(cx->arena, &pi);
-	*reply = &m->base;
-	return 0;
+	return rpc_reply(cx, &m->base);
 }
 
-static int get_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		       ProtobufCMessage **reply, struct app_error *err)
+static int get_api_key(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__GetApiKeyRequest *r = (const void *)req;
+	const Agentos__Auth__V1__GetApiKeyRequest *r = cx->req;
 	struct auth_api_key *k = arena_alloc(cx->arena, sizeof(*k));
 
-	if (auth_keys_get(app, cx->caller, r->id, k, err) != 0)
+	if (auth_keys_get(app, cx->caller, r->id, k, cx->err) != 0)
 		return -1;
-	*reply = &api_key_msg(cx->arena, k)->base;
-	return 0;
+	return rpc_reply(cx, &api_key_msg(cx->arena, k)->base);
 }
 
-static int revoke_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			  ProtobufCMessage **reply, struct app_error *err)
+static int revoke_api_key(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__RevokeApiKeyRequest *r = (const void *)req;
+	const Agentos__Auth__V1__RevokeApiKeyRequest *r = cx->req;
 
-	if (auth_keys_revoke(app, cx->caller, r->id, err) != 0)
+	if (auth_keys_revoke(app, cx->caller, r->id, cx->err) != 0)
 		return -1;
-	*reply = rpc_msg_empty(cx->arena);
-	return 0;
+	return rpc_reply(cx, rpc_msg_empty(cx->arena));
 }
 
-static int rotate_api_key(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			  ProtobufCMessage **reply, struct app_error *err)
+static int rotate_api_key(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Auth__V1__RotateApiKeyRequest *r = (const void *)req;
+	const Agentos__Auth__V1__RotateApiKeyRequest *r = cx->req;
 	struct auth_new_api_key *out = arena_alloc(cx->arena, sizeof(*out));
 
-	if (auth_keys_rotate(app, cx->caller, r->id, out, err) != 0)
+	if (auth_keys_rotate(app, cx->caller, r->id, out, cx->err) != 0)
 		return -1;
-	*reply = new_api_key_msg(cx->arena, out);
-	return 0;
+	return rpc_reply(cx, new_api_key_msg(cx->arena, out));
 }
 
 const struct rpc_method auth_rpc_methods[] = {

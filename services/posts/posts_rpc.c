@@ -60,35 +60,30 @@ static Agentos__Posts__V1__Comment *comment_msg(struct arena *a, struct comment 
 	return m;
 }
 
-static int create_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		       ProtobufCMessage **reply, struct app_error *err)
+static int create_post(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__CreatePostRequest *r = (const void *)req;
+	const Agentos__Posts__V1__CreatePostRequest *r = cx->req;
 	struct post *p = arena_alloc(cx->arena, sizeof(*p));
 	struct post_create in = { .title = r->title, .body = r->body, .status = r->status };
 
-	if (posts_create(app, cx->caller, &cx->origin, cx->arena, &in, p, err) != 0)
+	if (posts_create(app, cx->caller, &cx->origin, cx->arena, &in, p, cx->err) != 0)
 		return -1;
-	*reply = &post_msg(cx->arena, p)->base;
-	return 0;
+	return rpc_reply(cx, &post_msg(cx->arena, p)->base);
 }
 
-static int get_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		    ProtobufCMessage **reply, struct app_error *err)
+static int get_post(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__GetPostRequest *r = (const void *)req;
+	const Agentos__Posts__V1__GetPostRequest *r = cx->req;
 	struct post *p = arena_alloc(cx->arena, sizeof(*p));
 
-	if (posts_get(app, cx->caller, &cx->origin, cx->arena, r->id, p, err) != 0)
+	if (posts_get(app, cx->caller, &cx->origin, cx->arena, r->id, p, cx->err) != 0)
 		return -1;
-	*reply = &post_msg(cx->arena, p)->base;
-	return 0;
+	return rpc_reply(cx, &post_msg(cx->arena, p)->base);
 }
 
-static int list_posts(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		      ProtobufCMessage **reply, struct app_error *err)
+static int list_posts(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__ListPostsRequest *r = (const void *)req;
+	const Agentos__Posts__V1__ListPostsRequest *r = cx->req;
 	Agentos__Posts__V1__ListPostsResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct post_query q = { .page = r->page,
 				.limit = r->limit,
@@ -101,7 +96,7 @@ static int list_posts(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req
 	struct post *posts;
 	size_t n;
 
-	if (posts_list(app, cx->caller, &cx->origin, cx->arena, &q, &posts, &n, &pi, err) != 0)
+	if (posts_list(app, cx->caller, &cx->origin, cx->arena, &q, &posts, &n, &pi, cx->err) != 0)
 		return -1;
 	agentos__posts__v1__list_posts_response__init(m);
 	m->posts = arena_alloc(cx->arena, sizeof(*m->posts) * (n ? n : 1));
@@ -109,14 +104,12 @@ static int list_posts(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req
 		m->posts[i] = post_msg(cx->arena, &posts[i]);
 	m->n_posts = n;
 	m->pagination = rpc_msg_pagination(cx->arena, &pi);
-	*reply = &m->base;
-	return 0;
+	return rpc_reply(cx, &m->base);
 }
 
-static int update_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		       ProtobufCMessage **reply, struct app_error *err)
+static int update_post(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__UpdatePostRequest *r = (const void *)req;
+	const Agentos__Posts__V1__UpdatePostRequest *r = cx->req;
 	struct post *p = arena_alloc(cx->arena, sizeof(*p));
 	const Agentos__Posts__V1__Post *v = r->post;
 	struct post_patch patch = {
@@ -128,40 +121,34 @@ static int update_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *re
 		.expected_version = r->version,
 	};
 
-	if (posts_update(app, cx->caller, &cx->origin, cx->arena, r->id, &patch, p, err) != 0)
+	if (posts_update(app, cx->caller, &cx->origin, cx->arena, r->id, &patch, p, cx->err) != 0)
 		return -1;
-	*reply = &post_msg(cx->arena, p)->base;
-	return 0;
+	return rpc_reply(cx, &post_msg(cx->arena, p)->base);
 }
 
-static int delete_post(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		       ProtobufCMessage **reply, struct app_error *err)
+static int delete_post(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__DeletePostRequest *r = (const void *)req;
+	const Agentos__Posts__V1__DeletePostRequest *r = cx->req;
 
-	if (posts_delete(app, cx->caller, cx->arena, r->id, err) != 0)
+	if (posts_delete(app, cx->caller, cx->arena, r->id, cx->err) != 0)
 		return -1;
-	*reply = rpc_msg_empty(cx->arena);
-	return 0;
+	return rpc_reply(cx, rpc_msg_empty(cx->arena));
 }
 
-static int create_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			  ProtobufCMessage **reply, struct app_error *err)
+static int create_comment(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__CreateCommentRequest *r = (const void *)req;
+	const Agentos__Posts__V1__CreateCommentRequest *r = cx->req;
 	struct comment *c = arena_alloc(cx->arena, sizeof(*c));
 
 	if (posts_comment_create(app, cx->caller, &cx->origin, cx->arena, r->post_id, r->body, c,
-				 err) != 0)
+				 cx->err) != 0)
 		return -1;
-	*reply = &comment_msg(cx->arena, c)->base;
-	return 0;
+	return rpc_reply(cx, &comment_msg(cx->arena, c)->base);
 }
 
-static int list_comments(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			 ProtobufCMessage **reply, struct app_error *err)
+static int list_comments(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__ListCommentsRequest *r = (const void *)req;
+	const Agentos__Posts__V1__ListCommentsRequest *r = cx->req;
 	Agentos__Posts__V1__ListCommentsResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct comment_query q = {
 		.post_id = r->post_id, .page = r->page, .limit = r->limit, .sort = r->sort
@@ -170,7 +157,8 @@ static int list_comments(void *app, struct rpc_ctx *cx, const ProtobufCMessage *
 	struct comment *cs;
 	size_t n;
 
-	if (posts_comment_list(app, cx->caller, &cx->origin, cx->arena, &q, &cs, &n, &pi, err) != 0)
+	if (posts_comment_list(app, cx->caller, &cx->origin, cx->arena, &q, &cs, &n, &pi,
+			       cx->err) != 0)
 		return -1;
 	agentos__posts__v1__list_comments_response__init(m);
 	m->comments = arena_alloc(cx->arena, sizeof(*m->comments) * (n ? n : 1));
@@ -178,35 +166,32 @@ static int list_comments(void *app, struct rpc_ctx *cx, const ProtobufCMessage *
 		m->comments[i] = comment_msg(cx->arena, &cs[i]);
 	m->n_comments = n;
 	m->pagination = rpc_msg_pagination(cx->arena, &pi);
-	*reply = &m->base;
-	return 0;
+	return rpc_reply(cx, &m->base);
 }
 
-static int update_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			  ProtobufCMessage **reply, struct app_error *err)
+static int update_comment(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__UpdateCommentRequest *r = (const void *)req;
+	const Agentos__Posts__V1__UpdateCommentRequest *r = cx->req;
 	struct comment *c = arena_alloc(cx->arena, sizeof(*c));
 	const char *const *paths = r->update_mask ? (const char *const *)r->update_mask->paths
 						  : NULL;
 	size_t npaths = r->update_mask ? r->update_mask->n_paths : 0;
 
 	if (posts_comment_update(app, cx->caller, &cx->origin, cx->arena, r->post_id, r->comment_id,
-				 paths, npaths, r->comment ? r->comment->body : "", c, err) != 0)
+				 paths, npaths, r->comment ? r->comment->body : "", c,
+				 cx->err) != 0)
 		return -1;
-	*reply = &comment_msg(cx->arena, c)->base;
-	return 0;
+	return rpc_reply(cx, &comment_msg(cx->arena, c)->base);
 }
 
-static int delete_comment(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			  ProtobufCMessage **reply, struct app_error *err)
+static int delete_comment(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Posts__V1__DeleteCommentRequest *r = (const void *)req;
+	const Agentos__Posts__V1__DeleteCommentRequest *r = cx->req;
 
-	if (posts_comment_delete(app, cx->caller, cx->arena, r->post_id, r->comment_id, err) != 0)
+	if (posts_comment_delete(app, cx->caller, cx->arena, r->post_id, r->comment_id, cx->err) !=
+	    0)
 		return -1;
-	*reply = rpc_msg_empty(cx->arena);
-	return 0;
+	return rpc_reply(cx, rpc_msg_empty(cx->arena));
 }
 
 const struct rpc_method posts_rpc_methods[] = {

@@ -43,10 +43,9 @@ static void answer_seq(struct rpc_ctx *cx, int64_t seq)
 		rpc_call_set_trailer_i64(cx->call, REVOCATION_SEQ_TRAILER, seq);
 }
 
-static int create_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		       ProtobufCMessage **reply, struct app_error *err)
+static int create_user(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__CreateUserRequest *r = (const void *)req;
+	const Agentos__Users__V1__CreateUserRequest *r = cx->req;
 	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 	struct user_create in = {
 		.email = r->email,
@@ -59,49 +58,43 @@ static int create_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *re
 		.is_verified = r->is_verified && r->is_verified->value,
 	};
 
-	if (users_create(app, cx->caller, cx->arena, &in, u, err) != 0)
+	if (users_create(app, cx->caller, cx->arena, &in, u, cx->err) != 0)
 		return -1;
-	*reply = &user_msg(cx->arena, u, true)->base;
-	return 0;
+	return rpc_reply(cx, &user_msg(cx->arena, u, true)->base);
 }
 
-static int get_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		    ProtobufCMessage **reply, struct app_error *err)
+static int get_user(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__GetUserRequest *r = (const void *)req;
+	const Agentos__Users__V1__GetUserRequest *r = cx->req;
 	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 
-	if (users_get(app, cx->caller, r->id, u, err) != 0)
+	if (users_get(app, cx->caller, r->id, u, cx->err) != 0)
 		return -1;
-	*reply = &user_msg(cx->arena, u, true)->base;
-	return 0;
+	return rpc_reply(cx, &user_msg(cx->arena, u, true)->base);
 }
 
-static int batch_get_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			   ProtobufCMessage **reply, struct app_error *err)
+static int batch_get_users(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__BatchGetUsersRequest *r = (const void *)req;
+	const Agentos__Users__V1__BatchGetUsersRequest *r = cx->req;
 	Agentos__Users__V1__BatchGetUsersResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct user *users;
 	size_t n;
 	bool full;
 
-	if (users_batch_get(app, cx->caller, cx->arena, r->ids, r->n_ids, &users, &n, &full, err) !=
-	    0)
+	if (users_batch_get(app, cx->caller, cx->arena, r->ids, r->n_ids, &users, &n, &full,
+			    cx->err) != 0)
 		return -1;
 	agentos__users__v1__batch_get_users_response__init(m);
 	m->users = arena_alloc(cx->arena, sizeof(*m->users) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
 		m->users[i] = user_msg(cx->arena, &users[i], full);
 	m->n_users = n;
-	*reply = &m->base;
-	return 0;
+	return rpc_reply(cx, &m->base);
 }
 
-static int list_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		      ProtobufCMessage **reply, struct app_error *err)
+static int list_users(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__ListUsersRequest *r = (const void *)req;
+	const Agentos__Users__V1__ListUsersRequest *r = cx->req;
 	Agentos__Users__V1__ListUsersResponse *m = arena_alloc(cx->arena, sizeof(*m));
 	struct user_query q = { .page = r->page,
 				.limit = r->limit,
@@ -114,7 +107,7 @@ static int list_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req
 	struct user *users;
 	size_t n;
 
-	if (users_list(app, cx->caller, cx->arena, &q, &users, &n, &pi, err) != 0)
+	if (users_list(app, cx->caller, cx->arena, &q, &users, &n, &pi, cx->err) != 0)
 		return -1;
 	agentos__users__v1__list_users_response__init(m);
 	m->users = arena_alloc(cx->arena, sizeof(*m->users) * (n ? n : 1));
@@ -122,14 +115,12 @@ static int list_users(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req
 		m->users[i] = user_msg(cx->arena, &users[i], true);
 	m->n_users = n;
 	m->pagination = rpc_msg_pagination(cx->arena, &pi);
-	*reply = &m->base;
-	return 0;
+	return rpc_reply(cx, &m->base);
 }
 
-static int update_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		       ProtobufCMessage **reply, struct app_error *err)
+static int update_user(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__UpdateUserRequest *r = (const void *)req;
+	const Agentos__Users__V1__UpdateUserRequest *r = cx->req;
 	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 	const Agentos__Users__V1__User *v = r->user;
 	struct user_patch patch = {
@@ -144,51 +135,44 @@ static int update_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *re
 	};
 	int64_t seq = 0;
 
-	if (users_update(app, cx->caller, cx->arena, r->id, &patch, u, &seq, err) != 0)
+	if (users_update(app, cx->caller, cx->arena, r->id, &patch, u, &seq, cx->err) != 0)
 		return -1;
 	answer_seq(cx, seq);
-	*reply = &user_msg(cx->arena, u, true)->base;
-	return 0;
+	return rpc_reply(cx, &user_msg(cx->arena, u, true)->base);
 }
 
-static int delete_user(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-		       ProtobufCMessage **reply, struct app_error *err)
+static int delete_user(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__DeleteUserRequest *r = (const void *)req;
+	const Agentos__Users__V1__DeleteUserRequest *r = cx->req;
 	int64_t seq = 0;
 
-	if (users_delete(app, cx->caller, r->id, &seq, err) != 0)
+	if (users_delete(app, cx->caller, r->id, &seq, cx->err) != 0)
 		return -1;
 	answer_seq(cx, seq);
-	*reply = rpc_msg_empty(cx->arena);
-	return 0;
+	return rpc_reply(cx, rpc_msg_empty(cx->arena));
 }
 
-static int change_password(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			   ProtobufCMessage **reply, struct app_error *err)
+static int change_password(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__ChangePasswordRequest *r = (const void *)req;
+	const Agentos__Users__V1__ChangePasswordRequest *r = cx->req;
 	int64_t seq = 0;
 
 	if (users_change_password(app, cx->caller, cx->arena, r->id, r->current_password,
-				  r->new_password, &seq, err) != 0)
+				  r->new_password, &seq, cx->err) != 0)
 		return -1;
 	answer_seq(cx, seq);
-	*reply = rpc_msg_empty(cx->arena);
-	return 0;
+	return rpc_reply(cx, rpc_msg_empty(cx->arena));
 }
 
-static int verify_credentials(void *app, struct rpc_ctx *cx, const ProtobufCMessage *req,
-			      ProtobufCMessage **reply, struct app_error *err)
+static int verify_credentials(void *app, struct rpc_ctx *cx)
 {
-	const Agentos__Users__V1__VerifyCredentialsRequest *r = (const void *)req;
+	const Agentos__Users__V1__VerifyCredentialsRequest *r = cx->req;
 	struct user *u = arena_alloc(cx->arena, sizeof(*u));
 
 	if (users_verify_credentials(app, cx->arena, rpc_call_peer_host(cx->call), r->email,
-				     r->password, u, err) != 0)
+				     r->password, u, cx->err) != 0)
 		return -1;
-	*reply = &user_msg(cx->arena, u, true)->base;
-	return 0;
+	return rpc_reply(cx, &user_msg(cx->arena, u, true)->base);
 }
 
 const struct rpc_method users_rpc_methods[] = {

@@ -378,11 +378,10 @@ static struct fake_auth fake;
 
 /* "ak_good": user 9, admin role but a key limited to read:posts (+ an unknown
  * permission name); "ak_revoked": TOKEN_REVOKED; anything else UNAUTHORIZED. */
-static int fake_validate(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-			 ProtobufCMessage **reply, struct app_error *err)
+static int fake_validate(void *ctx, struct rpc_ctx *cx)
 {
 	static char *perms[] = { "read:posts", "launch:rockets" };
-	const Agentos__Auth__V1__ValidateApiKeyRequest *req = (const void *)request;
+	const Agentos__Auth__V1__ValidateApiKeyRequest *req = cx->req;
 	struct arena *a = cx->arena;
 	Agentos__Auth__V1__Principal *m = arena_alloc(a, sizeof(*m));
 	Google__Protobuf__Timestamp *ts = arena_alloc(a, sizeof(*ts));
@@ -390,9 +389,9 @@ static int fake_validate(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *
 	atomic_fetch_add(&fake.calls, 1);
 	strlcpy_s(fake.seen_request_id, cx->origin.request_id, sizeof(fake.seen_request_id));
 	if (strcmp(req->key, "ak_revoked") == 0)
-		return app_error_set(err, ERR_TOKEN_REVOKED, "API key has been revoked");
+		return app_error_set(cx->err, ERR_TOKEN_REVOKED, "API key has been revoked");
 	if (strcmp(req->key, "ak_good") != 0)
-		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid API key");
+		return app_error_set(cx->err, ERR_UNAUTHORIZED, "Invalid API key");
 	agentos__auth__v1__principal__init(m);
 	google__protobuf__timestamp__init(ts);
 	ts->seconds = now_s() + 3600;
@@ -403,8 +402,7 @@ static int fake_validate(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *
 	m->n_permissions = ARRAY_SIZE(perms);
 	m->auth_method = "api_key";
 	m->expires_at = ts;
-	*reply = &m->base;
-	return 0;
+	return rpc_reply(cx, &m->base);
 }
 
 static const struct rpc_method fake_methods[] = {

@@ -69,15 +69,15 @@ static User *new_user(struct arena *a, int64_t id)
 	return u;
 }
 
-static int get_user(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-		    ProtobufCMessage **reply, struct app_error *err)
+static int get_user(void *ctx, struct rpc_ctx *cx)
 {
-	const GetUserRequest *req = (const void *)request;
+	const GetUserRequest *req = cx->req;
 	struct arena *a = cx->arena;
 	User *u;
 
 	if (req->id == 404)
-		return app_error_set(err, ERR_NOT_FOUND, "User %lld not found", (long long)req->id);
+		return app_error_set(cx->err, ERR_NOT_FOUND, "User %lld not found",
+				     (long long)req->id);
 	u = new_user(a, req->id);
 	u->email = arena_sprintf(a, "user%lld@example.com", (long long)req->id);
 	u->name = arena_strdup(a, "Ada Lovelace");
@@ -88,22 +88,19 @@ static int get_user(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *reque
 	google__protobuf__timestamp__init(u->created_at);
 	u->created_at->seconds = 1700000000;
 	u->created_at->nanos = 123000000;
-	*reply = &u->base;
-	return 0;
+	return rpc_reply(cx, &u->base);
 }
 
-static int fail_validation(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-			   ProtobufCMessage **reply, struct app_error *err)
+static int fail_validation(void *ctx, struct rpc_ctx *cx)
 {
-	app_error_add_violation(err, "email", "must be a valid email address");
-	app_error_add_violation(err, "password", "must be at least %d characters", 8);
-	return app_error_set(err, ERR_VALIDATION_ERROR, "Invalid input data");
+	app_error_add_violation(cx->err, "email", "must be a valid email address");
+	app_error_add_violation(cx->err, "password", "must be at least %d characters", 8);
+	return app_error_set(cx->err, ERR_VALIDATION_ERROR, "Invalid input data");
 }
 
 /* Reports what the handler saw: name = request id, email = authorization,
  * role = x-api-key, id = 1 when rpc_call_method is right, version = remaining ms. */
-static int echo(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-		ProtobufCMessage **reply, struct app_error *err)
+static int echo(void *ctx, struct rpc_ctx *cx)
 {
 	const char *auth = rpc_call_metadata(cx->call, "authorization");
 	const char *key = rpc_call_metadata(cx->call, "x-api-key");
@@ -113,33 +110,28 @@ static int echo(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
 	u->email = (char *)(auth ? auth : "(none)");
 	u->role = (char *)(key ? key : "(none)");
 	u->version = cx->origin.remaining_ms;
-	*reply = &u->base;
-	return 0;
+	return rpc_reply(cx, &u->base);
 }
 
-static int slow(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-		ProtobufCMessage **reply, struct app_error *err)
+static int slow(void *ctx, struct rpc_ctx *cx)
 {
-	const GetUserRequest *req = (const void *)request;
+	const GetUserRequest *req = cx->req;
 	struct test_app *t = ctx;
 
 	atomic_fetch_add(&t->sleeping, 1);
 	sleep_ms(req->id);
 	atomic_fetch_sub(&t->sleeping, 1);
-	*reply = &new_user(cx->arena, req->id)->base;
-	return 0;
+	return rpc_reply(cx, &new_user(cx->arena, req->id)->base);
 }
 
-static int with_trailer(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-			ProtobufCMessage **reply, struct app_error *err)
+static int with_trailer(void *ctx, struct rpc_ctx *cx)
 {
-	const GetUserRequest *req = (const void *)request;
+	const GetUserRequest *req = cx->req;
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lld", (long long)req->id * 2);
 	rpc_call_set_trailer(cx->call, "x-test-seq", v);
-	*reply = &new_user(cx->arena, req->id)->base;
-	return 0;
+	return rpc_reply(cx, &new_user(cx->arena, req->id)->base);
 }
 
 /* Server streaming: users 1..id, then OK; id 404 fails after one message. */
@@ -193,16 +185,14 @@ static int resolve(void *ctx, struct rpc_call *call, const struct principal **ou
 
 /* id = the caller's user id (-1: none resolved), email = the caller's
  * email, name = the origin's request id. */
-static int who(void *ctx, struct rpc_ctx *cx, const ProtobufCMessage *request,
-	       ProtobufCMessage **reply, struct app_error *err)
+static int who(void *ctx, struct rpc_ctx *cx)
 {
 	User *u = new_user(cx->arena, cx->caller ? cx->caller->user_id : -1);
 
 	atomic_fetch_add(&((struct test_app *)ctx)->who_ran, 1);
 	u->email = cx->caller ? arena_strdup(cx->arena, cx->caller->email) : "";
 	u->name = (char *)cx->origin.request_id;
-	*reply = &u->base;
-	return 0;
+	return rpc_reply(cx, &u->base);
 }
 
 static const struct rpc_method methods[] = {
