@@ -23,47 +23,28 @@
 #define ADMIN_EMAIL "root@example.com"
 #define ADMIN_PASSWORD "admin-password-1"
 
-struct fixture {
+static struct {
 	struct stack *stack;
-	struct proc *svc;
+	struct stack_users u; /* u.users: the service under test */
 	struct rpc_channel *ch;
-	char target[64];
-	char auth_target[64];
-	struct proc *auth;
 	const char *db;
 	struct kv *kv;
 	int64_t admin_id;
 	char *admin_token;
-};
-
-static struct fixture F;
+} F;
 
 static int setup(void **state)
 {
 	static const char *const extra[] = { "ADMIN_EMAIL=" ADMIN_EMAIL,
 					     "ADMIN_PASSWORD=" ADMIN_PASSWORD, "LOG_LEVEL=debug",
 					     NULL };
-	const struct stack_peers peers = { .auth = F.auth_target };
-	int port = stack_free_port(), auth_port;
 
 	rpc_runtime_init();
 	F.stack = stack_start("users_grpc_it");
 	F.db = stack_database_url(F.stack);
-	/* The auth service first: the users service loads revocation state from
-	 * it, validates API keys with it, and tells it of revoking writes. */
-	auth_port = stack_free_port();
-	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
-	F.auth = stack_spawn_auth(F.stack, auth_port, F.target);
-	if (!F.auth)
+	if (!stack_users_start(F.stack, &F.u, extra))
 		return -1;
-	snprintf(F.auth_target, sizeof(F.auth_target), "127.0.0.1:%d", auth_port);
-	F.svc = stack_spawn_env(F.stack, "users", "bin/users-service", port, &peers, extra);
-	if (!stack_wait_grpc_serving(F.target, 20000)) {
-		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
-			proc_log_path(F.svc));
-		return -1;
-	}
-	F.ch = rpc_channel_new(F.target);
+	F.ch = rpc_channel_new(F.u.target);
 	F.kv = kv_new(stack_redis_url(F.stack), 500, 2);
 	F.admin_id = it_sql_int(F.db, "SELECT id FROM users.users WHERE email = '" ADMIN_EMAIL "'");
 	F.admin_token = it_token(F.admin_id, ADMIN_EMAIL, "admin");
@@ -79,7 +60,7 @@ static int teardown(void **state)
 	rpc_channel_free(F.ch);
 	kv_free(F.kv);
 	free(F.admin_token);
-	status = proc_stop(F.svc); /* SIGTERM: must drain and exit 0 */
+	status = proc_stop(F.u.users); /* SIGTERM: must drain and exit 0 */
 	stack_stop(F.stack);
 	rpc_runtime_shutdown();
 	if (status != 0) {
@@ -1078,7 +1059,7 @@ static void a_logged_out_token_is_refused(void **state)
 	int64_t id = make_user("rv.jti@example.com", "Rv Jti");
 	char *t = it_token(id, "rv.jti@example.com", "user");
 	char *other = it_token(id, "rv.jti@example.com", "user");
-	struct rpc_channel *auth = rpc_channel_new(F.auth_target);
+	struct rpc_channel *auth = rpc_channel_new(F.u.auth_target);
 	struct it_result r;
 	int64_t start;
 
@@ -1115,7 +1096,7 @@ static void health_answers_per_service_name(void **state)
 
 static void logs_carry_request_ids_and_no_secrets(void **state)
 {
-	char *log = read_file_all(proc_log_path(F.svc));
+	char *log = read_file_all(proc_log_path(F.u.users));
 
 	assert_non_null(log);
 	assert_non_null(strstr(log, "\"requestId\":\"it-req-1\""));
@@ -1132,7 +1113,7 @@ static void logs_carry_request_ids_and_no_secrets(void **state)
  * GRPC_WORKERS says otherwise (the fixture leaves it unset). */
 static void quick_workers_follow_the_cpus(void **state)
 {
-	char *log = read_file_all(proc_log_path(F.svc));
+	char *log = read_file_all(proc_log_path(F.u.users));
 	const char *line = log ? strstr(log, "\"msg\":\"service listening\"") : NULL;
 	char want[32];
 

@@ -19,44 +19,24 @@
 #include "stack.h"
 #include "util.h"
 
-struct fixture {
+static struct {
 	struct stack *stack;
-	struct proc *svc;
+	struct stack_users u; /* u.users: the service under test */
 	struct rpc_channel *ch;
-	char target[64];
-	char auth_target[64];
-	int port;
-	struct proc *auth;
 	char *token;
-};
+} F;
 
-static struct fixture F;
-
-static void start_service(void)
-{
-	static const char *const extra[] = { "PASSWORD_HASH_CONCURRENCY=1", "GRPC_WORKERS=1",
-					     NULL };
-	const struct stack_peers peers = { .auth = F.auth_target };
-
-	F.svc = stack_spawn_env(F.stack, "users", "bin/users-service", F.port, &peers, extra);
-	assert_true(stack_wait_grpc_serving(F.target, 20000));
-}
+/* One argon2 slot and a single quick worker: what the lane and overload tests
+ * need to fill. */
+static const char *const ENV[] = { "PASSWORD_HASH_CONCURRENCY=1", "GRPC_WORKERS=1", NULL };
 
 static int setup(void **state)
 {
-	int auth_port;
-
 	rpc_runtime_init();
 	F.stack = stack_start("users_resilience_grpc_it");
-	F.port = stack_free_port();
-	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", F.port);
-	auth_port = stack_free_port();
-	snprintf(F.auth_target, sizeof(F.auth_target), "127.0.0.1:%d", auth_port);
-	F.auth = stack_spawn_auth(F.stack, auth_port, F.target);
-	if (!F.auth)
+	if (!stack_users_start(F.stack, &F.u, ENV))
 		return -1;
-	start_service();
-	F.ch = rpc_channel_new(F.target);
+	F.ch = rpc_channel_new(F.u.target);
 	F.token = it_token(1, "mod@example.com", "moderator");
 	*state = &F;
 	return 0;
@@ -67,8 +47,8 @@ static int teardown(void **state)
 	(void)state;
 	rpc_channel_free(F.ch);
 	free(F.token);
-	if (F.svc)
-		proc_stop(F.svc);
+	if (F.u.users)
+		proc_stop(F.u.users);
 	stack_stop(F.stack);
 	rpc_runtime_shutdown();
 	return 0;
@@ -249,14 +229,14 @@ static void sigterm_drains_in_flight_calls_and_exits_zero(void **state)
 		pthread_create(&threads[i], NULL, call_create, &calls[i]);
 	}
 	usleep(60 * 1000);
-	proc_signal(F.svc, SIGTERM);
+	proc_signal(F.u.users, SIGTERM);
 	for (int i = 0; i < 6; i++) {
 		pthread_join(threads[i], NULL);
 		assert_int_equal(calls[i].r.status, GRPC_STATUS_OK);
 		it_result_release(&calls[i].r);
 	}
-	status = proc_wait(F.svc, 15000);
-	F.svc = NULL;
+	status = proc_wait(F.u.users, 15000);
+	F.u.users = NULL;
 	assert_int_equal(status, 0);
 	assert_int_equal(it_sql_int(stack_database_url(F.stack),
 				    "SELECT count(*) FROM users.users WHERE email LIKE 'drain%'"),

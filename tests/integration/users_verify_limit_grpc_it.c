@@ -29,9 +29,8 @@
 
 static struct {
 	struct stack *stack;
-	struct proc *svc;
+	struct stack_users u; /* u.users: the service under test */
 	struct rpc_channel *ch;
-	char target[64];
 } F;
 
 static int setup(void **state)
@@ -39,26 +38,13 @@ static int setup(void **state)
 	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=" STR(ACCOUNT_MAX),
 					     "VERIFY_CALLER_RATE_LIMIT_MAX=" STR(CALLER_MAX),
 					     "RATE_LIMIT_WINDOW_MS=" STR(WINDOW_MS), NULL };
-	char auth_target[64];
-	const struct stack_peers peers = { .auth = auth_target };
-	int port = stack_free_port(), auth_port;
 
 	(void)state;
 	rpc_runtime_init();
 	F.stack = stack_start("users_verify_limit_grpc_it");
-	auth_port = stack_free_port();
-	snprintf(auth_target, sizeof(auth_target), "127.0.0.1:%d", auth_port);
-	snprintf(F.target, sizeof(F.target), "127.0.0.1:%d", port);
-	/* the users service loads its revocation state from auth first */
-	if (!stack_spawn_auth(F.stack, auth_port, F.target))
+	if (!stack_users_start(F.stack, &F.u, extra))
 		return -1;
-	F.svc = stack_spawn_env(F.stack, "users", "bin/users-service", port, &peers, extra);
-	if (!stack_wait_grpc_serving(F.target, 20000)) {
-		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
-			proc_log_path(F.svc));
-		return -1;
-	}
-	F.ch = rpc_channel_new(F.target);
+	F.ch = rpc_channel_new(F.u.target);
 	return 0;
 }
 
@@ -68,7 +54,7 @@ static int teardown(void **state)
 
 	(void)state;
 	rpc_channel_free(F.ch);
-	status = proc_stop(F.svc);
+	status = proc_stop(F.u.users);
 	stack_stop(F.stack);
 	rpc_runtime_shutdown();
 	return status == 0 ? 0 : -1;

@@ -335,28 +335,6 @@ void it_http_dump(const struct it_http_result *r, const char *label)
 
 /* ---- a gateway stack ------------------------------------------------------------- */
 
-/* Waits until 127.0.0.1:port accepts a TCP connection (or p exits, or 20 s
- * pass). A gRPC channel created before its server listens backs off for
- * seconds; polling the port first lets the health check connect at once. */
-static void wait_port_open(int port, struct proc *p)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int64_t deadline = mono_ms() + 20000;
-
-	while (mono_ms() < deadline && proc_wait(p, 0) < 0) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool open_now = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-		if (fd >= 0)
-			close(fd);
-		if (open_now)
-			return;
-		sleep_ms(20);
-	}
-}
-
 bool it_gateway_users_start(struct it_gateway *g)
 {
 	static const char *const extra[] = { "ADMIN_EMAIL=" IT_GW_ADMIN_EMAIL,
@@ -366,15 +344,9 @@ bool it_gateway_users_start(struct it_gateway *g)
 					     "AUTH_RATE_LIMIT_MAX=1000000", NULL };
 	const struct stack_peers peers = { .auth = g->auth_target };
 
-	g->users = stack_spawn_env(g->stack, "users", "bin/users-service", g->users_port, &peers,
-				   extra);
-	wait_port_open(g->users_port, g->users);
-	if (!stack_wait_grpc_serving(g->users_target, 20000)) {
-		fprintf(stderr, "users-service did not become SERVING; log: %s\n",
-			proc_log_path(g->users));
-		return false;
-	}
-	return true;
+	g->users = stack_spawn_serving(g->stack, "users", "bin/users-service", g->users_port,
+				       &peers, extra);
+	return g->users != NULL;
 }
 
 /* Polls until the gateway answers any HTTP status on GET /users/me. */
@@ -498,14 +470,11 @@ static bool choose_posts_target(struct it_gateway *g)
 
 static bool posts_spawn(struct it_gateway *g)
 {
-	g->posts = it_gateway_posts_spawn(g, "posts", g->posts_port);
-	wait_port_open(g->posts_port, g->posts);
-	if (!stack_wait_grpc_serving(g->posts_target, 20000)) {
-		fprintf(stderr, "posts-service did not become SERVING; log: %s\n",
-			proc_log_path(g->posts));
-		return false;
-	}
-	return true;
+	const struct stack_peers peers = { .users = g->users_target, .auth = g->auth_target };
+
+	g->posts = stack_spawn_serving(g->stack, "posts", "bin/posts-service", g->posts_port,
+				       &peers, NULL);
+	return g->posts != NULL;
 }
 
 struct proc *it_gateway_posts_spawn(struct it_gateway *g, const char *name, int port)

@@ -14,18 +14,14 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "util.h"
 
-/* Starts path as name listening on target's port with the environment every
- * service shares plus extra (NULL-terminated); true once it is SERVING. */
+/* stack_spawn_serving of path as name, on target's port. */
 static bool spawn(struct pit *p, struct proc **out, const char *name, const char *path,
 		  const char *target, const struct stack_peers *peers, const char *const *extra)
 {
 	int port = (int)strtol(strrchr(target, ':') + 1, NULL, 10);
 
-	*out = stack_spawn_env(p->stack, name, path, port, peers, extra);
-	if (stack_wait_grpc_serving(target, 20000))
-		return true;
-	fprintf(stderr, "%s did not become SERVING; log: %s\n", name, proc_log_path(*out));
-	return false;
+	*out = stack_spawn_serving(p->stack, name, path, port, peers, extra);
+	return *out != NULL;
 }
 
 static void free_target(char *buf, size_t size)

@@ -743,16 +743,67 @@ struct proc *stack_spawn_env(struct stack *s, const char *name, const char *path
 	return stack_spawn(s, name, path, env);
 }
 
+/* Waits until 127.0.0.1:port accepts a TCP connection (or p exits, or 20 s
+ * pass). A gRPC channel created before its server listens backs off for
+ * seconds; polling the port first lets the health check connect at once. */
+static void wait_port_open(int port, struct proc *p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int64_t deadline = mono_ms() + 20000;
+
+	while (mono_ms() < deadline && proc_wait(p, 0) < 0) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool open_now = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (open_now)
+			return;
+		sleep_ms(20);
+	}
+}
+
+struct proc *stack_spawn_serving(struct stack *s, const char *name, const char *path, int port,
+				 const struct stack_peers *peers, const char *const *extra)
+{
+	struct proc *p = stack_spawn_env(s, name, path, port, peers, extra);
+	char target[64];
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	wait_port_open(port, p);
+	if (stack_wait_grpc_serving(target, 20000))
+		return p;
+	fprintf(stderr, "%s did not become SERVING; log: %s\n", name, proc_log_path(p));
+	return NULL;
+}
+
 struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target)
 {
 	static const char *const extra[] = { "API_KEY_ROTATION_GRACE_SECONDS=2", NULL };
 	const struct stack_peers peers = { .users = users_target };
-	struct proc *p = stack_spawn_env(s, "auth", "bin/auth-service", port, &peers, extra);
-	char target[64];
 
-	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	if (stack_wait_grpc_serving(target, 20000))
-		return p;
-	fprintf(stderr, "auth-service did not become SERVING; log: %s\n", proc_log_path(p));
-	return NULL;
+	return stack_spawn_serving(s, "auth", "bin/auth-service", port, &peers, extra);
+}
+
+bool stack_users_respawn(struct stack *s, struct stack_users *u, const char *const *extra)
+{
+	const struct stack_peers peers = { .auth = u->auth_target };
+
+	u->users = stack_spawn_serving(s, "users", "bin/users-service", u->port, &peers, extra);
+	return u->users != NULL;
+}
+
+bool stack_users_start(struct stack *s, struct stack_users *u, const char *const *extra)
+{
+	int auth_port = stack_free_port();
+
+	memset(u, 0, sizeof(*u));
+	u->port = stack_free_port();
+	snprintf(u->target, sizeof(u->target), "127.0.0.1:%d", u->port);
+	snprintf(u->auth_target, sizeof(u->auth_target), "127.0.0.1:%d", auth_port);
+	/* Auth first: the users service loads its revocation state from it. */
+	u->auth = stack_spawn_auth(s, auth_port, u->target);
+	return u->auth && stack_users_respawn(s, u, extra);
 }

@@ -82,12 +82,29 @@ struct stack_peers {
  * for the peers given. Does not wait for it to be ready. */
 struct proc *stack_spawn_env(struct stack *s, const char *name, const char *path, int port,
 			     const struct stack_peers *peers, const char *const *extra);
-/* Starts the auth service as "auth" on 127.0.0.1:port (stack_spawn_env with
- * USERS_ADDR=users_target and API_KEY_ROTATION_GRACE_SECONDS=2) and waits
- * until it is SERVING (its revocation state loaded). NULL, with the log's
- * path on stderr, when it does not within 20 s. Every other service needs it
- * to become SERVING itself. */
+/* stack_spawn_env of a service, then waits until it is SERVING on
+ * 127.0.0.1:port (its database answers, its revocation state is loaded).
+ * NULL, with the log's path on stderr, when it does not within 20 s. */
+struct proc *stack_spawn_serving(struct stack *s, const char *name, const char *path, int port,
+				 const struct stack_peers *peers, const char *const *extra);
+/* stack_spawn_serving of the auth service as "auth", with
+ * USERS_ADDR=users_target and API_KEY_ROTATION_GRACE_SECONDS=2. Every other
+ * service needs it to become SERVING itself. */
 struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_target);
+
+/* A users service with the auth service it needs (the UsersService gRPC
+ * tests run on it): both on free ports of 127.0.0.1. */
+struct stack_users {
+	struct proc *users, *auth;
+	int port;        /* the users service's */
+	char target[64]; /* "127.0.0.1:<port>" */
+	char auth_target[64];
+};
+/* Starts the auth service, then the users service with extra (may be NULL);
+ * false when either did not become SERVING. */
+bool stack_users_start(struct stack *s, struct stack_users *u, const char *const *extra);
+/* Starts the users service again on u->port (after a test stopped it). */
+bool stack_users_respawn(struct stack *s, struct stack_users *u, const char *const *extra);
 
 /* The whole content of a file, malloc'd (NULL when unreadable). */
 char *read_file_all(const char *path);
