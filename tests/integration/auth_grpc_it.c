@@ -31,11 +31,11 @@ static struct rpc_channel *Users_ch, *Auth_ch;
 #define AUTH_IT_NAME "auth_grpc_it"
 #include "support/auth_fixture.h"
 
-/* ---- the stack (support/http.h starts the auth service too) ---------------------- */
+/* ---- the stack (support/auth_fixture.h) and this binary's channels ---------------- */
 
 static int setup(void **state)
 {
-	if (!auth_fixture_start(NULL))
+	if (auth_setup(state) != 0)
 		return -1;
 	Users_ch = rpc_channel_new(G.users_target);
 	Auth_ch = rpc_channel_new(G.auth_target);
@@ -46,7 +46,7 @@ static int teardown(void **state)
 {
 	rpc_channel_free(Users_ch);
 	rpc_channel_free(Auth_ch);
-	return auth_fixture_stop();
+	return auth_teardown(state);
 }
 
 /* ---- calls ----------------------------------------------------------------------------- */

@@ -23,42 +23,8 @@
 #define PASSWORD "Gateway-Pa55word-xyz"
 
 #define AUTH_IT_NAME "auth_rest_it"
+#define GW_IT_ENV "AUTH_RATE_LIMIT_MAX=1000000"
 #include "support/auth_fixture.h"
-
-/* ---- the stack (support/http.h starts the auth service too) ---------------------- */
-
-static int setup(void **state)
-{
-	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=1000000", NULL };
-
-	return auth_fixture_start(extra) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	return auth_fixture_stop();
-}
-
-/* ---- requests --------------------------------------------------------------------- */
-
-/* Every response is checked for what may never be in one. */
-static struct it_http_result call_h(const char *method, const char *path, const char *token,
-				    const char *const *headers, const char *body)
-{
-	struct it_http_result r = it_gateway_call(&G, method, path, token, headers, body);
-
-	assert_non_null(r.body);
-	assert_null(strstr(r.body, "$argon2"));
-	assert_null(strstr(r.body, PASSWORD));
-	assert_null(strstr(r.body, IT_GW_ADMIN_PASSWORD));
-	return r;
-}
-
-static struct it_http_result call(const char *method, const char *path, const char *token,
-				  const char *body)
-{
-	return call_h(method, path, token, NULL, body);
-}
 
 static void expect_error(struct it_http_result r, long status, const char *code)
 {
@@ -545,5 +511,5 @@ int main(void)
 		cmocka_unit_test(no_log_line_contains_a_secret),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, auth_setup, auth_teardown);
 }

@@ -29,8 +29,10 @@
 #include "it.h"
 #include "kv.h"
 #include "rpc.h"
-#include "support/http.h"
 #include "util.h"
+
+#define GW_IT_NAME "cache_consistency_rest_it"
+#include "support/gw_fixture.h"
 
 #define CACHE_MS 1000 /* API-key validations may be cached this long (caller.h) */
 #define STALL_MS 1500 /* the Redis stall */
@@ -38,27 +40,20 @@
 #define READERS 6
 #define ROUNDS 40
 
-static struct it_gateway G;
 static struct kv *KV; /* the test's own view of Redis */
 
 static int setup(void **state)
 {
-	(void)state;
-	if (!it_gateway_start(&G, "cache_consistency_rest_it", NULL))
+	if (gw_setup(state) != 0)
 		return -1;
-	if (!G.auth || !G.posts) {
-		fprintf(stderr, "the auth and posts services are needed (build/bin)\n");
-		return -1;
-	}
 	KV = kv_new(stack_redis_url(G.stack), 500, 2);
 	return KV ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	(void)state;
 	kv_free(KV);
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
+	return gw_teardown(state);
 }
 
 static long status_of(struct it_http_result r, const char *label)

@@ -30,32 +30,15 @@
 #include <cmocka.h>
 
 #include "it.h"
-#include "support/http.h"
 #include "util.h"
+
+#define GW_IT_NAME "frozen_upstream_rest_it"
+#define GW_IT_ENV "GATEWAY_THREADS=1"
+#include "support/gw_fixture.h"
 
 #define STALLED 16  /* concurrent requests to the frozen service's route */
 #define PROBES 30   /* requests to an unaffected route meanwhile */
 #define SLOW_MS 250 /* no unaffected request may take this long */
-
-static struct it_gateway G;
-
-static int setup(void **state)
-{
-	static const char *const extra[] = { "GATEWAY_THREADS=1", NULL };
-
-	(void)state;
-	return it_gateway_start(&G, "frozen_upstream_rest_it", extra) && G.posts && G.auth ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (G.posts)
-		proc_signal(G.posts, SIGCONT); /* in case a test stopped half-way */
-	if (G.auth)
-		proc_signal(G.auth, SIGCONT);
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
 
 /* ---- requests from threads ---------------------------------------------------------- */
 
@@ -229,5 +212,5 @@ int main(void)
 		cmocka_unit_test(clients_gone_while_waiting_do_not_hold_shutdown),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

@@ -24,32 +24,11 @@
 #include <cmocka.h>
 
 #include "it.h"
-#include "support/http.h"
 #include "util.h"
 
-static struct it_gateway G;
-
-static int setup(void **state)
-{
-	static const char *const env[] = { "MAX_BODY_BYTES=1048576", NULL };
-
-	(void)state;
-	return it_gateway_start(&G, "gateway_edges_rest_it", env) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (G.posts)
-		proc_signal(G.posts, SIGCONT); /* in case a test stopped half-way */
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
-
-static struct it_http_result call(const char *method, const char *path, const char *token,
-				  const char *body)
-{
-	return it_gateway_call(&G, method, path, token, NULL, body);
-}
+#define GW_IT_NAME "gateway_edges_rest_it"
+#define GW_IT_ENV "MAX_BODY_BYTES=1048576"
+#include "support/gw_fixture.h"
 
 /* ---- 14.2 / 18.5: over-limit bodies get a readable 413 ------------------------- */
 
@@ -452,5 +431,5 @@ int main(void)
 		cmocka_unit_test(sigterm_closes_the_listener_first),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

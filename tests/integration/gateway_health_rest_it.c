@@ -18,41 +18,18 @@
 #include <cmocka.h>
 
 #include "it.h"
-#include "support/http.h"
 #include "util.h"
 
-#define HEALTH_TIMEOUT_MS 500
+#define HEALTH_TIMEOUT_MS 500 /* HEALTH_CHECK_TIMEOUT_MS below */
 #define DRAIN_DELAY_MS 1500
 
-static struct it_gateway G;
+#define GW_IT_NAME "gateway_health_rest_it"
+#define GW_IT_ENV "HEALTH_CHECK_TIMEOUT_MS=500"
+#include "support/gw_fixture.h"
+
 static const char *const TOP_KEYS[] = { "status", "timestamp", "version", "checks", NULL };
 static const char *const CHECK_KEYS[] = { "database", "redis",      "users", "posts",
 					  "auth",     "revocation", NULL };
-
-static int setup(void **state)
-{
-	const char *extra[] = { "HEALTH_CHECK_TIMEOUT_MS=500", NULL };
-
-	(void)state;
-	_Static_assert(HEALTH_TIMEOUT_MS == 500, "extra env above");
-	if (!it_gateway_start(&G, "gateway_health_rest_it", extra))
-		return -1;
-	if (!G.posts || !G.auth) {
-		fprintf(stderr, "the auth and posts services are needed: build them first\n");
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (G.users)
-		proc_signal(G.users, SIGCONT); /* in case a test stopped half-way */
-	if (G.auth)
-		proc_signal(G.auth, SIGCONT);
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
 
 /* GET http://127.0.0.1:<port><path> (outside /api/v1). */
 static struct it_http_result get_on(int port, const char *method, const char *path)
@@ -453,5 +430,5 @@ int main(void)
 		cmocka_unit_test(sigterm_drains_before_exiting),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

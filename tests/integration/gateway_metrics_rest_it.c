@@ -16,24 +16,11 @@
 #include <cmocka.h>
 
 #include "it.h"
-#include "support/http.h"
 #include "util.h"
 
-static struct it_gateway G;
-
-static int setup(void **state)
-{
-	static const char *const extra[] = { "AUTH_RATE_LIMIT_MAX=1", NULL };
-
-	(void)state;
-	return it_gateway_start(&G, "gateway_metrics_rest_it", extra) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
+#define GW_IT_NAME "gateway_metrics_rest_it"
+#define GW_IT_ENV "AUTH_RATE_LIMIT_MAX=1"
+#include "support/gw_fixture.h"
 
 static struct it_http_result scrape(void);
 static int Scrapes; /* scrapes made so far */
@@ -86,8 +73,8 @@ static void assert_line(const struct it_http_result *r, const char *line)
 	assert_true(found);
 }
 
-static void call(const char *method, const char *path, const char *token, const char *body,
-		 long status)
+static void call_expect(const char *method, const char *path, const char *token, const char *body,
+			long status)
 {
 	struct it_http_result r = it_gateway_call(&G, method, path, token, NULL, body);
 
@@ -104,17 +91,17 @@ static void traffic_is_counted_by_route_template(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "/users/%lld", (long long)G.admin_id);
-	call("GET", path, G.admin_token, NULL, 200);
-	call("GET", path, G.admin_token, NULL, 200);
-	call("GET", "/users/999999", G.admin_token, NULL, 404);
-	call("GET", "/no-such-route", NULL, NULL, 404);
+	call_expect("GET", path, G.admin_token, NULL, 200);
+	call_expect("GET", path, G.admin_token, NULL, 200);
+	call_expect("GET", "/users/999999", G.admin_token, NULL, 404);
+	call_expect("GET", "/no-such-route", NULL, NULL, 404);
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	call("POST", "/posts", G.admin_token, big, 413); /* answered by the HTTP layer */
-	call("POST", "/auth/login", NULL, "{\"email\":\"nobody@example.com\",\"password\":\"x\"}",
-	     401);
-	call("POST", "/auth/login", NULL, "{\"email\":\"nobody@example.com\",\"password\":\"x\"}",
-	     429);
+	call_expect("POST", "/posts", G.admin_token, big, 413); /* answered by the HTTP layer */
+	call_expect("POST", "/auth/login", NULL,
+		    "{\"email\":\"nobody@example.com\",\"password\":\"x\"}", 401);
+	call_expect("POST", "/auth/login", NULL,
+		    "{\"email\":\"nobody@example.com\",\"password\":\"x\"}", 429);
 
 	r = scrape_settled();
 	assert_line(&r, "http_requests_total{method=\"GET\",route=\"/api/v1/users/:id\","
@@ -222,5 +209,5 @@ int main(void)
 		cmocka_unit_test(metrics_is_get_only),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

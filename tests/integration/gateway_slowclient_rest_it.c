@@ -23,8 +23,11 @@
 
 #include <cmocka.h>
 
-#include "support/http.h"
 #include "util.h"
+
+#define GW_IT_NAME "gateway_slowclient_rest_it"
+#define GW_IT_ENV "HTTP_HEADER_TIMEOUT_MS=2000", "HTTP_BODY_TIMEOUT_MS=1500"
+#include "support/gw_fixture.h"
 
 #define HEAD_MS 2000
 #define BODY_MS 1500
@@ -34,28 +37,17 @@
 #define SLOW_LOG "slow clients closed"
 #define ATTACK_MS 6000 /* how long the attack and the normal client run */
 
-static struct it_gateway G;
-
 static int setup(void **state)
 {
-	static const char *const env[] = { "HTTP_HEADER_TIMEOUT_MS=2000",
-					   "HTTP_BODY_TIMEOUT_MS=1500", NULL };
 	struct rlimit rl;
 
-	(void)state;
 	/* 1,200 client sockets here, as many in the gateway: raise the soft
 	 * limit to the hard one (the gateway inherits it). */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return it_gateway_start(&G, "gateway_slowclient_rest_it", env) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
+	return gw_setup(state);
 }
 
 /* A non-blocking TCP connection to the gateway from 127.0.0.<host>; -1 on failure. */
@@ -270,5 +262,5 @@ int main(void)
 		cmocka_unit_test(slow_body_is_cut_at_the_deadline),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, gw_teardown);
 }

@@ -19,8 +19,10 @@
 #include <cmocka.h>
 
 #include "it.h"
-#include "support/http.h"
 #include "util.h"
+
+#define GW_IT_NAME "gateway_trace_rest_it"
+#include "support/gw_fixture.h"
 
 #define TID "4bf92f3577b34da6a3ce929d0e0e4736"
 #define PID "00f067aa0ba902b7"
@@ -28,22 +30,13 @@
 #define BATCH_USERS "/agentos.users.v1.UsersService/BatchGetUsers"
 #define LOGIN "/agentos.auth.v1.AuthService/Login"
 
-static struct it_gateway G;
-
 static int setup(void **state)
 {
-	(void)state;
 	/* No near copy (the services inherit this environment): every list
 	 * makes the posts -> users hop this test follows; with it, posts would
 	 * answer known authors itself. */
 	setenv("REDIS_NEAR_CACHE", "0", 1);
-	return it_gateway_start(&G, "gateway_trace_rest_it", NULL) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
+	return gw_setup(state);
 }
 
 /* The JSON log lines of p whose requestId is rid, as a new array. */
@@ -360,5 +353,5 @@ int main(void)
 		cmocka_unit_test(a_login_is_followed_through_auth_and_users),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, gw_teardown);
 }

@@ -16,27 +16,13 @@
 #include <cmocka.h>
 
 #include "it.h"
-#include "support/http.h"
 #include "util.h"
+
+#define GW_IT_NAME "gateway_upstream_rest_it"
+#include "support/gw_fixture.h"
 
 #define SIGN_UP \
 	"{\"email\":\"while.down@example.com\",\"password\":\"password123\",\"name\":\"Down\"}"
-
-static struct it_gateway G;
-
-static int setup(void **state)
-{
-	(void)state;
-	return it_gateway_start(&G, "gateway_upstream_rest_it", NULL) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (G.users)
-		proc_signal(G.users, SIGCONT); /* in case a test stopped half-way */
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
 
 /* GET /users/<admin id> as the admin. */
 static struct it_http_result get_me(void)
@@ -145,5 +131,5 @@ int main(void)
 		cmocka_unit_test(stopped_users_service_is_503_within_the_deadline),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

@@ -24,8 +24,8 @@
 #include "support/http.h"
 #include "util.h"
 
-#define POSTS_IT_NAME "posts_comments_rest_it"
-#include "posts_it_common.h"
+#define GW_IT_NAME "posts_comments_rest_it"
+#include "support/posts_fixture.h"
 
 /* ---- comments ------------------------------------------------------------------------ */
 
@@ -586,5 +586,5 @@ int main(void)
 		cmocka_unit_test(users_service_down_makes_lists_fail_fast),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, posts_setup, gw_teardown);
 }

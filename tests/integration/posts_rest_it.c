@@ -22,8 +22,8 @@
 #include "support/http.h"
 #include "util.h"
 
-#define POSTS_IT_NAME "posts_rest_it"
-#include "posts_it_common.h"
+#define GW_IT_NAME "posts_rest_it"
+#include "support/posts_fixture.h"
 
 static char *stored(int64_t post_id, const char *expr)
 {
@@ -770,5 +770,5 @@ int main(void)
 		cmocka_unit_test(user_posts_of_unknown_and_deleted_users),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, posts_setup, gw_teardown);
 }

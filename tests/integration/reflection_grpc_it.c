@@ -16,22 +16,10 @@
 #include <cmocka.h>
 
 #include "it.h"
-#include "support/http.h"
 #include "util.h"
 
-static struct it_gateway G;
-
-static int setup(void **state)
-{
-	(void)state;
-	return it_gateway_start(&G, "reflection_grpc_it", NULL) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return it_gateway_stop(&G) == 0 ? 0 : -1;
-}
+#define GW_IT_NAME "reflection_grpc_it"
+#include "support/gw_fixture.h"
 
 static void a_reflection_client_lists_services_and_calls_get_user(void **state)
 {
@@ -68,5 +56,5 @@ int main(void)
 		cmocka_unit_test(the_client_check_can_fail),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

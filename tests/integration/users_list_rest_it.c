@@ -352,5 +352,5 @@ int main(void)
 		cmocka_unit_test(every_error_carries_the_request_id),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

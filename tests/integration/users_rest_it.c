@@ -573,5 +573,5 @@ int main(void)
 		cmocka_unit_test(access_log_has_one_line_per_request_and_no_secrets),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

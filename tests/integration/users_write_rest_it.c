@@ -531,5 +531,5 @@ int main(void)
 		cmocka_unit_test(api_keys_are_resolved_at_the_gateway),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gw_setup, gw_teardown);
 }

@@ -1,8 +1,9 @@
-/* auth_fixture.h - what the auth test binaries share: the stack G
- * (it_gateway_start starts the auth service too) and every password, token
- * and key the tests saw, none of which may reach a log line. Header-only:
- * include it after the test's own includes, with AUTH_IT_NAME (the binary's
- * name, used for its throwaway folder) and PASSWORD defined. */
+/* auth_fixture.h - what the auth test binaries share: the stack G of
+ * gw_fixture.h, every reply of call/call_h checked for what may never be in
+ * one, and every password, token and key the tests saw, none of which may
+ * reach a log line. Header-only: include it after the test's own includes,
+ * with AUTH_IT_NAME (the binary's name, used for its throwaway folder) and
+ * PASSWORD defined, and GW_IT_ENV when the gateway needs more. */
 #ifndef TESTS_AUTH_FIXTURE_H
 #define TESTS_AUTH_FIXTURE_H
 
@@ -17,7 +18,19 @@
 
 #define MAX_SECRETS 256
 
-static struct it_gateway G;
+/* No reply body holds a password hash or a password. */
+static inline void auth_reply_check(const struct it_http_result *r)
+{
+	assert_non_null(r->body);
+	assert_null(strstr(r->body, "$argon2"));
+	assert_null(strstr(r->body, PASSWORD));
+	assert_null(strstr(r->body, IT_GW_ADMIN_PASSWORD));
+}
+
+#define GW_IT_NAME AUTH_IT_NAME
+#define GW_IT_CHECK auth_reply_check
+#include "gw_fixture.h"
+
 static struct {
 	char *s[MAX_SECRETS];
 	size_t n;
@@ -31,30 +44,20 @@ static inline const char *remember(const char *s)
 	return s;
 }
 
-/* Starts the stack with extra gateway environment (may be NULL). */
-static inline bool auth_fixture_start(const char *const *extra)
+static inline int auth_setup(void **state)
 {
-	if (!it_gateway_start(&G, AUTH_IT_NAME, extra))
-		return false;
-	if (!G.auth) {
-		fprintf(stderr, "no auth service: build/bin/auth-service is missing\n");
-		return false;
-	}
+	if (gw_setup(state) != 0)
+		return -1;
 	remember(PASSWORD);
 	remember(G.admin_token);
-	return true;
+	return 0;
 }
 
-/* Stops the auth service (it must drain and exit 0), then the rest. */
-static inline int auth_fixture_stop(void)
+static inline int auth_teardown(void **state)
 {
-	int auth = G.auth ? proc_stop(G.auth) : 0;
-
 	for (size_t i = 0; i < Secrets.n; i++)
 		free(Secrets.s[i]);
-	if (auth != 0)
-		fprintf(stderr, "auth-service exited with %d after SIGTERM\n", auth);
-	return it_gateway_stop(&G) == 0 && auth == 0 ? 0 : -1;
+	return gw_teardown(state);
 }
 
 /* No line in the gateway's, users' or auth's log holds a secret. */

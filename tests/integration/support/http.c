@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,68 +416,6 @@ static bool wait_gateway(struct proc *gw, int port)
 	return false;
 }
 
-/* A service binary ("auth-service"), as stack_spawn will resolve "bin/<name>". */
-static bool service_binary_exists(const char *name)
-{
-	const char *build = getenv("TEST_BUILD_DIR");
-	char path[4096];
-
-	if (build && *build) {
-		snprintf(path, sizeof(path), "%s/bin/%s", build, name);
-		return access(path, X_OK) == 0;
-	}
-	snprintf(path, sizeof(path), "bin/%s", name);
-	if (access(path, X_OK) == 0)
-		return true;
-	snprintf(path, sizeof(path), "build/bin/%s", name);
-	return access(path, X_OK) == 0;
-}
-
-/* Where the users service and the gateway find AuthService; true when the
- * harness is to start it there. */
-static bool choose_auth_target(struct it_gateway *g)
-{
-	const char *given = getenv("AUTH_ADDR");
-
-	if (given && *given) {
-		snprintf(g->auth_target, sizeof(g->auth_target), "%s", given);
-		return false;
-	}
-	g->auth_port = stack_free_port();
-	snprintf(g->auth_target, sizeof(g->auth_target), "127.0.0.1:%d", g->auth_port);
-	return service_binary_exists("auth-service");
-}
-
-static bool auth_spawn(struct it_gateway *g)
-{
-	g->auth = stack_spawn_auth(g->stack, g->auth_port, g->users_target);
-	return g->auth != NULL;
-}
-
-/* Where the gateway finds PostsService; true when the harness is to start it
- * there. */
-static bool choose_posts_target(struct it_gateway *g)
-{
-	const char *given = getenv("POSTS_ADDR");
-
-	if (given && *given) {
-		snprintf(g->posts_target, sizeof(g->posts_target), "%s", given);
-		return false;
-	}
-	g->posts_port = stack_free_port();
-	snprintf(g->posts_target, sizeof(g->posts_target), "127.0.0.1:%d", g->posts_port);
-	return service_binary_exists("posts-service");
-}
-
-static bool posts_spawn(struct it_gateway *g)
-{
-	const struct stack_peers peers = { .users = g->users_target, .auth = g->auth_target };
-
-	g->posts = stack_spawn_serving(g->stack, "posts", "bin/posts-service", g->posts_port,
-				       &peers, NULL);
-	return g->posts != NULL;
-}
-
 struct proc *it_gateway_posts_spawn(struct it_gateway *g, const char *name, int port)
 {
 	const struct stack_peers peers = { .users = g->users_target, .auth = g->auth_target };
@@ -511,7 +450,7 @@ struct proc *it_gateway_spawn_extra(struct it_gateway *g, const char *name, int 
 
 bool it_gateway_start(struct it_gateway *g, const char *name, const char *const *extra_env)
 {
-	bool start_auth, start_posts;
+	const struct stack_peers posts_peers = { .users = g->users_target, .auth = g->auth_target };
 
 	memset(g, 0, sizeof(*g));
 	curl_global_init(CURL_GLOBAL_ALL);
@@ -519,18 +458,21 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 	g->stack = stack_start(name);
 	g->db = stack_database_url(g->stack);
 	g->users_port = stack_free_port();
+	g->auth_port = stack_free_port();
+	g->posts_port = stack_free_port();
 	g->port = stack_free_port();
 	snprintf(g->base, sizeof(g->base), "http://127.0.0.1:%d/api/v1", g->port);
 	snprintf(g->users_target, sizeof(g->users_target), "127.0.0.1:%d", g->users_port);
-	start_auth = choose_auth_target(g);
+	snprintf(g->auth_target, sizeof(g->auth_target), "127.0.0.1:%d", g->auth_port);
+	snprintf(g->posts_target, sizeof(g->posts_target), "127.0.0.1:%d", g->posts_port);
 	/* Auth first: users, posts and the gateway load their revocation state
 	 * from it before they are SERVING / ready. */
-	if (start_auth && !auth_spawn(g))
+	g->auth = stack_spawn_auth(g->stack, g->auth_port, g->users_target);
+	if (!g->auth || !it_gateway_users_start(g))
 		return false;
-	if (!it_gateway_users_start(g))
-		return false;
-	start_posts = choose_posts_target(g);
-	if (start_posts && !posts_spawn(g))
+	g->posts = stack_spawn_serving(g->stack, "posts", "bin/posts-service", g->posts_port,
+				       &posts_peers, NULL);
+	if (!g->posts)
 		return false;
 	g->admin_id = it_sql_int(g->db,
 				 "SELECT id FROM users.users WHERE email = '" IT_GW_ADMIN_EMAIL
@@ -540,14 +482,31 @@ bool it_gateway_start(struct it_gateway *g, const char *name, const char *const 
 	return g->gateway != NULL;
 }
 
-int it_gateway_stop(struct it_gateway *g)
+/* SIGTERM to p, if the harness started it: 0 when it exited 0 (now or in an
+ * earlier stop by the test), else its status, named on stderr. */
+static int stop_checked(struct proc *p)
 {
-	int status = g->gateway ? proc_stop(g->gateway) : -1;
+	int status = p ? proc_stop(p) : 0;
 
 	if (status != 0)
-		fprintf(stderr, "gateway exited with %d after SIGTERM; log: %s\n", status,
-			g->gateway ? proc_log_path(g->gateway) : "(none)");
-	stack_stop(g->stack); /* stops the users, auth and posts services too */
+		fprintf(stderr, "%s exited with %d after SIGTERM; log: %s\n", proc_name(p), status,
+			proc_log_path(p));
+	return status;
+}
+
+int it_gateway_stop(struct it_gateway *g)
+{
+	struct proc *services[] = { g->posts, g->users, g->auth }; /* callers first */
+	int status;
+
+	for (size_t i = 0; i < ARRAY_SIZE(services); i++) {
+		if (services[i])
+			proc_signal(services[i], SIGCONT); /* a test that failed half-way */
+	}
+	status = g->gateway ? stop_checked(g->gateway) : -1;
+	for (size_t i = 0; i < ARRAY_SIZE(services); i++)
+		status |= stop_checked(services[i]);
+	stack_stop(g->stack);
 	free(g->admin_token);
 	rpc_runtime_shutdown();
 	curl_global_cleanup();

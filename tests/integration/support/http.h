@@ -92,37 +92,23 @@ bool it_json_is_user(const json_t *user);
 
 struct it_gateway {
 	struct stack *stack;
-	struct proc *users;
-	struct proc *auth; /* NULL when the harness did not start one (see below) */
-	struct proc *gateway;
-	struct proc *posts; /* NULL when the harness did not start one (like auth) */
-	const char *db;     /* the stack's database URL (owned by stack) */
-	int users_port;
-	int auth_port;          /* 0 when AUTH_ADDR came from the environment */
-	int port;               /* the gateway's API_PORT */
-	char base[96];          /* "http://127.0.0.1:<port>/api/v1" */
-	int64_t admin_id;       /* the bootstrapped admin */
-	char *admin_token;      /* malloc'd, an hour long */
-	char users_target[64];  /* "127.0.0.1:<users_port>" */
-	char auth_target[300];  /* AUTH_ADDR given to the users service and the gateway */
-	int posts_port;         /* 0 when POSTS_ADDR came from the environment */
-	char posts_target[300]; /* POSTS_ADDR given to the gateway */
+	struct proc *users, *auth, *posts, *gateway;
+	const char *db; /* the stack's database URL (owned by stack) */
+	int users_port, auth_port, posts_port;
+	int port;          /* the gateway's API_PORT */
+	char base[96];     /* "http://127.0.0.1:<port>/api/v1" */
+	int64_t admin_id;  /* the bootstrapped admin */
+	char *admin_token; /* malloc'd, an hour long */
+	char users_target[64], auth_target[64], posts_target[64]; /* "127.0.0.1:<port>" */
 };
 
-/* Starts a stack called name: the users service (admin bootstrapped), the
- * auth service when build/bin/auth-service exists (GRPC_DEADLINE_MS aside,
- * API_KEY_ROTATION_GRACE_SECONDS=2), the posts service when
- * build/bin/posts-service exists (POSTS_ADDR set in the environment: none is
- * started, that address is passed on), and the gateway (API_HOST 127.0.0.1,
- * GRPC_DEADLINE_MS IT_GW_DEADLINE_MS, MAX_BODY_BYTES IT_GW_MAX_BODY, a rate
- * limit no test reaches; extra_env entries win; the users service's
- * VerifyCredentials limit is out of reach too), and waits until the gateway
- * answers. Every process gets the stack's REDIS_URL and AUTH_ADDR.
- * When AUTH_ADDR is already set in the environment, the test runs its own
- * auth service there: the harness starts none and passes that address on.
- * Without the binary, AUTH_ADDR is a free port nobody listens on (API keys
- * are then a 503). false (after printing why and where the logs are) when
- * something did not start. */
+/* Starts a stack called name: the auth service (API_KEY_ROTATION_GRACE_SECONDS
+ * =2), the users service (admin bootstrapped; its VerifyCredentials limit out
+ * of reach), the posts service, each SERVING, and the gateway (API_HOST
+ * 127.0.0.1, GRPC_DEADLINE_MS IT_GW_DEADLINE_MS, MAX_BODY_BYTES
+ * IT_GW_MAX_BODY, a rate limit no test reaches; extra_env entries win), and
+ * waits until the gateway answers. false (after printing why and where the
+ * logs are) when something did not start. */
 bool it_gateway_start(struct it_gateway *g, const char *name, const char *const *extra_env);
 /* Starts one more gateway process called name on port (stack_free_port())
  * with the environment it_gateway_start gave g's gateway plus extra_env
@@ -136,8 +122,10 @@ bool it_gateway_users_start(struct it_gateway *g);
 /* Starts a posts service called name on 127.0.0.1:port with the users and
  * auth services of g as its peers; does not wait for it to be SERVING. */
 struct proc *it_gateway_posts_spawn(struct it_gateway *g, const char *name, int port);
-/* Stops the gateway with SIGTERM and returns its exit status, then stops the
- * rest and frees g's contents. */
+/* Resumes any service a test left stopped (SIGSTOP), then stops the gateway,
+ * posts, users and auth with SIGTERM and the stack, and frees g's contents.
+ * 0 when each of them exited 0 (a process the test stopped itself counts
+ * with the status it had), each other status named on stderr. */
 int it_gateway_stop(struct it_gateway *g);
 /* A request to the gateway: "<base><path>", with `Authorization: Bearer
  * <token>` when token is not NULL, `Content-Type: application/json` when body

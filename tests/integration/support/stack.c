@@ -600,6 +600,11 @@ const char *proc_log_path(const struct proc *p)
 	return p->log_path;
 }
 
+const char *proc_name(const struct proc *p)
+{
+	return p->name;
+}
+
 void proc_signal(struct proc *p, int sig)
 {
 	if (!p->exited)

@@ -55,6 +55,7 @@ int stack_free_port(void);
 struct proc *stack_spawn(struct stack *s, const char *name, const char *path,
 			 const char *const *env);
 pid_t proc_pid(const struct proc *p);
+const char *proc_name(const struct proc *p);
 const char *proc_log_path(const struct proc *p);
 void proc_signal(struct proc *p, int sig);
 /* Waits up to timeout_ms (negative: no limit) for the process to exit;

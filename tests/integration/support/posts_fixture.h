@@ -1,62 +1,35 @@
-/* posts_it_common.h - what the REST posts test binaries share: the stack
- * (support/http.h starts users, auth, posts and the gateway), actors with
- * roles, request helpers and the exact post shape. Header-only: include it
- * after the test's own includes, with POSTS_IT_NAME defined (the binary's
- * name, used for its throwaway folder). */
-#ifndef TESTS_POSTS_IT_COMMON_H
-#define TESTS_POSTS_IT_COMMON_H
+/* posts_fixture.h - what the REST posts test binaries share: the stack G of
+ * gw_fixture.h (bodies up to 50000 code points reach the posts service),
+ * actors with roles, request helpers and the exact post shape. Header-only:
+ * include it after the test's own includes, with GW_IT_NAME defined (the
+ * binary's name, used for its throwaway folder). */
+#ifndef TESTS_POSTS_FIXTURE_H
+#define TESTS_POSTS_FIXTURE_H
 
-#ifndef POSTS_IT_NAME
-#error "define POSTS_IT_NAME before including posts_it_common.h"
-#endif
+#define GW_IT_ENV "MAX_BODY_BYTES=262144"
+#include "gw_fixture.h"
 
-static struct it_gateway G;
-
-/* ---- the stack (support/http.h starts the posts service too) ----------------------------- */
-
-/* The harness starts the posts service (G.posts); the gateway's channel to it
- * may still be backing off from an early attempt, so wait for a 200. */
-static inline bool posts_ready(void)
+/* cmocka group setup: the stack, and a 200 for GET /posts through the
+ * gateway (its channel to the posts service may still be backing off from
+ * an early attempt). */
+static inline int posts_setup(void **state)
 {
 	int64_t deadline = mono_ms() + 20000;
 
-	if (!G.posts) {
-		fprintf(stderr, "no posts service: build/bin/posts-service is missing\n");
-		return false;
-	}
+	if (gw_setup(state) != 0)
+		return -1;
 	while (mono_ms() < deadline) {
-		struct it_http_result r = it_gateway_call(&G, "GET", "/posts", NULL, NULL, NULL);
+		struct it_http_result r = call("GET", "/posts", NULL, NULL);
 		long status = r.status;
 
 		it_http_release(&r);
 		if (status == 200)
-			return true;
+			return 0;
 		sleep_ms(100);
 	}
 	fprintf(stderr, "GET /posts through the gateway never answered 200; log: %s\n",
 		proc_log_path(G.posts));
-	return false;
-}
-
-static inline int setup(void **state)
-{
-	/* bodies up to 50000 code points must reach the posts service */
-	const char *extra[] = { "MAX_BODY_BYTES=262144", NULL };
-
-	(void)state;
-	if (!it_gateway_start(&G, POSTS_IT_NAME, extra))
-		return -1;
-	return posts_ready() ? 0 : -1;
-}
-
-static inline int teardown(void **state)
-{
-	int posts = G.posts ? proc_stop(G.posts) : 0; /* it must drain and exit 0 */
-
-	(void)state;
-	if (posts != 0)
-		fprintf(stderr, "posts-service exited with %d after SIGTERM\n", posts);
-	return it_gateway_stop(&G) == 0 && posts == 0 ? 0 : -1;
+	return -1;
 }
 
 /* ---- actors ---------------------------------------------------------------------- */
@@ -98,18 +71,6 @@ static inline void actor_free(struct actor *a)
 }
 
 /* ---- requests -------------------------------------------------------------------- */
-
-static inline struct it_http_result call(const char *method, const char *path, const char *token,
-					 const char *body)
-{
-	return it_gateway_call(&G, method, path, token, NULL, body);
-}
-
-static inline struct it_http_result call_h(const char *method, const char *path, const char *token,
-					   const char *const *headers, const char *body)
-{
-	return it_gateway_call(&G, method, path, token, headers, body);
-}
 
 static inline const char *post_path(int64_t id)
 {
