@@ -216,18 +216,21 @@ static void add_extension(struct reflection *r, const char *scope, const uint8_t
 	r->exts[r->nexts++] = e;
 }
 
-/* An EnumDescriptorProto: the enum, and its values beside it (protobuf
- * scopes enum values like siblings of their enum). */
-static void add_enum(struct reflection *r, const char *scope, const uint8_t *data, size_t len,
-		     size_t file)
+/* An EnumDescriptorProto or a ServiceDescriptorProto: the symbol, and its
+ * values or methods (field 2). A service's methods are scoped inside it; an
+ * enum's values beside it, like siblings of their enum (protobuf's rule). */
+static void add_with_members(struct reflection *r, const char *scope, const uint8_t *data,
+			     size_t len, size_t file, bool members_inside)
 {
 	struct pb b = pb_of(data, len);
 	struct pb_field f;
+	const char *full = add_named(r, scope, data, len, file);
 
-	add_named(r, scope, data, len, file);
+	if (!full)
+		return;
 	while (pb_next(&b, &f)) {
 		if (f.number == 2 && f.wire_type == 2)
-			add_named(r, scope, f.data, f.len, file);
+			add_named(r, members_inside ? full : scope, f.data, f.len, file);
 	}
 }
 
@@ -250,25 +253,9 @@ static void add_message(struct reflection *r, const char *scope, const uint8_t *
 		else if (f.number == 3)
 			add_message(r, full, f.data, f.len, file);
 		else if (f.number == 4)
-			add_enum(r, full, f.data, f.len, file);
+			add_with_members(r, full, f.data, f.len, file, false);
 		else if (f.number == 6)
 			add_extension(r, full, f.data, f.len, file);
-	}
-}
-
-/* A ServiceDescriptorProto: the service and its methods. */
-static void add_service(struct reflection *r, const char *scope, const uint8_t *data, size_t len,
-			size_t file)
-{
-	struct pb b = pb_of(data, len);
-	struct pb_field f;
-	const char *full = add_named(r, scope, data, len, file);
-
-	if (!full)
-		return;
-	while (pb_next(&b, &f)) {
-		if (f.number == 2 && f.wire_type == 2)
-			add_named(r, full, f.data, f.len, file);
 	}
 }
 
@@ -293,9 +280,9 @@ static void add_file(struct reflection *r, size_t i)
 		} else if (f.number == 4) {
 			add_message(r, scope, f.data, f.len, i);
 		} else if (f.number == 5) {
-			add_enum(r, scope, f.data, f.len, i);
+			add_with_members(r, scope, f.data, f.len, i, false);
 		} else if (f.number == 6) {
-			add_service(r, scope, f.data, f.len, i);
+			add_with_members(r, scope, f.data, f.len, i, true);
 		} else if (f.number == 7) {
 			add_extension(r, scope, f.data, f.len, i);
 		}
