@@ -665,6 +665,12 @@ void db_rollback(struct db_conn *c)
 	c->in_tx = false;
 }
 
+const char *db_int_text(char *buf, int64_t v)
+{
+	snprintf(buf, DB_INT_TEXT, "%" PRId64, v);
+	return buf;
+}
+
 int64_t db_get_int64(const PGresult *r, int row, int col)
 {
 	int64_t v = 0;

@@ -77,6 +77,11 @@ int db_begin(struct db_conn *c, struct app_error *err);
 int db_commit(struct db_conn *c, struct app_error *err);
 void db_rollback(struct db_conn *c);
 
+/* v as a statement's text parameter, written into buf (DB_INT_TEXT bytes),
+ * which it returns: `const char *p[] = { db_int_text(ids, id) };`. */
+#define DB_INT_TEXT 24
+const char *db_int_text(char *buf, int64_t v);
+
 /* Text-format column values: an int8/int4 (0 when NULL or not a number) and a
  * boolean ('t'). */
 int64_t db_get_int64(const PGresult *r, int row, int col);

@@ -4,7 +4,6 @@
  * contain a comma). */
 #include "auth_repo.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +22,6 @@
 	"id, user_id, public_id, name, array_to_string(permissions, ','), secret_hash, " US("expires_at") ", " US( \
 		"created_at") ", " US("last_used_at") ", " US("revoked_at") ", " US("rotated_at")
 
-static void fmt_i64(char *buf, size_t size, int64_t v)
-{
-	snprintf(buf, size, "%" PRId64, v);
-}
-
 /* Runs a statement whose only interest is success. */
 static int exec(struct db_conn *c, const char *sql, int n, const char *const *p,
 		struct app_error *err)
@@ -40,10 +34,9 @@ static int exec(struct db_conn *c, const char *sql, int n, const char *const *p,
 int auth_repo_family_insert(struct db_conn *c, const char *family_id, int64_t user_id,
 			    struct app_error *err)
 {
-	char uid[24];
-	const char *p[] = { family_id, uid };
+	char uid[DB_INT_TEXT];
+	const char *p[] = { family_id, db_int_text(uid, user_id) };
 
-	fmt_i64(uid, sizeof(uid), user_id);
 	return exec(c, "INSERT INTO auth.refresh_families (id, user_id) VALUES ($1, $2)", 2, p,
 		    err);
 }
@@ -51,10 +44,9 @@ int auth_repo_family_insert(struct db_conn *c, const char *family_id, int64_t us
 int auth_repo_token_insert(struct db_conn *c, const char *family_id, const char *token_hash,
 			   const char *access_jti, int64_t ttl_s, struct app_error *err)
 {
-	char ttl[24];
-	const char *p[] = { family_id, token_hash, access_jti, ttl };
+	char ttl[DB_INT_TEXT];
+	const char *p[] = { family_id, token_hash, access_jti, db_int_text(ttl, ttl_s) };
 
-	fmt_i64(ttl, sizeof(ttl), ttl_s);
 	return exec(c,
 		    "INSERT INTO auth.refresh_tokens"
 		    " (family_id, token_hash, access_jti, expires_at)"
@@ -90,10 +82,9 @@ int auth_repo_token_find(struct db_conn *c, const char *token_hash, bool lock,
 
 int auth_repo_token_spend(struct db_conn *c, int64_t id, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	fmt_i64(ids, sizeof(ids), id);
 	return exec(c, "UPDATE auth.refresh_tokens SET spent_at = now() WHERE id = $1", 1, p, err);
 }
 
@@ -128,11 +119,9 @@ int auth_repo_family_revoke_by_jti(struct db_conn *c, const char *jti, char *fam
 int auth_repo_families_revoke_before(struct db_conn *c, int64_t user_id, int64_t not_before_ms,
 				     struct app_error *err)
 {
-	char uid[24], nbf[24];
-	const char *p[] = { uid, nbf };
+	char uid[DB_INT_TEXT], nbf[DB_INT_TEXT];
+	const char *p[] = { db_int_text(uid, user_id), db_int_text(nbf, not_before_ms) };
 
-	fmt_i64(uid, sizeof(uid), user_id);
-	fmt_i64(nbf, sizeof(nbf), not_before_ms);
 	return exec(c,
 		    "UPDATE auth.refresh_families SET revoked_at = now()"
 		    " WHERE user_id = $1 AND revoked_at IS NULL"
@@ -145,13 +134,12 @@ int auth_repo_families_revoke_before(struct db_conn *c, int64_t user_id, int64_t
 int auth_repo_revocation_append(struct db_conn *c, const struct auth_revocation_row *row,
 				int64_t *seq, struct app_error *err)
 {
-	char uid[24], nbf[24], exp[24];
-	const char *p[] = { row->jti, row->jti ? NULL : uid, row->jti ? NULL : nbf, exp };
+	char uid[DB_INT_TEXT], nbf[DB_INT_TEXT], exp[DB_INT_TEXT];
+	const char *p[] = { row->jti, row->jti ? NULL : db_int_text(uid, row->user_id),
+			    row->jti ? NULL : db_int_text(nbf, row->not_before_ms),
+			    db_int_text(exp, row->expires_at_ms) };
 	PGresult *r;
 
-	fmt_i64(uid, sizeof(uid), row->user_id);
-	fmt_i64(nbf, sizeof(nbf), row->not_before_ms);
-	fmt_i64(exp, sizeof(exp), row->expires_at_ms);
 	r = db_exec(
 		c,
 		"WITH h AS (UPDATE auth.revocation_feed SET head = head + 1 RETURNING head)"
@@ -185,15 +173,13 @@ int auth_repo_revocations_after(struct db_conn *c, int64_t after, int64_t now_ms
 				struct arena *a, struct auth_revocation_row **out, size_t *nout,
 				struct app_error *err)
 {
-	char from[24], now[24], lim[24];
-	const char *p[] = { from, now, lim };
+	char from[DB_INT_TEXT], now[DB_INT_TEXT], lim[DB_INT_TEXT];
+	const char *p[] = { db_int_text(from, after), db_int_text(now, now_ms),
+			    db_int_text(lim, limit) };
 	struct auth_revocation_row *rows;
 	PGresult *r;
 	int n;
 
-	fmt_i64(from, sizeof(from), after);
-	fmt_i64(now, sizeof(now), now_ms);
-	fmt_i64(lim, sizeof(lim), limit);
 	r = db_exec(
 		c,
 		"SELECT seq, jti, coalesce(user_id, 0), coalesce(not_before_ms, 0), expires_at_ms"
@@ -220,11 +206,10 @@ int auth_repo_revocations_after(struct db_conn *c, int64_t after, int64_t now_ms
 int auth_repo_revocations_purge(struct db_conn *c, int64_t now_ms, int64_t *deleted,
 				struct app_error *err)
 {
-	char now[24];
-	const char *p[] = { now };
+	char now[DB_INT_TEXT];
+	const char *p[] = { db_int_text(now, now_ms) };
 	PGresult *r;
 
-	fmt_i64(now, sizeof(now), now_ms);
 	r = db_exec(c, "DELETE FROM auth.revocations WHERE expires_at_ms <= $1::int8", 1, p, err);
 	if (!r)
 		return -1;
@@ -302,10 +287,11 @@ static int one_key(struct db_conn *c, const char *sql, int n, const char *const 
 int auth_repo_key_insert(struct db_conn *c, const struct auth_key_row_new *n,
 			 struct auth_api_key *out, struct app_error *err)
 {
-	char uid[24], days[16], perms[512];
-	const char *p[] = { n->public_id, uid, n->name, n->secret_hash, perms, days };
+	char uid[DB_INT_TEXT], days[16], perms[512];
+	const char *p[] = { n->public_id, db_int_text(uid, n->user_id),
+			    n->name,      n->secret_hash,
+			    perms,        days };
 
-	fmt_i64(uid, sizeof(uid), n->user_id);
 	snprintf(days, sizeof(days), "%d", n->days);
 	perms_literal(n->perms, perms, sizeof(perms));
 	return one_key(c,
@@ -321,10 +307,9 @@ int auth_repo_key_insert_copy(struct db_conn *c, int64_t old_id, const char *pub
 			      const char *secret_hash, struct auth_api_key *out,
 			      struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids, public_id, secret_hash };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, old_id), public_id, secret_hash };
 
-	fmt_i64(ids, sizeof(ids), old_id);
 	return one_key(c,
 		       "INSERT INTO auth.api_keys"
 		       " (public_id, user_id, name, secret_hash, permissions, expires_at)"
@@ -336,10 +321,9 @@ int auth_repo_key_insert_copy(struct db_conn *c, int64_t old_id, const char *pub
 int auth_repo_key_find(struct db_conn *c, int64_t id, bool lock, struct auth_api_key *out,
 		       struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	fmt_i64(ids, sizeof(ids), id);
 	return one_key(c,
 		       lock ? "SELECT " KEY_COLUMNS " FROM auth.api_keys WHERE id = $1 FOR UPDATE"
 			    : "SELECT " KEY_COLUMNS " FROM auth.api_keys WHERE id = $1",
@@ -359,14 +343,12 @@ int auth_repo_key_list(struct db_conn *c, int64_t user_id, int32_t limit, int64_
 		       struct arena *a, struct auth_api_key **out, size_t *nout, int64_t *total,
 		       struct app_error *err)
 {
-	char uid[24], lim[16], off[24];
-	const char *p[] = { uid, lim, off };
+	char uid[DB_INT_TEXT], lim[16], off[DB_INT_TEXT];
+	const char *p[] = { db_int_text(uid, user_id), lim, db_int_text(off, offset) };
 	PGresult *r;
 	int rows;
 
-	fmt_i64(uid, sizeof(uid), user_id);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	fmt_i64(off, sizeof(off), offset);
 	r = db_exec(c, "SELECT count(*) FROM auth.api_keys WHERE $1::int8 = 0 OR user_id = $1", 1,
 		    p, err);
 	if (!r)
@@ -390,10 +372,9 @@ int auth_repo_key_list(struct db_conn *c, int64_t user_id, int32_t limit, int64_
 
 int auth_repo_key_revoke(struct db_conn *c, int64_t id, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	fmt_i64(ids, sizeof(ids), id);
 	return exec(c,
 		    "UPDATE auth.api_keys SET revoked_at = now()"
 		    " WHERE id = $1 AND revoked_at IS NULL",
@@ -402,11 +383,9 @@ int auth_repo_key_revoke(struct db_conn *c, int64_t id, struct app_error *err)
 
 int auth_repo_key_retire(struct db_conn *c, int64_t id, int64_t grace_s, struct app_error *err)
 {
-	char ids[24], grace[24];
-	const char *p[] = { ids, grace };
+	char ids[DB_INT_TEXT], grace[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id), db_int_text(grace, grace_s) };
 
-	fmt_i64(ids, sizeof(ids), id);
-	fmt_i64(grace, sizeof(grace), grace_s);
 	return exec(c,
 		    "UPDATE auth.api_keys SET rotated_at = now(), expires_at = least(expires_at,"
 		    " date_trunc('second', now() + make_interval(secs => $2::int8))) WHERE id = $1",
@@ -415,10 +394,9 @@ int auth_repo_key_retire(struct db_conn *c, int64_t id, int64_t grace_s, struct 
 
 int auth_repo_key_touch(struct db_conn *c, int64_t id, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	fmt_i64(ids, sizeof(ids), id);
 	return exec(c,
 		    "UPDATE auth.api_keys SET last_used_at = now() WHERE id = $1"
 		    " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",

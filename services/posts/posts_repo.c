@@ -3,7 +3,6 @@
  * direction) comes from a whitelist. */
 #include "posts_repo.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,15 +65,12 @@ static int one_comment(struct db_conn *c, struct arena *a, const char *sql, int 
 	return 0;
 }
 
-#define ID_TEXT(buf, v) snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v))
-
 int posts_repo_insert(struct db_conn *c, struct arena *a, int64_t author_id, const char *title,
 		      const char *body, const char *status, struct post *out, struct app_error *err)
 {
-	char aid[24];
-	const char *p[] = { aid, title, body, status };
+	char aid[DB_INT_TEXT];
+	const char *p[] = { db_int_text(aid, author_id), title, body, status };
 
-	ID_TEXT(aid, author_id);
 	return one_post(c, a,
 			"INSERT INTO posts.posts (author_id, title, body, status, published_at)"
 			" VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'published' THEN now() END)"
@@ -85,10 +81,9 @@ int posts_repo_insert(struct db_conn *c, struct arena *a, int64_t author_id, con
 int posts_repo_find(struct db_conn *c, struct arena *a, int64_t id, struct post *out,
 		    struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	ID_TEXT(ids, id);
 	return one_post(c, a,
 			"SELECT " POST_COLUMNS
 			" FROM posts.posts WHERE id = $1 AND deleted_at IS NULL",
@@ -98,10 +93,9 @@ int posts_repo_find(struct db_conn *c, struct arena *a, int64_t id, struct post 
 int posts_repo_find_for_update(struct db_conn *c, struct arena *a, int64_t id, struct post *out,
 			       struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	ID_TEXT(ids, id);
 	return one_post(c, a,
 			"SELECT " POST_COLUMNS " FROM posts.posts"
 			" WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
@@ -109,15 +103,14 @@ int posts_repo_find_for_update(struct db_conn *c, struct arena *a, int64_t id, s
 }
 
 /* Appends " AND <cond $N>" for each filter set; params collected in p. */
-static int build_where(const struct post_list_filter *f, struct arena *a, char *aid, size_t aidsize,
-		       char *where, size_t size, const char **p)
+static int build_where(const struct post_list_filter *f, struct arena *a, char *aid, char *where,
+		       size_t size, const char **p)
 {
 	int n = 0;
 	size_t off = (size_t)snprintf(where, size, "deleted_at IS NULL");
 
 	if (f->author_id > 0) {
-		snprintf(aid, aidsize, "%" PRId64, f->author_id);
-		p[n++] = aid;
+		p[n++] = db_int_text(aid, f->author_id);
 		off += (size_t)snprintf(where + off, size - off, " AND author_id = $%d", n);
 	}
 	if (f->status && strcmp(f->status, POST_STATUS_PUBLISHED) == 0) {
@@ -155,7 +148,7 @@ static bool total_from_page(int64_t offset, int limit, int rows, int64_t *total)
 static int list_total(struct db_conn *c, const struct post_list_filter *f, const char *where, int n,
 		      const char **p, int64_t *total, struct app_error *err)
 {
-	char sql[768], aid[24];
+	char sql[768], aid[DB_INT_TEXT];
 	const char *cp[] = { aid, f->status };
 	PGresult *r;
 
@@ -163,7 +156,7 @@ static int list_total(struct db_conn *c, const struct post_list_filter *f, const
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM posts.posts WHERE %s", where);
 		r = db_exec(c, sql, n, p, err);
 	} else {
-		snprintf(aid, sizeof(aid), "%" PRId64, f->author_id > 0 ? f->author_id : 0);
+		db_int_text(aid, f->author_id > 0 ? f->author_id : 0);
 		r = db_exec(c,
 			    "SELECT COALESCE(sum(n), 0) FROM posts.post_counts"
 			    " WHERE author_id = $1 AND ($2::text IS NULL OR status = $2)",
@@ -180,25 +173,24 @@ int posts_repo_list(struct db_conn *c, struct arena *a, const struct post_list_f
 		    struct post **out, size_t *nout, int64_t *total, struct app_error *err)
 {
 	const char *p[8];
-	char aid[24], cid[24], where[512], sql[1536], limit[16], offset[24], stored[160] = "";
+	char aid[DB_INT_TEXT], cid[DB_INT_TEXT], offset[DB_INT_TEXT], limit[16];
+	char where[512], sql[1536], stored[160] = "";
 	const char *dir = f->desc ? "DESC" : "ASC";
 	static const char *const columns[] = { [POST_SORT_CREATED_AT] = "created_at",
 					       [POST_SORT_PUBLISHED_AT] = "published_at",
 					       [POST_SORT_TITLE] = "lower(title)" };
-	int n = build_where(f, a, aid, sizeof(aid), where, sizeof(where), p), np = n + 2, rows;
+	int n = build_where(f, a, aid, where, sizeof(where), p), np = n + 2, rows;
 	int64_t stored_total = -1;
 	PGresult *r;
 
 	snprintf(limit, sizeof(limit), "%d", f->limit);
-	snprintf(offset, sizeof(offset), "%" PRId64, f->offset);
 	p[n] = limit;
-	p[n + 1] = offset;
+	p[n + 1] = db_int_text(offset, f->offset);
 	/* Without a title search, the stored total (list_total) rides along as
 	 * one more column: a full page costs one statement, and its total is
 	 * read in the same snapshot as its rows. */
 	if (!f->title_has) {
-		snprintf(cid, sizeof(cid), "%" PRId64, f->author_id > 0 ? f->author_id : 0);
-		p[np++] = cid;
+		p[np++] = db_int_text(cid, f->author_id > 0 ? f->author_id : 0);
 		p[np++] = f->status;
 		snprintf(
 			stored, sizeof(stored),
@@ -243,10 +235,9 @@ int posts_repo_update(struct db_conn *c, struct arena *a, int64_t id,
 		      const struct post_row_update *u, struct post *out, struct app_error *err)
 {
 	static const char *const pub[] = { "keep", "set", "clear" };
-	char ids[24];
-	const char *p[] = { ids, u->title, u->body, u->status, pub[u->published] };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id), u->title, u->body, u->status, pub[u->published] };
 
-	ID_TEXT(ids, id);
 	return one_post(c, a,
 			"UPDATE posts.posts SET title = $2, body = $3, status = $4,"
 			" published_at = CASE $5 WHEN 'set' THEN now() WHEN 'clear' THEN NULL"
@@ -258,10 +249,9 @@ int posts_repo_update(struct db_conn *c, struct arena *a, int64_t id,
 
 int posts_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	ID_TEXT(ids, id);
 	if (db_exec_some(c,
 			 "UPDATE posts.posts SET deleted_at = now(), updated_at = now()"
 			 " WHERE id = $1 AND deleted_at IS NULL",
@@ -276,10 +266,9 @@ int posts_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 int posts_repo_add_comment_count(struct db_conn *c, int64_t post_id, int delta,
 				 struct app_error *err)
 {
-	char ids[24], d[16];
-	const char *p[] = { ids, d };
+	char ids[DB_INT_TEXT], d[16];
+	const char *p[] = { db_int_text(ids, post_id), d };
 
-	ID_TEXT(ids, post_id);
 	snprintf(d, sizeof(d), "%d", delta);
 	/* Atomic in place: concurrent comments never lose a count. */
 	return db_exec_some(c,
@@ -292,11 +281,9 @@ int posts_repo_comment_insert(struct db_conn *c, struct arena *a, int64_t post_i
 			      int64_t author_id, const char *body, struct comment *out,
 			      struct app_error *err)
 {
-	char pid[24], aid[24];
-	const char *p[] = { pid, aid, body };
+	char pid[DB_INT_TEXT], aid[DB_INT_TEXT];
+	const char *p[] = { db_int_text(pid, post_id), db_int_text(aid, author_id), body };
 
-	ID_TEXT(pid, post_id);
-	ID_TEXT(aid, author_id);
 	return one_comment(c, a,
 			   "INSERT INTO posts.comments (post_id, author_id, body)"
 			   " VALUES ($1, $2, $3) RETURNING " COMMENT_COLUMNS,
@@ -306,11 +293,9 @@ int posts_repo_comment_insert(struct db_conn *c, struct arena *a, int64_t post_i
 int posts_repo_comment_find(struct db_conn *c, struct arena *a, int64_t post_id, int64_t comment_id,
 			    struct comment *out, struct app_error *err)
 {
-	char pid[24], cid[24];
-	const char *p[] = { pid, cid };
+	char pid[DB_INT_TEXT], cid[DB_INT_TEXT];
+	const char *p[] = { db_int_text(pid, post_id), db_int_text(cid, comment_id) };
 
-	ID_TEXT(pid, post_id);
-	ID_TEXT(cid, comment_id);
 	return one_comment(c, a,
 			   "SELECT " COMMENT_COLUMNS " FROM posts.comments"
 			   " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL",
@@ -321,15 +306,13 @@ int posts_repo_comment_list(struct db_conn *c, struct arena *a, int64_t post_id,
 			    int32_t limit, int64_t offset, struct comment **out, size_t *nout,
 			    int64_t *total, struct app_error *err)
 {
-	char pid[24], lim[16], off[24], sql[512];
-	const char *p[] = { pid, lim, off };
+	char pid[DB_INT_TEXT], lim[16], off[DB_INT_TEXT], sql[512];
+	const char *p[] = { db_int_text(pid, post_id), lim, db_int_text(off, offset) };
 	const char *dir = desc ? "DESC" : "ASC";
 	PGresult *r;
 	int rows;
 
-	ID_TEXT(pid, post_id);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	ID_TEXT(off, offset);
 	snprintf(sql, sizeof(sql),
 		 "SELECT " COMMENT_COLUMNS " FROM posts.comments WHERE post_id = $1"
 		 " AND deleted_at IS NULL ORDER BY created_at %s, id %s LIMIT $2 OFFSET $3",
@@ -359,11 +342,9 @@ int posts_repo_comment_update(struct db_conn *c, struct arena *a, int64_t post_i
 			      int64_t comment_id, const char *body, struct comment *out,
 			      struct app_error *err)
 {
-	char pid[24], cid[24];
-	const char *p[] = { pid, cid, body };
+	char pid[DB_INT_TEXT], cid[DB_INT_TEXT];
+	const char *p[] = { db_int_text(pid, post_id), db_int_text(cid, comment_id), body };
 
-	ID_TEXT(pid, post_id);
-	ID_TEXT(cid, comment_id);
 	return one_comment(c, a,
 			   "UPDATE posts.comments SET body = $3, updated_at = now()"
 			   " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL"
@@ -374,11 +355,9 @@ int posts_repo_comment_update(struct db_conn *c, struct arena *a, int64_t post_i
 int posts_repo_comment_soft_delete(struct db_conn *c, int64_t post_id, int64_t comment_id,
 				   struct app_error *err)
 {
-	char pid[24], cid[24];
-	const char *p[] = { pid, cid };
+	char pid[DB_INT_TEXT], cid[DB_INT_TEXT];
+	const char *p[] = { db_int_text(pid, post_id), db_int_text(cid, comment_id) };
 
-	ID_TEXT(pid, post_id);
-	ID_TEXT(cid, comment_id);
 	return db_exec_some(c,
 			    "UPDATE posts.comments SET deleted_at = now(), updated_at = now()"
 			    " WHERE post_id = $1 AND id = $2 AND deleted_at IS NULL",

@@ -61,10 +61,9 @@ int users_repo_insert(struct db_conn *c, const struct user_row_new *n, struct us
 
 int users_repo_find(struct db_conn *c, int64_t id, struct user *out, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return one_user(c,
 			"SELECT " USER_COLUMNS
 			" FROM users.users WHERE id = $1 AND deleted_at IS NULL",
@@ -74,10 +73,9 @@ int users_repo_find(struct db_conn *c, int64_t id, struct user *out, struct app_
 int users_repo_find_for_update(struct db_conn *c, int64_t id, struct user *out,
 			       struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return one_user(c,
 			"SELECT " USER_COLUMNS " FROM users.users"
 			" WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
@@ -144,11 +142,10 @@ int users_repo_find_by_email(struct db_conn *c, const char *email, struct user *
 int users_repo_password_hash(struct db_conn *c, int64_t id, char *hash, size_t hashsize,
 			     struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 	PGresult *r;
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	r = db_exec_row(
 		c, "SELECT password_hash FROM users.users WHERE id = $1 AND deleted_at IS NULL", 1,
 		p, "User", err);
@@ -190,7 +187,7 @@ int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct 
 		    struct user **out, size_t *nout, int64_t *total, struct app_error *err)
 {
 	const char *p[6];
-	char where[512], sql[1024], limit[16], offset[24];
+	char where[512], sql[1024], limit[16], offset[DB_INT_TEXT];
 	const char *dir = f->desc ? "DESC" : "ASC";
 	static const char *const columns[] = { [USER_SORT_CREATED_AT] = "created_at",
 					       [USER_SORT_NAME] = "name",
@@ -206,7 +203,7 @@ int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct 
 	PQclear(r);
 
 	snprintf(limit, sizeof(limit), "%d", f->limit);
-	snprintf(offset, sizeof(offset), "%" PRId64, f->offset);
+	db_int_text(offset, f->offset);
 	p[n] = limit;
 	p[n + 1] = offset;
 	snprintf(sql, sizeof(sql),
@@ -222,8 +219,8 @@ int users_repo_list(struct db_conn *c, const struct user_list_filter *f, struct 
 int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_update *u,
 		      struct user *out, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids,
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id),
 			    u->email,
 			    u->name,
 			    u->role,
@@ -231,7 +228,6 @@ int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_updat
 			    u->is_verified ? "t" : "f",
 			    u->revoke_tokens ? "t" : "f" };
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return one_user(
 		c,
 		"UPDATE users.users SET email = $2, name = $3, role = $4, is_active = $5,"
@@ -243,10 +239,9 @@ int users_repo_update(struct db_conn *c, int64_t id, const struct user_row_updat
 
 int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return db_exec_some(
 		c,
 		"UPDATE users.users SET deleted_at = now(), updated_at = now(),"
@@ -256,10 +251,9 @@ int users_repo_soft_delete(struct db_conn *c, int64_t id, struct app_error *err)
 
 int users_repo_set_password(struct db_conn *c, int64_t id, const char *hash, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids, hash };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id), hash };
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return db_exec_some(
 		c,
 		"UPDATE users.users SET password_hash = $2, tokens_valid_after = clock_timestamp()"
@@ -295,21 +289,19 @@ int users_repo_outbox_take(struct db_conn *c, int limit, struct users_outbox_row
 
 int users_repo_outbox_delete(struct db_conn *c, int64_t id, struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, id) };
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	return db_exec_cmd(c, "DELETE FROM users.token_revocation_outbox WHERE id = $1", 1, p, err);
 }
 
 int users_repo_not_before_ms(struct db_conn *c, int64_t user_id, int64_t *not_before_ms,
 			     struct app_error *err)
 {
-	char ids[24];
-	const char *p[] = { ids };
+	char ids[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, user_id) };
 	PGresult *r;
 
-	snprintf(ids, sizeof(ids), "%" PRId64, user_id);
 	/* rounded up as the outbox trigger rounds it */
 	r = db_exec_row(c,
 			"SELECT ceil(extract(epoch FROM tokens_valid_after) * 1000)::bigint"
@@ -325,11 +317,9 @@ int users_repo_not_before_ms(struct db_conn *c, int64_t user_id, int64_t *not_be
 int users_repo_outbox_forget(struct db_conn *c, int64_t user_id, int64_t not_before_ms,
 			     struct app_error *err)
 {
-	char ids[24], nbf[24];
-	const char *p[] = { ids, nbf };
+	char ids[DB_INT_TEXT], nbf[DB_INT_TEXT];
+	const char *p[] = { db_int_text(ids, user_id), db_int_text(nbf, not_before_ms) };
 
-	snprintf(ids, sizeof(ids), "%" PRId64, user_id);
-	snprintf(nbf, sizeof(nbf), "%" PRId64, not_before_ms);
 	return db_exec_cmd(c,
 			   "DELETE FROM users.token_revocation_outbox WHERE id IN"
 			   " (SELECT id FROM users.token_revocation_outbox"

@@ -200,6 +200,24 @@ static void test_exec_row_and_some_want_a_row(void **state)
 	assert_int_equal(query_int("SELECT v FROM es WHERE id = 1"), 7);
 }
 
+/* db_int_text: every int64 fits its buffer and reaches PostgreSQL as itself. */
+static void test_int_text_round_trips(void **state)
+{
+	static const int64_t values[] = { INT64_MIN, -1, 0, 42, INT64_MAX };
+	char buf[DB_INT_TEXT], *back;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
+		const char *p[] = { db_int_text(buf, values[i]) };
+		PGresult *r = must_exec("SELECT ($1::bigint)::text", 1, p);
+
+		back = PQgetvalue(r, 0, 0);
+		assert_string_equal(back, buf);
+		assert_int_equal(strtoll(back, NULL, 10), values[i]);
+		PQclear(r);
+	}
+}
+
 static void test_duplicate_maps_to_field(void **state)
 {
 	const char *a[] = { "Ann@Example.com", "ann" };
@@ -600,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_pool_with_server_down),
 		cmocka_unit_test(test_exec_roundtrip),
 		cmocka_unit_test(test_exec_row_and_some_want_a_row),
+		cmocka_unit_test(test_int_text_round_trips),
 		cmocka_unit_test(test_duplicate_maps_to_field),
 		cmocka_unit_test(test_fk_and_not_null),
 		cmocka_unit_test(test_other_errors_are_generic_and_logged),
