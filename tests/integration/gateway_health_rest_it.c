@@ -120,23 +120,6 @@ static void assert_checks(const json_t *checks, const char *const *bad)
 	}
 }
 
-/* Polls GET /health until it is a 200; true when it was within timeout_ms. */
-static bool healthy_within(int timeout_ms)
-{
-	int64_t deadline = mono_ms() + timeout_ms;
-
-	while (mono_ms() < deadline) {
-		struct it_http_result r = get("/health");
-		bool ok = r.status == 200;
-
-		it_http_release(&r);
-		if (ok)
-			return true;
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
 /* /health/ready is 503 with exactly these checks. */
 static void assert_not_ready(int port, const char *bad_service, bool draining)
 {
@@ -229,7 +212,7 @@ static void redis_down_is_a_failed_redis_check(void **state)
 	it_http_release(&r);
 
 	stack_redis_start(G.stack);
-	assert_true(healthy_within(10000));
+	assert_true(it_gateway_await_200(&G, "/health", NULL, 10000));
 }
 
 /* Starts the posts service again on the same port, as the harness did. */
@@ -259,7 +242,7 @@ static void stopped_posts_service_fails_posts_and_database(void **state)
 	it_http_release(&r);
 
 	posts_restart();
-	assert_true(healthy_within(20000));
+	assert_true(it_gateway_await_200(&G, "/health", NULL, 20000));
 	r = get("/health/ready");
 	assert_status_ok(&r);
 	it_http_release(&r);
@@ -302,7 +285,7 @@ static void frozen_users_service_is_an_error_within_the_deadline(void **state)
 	it_http_release(&r);
 
 	proc_signal(G.users, SIGCONT);
-	assert_true(healthy_within(10000));
+	assert_true(it_gateway_await_200(&G, "/health", NULL, 10000));
 }
 
 /* A second gateway on the same stack with SHUTDOWN_DELAY_MS; waits until it
@@ -385,7 +368,7 @@ static void concurrent_health_requests_share_one_check(void **state)
 	fprintf(stderr, "%d concurrent /health: %d checks reached posts\n", N,
 		posts_checks_logged() - before);
 	assert_true(posts_checks_logged() - before < N);
-	assert_true(healthy_within(10000));
+	assert_true(it_gateway_await_200(&G, "/health", NULL, 10000));
 }
 
 static void sigterm_drains_before_exiting(void **state)

@@ -33,21 +33,13 @@ static struct it_http_result get_me(void)
 	return it_gateway_call(&G, "GET", path, G.admin_token, NULL, NULL);
 }
 
-/* Polls GET /users/me until it is a 200; true when it was within timeout_ms. */
+/* Polls GET /users/<admin> until it is a 200; true when it was within timeout_ms. */
 static bool serves_again_within(int timeout_ms)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	char path[64];
 
-	while (mono_ms() < deadline) {
-		struct it_http_result r = get_me();
-		bool ok = r.status == 200;
-
-		it_http_release(&r);
-		if (ok)
-			return true;
-		usleep(100 * 1000);
-	}
-	return false;
+	snprintf(path, sizeof(path), "/api/v1/users/%lld", (long long)G.admin_id);
+	return it_gateway_await_200(&G, path, G.admin_token, timeout_ms);
 }
 
 static int64_t user_count(void)

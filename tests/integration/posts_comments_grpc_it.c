@@ -18,43 +18,16 @@
 
 #include "agentos/users/v1/users.pb-c.h"
 #include "kv.h"
-#include "pit.h"
 #include "stack.h"
 #include "util.h"
+
+#define PIT_IT_NAME "posts_comments_grpc_it"
+#define PIT_WITH_AUTH false
+#include "support/pit_fixture.h"
 
 #define BATCH_LINE "\"method\":\"/agentos.users.v1.UsersService/BatchGetUsers\""
 #define THREADS 8
 #define PER_THREAD 10
-
-static struct pit P;
-static struct pit_user Alice, Bob, Carol, Mod; /* Mod holds a moderator token */
-
-static int setup(void **state)
-{
-	(void)state;
-	if (!pit_start(&P, "posts_comments_grpc_it", false))
-		return -1;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pit_user_free(&Alice);
-	pit_user_free(&Bob);
-	pit_user_free(&Carol);
-	pit_user_free(&Mod);
-	return pit_stop(&P);
-}
-
-static void users_for_the_suite(void **state)
-{
-	(void)state;
-	Alice = pit_user_new(&P, "alice", "Alice Author", "user");
-	Bob = pit_user_new(&P, "bob", "Bob Commenter", "user");
-	Carol = pit_user_new(&P, "carol", "Carol Other", "user");
-	Mod = pit_user_new(&P, "mod", "Mo Derator", "moderator");
-}
 
 static void pause_ms(int ms)
 {
@@ -111,7 +84,7 @@ static void comments_are_validated_listed_oldest_first_and_counted(void **state)
 	assert_int_equal(PIT_COMMENT(r)->post_id, post);
 	assert_string_equal(PIT_COMMENT(r)->body, "first");
 	assert_int_equal(PIT_COMMENT(r)->author->id, Bob.id);
-	assert_string_equal(PIT_COMMENT(r)->author->name->value, "Bob Commenter");
+	assert_string_equal(PIT_COMMENT(r)->author->name->value, "Bob Reader");
 	assert_non_null(PIT_COMMENT(r)->created_at);
 	it_result_release(&r);
 	pit_make_comment(&P, post, "second", Carol.token);
@@ -443,7 +416,6 @@ static void users_down_is_unavailable_within_the_deadline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(users_for_the_suite),
 		cmocka_unit_test(comments_are_validated_listed_oldest_first_and_counted),
 		cmocka_unit_test(comment_edit_boundaries),
 		cmocka_unit_test(comment_delete_boundaries),
@@ -454,5 +426,5 @@ int main(void)
 		cmocka_unit_test(users_down_is_unavailable_within_the_deadline),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pit_setup, pit_teardown);
 }

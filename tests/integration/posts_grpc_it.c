@@ -15,37 +15,11 @@
 #include <cmocka.h>
 
 #include "agentos/auth/v1/auth.pb-c.h"
-#include "pit.h"
 #include "util.h"
 
-static struct pit P;
-static struct pit_user Alice, Bob, Mod; /* Mod holds a moderator token */
-
-static int setup(void **state)
-{
-	(void)state;
-	if (!pit_start(&P, "posts_grpc_it", true))
-		return -1;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pit_user_free(&Alice);
-	pit_user_free(&Bob);
-	pit_user_free(&Mod);
-	return pit_stop(&P);
-}
-
-/* The first test: users every later test shares. */
-static void users_for_the_suite(void **state)
-{
-	(void)state;
-	Alice = pit_user_new(&P, "alice", "Alice Author", "user");
-	Bob = pit_user_new(&P, "bob", "Bob Reader", "user");
-	Mod = pit_user_new(&P, "mod", "Mo Derator", "moderator");
-}
+#define PIT_IT_NAME "posts_grpc_it"
+#define PIT_WITH_AUTH true
+#include "support/pit_fixture.h"
 
 /* Posts matching q visible to token (optionally only author's / status),
  * asserting that total agrees with what came back. */
@@ -691,7 +665,6 @@ static void stored_totals_match_counting_after_every_kind_of_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(users_for_the_suite),
 		cmocka_unit_test(create_post_trims_defaults_to_draft_and_embeds_the_author),
 		cmocka_unit_test(create_post_reports_every_invalid_field),
 		cmocka_unit_test(credentials_are_required_for_writes_and_checked_everywhere),
@@ -707,5 +680,5 @@ int main(void)
 		cmocka_unit_test(stored_totals_match_counting_after_every_kind_of_write),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pit_setup, pit_teardown);
 }

@@ -514,6 +514,28 @@ int it_gateway_stop(struct it_gateway *g)
 	return status;
 }
 
+bool it_gateway_await_200(const struct it_gateway *g, const char *path, const char *token,
+			  int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	char url[512], auth[JWT_MAX_TOKEN_BYTES + 32];
+	const char *headers[] = { auth, NULL };
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", g->port, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	for (;;) {
+		struct it_http_result r = it_http("GET", url, token ? headers : NULL, NULL);
+		long status = r.status;
+
+		it_http_release(&r);
+		if (status == 200)
+			return true;
+		if (mono_ms() >= deadline)
+			return false;
+		sleep_ms(100);
+	}
+}
+
 struct it_http_result it_gateway_call(const struct it_gateway *g, const char *method,
 				      const char *path, const char *token,
 				      const char *const *headers, const char *body)

@@ -135,6 +135,12 @@ struct it_http_result it_gateway_call(const struct it_gateway *g, const char *me
 				      const char *path, const char *token,
 				      const char *const *headers, const char *body);
 
+/* Polls GET <gateway root><path> ("/health", "/api/v1/posts"), as token when
+ * it is set, every 100 ms until it answers 200: true when it did within
+ * timeout_ms. */
+bool it_gateway_await_200(const struct it_gateway *g, const char *path, const char *token,
+			  int timeout_ms);
+
 /* The envelope's "data" of a parsed response (borrowed). */
 json_t *it_data(const struct it_http_result *r);
 /* obj[key] as an integer / a string, asserting (cmocka) it has that type. */

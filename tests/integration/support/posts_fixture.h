@@ -14,19 +14,10 @@
  * an early attempt). */
 static inline int posts_setup(void **state)
 {
-	int64_t deadline = mono_ms() + 20000;
-
 	if (gw_setup(state) != 0)
 		return -1;
-	while (mono_ms() < deadline) {
-		struct it_http_result r = call("GET", "/posts", NULL, NULL);
-		long status = r.status;
-
-		it_http_release(&r);
-		if (status == 200)
-			return 0;
-		sleep_ms(100);
-	}
+	if (it_gateway_await_200(&G, "/api/v1/posts", NULL, 20000))
+		return 0;
 	fprintf(stderr, "GET /posts through the gateway never answered 200; log: %s\n",
 		proc_log_path(G.posts));
 	return -1;
