@@ -174,21 +174,22 @@ static const char **served_services(const struct rpc_method *m, size_t n, struct
 }
 
 /* methods plus the reflection rows, with the process's reflection index set
- * from c->descriptors (NULL: none); -1 when the descriptors are malformed. */
-static int with_reflection(const struct svc_config *c, const struct rpc_method *methods, size_t n,
-			   struct rpc_method **all, struct reflection **refl)
+ * from def->descriptors (NULL: none); -1 when the descriptors are malformed. */
+static int with_reflection(const struct svc_def *def, struct rpc_method **all,
+			   struct reflection **refl)
 {
+	size_t n = def->n_methods, total = n + ARRAY_SIZE(reflection_methods);
 	struct arena a;
 
-	*all = xcalloc(n + ARRAY_SIZE(reflection_methods), sizeof(**all));
-	memcpy(*all, methods, n * sizeof(**all));
+	*all = xcalloc(total, sizeof(**all));
+	memcpy(*all, def->methods, n * sizeof(**all));
 	memcpy(*all + n, reflection_methods, sizeof(reflection_methods));
 	*refl = NULL;
-	if (!c->descriptors)
+	if (!def->descriptors)
 		return 0;
 	arena_init(&a);
-	*refl = reflection_new(c->descriptors, c->descriptors_len,
-			       served_services(*all, n + ARRAY_SIZE(reflection_methods), &a));
+	*refl = reflection_new(def->descriptors, def->descriptors_len,
+			       served_services(*all, total, &a));
 	arena_release(&a);
 	reflection_set_default(*refl);
 	return *refl ? 0 : -1;
@@ -219,7 +220,7 @@ static int svc_serve(const struct svc_config *c, const struct svc_def *def, void
 	struct rpc_method *all;
 	int rc = -1;
 
-	if (with_reflection(c, def->methods, n, &all, &refl) == 0)
+	if (with_reflection(def, &all, &refl) == 0)
 		srv = rpc_server_new(&cfg, all, n + ARRAY_SIZE(reflection_methods));
 	if (srv) {
 		log_info("service listening", LOG_S("addr", c->listen_addr),

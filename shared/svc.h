@@ -32,11 +32,6 @@ struct svc_config {
 	const char *users_addr;   /* USERS_ADDR (127.0.0.1:50051) */
 	const char *auth_addr;    /* AUTH_ADDR (127.0.0.1:50053): API keys, revocations */
 	int revocation_staleness_ms; /* REVOCATION_MAX_STALENESS_MS (30000) */
-	/* Not from the environment: set by main to the FileDescriptorSet the
-	 * build embedded (<name>_descriptor_set), served by gRPC reflection.
-	 * NULL: reflection answers UNIMPLEMENTED. */
-	const uint8_t *descriptors;
-	size_t descriptors_len;
 };
 
 /* The part every binary shares, the gateway included: LOG_LEVEL/LOG_FORMAT
@@ -99,6 +94,10 @@ struct svc_def {
 	 * none); nonzero (logged by it) ends the start-up with exit code 1. */
 	int (*ready)(void *ready_ctx);
 	void *ready_ctx;
+	/* The FileDescriptorSet the build embedded (<name>_descriptor_set),
+	 * served by gRPC reflection; NULL: reflection answers UNIMPLEMENTED. */
+	const uint8_t *descriptors;
+	size_t descriptors_len;
 };
 
 /* Applies def's migrations (retrying once a second while the database is

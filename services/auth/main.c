@@ -16,7 +16,8 @@
 #include "svc.h"
 #include "util.h"
 
-/* deploy/embed_bin.sh output (build/gen/auth_descriptors.c) */
+/* The build's FileDescriptorSet, for gRPC reflection (deploy/embed_bin.sh
+ * output: build/gen/auth_descriptors.c). */
 extern const uint8_t auth_descriptor_set[];
 extern const size_t auth_descriptor_set_len;
 
@@ -33,9 +34,6 @@ static int read_settings(struct auth_settings *s)
 
 	config_reader_init(&r);
 	svc_config_read(&r, &s->svc, "auth", 50053, SVC_DEFAULT_WORKERS);
-	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
-	s->svc.descriptors = auth_descriptor_set;
-	s->svc.descriptors_len = auth_descriptor_set_len;
 	s->access_ttl_s = config_duration_s(&r, "JWT_EXPIRES_IN", 86400, 1, 30 * 86400);
 	s->refresh_ttl_s = config_duration_s(&r, "REFRESH_EXPIRES_IN", 7 * 86400, 1, 365 * 86400);
 	s->rotation_grace_s = config_int(&r, "API_KEY_ROTATION_GRACE_SECONDS", 86400, 0,
@@ -95,7 +93,8 @@ int main(void)
 	rc = svc_run(&s.svc,
 		     &(const struct svc_def){ AUTH_SERVICE_NAME, auth_rpc_methods,
 					      auth_rpc_methods_count, auth_migrations,
-					      auth_migrations_count, auth_ready, &svc },
+					      auth_migrations_count, auth_ready, &svc,
+					      auth_descriptor_set, auth_descriptor_set_len },
 		     &svc, svc.db, caller, svc.revocations);
 	auth_feed_stop(svc.feed);
 	caller_resolver_free(caller);

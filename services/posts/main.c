@@ -16,29 +16,23 @@
 #include "svc.h"
 #include "util.h"
 
-/* deploy/embed_bin.sh output (build/gen/posts_descriptors.c) */
+/* The build's FileDescriptorSet, for gRPC reflection (deploy/embed_bin.sh
+ * output: build/gen/posts_descriptors.c). */
 extern const uint8_t posts_descriptor_set[];
 extern const size_t posts_descriptor_set_len;
 
-struct posts_settings {
-	struct svc_config svc;
-};
-
-static int read_settings(struct posts_settings *s)
+static int read_settings(struct svc_config *c)
 {
 	struct config_reader r;
 
 	config_reader_init(&r);
-	svc_config_read(&r, &s->svc, "posts", 50052, SVC_DEFAULT_WORKERS);
-	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
-	s->svc.descriptors = posts_descriptor_set;
-	s->svc.descriptors_len = posts_descriptor_set_len;
+	svc_config_read(&r, c, "posts", 50052, SVC_DEFAULT_WORKERS);
 	return config_reader_finish(&r, stderr);
 }
 
 int main(void)
 {
-	struct posts_settings s;
+	struct svc_config s;
 	struct posts_ctx svc = { 0 }; /* the handlers' app pointer */
 	struct svc_links links;
 	struct posts_users_client *users = NULL;
@@ -48,26 +42,26 @@ int main(void)
 	if (read_settings(&s) != 0)
 		return 2;
 	/* post:<id> copies, and authors' names under user:<id> (posts_users.c) */
-	rc = svc_links_open(&links, &s.svc,
-			    (const char *[]){ KV_POST_PREFIX, KV_USER_PREFIX, NULL });
+	rc = svc_links_open(&links, &s, (const char *[]){ KV_POST_PREFIX, KV_USER_PREFIX, NULL });
 	if (rc != 0)
 		goto out;
 	svc.kv = links.kv;
-	svc.cache_ttl_s = s.svc.redis_ttl_s;
+	svc.cache_ttl_s = s.redis_ttl_s;
 	svc.db_wait_ms = 2000;
-	users = posts_users_client_new(s.svc.users_addr, s.svc.deadline_ms, svc.kv);
+	users = posts_users_client_new(s.users_addr, s.deadline_ms, svc.kv);
 	svc.names = posts_users_names;
 	svc.names_ctx = users;
 	/* Every statement of this service is planned once per session: each
 	 * one's generic plan was checked to be the one a custom plan picks (the
 	 * list query's shape is chosen for it, posts_repo.c), and planning the
 	 * page query on every request cost more than running it. */
-	svc.db = db_pool_new_opts(s.svc.database_url, "-c plan_cache_mode=force_generic_plan",
-				  s.svc.db_pool_min, s.svc.db_pool_max);
-	rc = svc_run(&s.svc,
+	svc.db = db_pool_new_opts(s.database_url, "-c plan_cache_mode=force_generic_plan",
+				  s.db_pool_min, s.db_pool_max);
+	rc = svc_run(&s,
 		     &(const struct svc_def){ POSTS_SERVICE_NAME, posts_rpc_methods,
 					      posts_rpc_methods_count, posts_migrations,
-					      posts_migrations_count, NULL, NULL },
+					      posts_migrations_count, NULL, NULL,
+					      posts_descriptor_set, posts_descriptor_set_len },
 		     &svc, svc.db, links.callers, links.revocations);
 out:
 	db_pool_free(svc.db);

@@ -17,7 +17,8 @@
 #include "util.h"
 #include "users_service.h"
 
-/* deploy/embed_bin.sh output (build/gen/users_descriptors.c) */
+/* The build's FileDescriptorSet, for gRPC reflection (deploy/embed_bin.sh
+ * output: build/gen/users_descriptors.c). */
 extern const uint8_t users_descriptor_set[];
 extern const size_t users_descriptor_set_len;
 
@@ -38,9 +39,6 @@ static int read_settings(struct users_settings *s)
 	 * that blocks long has a lane): one worker per CPU leaves fewer threads
 	 * to wake per call (README, "A service's request path"). */
 	svc_config_read(&r, &s->svc, "users", 50051, online_cpus());
-	/* the build's FileDescriptorSet, for gRPC reflection (Makefile) */
-	s->svc.descriptors = users_descriptor_set;
-	s->svc.descriptors_len = users_descriptor_set_len;
 	s->hash_concurrency = (int)config_int(&r, "PASSWORD_HASH_CONCURRENCY", 2, 1, 64);
 	s->admin_email = config_str(&r, "ADMIN_EMAIL", NULL);
 	s->admin_password = config_str(&r, "ADMIN_PASSWORD", NULL);
@@ -102,13 +100,15 @@ int main(void)
 	svc.db = db_pool_new(s.svc.database_url, s.svc.db_pool_min, s.svc.db_pool_max);
 	svc.limiter = users_limiter_new(&s.limits, svc.kv);
 	svc.hasher = users_hasher_new(s.hash_concurrency);
-	rc = svc.hasher ? svc_run(&s.svc,
-				  &(const struct svc_def){ USERS_SERVICE_NAME, users_rpc_methods,
-							   users_rpc_methods_count,
-							   users_migrations, users_migrations_count,
-							   users_ready, &start },
-				  &svc, svc.db, links.callers, links.revocations)
-			: 1;
+	rc = svc.hasher
+		     ? svc_run(&s.svc,
+			       &(const struct svc_def){ USERS_SERVICE_NAME, users_rpc_methods,
+							users_rpc_methods_count, users_migrations,
+							users_migrations_count, users_ready, &start,
+							users_descriptor_set,
+							users_descriptor_set_len },
+			       &svc, svc.db, links.callers, links.revocations)
+		     : 1;
 out:
 	users_relay_stop(start.relay);
 	users_auth_client_free(revoker);
