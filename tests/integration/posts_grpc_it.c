@@ -42,16 +42,8 @@ static size_t listed(const char *q, int64_t author, const char *status, const ch
 	return n;
 }
 
-static void assert_stored(int64_t id, const char *expr, const char *expected)
-{
-	char *got = pit_sqlf(&P, "SELECT %s FROM posts.posts WHERE id = %lld", expr, (long long)id);
-
-	if (strcmp(got, expected) != 0)
-		fprintf(stderr, "posts.posts %lld: %s is \"%s\", expected \"%s\"\n", (long long)id,
-			expr, got, expected);
-	assert_string_equal(got, expected);
-	free(got);
-}
+#define assert_stored(id, expr, want) \
+	assert_true(it_stored_is(P.db, "posts.posts", (id), (expr), (want)))
 
 /* ---- CreatePost ------------------------------------------------------------------ */
 

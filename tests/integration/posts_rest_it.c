@@ -25,24 +25,9 @@
 #define GW_IT_NAME "posts_rest_it"
 #include "support/posts_fixture.h"
 
-static char *stored(int64_t post_id, const char *expr)
-{
-	char sql[256];
-
-	snprintf(sql, sizeof(sql), "SELECT %s FROM posts.posts WHERE id = %lld", expr,
-		 (long long)post_id);
-	return it_sql(G.db, sql);
-}
-
-static void assert_stored(int64_t post_id, const char *expr, const char *want)
-{
-	char *got = stored(post_id, expr);
-
-	if (strcmp(got, want) != 0)
-		fail_msg("posts.posts %s of %lld is \"%s\", expected \"%s\"", expr,
-			 (long long)post_id, got, want);
-	free(got);
-}
+#define stored(id, expr) it_stored(G.db, "posts.posts", (id), (expr))
+#define assert_stored(id, expr, want) \
+	assert_true(it_stored_is(G.db, "posts.posts", (id), (expr), (want)))
 
 /* ---- lists ------------------------------------------------------------------------- */
 

@@ -673,22 +673,9 @@ static void list_users_filters_sorts_and_pages(void **state)
 
 /* ---- UpdateUser ----------------------------------------------------------------------- */
 
-static char *stored(int64_t id, const char *column)
-{
-	char sql[160];
-
-	snprintf(sql, sizeof(sql), "SELECT %s FROM users.users WHERE id = %lld", column,
-		 (long long)id);
-	return it_sql(F.db, sql);
-}
-
-static void assert_stored(int64_t id, const char *column, const char *want)
-{
-	char *got = stored(id, column);
-
-	assert_string_equal(got, want);
-	free(got);
-}
+#define stored(id, expr) it_stored(F.db, "users.users", (id), (expr))
+#define assert_stored(id, expr, want) \
+	assert_true(it_stored_is(F.db, "users.users", (id), (expr), (want)))
 
 static void update_user_versions_and_conflicts(void **state)
 {

@@ -31,24 +31,9 @@ static char *moderator_token(void)
 	return it_token(G.admin_id + 200000, "mod@example.com", "moderator");
 }
 
-static char *stored(int64_t id, const char *column)
-{
-	char sql[200];
-
-	snprintf(sql, sizeof(sql), "SELECT %s FROM users.users WHERE id = %lld", column,
-		 (long long)id);
-	return it_sql(G.db, sql);
-}
-
-static void assert_stored(int64_t id, const char *column, const char *want)
-{
-	char *got = stored(id, column);
-
-	if (strcmp(got, want) != 0)
-		fail_msg("users.%s of %lld is \"%s\", expected \"%s\"", column, (long long)id, got,
-			 want);
-	free(got);
-}
+#define stored(id, expr) it_stored(G.db, "users.users", (id), (expr))
+#define assert_stored(id, expr, want) \
+	assert_true(it_stored_is(G.db, "users.users", (id), (expr), (want)))
 
 static const char *user_path(int64_t id)
 {

@@ -106,6 +106,27 @@ int64_t it_sql_int(const char *database_url, const char *sql)
 	return v;
 }
 
+char *it_stored(const char *database_url, const char *table, int64_t id, const char *expr)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = %lld", expr, table, (long long)id);
+	return it_sql(database_url, sql);
+}
+
+bool it_stored_is(const char *database_url, const char *table, int64_t id, const char *expr,
+		  const char *want)
+{
+	char *got = it_stored(database_url, table, id, expr);
+	bool same = strcmp(got, want) == 0;
+
+	if (!same)
+		fprintf(stderr, "%s %lld: %s is \"%s\", expected \"%s\"\n", table, (long long)id,
+			expr, got, want);
+	free(got);
+	return same;
+}
+
 bool it_sql_exec(const char *database_url, const char *sql)
 {
 	PGconn *c = PQconnectdb(database_url);

@@ -57,6 +57,12 @@ char *it_sql(const char *database_url, const char *sql);
 /* it_sql parsed as an integer (-1 for no row). */
 int64_t it_sql_int(const char *database_url, const char *sql);
 
+/* SELECT <expr> FROM <table> WHERE id = <id>, as it_sql returns it. */
+char *it_stored(const char *database_url, const char *table, int64_t id, const char *expr);
+/* true when it_stored(...) is want; else false, naming what was found. */
+bool it_stored_is(const char *database_url, const char *table, int64_t id, const char *expr,
+		  const char *want);
+
 /* Runs a statement that returns no rows; true on success. */
 bool it_sql_exec(const char *database_url, const char *sql);
 
