@@ -86,6 +86,24 @@ static void assert_violation(const struct app_error *err, size_t i, const char *
 	assert_string_equal(err->violations[i].description, description);
 }
 
+/* from() refuses text (no rules) with exactly these violations, one
+ * "<field>: <description>\n" each, in order. */
+static void refused(struct fx *fx, const ProtobufCMessageDescriptor *d, const char *text,
+		    const char *want)
+{
+	ProtobufCMessage *m;
+	char got[1024] = "";
+	size_t len = 0;
+
+	assert_int_equal(from(fx, d, text, NULL, &m, NULL, NULL), -1);
+	assert_int_equal(fx->err.code, ERR_VALIDATION_ERROR);
+	for (size_t i = 0; i < fx->err.nviolations && len < sizeof(got); i++)
+		len += (size_t)snprintf(got + len, sizeof(got) - len, "%s: %s\n",
+					fx->err.violations[i].field,
+					fx->err.violations[i].description);
+	assert_string_equal(got, want);
+}
+
 /* ---- names ---- */
 
 static void json_names(void **state)
@@ -283,48 +301,35 @@ static void every_violation_at_once(void **state)
 static void integer_and_nested_violations(void **state)
 {
 	struct fx *fx = *state;
-	ProtobufCMessage *m;
 
-	assert_int_equal(from(fx, &agentos__users__v1__user__descriptor,
-			      "{\"id\":1.5,\"version\":1.0,\"isActive\":\"true\",\"createdAt\":12,"
-			      "\"isVerified\":1,\"email\":[]}",
-			      NULL, &m, NULL, NULL),
-			 -1);
-	assert_int_equal(fx->err.nviolations, 6);
-	assert_violation(&fx->err, 0, "id", "Must be an integer");
-	assert_violation(&fx->err, 1, "version", "Must be an integer");
-	assert_violation(&fx->err, 2, "isActive", "Must be a boolean");
-	assert_violation(&fx->err, 3, "createdAt", "Must be an RFC 3339 timestamp");
-	assert_violation(&fx->err, 4, "isVerified", "Must be a boolean");
-	assert_violation(&fx->err, 5, "email", "Must be a string");
+	refused(fx, &agentos__users__v1__user__descriptor,
+		"{\"id\":1.5,\"version\":1.0,\"isActive\":\"true\",\"createdAt\":12,"
+		"\"isVerified\":1,\"email\":[]}",
+		"id: Must be an integer\n"
+		"version: Must be an integer\n"
+		"isActive: Must be a boolean\n"
+		"createdAt: Must be an RFC 3339 timestamp\n"
+		"isVerified: Must be a boolean\n"
+		"email: Must be a string\n");
 
-	assert_int_equal(from(fx, &agentos__auth__v1__create_api_key_request__descriptor,
-			      "{\"name\":\"k\",\"permissions\":[\"read:posts\",3,null],"
-			      "\"expiresInDays\":2147483648}",
-			      NULL, &m, NULL, NULL),
-			 -1);
-	assert_int_equal(fx->err.nviolations, 3);
-	assert_violation(&fx->err, 0, "permissions[1]", "Must be a string");
-	assert_violation(&fx->err, 1, "permissions[2]", "Must not be null");
-	assert_violation(&fx->err, 2, "expiresInDays",
-			 "Must be an integer between -2147483648 and 2147483647");
+	refused(fx, &agentos__auth__v1__create_api_key_request__descriptor,
+		"{\"name\":\"k\",\"permissions\":[\"read:posts\",3,null],"
+		"\"expiresInDays\":2147483648}",
+		"permissions[1]: Must be a string\n"
+		"permissions[2]: Must not be null\n"
+		"expiresInDays: Must be an integer between -2147483648 and 2147483647\n");
 
-	assert_int_equal(from(fx, &agentos__posts__v1__post__descriptor,
-			      "{\"author\":{\"id\":\"7\",\"name\":5,\"x\":1},\"publishedAt\":{},"
-			      "\"commentCount\":-2147483649,\"title\":{}}",
-			      NULL, &m, NULL, NULL),
-			 -1);
-	assert_int_equal(fx->err.nviolations, 5);
-	assert_violation(&fx->err, 0, "author.id", "Must be an integer");
-	assert_violation(&fx->err, 1, "author.name", "Must be a string");
-	assert_violation(&fx->err, 2, "author.x", "Unknown field");
-	assert_violation(&fx->err, 3, "publishedAt", "Must be an RFC 3339 timestamp");
-	assert_violation(&fx->err, 4, "title", "Must be a string");
+	refused(fx, &agentos__posts__v1__post__descriptor,
+		"{\"author\":{\"id\":\"7\",\"name\":5,\"x\":1},\"publishedAt\":{},"
+		"\"commentCount\":-2147483649,\"title\":{}}",
+		"author.id: Must be an integer\n"
+		"author.name: Must be a string\n"
+		"author.x: Unknown field\n"
+		"publishedAt: Must be an RFC 3339 timestamp\n"
+		"title: Must be a string\n");
 
-	assert_int_equal(from(fx, &agentos__posts__v1__post__descriptor, "{\"author\":[1]}", NULL,
-			      &m, NULL, NULL),
-			 -1);
-	assert_violation(&fx->err, 0, "author", "Must be an object");
+	refused(fx, &agentos__posts__v1__post__descriptor, "{\"author\":[1]}",
+		"author: Must be an object\n");
 }
 
 static void not_an_object(void **state)
@@ -389,14 +394,10 @@ static void repeated_strings(void **state)
 			 0);
 	assert_int_equal(((Agentos__Auth__V1__CreateApiKeyRequest *)m)->n_permissions, 0);
 
-	assert_int_equal(from(fx, &agentos__auth__v1__create_api_key_request__descriptor,
-			      "{\"permissions\":\"read:posts\"}", NULL, &m, NULL, NULL),
-			 -1);
-	assert_violation(&fx->err, 0, "permissions", "Must be an array");
-	assert_int_equal(from(fx, &agentos__auth__v1__create_api_key_request__descriptor,
-			      "{\"permissions\":null}", NULL, &m, NULL, NULL),
-			 -1);
-	assert_violation(&fx->err, 0, "permissions", "Must not be null");
+	refused(fx, &agentos__auth__v1__create_api_key_request__descriptor,
+		"{\"permissions\":\"read:posts\"}", "permissions: Must be an array\n");
+	refused(fx, &agentos__auth__v1__create_api_key_request__descriptor,
+		"{\"permissions\":null}", "permissions: Must not be null\n");
 }
 
 static void repeated_messages(void **state)
@@ -416,14 +417,11 @@ static void repeated_messages(void **state)
 	assert_string_equal(r->users[1]->name, "B");
 	assert_true(r->pagination->has_next);
 
-	assert_int_equal(from(fx, &agentos__users__v1__list_users_response__descriptor,
-			      "{\"users\":[{\"id\":1,\"createdAt\":\"x\"},null,7]}", NULL, &m, NULL,
-			      NULL),
-			 -1);
-	assert_int_equal(fx->err.nviolations, 3);
-	assert_violation(&fx->err, 0, "users[0].createdAt", "Must be an RFC 3339 timestamp");
-	assert_violation(&fx->err, 1, "users[1]", "Must not be null");
-	assert_violation(&fx->err, 2, "users[2]", "Must be an object");
+	refused(fx, &agentos__users__v1__list_users_response__descriptor,
+		"{\"users\":[{\"id\":1,\"createdAt\":\"x\"},null,7]}",
+		"users[0].createdAt: Must be an RFC 3339 timestamp\n"
+		"users[1]: Must not be null\n"
+		"users[2]: Must be an object\n");
 }
 
 static void field_mask_enum_and_bytes(void **state)
@@ -444,21 +442,16 @@ static void field_mask_enum_and_bytes(void **state)
 	assert_string_equal(u->update_mask->paths[2], "user.created_at");
 	assert_json(m, "{\"id\":0,\"user\":null,\"updateMask\":\"email,isActive,user.createdAt\","
 		       "\"version\":0}");
-	assert_int_equal(from(fx, &agentos__users__v1__update_user_request__descriptor,
-			      "{\"updateMask\":\"email,,name\"}", NULL, &m, NULL, NULL),
-			 -1);
-	assert_violation(&fx->err, 0, "updateMask",
-			 "Must be a comma-separated list of field names");
+	refused(fx, &agentos__users__v1__update_user_request__descriptor,
+		"{\"updateMask\":\"email,,name\"}",
+		"updateMask: Must be a comma-separated list of field names\n");
 
 	assert_int_equal(from(fx, &grpc__health__v1__health_check_response__descriptor,
 			      "{\"status\":\"NOT_SERVING\"}", NULL, &m, NULL, NULL),
 			 0);
 	assert_json(m, "{\"status\":\"NOT_SERVING\"}");
-	assert_int_equal(from(fx, &grpc__health__v1__health_check_response__descriptor,
-			      "{\"status\":\"UP\"}", NULL, &m, NULL, NULL),
-			 -1);
-	assert_violation(&fx->err, 0, "status",
-			 "Must be one of: UNKNOWN, SERVING, NOT_SERVING, SERVICE_UNKNOWN");
+	refused(fx, &grpc__health__v1__health_check_response__descriptor, "{\"status\":\"UP\"}",
+		"status: Must be one of: UNKNOWN, SERVING, NOT_SERVING, SERVICE_UNKNOWN\n");
 
 	assert_int_equal(from(fx, &google__protobuf__any__descriptor,
 			      "{\"typeUrl\":\"t\",\"value\":\"aGVsbG8=\"}", NULL, &m, NULL, NULL),
@@ -467,10 +460,8 @@ static void field_mask_enum_and_bytes(void **state)
 	assert_int_equal(any->value.len, 5);
 	assert_memory_equal(any->value.data, "hello", 5);
 	assert_json(m, "{\"typeUrl\":\"t\",\"value\":\"aGVsbG8=\"}");
-	assert_int_equal(from(fx, &google__protobuf__any__descriptor, "{\"value\":\"aGVsbG8\"}",
-			      NULL, &m, NULL, NULL),
-			 -1);
-	assert_violation(&fx->err, 0, "value", "Must be a base64 string");
+	refused(fx, &google__protobuf__any__descriptor, "{\"value\":\"aGVsbG8\"}",
+		"value: Must be a base64 string\n");
 }
 
 /* ---- proto -> JSON ---- */
