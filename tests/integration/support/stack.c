@@ -561,8 +561,8 @@ spawn_child(const struct proc *p, const char *path, char **env, pid_t parent)
 	_exit(127);
 }
 
-struct proc *stack_spawn(struct stack *s, const char *name, const char *path,
-			 const char *const *env)
+static struct proc *stack_spawn(struct stack *s, const char *name, const char *path,
+				const char *const *env)
 {
 	struct proc *p = xcalloc(1, sizeof(*p));
 	char resolved[PATH_MAX];
@@ -588,11 +588,6 @@ struct proc *stack_spawn(struct stack *s, const char *name, const char *path,
 	p->next = s->procs;
 	s->procs = p;
 	return p;
-}
-
-pid_t proc_pid(const struct proc *p)
-{
-	return p->pid;
 }
 
 const char *proc_log_path(const struct proc *p)
@@ -792,7 +787,7 @@ struct proc *stack_spawn_auth(struct stack *s, int port, const char *users_targe
 	return stack_spawn_serving(s, "auth", "bin/auth-service", port, &peers, extra);
 }
 
-bool stack_users_respawn(struct stack *s, struct stack_users *u, const char *const *extra)
+static bool users_spawn(struct stack *s, struct stack_users *u, const char *const *extra)
 {
 	const struct stack_peers peers = { .auth = u->auth_target };
 
@@ -810,5 +805,5 @@ bool stack_users_start(struct stack *s, struct stack_users *u, const char *const
 	snprintf(u->auth_target, sizeof(u->auth_target), "127.0.0.1:%d", auth_port);
 	/* Auth first: the users service loads its revocation state from it. */
 	u->auth = stack_spawn_auth(s, auth_port, u->target);
-	return u->auth && stack_users_respawn(s, u, extra);
+	return u->auth && users_spawn(s, u, extra);
 }

@@ -47,14 +47,6 @@ void stack_redis_signal(struct stack *s, int sig);
 /* A free TCP port on 127.0.0.1 (bound and released). */
 int stack_free_port(void);
 
-/* Starts a project binary with the current environment plus env ("K=V",
- * NULL-terminated; later entries win), stdout+stderr appended to
- * <dir>/<name>.log. When TEST_BUILD_DIR is set, a relative path such as
- * "bin/users-service" is resolved under it (when it is not set, under
- * build/ if the path does not exist as given). */
-struct proc *stack_spawn(struct stack *s, const char *name, const char *path,
-			 const char *const *env);
-pid_t proc_pid(const struct proc *p);
 const char *proc_name(const struct proc *p);
 const char *proc_log_path(const struct proc *p);
 void proc_signal(struct proc *p, int sig);
@@ -74,13 +66,16 @@ struct stack_peers {
 	const char *users, *auth, *posts;
 };
 
-/* The one way the tests start a service or the gateway: stack_spawn with the
- * environment every process of that kind shares, then extra (NULL-terminated,
- * may be NULL), which wins over it. A service ("bin/<x>-service") gets
- * GRPC_HOST=127.0.0.1, GRPC_PORT=port, DATABASE_URL, REDIS_URL; the gateway
- * ("bin/gateway") gets API_HOST=127.0.0.1, API_PORT=port, REDIS_URL; both get
- * JWT_SECRET=IT_JWT_SECRET, LOG_LEVEL=info and USERS_ADDR/AUTH_ADDR/POSTS_ADDR
- * for the peers given. Does not wait for it to be ready. */
+/* The one way the tests start a service or the gateway: the binary (with
+ * TEST_BUILD_DIR set, "bin/<x>" is resolved under it; else under build/ when
+ * it does not exist as given), output appended to <dir>/<name>.log, with
+ * the current environment, then what every process of that kind shares,
+ * then extra (NULL-terminated, may be NULL; later entries win). A service
+ * ("bin/<x>-service") gets GRPC_HOST=127.0.0.1, GRPC_PORT=port,
+ * DATABASE_URL, REDIS_URL; the gateway ("bin/gateway") API_HOST=127.0.0.1,
+ * API_PORT=port, REDIS_URL; both JWT_SECRET=IT_JWT_SECRET, LOG_LEVEL=info
+ * and USERS_ADDR/AUTH_ADDR/POSTS_ADDR for the peers given. Does not wait
+ * for it to be ready. */
 struct proc *stack_spawn_env(struct stack *s, const char *name, const char *path, int port,
 			     const struct stack_peers *peers, const char *const *extra);
 /* stack_spawn_env of a service, then waits until it is SERVING on
@@ -104,8 +99,6 @@ struct stack_users {
 /* Starts the auth service, then the users service with extra (may be NULL);
  * false when either did not become SERVING. */
 bool stack_users_start(struct stack *s, struct stack_users *u, const char *const *extra);
-/* Starts the users service again on u->port (after a test stopped it). */
-bool stack_users_respawn(struct stack *s, struct stack_users *u, const char *const *extra);
 
 /* The whole content of a file, malloc'd (NULL when unreadable). */
 char *read_file_all(const char *path);
