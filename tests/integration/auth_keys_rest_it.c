@@ -39,25 +39,6 @@ static struct it_http_result call_k(const char *method, const char *path, const 
 	return call_h(method, path, token, key ? headers : NULL, body);
 }
 
-static void expect_error(struct it_http_result r, long status, const char *code,
-			 const char *const *fields)
-{
-	bool ok = it_http_is_error(&r, status, code, fields);
-
-	it_http_release(&r);
-	assert_true(ok);
-}
-
-static void expect_status(struct it_http_result r, long status)
-{
-	bool ok = r.status == status;
-
-	if (!ok)
-		it_http_dump(&r, "unexpected status");
-	it_http_release(&r);
-	assert_true(ok);
-}
-
 /* Signs up email and logs in through the gateway: a real access token. */
 static char *user_token(const char *email, int64_t *id)
 {
@@ -145,8 +126,8 @@ static void expect_key_refused(const char *key, const char *code, int64_t within
 		usleep(50 * 1000);
 	}
 	fprintf(stderr, "key refused after %lld ms\n", (long long)(mono_ms() - start));
-	expect_error(r, 401, code, NO_DETAILS);
-	expect_error(call_k("GET", "/auth/me", NULL, key, NULL), 401, code, NO_DETAILS);
+	it_expect_error(r, 401, code, NO_DETAILS);
+	it_expect_error(call_k("GET", "/auth/me", NULL, key, NULL), 401, code, NO_DETAILS);
 }
 
 /* How many of the rows of the whole database contain text (0 = none). */
@@ -203,7 +184,7 @@ static void a_new_key_is_shown_once_and_never_stored(void **state)
 	it_http_release(&r);
 
 	/* the key works, and its use is recorded */
-	expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
 	for (int64_t deadline = mono_ms() + 3000;; usleep(100 * 1000)) {
 		bool used;
 
@@ -232,17 +213,17 @@ static void a_key_acts_only_within_its_permissions(void **state)
 	assert_true(it_http_is_success(&r, 200));
 	assert_int_equal(it_json_int(it_data(&r), "id"), id);
 	it_http_release(&r);
-	expect_status(call_k("PATCH", "/users/me", NULL, profile.key, "{\"name\":\"Renamed\"}"),
-		      200);
+	it_expect_status(call_k("PATCH", "/users/me", NULL, profile.key, "{\"name\":\"Renamed\"}"),
+			 200);
 	/* read:posts only: neither reads nor writes the profile */
-	expect_error(call_k("PATCH", "/users/me", NULL, posts.key, "{\"name\":\"Hijacked\"}"), 403,
-		     "FORBIDDEN", NO_DETAILS);
-	expect_error(call_k("GET", "/users/me", NULL, posts.key, NULL), 403, "FORBIDDEN",
-		     NO_DETAILS);
-	expect_error(call_k("POST", "/users/me/password", NULL, posts.key,
-			    "{\"currentPassword\":\"" PASSWORD "\","
-			    "\"newPassword\":\"Other-pass-1\"}"),
-		     403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call_k("PATCH", "/users/me", NULL, posts.key, "{\"name\":\"Hijacked\"}"),
+			403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call_k("GET", "/users/me", NULL, posts.key, NULL), 403, "FORBIDDEN",
+			NO_DETAILS);
+	it_expect_error(call_k("POST", "/users/me/password", NULL, posts.key,
+			       "{\"currentPassword\":\"" PASSWORD "\","
+			       "\"newPassword\":\"Other-pass-1\"}"),
+			403, "FORBIDDEN", NO_DETAILS);
 	snprintf(sql, sizeof(sql), "SELECT name FROM users.users WHERE id = %lld", (long long)id);
 	{
 		char *name = it_sql(G.db, sql);
@@ -267,21 +248,21 @@ static void key_requests_are_checked(void **state)
 	char *token = user_token("keys.ask@example.com", NULL), body[256];
 
 	/* more than the creator has */
-	expect_error(ask(token, "[\"read:users\"]", ""), 403, "FORBIDDEN", IT_ANY_DETAILS);
-	expect_error(ask(token, "[\"read:posts\",\"*\"]", ""), 403, "FORBIDDEN", IT_ANY_DETAILS);
+	it_expect_error(ask(token, "[\"read:users\"]", ""), 403, "FORBIDDEN", IT_ANY_DETAILS);
+	it_expect_error(ask(token, "[\"read:posts\",\"*\"]", ""), 403, "FORBIDDEN", IT_ANY_DETAILS);
 	/* unknown or no permissions, bad name or lifetime, read-only fields */
-	expect_error(ask(token, "[\"root:all\"]", ""), 422, "VALIDATION_ERROR", IT_ANY_DETAILS);
-	expect_error(ask(token, "[]", ""), 422, "VALIDATION_ERROR", FIELDS("permissions"));
-	expect_error(ask(token, "[\"read:posts\"]", ",\"expiresInDays\":366"), 422,
-		     "VALIDATION_ERROR", FIELDS("expiresInDays"));
-	expect_error(ask(token, "[\"read:posts\"]", ",\"key\":\"ak_1_x\""), 422, "VALIDATION_ERROR",
-		     FIELDS("key"));
-	expect_error(call("POST", "/api-keys", token, "{\"permissions\":[\"read:posts\"]}"), 422,
-		     "VALIDATION_ERROR", FIELDS("name"));
+	it_expect_error(ask(token, "[\"root:all\"]", ""), 422, "VALIDATION_ERROR", IT_ANY_DETAILS);
+	it_expect_error(ask(token, "[]", ""), 422, "VALIDATION_ERROR", FIELDS("permissions"));
+	it_expect_error(ask(token, "[\"read:posts\"]", ",\"expiresInDays\":366"), 422,
+			"VALIDATION_ERROR", FIELDS("expiresInDays"));
+	it_expect_error(ask(token, "[\"read:posts\"]", ",\"key\":\"ak_1_x\""), 422,
+			"VALIDATION_ERROR", FIELDS("key"));
+	it_expect_error(call("POST", "/api-keys", token, "{\"permissions\":[\"read:posts\"]}"), 422,
+			"VALIDATION_ERROR", FIELDS("name"));
 	snprintf(body, sizeof(body), "{\"name\":\"%0101d\",\"permissions\":[\"read:posts\"]}", 0);
-	expect_error(call("POST", "/api-keys", token, body), 422, "VALIDATION_ERROR",
-		     FIELDS("name"));
-	expect_error(ask(NULL, "[\"read:posts\"]", ""), 401, "UNAUTHORIZED", NO_DETAILS);
+	it_expect_error(call("POST", "/api-keys", token, body), 422, "VALIDATION_ERROR",
+			FIELDS("name"));
+	it_expect_error(ask(NULL, "[\"read:posts\"]", ""), 401, "UNAUTHORIZED", NO_DETAILS);
 	assert_int_equal(it_sql_int(G.db, "SELECT count(*) FROM auth.api_keys WHERE name = 'k'"),
 			 0);
 	/* an admin may hand out "*" */
@@ -296,16 +277,17 @@ static void an_api_key_cannot_manage_keys_or_log_out(void **state)
 
 	snprintf(path, sizeof(path), "/api-keys/%lld", (long long)k.id);
 	snprintf(rot, sizeof(rot), "%s/rotate", path);
-	expect_error(call_k("POST", "/api-keys", NULL, k.key,
-			    "{\"name\":\"child\",\"permissions\":[\"read:posts\"]}"),
-		     403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call_k("GET", "/api-keys", NULL, k.key, NULL), 403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call_k("POST", rot, NULL, k.key, NULL), 403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call_k("DELETE", path, NULL, k.key, NULL), 403, "FORBIDDEN", NO_DETAILS);
-	expect_error(call_k("POST", "/auth/logout", NULL, k.key, NULL), 403, "FORBIDDEN",
-		     NO_DETAILS);
+	it_expect_error(call_k("POST", "/api-keys", NULL, k.key,
+			       "{\"name\":\"child\",\"permissions\":[\"read:posts\"]}"),
+			403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call_k("GET", "/api-keys", NULL, k.key, NULL), 403, "FORBIDDEN",
+			NO_DETAILS);
+	it_expect_error(call_k("POST", rot, NULL, k.key, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call_k("DELETE", path, NULL, k.key, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call_k("POST", "/auth/logout", NULL, k.key, NULL), 403, "FORBIDDEN",
+			NO_DETAILS);
 	/* none of it touched the key */
-	expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
 	free(token);
 }
 
@@ -338,17 +320,17 @@ static void lists_are_own_keys_or_all_for_an_admin(void **state)
 	assert_true(it_json_int(json_object_get(r.json, "pagination"), "total") >= 3);
 	it_http_release(&r);
 	/* ?userId= is for admins only */
-	expect_error(call("GET", path, a, NULL), 403, "FORBIDDEN", NO_DETAILS);
+	it_expect_error(call("GET", path, a, NULL), 403, "FORBIDDEN", NO_DETAILS);
 
 	/* another user's key does not exist for the caller; an admin sees it */
 	snprintf(path, sizeof(path), "/api-keys/%lld", (long long)kb.id);
-	expect_error(call("GET", path, a, NULL), 404, "NOT_FOUND", NO_DETAILS);
-	expect_error(call("DELETE", path, a, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("GET", path, a, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("DELETE", path, a, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	snprintf(path, sizeof(path), "/api-keys/%lld/rotate", (long long)kb.id);
-	expect_error(call("POST", path, a, NULL), 404, "NOT_FOUND", NO_DETAILS);
+	it_expect_error(call("POST", path, a, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	snprintf(path, sizeof(path), "/api-keys/%lld", (long long)kb.id);
-	expect_status(call("GET", path, G.admin_token, NULL), 200);
-	expect_status(call_k("GET", "/users/me", NULL, kb.key, NULL), 403); /* read:posts only */
+	it_expect_status(call("GET", path, G.admin_token, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, kb.key, NULL), 403); /* read:posts only */
 	free(a);
 	free(b);
 }
@@ -363,7 +345,7 @@ static void a_revoked_key_stops_within_a_second(void **state)
 
 	snprintf(path, sizeof(path), "/api-keys/%lld", (long long)k.id);
 	snprintf(rot, sizeof(rot), "%s/rotate", path);
-	expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
 	r = call("DELETE", path, token, NULL);
 	assert_int_equal(r.status, 204);
 	assert_int_equal(r.body_len, 0);
@@ -374,7 +356,7 @@ static void a_revoked_key_stops_within_a_second(void **state)
 	assert_true(it_http_is_success(&r, 200));
 	assert_true(it_rfc3339_utc(json_string_value(json_object_get(it_data(&r), "revokedAt"))));
 	it_http_release(&r);
-	expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
+	it_expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
 	free(token);
 }
 
@@ -390,7 +372,7 @@ static void an_expired_key_is_401_token_expired(void **state)
 	assert_true(it_sql_exec(G.db, sql));
 	expect_key_refused(k.key, "TOKEN_EXPIRED", CACHE_MS + 300);
 	snprintf(rot, sizeof(rot), "/api-keys/%lld/rotate", (long long)k.id);
-	expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
+	it_expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
 	free(token);
 }
 
@@ -403,7 +385,7 @@ static void rotation_keeps_the_old_key_for_the_grace_only(void **state)
 
 	snprintf(path, sizeof(path), "/api-keys/%lld", (long long)old.id);
 	snprintf(rot, sizeof(rot), "%s/rotate", path);
-	expect_status(call_k("GET", "/users/me", NULL, old.key, NULL), 200); /* cached now */
+	it_expect_status(call_k("GET", "/users/me", NULL, old.key, NULL), 200); /* cached now */
 	rotated_at = now_unix_ms() / 1000;
 	r = call("POST", rot, token, NULL);
 	assert_string_equal(it_json_str(it_data(&r), "name"), "it key");
@@ -412,17 +394,17 @@ static void rotation_keeps_the_old_key_for_the_grace_only(void **state)
 	assert_int_not_equal(neu.id, old.id);
 	assert_string_not_equal(neu.key, old.key);
 	assert_true(llabs(neu.expires_at - old.expires_at) <= 2); /* the remaining lifetime */
-	expect_status(call_k("GET", "/users/me", NULL, neu.key, NULL), 200);
-	expect_status(call_k("GET", "/users/me", NULL, old.key, NULL), 200); /* in its grace */
+	it_expect_status(call_k("GET", "/users/me", NULL, neu.key, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, old.key, NULL), 200); /* in its grace */
 	r = call("GET", path, token, NULL);
 	assert_true(it_http_is_success(&r, 200));
 	assert_true(llabs(it_unix_of(it_json_str(it_data(&r), "expiresAt")) - rotated_at -
 			  GRACE_S) <= 2);
 	it_http_release(&r);
-	expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
+	it_expect_error(call("POST", rot, token, NULL), 409, "CONFLICT", NO_DETAILS);
 	/* grace, then at most the cache lifetime */
 	expect_key_refused(old.key, "TOKEN_EXPIRED", GRACE_S * 1000 + CACHE_MS + 1500);
-	expect_status(call_k("GET", "/users/me", NULL, neu.key, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, neu.key, NULL), 200);
 	free(token);
 }
 
@@ -434,12 +416,12 @@ static void keys_of_disabled_or_deleted_owners_are_revoked(void **state)
 	struct key koff = create_key(off, "[\"read:own_profile\"]");
 	struct key kgone = create_key(gone, "[\"read:own_profile\"]");
 
-	expect_status(call_k("GET", "/users/me", NULL, koff.key, NULL), 200);
-	expect_status(call_k("GET", "/users/me", NULL, kgone.key, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, koff.key, NULL), 200);
+	it_expect_status(call_k("GET", "/users/me", NULL, kgone.key, NULL), 200);
 	snprintf(path, sizeof(path), "/users/%lld", (long long)off_id);
-	expect_status(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
+	it_expect_status(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
 	snprintf(path, sizeof(path), "/users/%lld", (long long)gone_id);
-	expect_status(call("DELETE", path, G.admin_token, NULL), 204);
+	it_expect_status(call("DELETE", path, G.admin_token, NULL), 204);
 	expect_key_refused(koff.key, "TOKEN_REVOKED", CACHE_MS + 300);
 	expect_key_refused(kgone.key, "TOKEN_REVOKED", CACHE_MS + 300);
 	free(off);
@@ -454,21 +436,21 @@ static void malformed_keys_and_keys_in_the_url_are_refused(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(params); i++) {
 		snprintf(path, sizeof(path), "/users/me?%s=%s", params[i], k.key);
-		expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
+		it_expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST", IT_ANY_DETAILS);
 	}
-	expect_error(call_k("GET", "/users/me", token, k.key, NULL), 400, "BAD_REQUEST",
-		     IT_ANY_DETAILS);
+	it_expect_error(call_k("GET", "/users/me", token, k.key, NULL), 400, "BAD_REQUEST",
+			IT_ANY_DETAILS);
 	/* unknown or malformed: 401 UNAUTHORIZED, and no harm to the real key */
 	snprintf(wrong, sizeof(wrong), "%s_%s", k.prefix,
 		 "WrongSecretWrongSecretWrongSecretWrongSecret0");
-	expect_error(call_k("GET", "/users/me", NULL, wrong, NULL), 401, "UNAUTHORIZED",
-		     NO_DETAILS);
-	expect_error(call_k("GET", "/users/me", NULL,
-			    "ak_987654321_WrongSecretWrongSecretWrongSecretWrongSecret0", NULL),
-		     401, "UNAUTHORIZED", NO_DETAILS);
-	expect_error(call_k("GET", "/users/me", NULL, "not-a-key", NULL), 401, "UNAUTHORIZED",
-		     NO_DETAILS);
-	expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
+	it_expect_error(call_k("GET", "/users/me", NULL, wrong, NULL), 401, "UNAUTHORIZED",
+			NO_DETAILS);
+	it_expect_error(call_k("GET", "/users/me", NULL,
+			       "ak_987654321_WrongSecretWrongSecretWrongSecretWrongSecret0", NULL),
+			401, "UNAUTHORIZED", NO_DETAILS);
+	it_expect_error(call_k("GET", "/users/me", NULL, "not-a-key", NULL), 401, "UNAUTHORIZED",
+			NO_DETAILS);
+	it_expect_status(call_k("GET", "/users/me", NULL, k.key, NULL), 200);
 	free(token);
 }
 

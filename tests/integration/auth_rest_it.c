@@ -26,25 +26,6 @@
 #define GW_IT_ENV "AUTH_RATE_LIMIT_MAX=1000000"
 #include "support/auth_fixture.h"
 
-static void expect_error(struct it_http_result r, long status, const char *code)
-{
-	bool ok = it_http_is_error(&r, status, code, NO_DETAILS);
-
-	it_http_release(&r);
-	assert_true(ok);
-}
-
-/* The revocation test's helper: r has this status. */
-static void expect_ok(struct it_http_result r, long status)
-{
-	bool ok = r.status == status;
-
-	if (!ok)
-		it_http_dump(&r, "unexpected status");
-	it_http_release(&r);
-	assert_true(ok);
-}
-
 /* A JSON body from a jansson pack format (malloc'd). */
 static char *jbody(const char *fmt, ...)
 {
@@ -141,7 +122,7 @@ struct refusal {
 };
 
 /* Sends every row in order with the credentials cred[] holds; names the table
- * and the first row that is not refused as written (expect_error alone would
+ * and the first row that is not refused as written (it_expect_error alone would
  * point at its own line, the same for every row). */
 static void expect_refusals(const char *table, const struct refusal *rows, size_t n,
 			    const char *const *cred)
@@ -201,7 +182,7 @@ static void login_returns_the_token_pair_exactly(void **state)
 	assert_null(strstr(r.body, "assword"));
 	json_decref(c);
 	/* the token is accepted by the users service behind the gateway */
-	expect_ok(call("GET", "/users/me", it_json_str(d, "accessToken"), NULL), 200);
+	it_expect_status(call("GET", "/users/me", it_json_str(d, "accessToken"), NULL), 200);
 	it_http_release(&r);
 }
 
@@ -219,11 +200,12 @@ static void login_failures_do_not_say_which_part_was_wrong(void **state)
 	it_http_release(&unknown);
 	it_http_release(&wrong);
 	/* an empty body where one is required */
-	expect_error(call("POST", "/auth/login", NULL, ""), 400, "INVALID_JSON");
+	it_expect_error(call("POST", "/auth/login", NULL, ""), 400, "INVALID_JSON", NO_DETAILS);
 	/* a bad credential sent to the open login is still a 401 */
-	expect_error(call("POST", "/auth/login", "not.a.jwt",
-			  "{\"email\":\"login.fail@example.com\",\"password\":\"" PASSWORD "\"}"),
-		     401, "UNAUTHORIZED");
+	it_expect_error(call("POST", "/auth/login", "not.a.jwt",
+			     "{\"email\":\"login.fail@example.com\",\"password\":\"" PASSWORD
+			     "\"}"),
+			401, "UNAUTHORIZED", NO_DETAILS);
 }
 
 static void login_of_disabled_and_deleted_users_is_refused(void **state)
@@ -233,14 +215,16 @@ static void login_of_disabled_and_deleted_users_is_refused(void **state)
 	struct pair p;
 
 	snprintf(path, sizeof(path), "/users/%lld", (long long)off);
-	expect_ok(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
-	expect_error(login("login.off@example.com", PASSWORD), 403, "ACCOUNT_DISABLED");
+	it_expect_status(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
+	it_expect_error(login("login.off@example.com", PASSWORD), 403, "ACCOUNT_DISABLED",
+			NO_DETAILS);
 
 	p = pair_of(login("login.gone@example.com", PASSWORD));
-	expect_ok(call("DELETE", "/users/me", p.access, NULL), 204);
-	expect_error(login("login.gone@example.com", PASSWORD), 401, "INVALID_CREDENTIALS");
+	it_expect_status(call("DELETE", "/users/me", p.access, NULL), 204);
+	it_expect_error(login("login.gone@example.com", PASSWORD), 401, "INVALID_CREDENTIALS",
+			NO_DETAILS);
 	snprintf(path, sizeof(path), "/users/%lld", (long long)gone);
-	expect_error(call("GET", path, G.admin_token, NULL), 404, "NOT_FOUND");
+	it_expect_error(call("GET", path, G.admin_token, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	pair_free(&p);
 }
 
@@ -255,8 +239,8 @@ static void forged_tokens_are_401_at_the_gateway(void **state)
 	struct it_attack a[IT_ATTACKS];
 
 	/* the forging is right: the same claims, properly signed, are accepted */
-	expect_ok(call("GET", "/auth/me", good, NULL), 200);
-	expect_ok(call("GET", "/users/me", good, NULL), 200);
+	it_expect_status(call("GET", "/auth/me", good, NULL), 200);
+	it_expect_status(call("GET", "/users/me", good, NULL), 200);
 	it_attacks_make(id, "forged@example.com", a);
 	for (size_t i = 0; i < IT_ATTACKS; i++) {
 		const char *code = err_name(a[i].code);
@@ -275,8 +259,9 @@ static void forged_tokens_are_401_at_the_gateway(void **state)
 			it_http_release(&r);
 		}
 		/* present but invalid on an open endpoint: still 401 */
-		expect_error(call("POST", "/auth/refresh", a[i].token, "{\"refreshToken\":\"x\"}"),
-			     401, code);
+		it_expect_error(call("POST", "/auth/refresh", a[i].token,
+				     "{\"refreshToken\":\"x\"}"),
+				401, code, NO_DETAILS);
 	}
 	it_attacks_free(a);
 	free(good);
@@ -298,12 +283,12 @@ static void refresh_rotates_and_reuse_revokes_the_family(void **state)
 	p2 = pair_of(r);
 	assert_string_not_equal(p2.refresh, p1.refresh);
 	assert_string_not_equal(p2.access, p1.access);
-	expect_ok(call("GET", "/auth/me", p2.access, NULL), 200);
+	it_expect_status(call("GET", "/auth/me", p2.access, NULL), 200);
 	p3 = pair_of(refresh(p2.refresh));
 	/* p1's refresh token is spent: re-use revokes the whole family */
-	expect_error(refresh(p1.refresh), 401, "TOKEN_REVOKED");
-	expect_error(refresh(p3.refresh), 401, "TOKEN_REVOKED");
-	expect_error(refresh(p2.refresh), 401, "TOKEN_REVOKED");
+	it_expect_error(refresh(p1.refresh), 401, "TOKEN_REVOKED", NO_DETAILS);
+	it_expect_error(refresh(p3.refresh), 401, "TOKEN_REVOKED", NO_DETAILS);
+	it_expect_error(refresh(p2.refresh), 401, "TOKEN_REVOKED", NO_DETAILS);
 	/* another login is another family */
 	pair_free(&p1);
 	p1 = pair_of(login("refresh@example.com", PASSWORD));
@@ -319,21 +304,22 @@ static void refresh_with_unknown_tokens_is_401(void **state)
 	struct pair p, next;
 	char *altered, sql[256];
 
-	expect_error(refresh("not-a-refresh-token"), 401, "UNAUTHORIZED");
-	expect_error(refresh("rt_0123456789abcdefghijklmnopqrstuvwxyzABCDEF"), 401, "UNAUTHORIZED");
+	it_expect_error(refresh("not-a-refresh-token"), 401, "UNAUTHORIZED", NO_DETAILS);
+	it_expect_error(refresh("rt_0123456789abcdefghijklmnopqrstuvwxyzABCDEF"), 401,
+			"UNAUTHORIZED", NO_DETAILS);
 	sign_up("refresh.unknown@example.com");
 	p = pair_of(login("refresh.unknown@example.com", PASSWORD));
 	altered = xstrdup(p.refresh);
 	altered[strlen(altered) - 2] = altered[strlen(altered) - 2] == 'A' ? 'B' : 'A';
-	expect_error(refresh(altered), 401, "UNAUTHORIZED");
+	it_expect_error(refresh(altered), 401, "UNAUTHORIZED", NO_DETAILS);
 	/* an access token is not a refresh token */
-	expect_error(refresh(p.access), 401, "UNAUTHORIZED");
+	it_expect_error(refresh(p.access), 401, "UNAUTHORIZED", NO_DETAILS);
 	/* failed attempts did not spend or revoke the real one */
 	next = pair_of(refresh(p.refresh));
 	pair_free(&next);
 	pair_free(&p);
 	free(altered);
-	expect_error(call("POST", "/auth/refresh", NULL, ""), 400, "INVALID_JSON");
+	it_expect_error(call("POST", "/auth/refresh", NULL, ""), 400, "INVALID_JSON", NO_DETAILS);
 	/* an expired one (its expiry moved into the past in the database) */
 	p = pair_of(login("refresh.unknown@example.com", PASSWORD));
 	snprintf(sql, sizeof(sql),
@@ -341,7 +327,7 @@ static void refresh_with_unknown_tokens_is_401(void **state)
 		 "'1 minute' WHERE token_hash = encode(sha256('%s'::bytea), 'hex')",
 		 p.refresh);
 	assert_true(it_sql_exec(G.db, sql));
-	expect_error(refresh(p.refresh), 401, "TOKEN_EXPIRED");
+	it_expect_error(refresh(p.refresh), 401, "TOKEN_EXPIRED", NO_DETAILS);
 	pair_free(&p);
 }
 
@@ -360,7 +346,7 @@ static void logout_refuses_the_jti_and_revokes_the_family(void **state)
 	sign_up("logout@example.com");
 	p = pair_of(login("logout@example.com", PASSWORD));
 	other = pair_of(login("logout@example.com", PASSWORD));
-	expect_error(call("POST", "/auth/logout", NULL, NULL), 401, "UNAUTHORIZED");
+	it_expect_error(call("POST", "/auth/logout", NULL, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
 	r = call("POST", "/auth/logout", p.access, NULL);
 	assert_int_equal(r.status, 204);
 	assert_int_equal(r.body_len, 0);
@@ -368,7 +354,7 @@ static void logout_refuses_the_jti_and_revokes_the_family(void **state)
 	EXPECT_REFUSALS(after_logout,
 			(const char *const[]){ [ACCESS] = p.access, [REFRESH] = p.refresh });
 	/* the user's other session is untouched */
-	expect_ok(call("GET", "/users/me", other.access, NULL), 200);
+	it_expect_status(call("GET", "/users/me", other.access, NULL), 200);
 	pair_free(&p);
 	p = pair_of(refresh(other.refresh));
 	pair_free(&p);
@@ -399,7 +385,7 @@ static void auth_me_describes_jwt_and_api_key_callers(void **state)
 	assert_int_equal(it_unix_of(it_json_str(d, "expiresAt")), it_json_int(c, "exp"));
 	json_decref(c);
 	it_http_release(&r);
-	expect_error(call("GET", "/auth/me", NULL, NULL), 401, "UNAUTHORIZED");
+	it_expect_error(call("GET", "/auth/me", NULL, NULL), 401, "UNAUTHORIZED", NO_DETAILS);
 
 	r = call("POST", "/api-keys", p.access,
 		 "{\"name\":\"me-key\",\"permissions\":[\"read:posts\"],\"expiresInDays\":7}");
@@ -446,24 +432,24 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 	char *minted = it_token(id, "nbf@example.com", "user"), path[64];
 
 	remember("New-Pa55word-nbf");
-	expect_ok(call("GET", "/users/me", p.access, NULL), 200);
+	it_expect_status(call("GET", "/users/me", p.access, NULL), 200);
 	it_next_second();
 	/* a password change: every earlier token and refresh family dies */
-	expect_ok(call("POST", "/users/me/password", p.access,
-		       "{\"currentPassword\":\"" PASSWORD "\","
-		       "\"newPassword\":\"New-Pa55word-nbf\"}"),
-		  204);
+	it_expect_status(call("POST", "/users/me/password", p.access,
+			      "{\"currentPassword\":\"" PASSWORD "\","
+			      "\"newPassword\":\"New-Pa55word-nbf\"}"),
+			 204);
 	EXPECT_REFUSALS(after_password,
 			(const char *const[]){
 				[ACCESS] = p.access, [REFRESH] = p.refresh, [MINTED] = minted });
-	expect_error(login("nbf@example.com", PASSWORD), 401, "INVALID_CREDENTIALS");
+	it_expect_error(login("nbf@example.com", PASSWORD), 401, "INVALID_CREDENTIALS", NO_DETAILS);
 	fresh = pair_of(login("nbf@example.com", "New-Pa55word-nbf"));
-	expect_ok(call("GET", "/users/me", fresh.access, NULL), 200);
+	it_expect_status(call("GET", "/users/me", fresh.access, NULL), 200);
 
 	/* a role change by an admin */
 	it_next_second();
 	snprintf(path, sizeof(path), "/users/%lld", (long long)id);
-	expect_ok(call("PATCH", path, G.admin_token, "{\"role\":\"moderator\"}"), 200);
+	it_expect_status(call("PATCH", path, G.admin_token, "{\"role\":\"moderator\"}"), 200);
 	EXPECT_REFUSALS(after_role, (const char *const[]){
 					    [ACCESS] = fresh.access, [REFRESH] = fresh.refresh });
 	pair_free(&fresh);
@@ -471,7 +457,7 @@ static void tokens_issued_before_not_before_are_revoked(void **state)
 
 	/* disabling */
 	it_next_second();
-	expect_ok(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
+	it_expect_status(call("PATCH", path, G.admin_token, "{\"isActive\":false}"), 200);
 	EXPECT_REFUSALS(after_disabling,
 			(const char *const[]){
 				[ACCESS] = fresh.access, [REFRESH] = fresh.refresh });
@@ -489,9 +475,9 @@ static void no_log_line_contains_a_secret(void **state)
 
 	/* a key in the query string is refused, and never logged either */
 	snprintf(path, sizeof(path), "/users/me?api_key=%s", query_key);
-	expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST");
+	it_expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST", NO_DETAILS);
 	snprintf(path, sizeof(path), "/users/me?q=%s", query_key);
-	expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST");
+	it_expect_error(call("GET", path, NULL, NULL), 400, "BAD_REQUEST", NO_DETAILS);
 	remember(query_key);
 	assert_logs_free_of_secrets();
 }

@@ -287,8 +287,8 @@ static void comment_permissions(void **state)
 	it_expect_error(call("DELETE", comment_path(post, cid), a.token, NULL), 403, "FORBIDDEN",
 			NO_DETAILS);
 	assert_int_equal(comment_count(post, NULL), 2);
-	expect_status(call("DELETE", comment_path(post, cid), m.token, NULL), 204);
-	expect_status(call("DELETE", comment_path(post, c2), b.token, NULL), 204);
+	it_expect_status(call("DELETE", comment_path(post, cid), m.token, NULL), 204);
+	it_expect_status(call("DELETE", comment_path(post, c2), b.token, NULL), 204);
 	it_expect_error(call("DELETE", comment_path(post, c2), b.token, NULL), 404, "NOT_FOUND",
 			NO_DETAILS);
 	assert_int_equal(comment_count(post, NULL), 0);
@@ -348,8 +348,8 @@ static void authors_show_the_current_name_then_null(void **state)
 	it_http_release(&r);
 
 	/* deleted authors: {id, name: null}, the posts and comments stay */
-	expect_status(call("DELETE", "/users/me", a.token, NULL), 204);
-	expect_status(call("DELETE", "/users/me", b.token, NULL), 204);
+	it_expect_status(call("DELETE", "/users/me", a.token, NULL), 204);
+	it_expect_status(call("DELETE", "/users/me", b.token, NULL), 204);
 	r = call("GET", post_path(post), NULL, NULL);
 	expect_post(&r, 200, true);
 	assert_int_equal(it_json_int(json_object_get(it_data(&r), "author"), "id"), a.id);
@@ -540,9 +540,9 @@ static void users_service_down_makes_lists_fail_fast(void **state)
 	post_new(b.token, "Steady post", "published");
 	comment_new(post, a.token, "outage comment");
 	snprintf(steady, sizeof(steady), "/posts?authorId=%lld", (long long)b.id);
-	expect_status(call("GET", steady, NULL, NULL), 200); /* b's name is known now */
+	it_expect_status(call("GET", steady, NULL, NULL), 200); /* b's name is known now */
 	/* a's change drops a's name: the next page with a must ask users */
-	expect_status(call("PATCH", "/users/me", a.token, "{\"name\":\"Outage Renamed\"}"), 200);
+	it_expect_status(call("PATCH", "/users/me", a.token, "{\"name\":\"Outage Renamed\"}"), 200);
 	assert_int_equal(proc_stop(G.users), 0);
 	r = call("GET", steady, NULL, NULL);
 	assert_true(it_http_is_list(&r));

@@ -334,7 +334,7 @@ static void moderators_and_admins_may_change_any_post(void **state)
 	p = expect_post(&r, 200, true);
 	assert_int_equal(it_json_int(p, "version"), 3);
 	it_http_release(&r);
-	expect_status(call("DELETE", post_path(gone), m.token, NULL), 204);
+	it_expect_status(call("DELETE", post_path(gone), m.token, NULL), 204);
 	assert_stored(gone, "deleted_at IS NOT NULL", "t");
 	assert_stored(pub, "title || '|' || body || '|' || version",
 		      "Moderated title|Admin body|3");
@@ -539,7 +539,7 @@ static void delete_post_is_soft(void **state)
 	it_http_release(&r);
 
 	r = call("DELETE", post_path(id), a.token, NULL);
-	expect_status(r, 204);
+	it_expect_status(r, 204);
 	assert_stored(id, "deleted_at IS NOT NULL", "t");
 	assert_stored(id, "count(*)", "1"); /* soft: the row stays */
 	it_expect_error(call("GET", post_path(id), a.token, NULL), 404, "NOT_FOUND", NO_DETAILS);
@@ -730,7 +730,7 @@ static void user_posts_of_unknown_and_deleted_users(void **state)
 	it_expect_error(call("GET", "/users/me/posts", NULL, NULL), 401, "UNAUTHORIZED",
 			NO_DETAILS);
 	snprintf(path, sizeof(path), "/users/%lld", (long long)a.id);
-	expect_status(call("DELETE", path, G.admin_token, NULL), 204);
+	it_expect_status(call("DELETE", path, G.admin_token, NULL), 204);
 	snprintf(path, sizeof(path), "/users/%lld/posts", (long long)a.id);
 	it_expect_error(call("GET", path, NULL, NULL), 404, "NOT_FOUND", NO_DETAILS);
 	it_expect_error(call("GET", path, G.admin_token, NULL), 404, "NOT_FOUND", NO_DETAILS);

@@ -149,6 +149,9 @@ const char *it_json_str(const json_t *obj, const char *key);
 /* Asserts r is exactly that error envelope (it_http_is_error), then releases it. */
 void it_expect_error(struct it_http_result r, long status, const char *code,
 		     const char *const *fields);
+/* Asserts r has that status (a 204 no body), dumping it when not, then
+ * releases it. */
+void it_expect_status(struct it_http_result r, long status);
 /* Signs up through the gateway with password "password123" (asserting 201)
  * and returns the new user's id. */
 int64_t it_gateway_sign_up(const struct it_gateway *g, const char *email, const char *name);

@@ -345,6 +345,16 @@ void it_expect_error(struct it_http_result r, long status, const char *code,
 	assert_true(ok);
 }
 
+void it_expect_status(struct it_http_result r, long status)
+{
+	bool ok = r.status == status && (status != 204 || r.body_len == 0);
+
+	if (!ok)
+		it_http_dump(&r, "unexpected status");
+	it_http_release(&r);
+	assert_true(ok);
+}
+
 int64_t it_gateway_sign_up(const struct it_gateway *g, const char *email, const char *name)
 {
 	char body[512];

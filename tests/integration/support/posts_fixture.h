@@ -165,14 +165,4 @@ static inline int64_t post_new(const char *token, const char *title, const char 
 	return id;
 }
 
-static inline void expect_status(struct it_http_result r, long status)
-{
-	bool ok = r.status == status && (status != 204 || r.body_len == 0);
-
-	if (!ok)
-		it_http_dump(&r, "unexpected status");
-	it_http_release(&r);
-	assert_true(ok);
-}
-
 #endif
