@@ -159,11 +159,11 @@ static void test_handler(void *app, struct http_request *req, struct http_respon
 	}
 }
 
-static struct http_server *start(void)
+/* The suite's server settings (a test changes what it tests). */
+static struct http_server_config config(void)
 {
-	struct http_server_config cfg = {
+	return (struct http_server_config){
 		.host = "127.0.0.1",
-		.port = 0,
 		.threads = 4,
 		.max_body_bytes = MAX_BODY,
 		.conn_limit = 256,
@@ -173,6 +173,11 @@ static struct http_server *start(void)
 		.handler = test_handler,
 		.app = &seen,
 	};
+}
+
+static struct http_server *start(void)
+{
+	struct http_server_config cfg = config();
 
 	return http_server_start(&cfg);
 }
@@ -846,24 +851,17 @@ static char *trickle_until_closed(int fd, const char *head, const char *trickle,
  * closed without a reply. */
 static void test_deadlines(void **state)
 {
-	struct http_server_config cfg = {
-		.host = "127.0.0.1",
-		.port = 0,
-		.threads = 2,
-		.max_body_bytes = MAX_BODY,
-		.conn_limit = 16,
-		.per_ip_limit = 16,
-		.timeout_s = 30,
-		.api_version = "v1",
-		.handler = test_handler,
-		.app = &seen,
-		.head_timeout_ms = 300,
-		.body_timeout_ms = 300,
-	};
-	struct http_server *s = http_server_start(&cfg);
+	struct http_server_config cfg = config();
+	struct http_server *s;
 	int p, fd;
 	int64_t ms;
 	char *resp;
+
+	cfg.threads = 2;
+	cfg.conn_limit = cfg.per_ip_limit = 16;
+	cfg.timeout_s = 30;
+	cfg.head_timeout_ms = cfg.body_timeout_ms = 300;
+	s = http_server_start(&cfg);
 
 	assert_non_null(s);
 	p = http_server_port(s);
@@ -1074,18 +1072,11 @@ static void test_stop(void **state)
 
 static void test_bind_failure(void **state)
 {
-	struct http_server_config cfg = {
-		.host = "127.0.0.1",
-		.port = port,
-		.threads = 1,
-		.max_body_bytes = MAX_BODY,
-		.api_version = "v1",
-		.handler = test_handler,
-		.app = &seen,
-	};
+	struct http_server_config cfg = config();
 	struct http_server *s;
 
 	/* The port is taken by the running server (no SO_REUSEPORT sharing). */
+	cfg.port = port;
 	s = http_server_start(&cfg);
 	if (s)
 		http_server_stop(s);
