@@ -3,6 +3,7 @@
 #ifndef POSTS_INTERNAL_H
 #define POSTS_INTERNAL_H
 
+#include "posts_rules.h"
 #include "posts_service.h"
 
 struct db_conn;

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "db.h"
+#include "posts_rules.h"
 #include "posts_service.h"
 
 extern const struct db_migration posts_migrations[];

@@ -1,6 +1,8 @@
 /* posts_rules.c - who may see and do what to posts and comments (API.md §1
  * "Authentication and authorization", §2 "Posts and comments", §6), and the
  * field rules. Pure functions: no I/O, unit-tested. */
+#include "posts_rules.h"
+
 #include <locale.h>
 #include <pthread.h>
 #include <string.h>

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "perm.h"
+#include "posts_rules.h"
 #include "posts_service.h"
 
 static struct principal who(int64_t id, const char *role)
