@@ -39,6 +39,7 @@ struct db_conn {
 	struct db_pool *pool; /* owner, for rate-limited warnings */
 	PGconn *pg;
 	bool in_tx; /* a transaction is open (as far as we know) */
+	bool any;   /* the pool's db_pool_any handle (pg NULL) */
 	struct db_stmt stmts[DB_STMT_SLOTS];
 	size_t nstmts;
 };
@@ -52,6 +53,7 @@ struct db_pool {
 	int64_t last_warn_ms; /* last "cannot connect" log, under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t freed; /* signalled when a connection or slot comes back */
+	struct db_conn any;   /* db_pool_any */
 };
 
 /* ---- connections ------------------------------------------------------------ */
@@ -179,6 +181,7 @@ struct db_pool *db_pool_new_opts(const char *url, const char *options, int min, 
 	p->url = xstrdup(url ? url : "");
 	p->options = options ? xstrdup(options) : NULL;
 	p->max = max > 0 ? max : 1;
+	p->any = (struct db_conn){ .pool = p, .any = true };
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -279,7 +282,7 @@ int db_pool_acquire(struct db_pool *p, int wait_ms, struct db_conn **out, struct
 
 void db_pool_release(struct db_pool *p, struct db_conn *c)
 {
-	if (!p || !c)
+	if (!p || !c || c->any)
 		return;
 	db_rollback(c);
 	pthread_mutex_lock(&p->lock);
@@ -304,6 +307,25 @@ bool db_pool_ping(struct db_pool *p)
 		return false;
 	PQclear(res);
 	return true;
+}
+
+struct db_conn *db_pool_any(struct db_pool *p)
+{
+	return &p->any;
+}
+
+/* A statement on the pool's any handle: on a connection of its own. */
+static PGresult *exec_borrowed(struct db_pool *p, const char *sql, int nparams,
+			       const char *const *params, struct app_error *err)
+{
+	struct db_conn *c;
+	PGresult *res;
+
+	if (db_pool_acquire(p, DB_ANY_WAIT_MS, &c, err) != 0)
+		return NULL;
+	res = db_exec(c, sql, nparams, params, err);
+	db_pool_release(p, c);
+	return res;
 }
 
 PGconn *db_conn_pg(struct db_conn *c)
@@ -524,6 +546,8 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
 	/* Outside a transaction a statement is its own: redoing it is safe. */
 	bool may_retry = !c->in_tx;
 
+	if (c->any)
+		return exec_borrowed(c->pool, sql, nparams, params, err);
 	for (int attempt = 0;; attempt++) {
 		PGresult *res;
 		ExecStatusType st;
@@ -605,6 +629,10 @@ char *db_like_escape(struct arena *a, const char *s)
 
 int db_begin(struct db_conn *c, struct app_error *err)
 {
+	if (c->any) { /* each statement on its own connection: no transaction */
+		log_error("db_begin on the pool's any handle");
+		return app_error_set(err, ERR_INTERNAL_ERROR, NULL);
+	}
 	if (db_exec_cmd(c, "BEGIN", 0, NULL, err) != 0)
 		return -1;
 	c->in_tx = true;
@@ -630,32 +658,20 @@ int db_commit(struct db_conn *c, struct app_error *err)
 	return 0;
 }
 
-/* db_with_conn, or db_with_tx when tx. */
-static int with_conn(struct db_pool *p, int wait_ms, bool tx, db_work_fn fn, void *arg,
-		     struct app_error *err)
+int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err)
 {
 	struct db_conn *c;
 	int rc;
 
 	if (db_pool_acquire(p, wait_ms, &c, err) != 0)
 		return -1;
-	rc = tx ? db_begin(c, err) : 0;
+	rc = db_begin(c, err);
 	if (rc == 0)
 		rc = fn(c, arg, err);
-	if (rc == 0 && tx && c->in_tx)
+	if (rc == 0 && c->in_tx)
 		rc = db_commit(c, err);
 	db_pool_release(p, c); /* rolls back a transaction left open */
 	return rc;
-}
-
-int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err)
-{
-	return with_conn(p, wait_ms, false, fn, arg, err);
-}
-
-int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err)
-{
-	return with_conn(p, wait_ms, true, fn, arg, err);
 }
 
 void db_rollback(struct db_conn *c)

@@ -32,17 +32,25 @@ void db_pool_free(struct db_pool *p);
 /* Borrows a connection (waits up to wait_ms for a free one). -1 with
  * SERVICE_UNAVAILABLE when none is free in time or the server cannot be reached. */
 int db_pool_acquire(struct db_pool *p, int wait_ms, struct db_conn **out, struct app_error *err);
+/* A connection-shaped handle on the pool itself, for one-statement work
+ * outside a transaction: each statement run on it (db_exec and the helpers
+ * below) borrows a connection for its own duration, waiting up to
+ * DB_ANY_WAIT_MS, so a service hands it to a one-statement repo call with no
+ * acquire/release pair. Statements on it share no session: db_begin fails
+ * on it (INTERNAL_ERROR); transactions go through db_with_tx. Owned by p;
+ * never released. */
+#define DB_ANY_WAIT_MS 2000
+struct db_conn *db_pool_any(struct db_pool *p);
 /* Returns a connection; an open transaction is rolled back first. NULL is a no-op. */
 void db_pool_release(struct db_pool *p, struct db_conn *c);
 
 /* One unit of work on a borrowed connection: 0, or -1 with err. */
 typedef int (*db_work_fn)(struct db_conn *c, void *arg, struct app_error *err);
-/* Borrows a connection (db_pool_acquire, up to wait_ms), runs fn(c, arg) and
- * gives the connection back: fn's result, or -1 when none came in time. */
-int db_with_conn(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err);
-/* The same inside one transaction: BEGIN, fn, then COMMIT when fn returned
- * 0 and left the transaction open (fn may commit itself, e.g. to act once
- * the write is durable); otherwise the release rolls it back. */
+/* Borrows a connection (db_pool_acquire, up to wait_ms) and runs fn(c, arg)
+ * inside one transaction: BEGIN, fn, then COMMIT when fn returned 0 and left
+ * the transaction open (fn may commit itself, e.g. to act once the write is
+ * durable); otherwise the release rolls it back. fn's result, or -1 when no
+ * connection came in time. */
 int db_with_tx(struct db_pool *p, int wait_ms, db_work_fn fn, void *arg, struct app_error *err);
 
 /* true when `SELECT 1` succeeds on some connection within about a second. */

@@ -16,11 +16,6 @@
 /* last_used_at moves at most this often per key (one write a minute, not per call). */
 #define TOUCH_INTERVAL_US (60LL * 1000000)
 
-static int acquire(struct auth_ctx *ctx, struct db_conn **c, struct app_error *err)
-{
-	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
-}
-
 /* ---- management ----------------------------------------------------------------------- */
 
 int auth_keys_create(struct auth_ctx *ctx, const struct principal *caller, struct arena *a,
@@ -30,7 +25,6 @@ int auth_keys_create(struct auth_ctx *ctx, const struct principal *caller, struc
 	char public_id[AUTH_KEY_PUBLIC_LEN + 1], secret[AUTH_KEY_SECRET_LEN + 1];
 	char hash[AUTH_SHA256_HEX_LEN + 1];
 	struct auth_key_row_new row = { .user_id = caller->user_id };
-	struct db_conn *c;
 	int rc;
 
 	if (auth_rule_manage_keys(caller, err) != 0 ||
@@ -42,10 +36,7 @@ int auth_keys_create(struct auth_ctx *ctx, const struct principal *caller, struc
 	memset(secret, 0, sizeof(secret));
 	row.public_id = public_id;
 	row.secret_hash = hash;
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = auth_repo_key_insert(c, &row, &out->key, err);
-	db_pool_release(ctx->db, c);
+	rc = auth_repo_key_insert(db_pool_any(ctx->db), &row, &out->key, err);
 	if (rc == 0)
 		log_info("api key created", LOG_I("keyId", out->key.id),
 			 LOG_I("userId", row.user_id));
@@ -57,24 +48,21 @@ int auth_keys_list(struct auth_ctx *ctx, const struct principal *caller, struct 
 		   size_t *nout, struct page_info *pi, struct app_error *err)
 {
 	struct page pg;
-	struct db_conn *c;
 	int64_t total = 0;
 	int rc;
 
 	if (auth_rule_list_keys(caller, &user_id, err) != 0 ||
 	    page_resolve(page, limit, &pg, err) != 0)
 		return -1;
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = auth_repo_key_list(c, user_id, pg.limit, page_offset(&pg), a, out, nout, &total, err);
-	db_pool_release(ctx->db, c);
+	rc = auth_repo_key_list(db_pool_any(ctx->db), user_id, pg.limit, page_offset(&pg), a, out,
+				nout, &total, err);
 	if (rc == 0)
 		*pi = page_info_make(&pg, total);
 	return rc;
 }
 
-/* One key by id, as its owner or an admin acts on it (db_with_conn's or
- * db_with_tx's work). */
+/* One key by id, as its owner or an admin acts on it (run on the pool's any
+ * handle, or as db_with_tx's work). */
 struct key_job {
 	struct auth_ctx *ctx;
 	const struct principal *caller;
@@ -101,7 +89,7 @@ int auth_keys_get(struct auth_ctx *ctx, const struct principal *caller, int64_t 
 
 	if (auth_rule_key_id(caller, id, err) != 0)
 		return -1;
-	return db_with_conn(ctx->db, ctx->db_wait_ms, find_visible, &j, err);
+	return find_visible(db_pool_any(ctx->db), &j, err);
 }
 
 /* Revokes a visible key unless it is revoked already (which keeps its time). */
@@ -121,7 +109,7 @@ int auth_keys_revoke(struct auth_ctx *ctx, const struct principal *caller, int64
 	struct key_job j = { .caller = caller, .id = id, .key = &k };
 
 	if (auth_rule_key_id(caller, id, err) != 0 ||
-	    db_with_conn(ctx->db, ctx->db_wait_ms, revoke_visible, &j, err) != 0)
+	    revoke_visible(db_pool_any(ctx->db), &j, err) != 0)
 		return -1;
 	if (k.revoked_at_us == 0) /* as loaded: it was live, now it is revoked */
 		log_info("api key revoked", LOG_I("keyId", id), LOG_I("userId", k.user_id),
@@ -176,7 +164,6 @@ static int lookup_key(struct auth_ctx *ctx, const char *key, struct auth_api_key
 {
 	char public_id[AUTH_KEY_PUBLIC_LEN + 1], secret[AUTH_KEY_SECRET_LEN + 1];
 	char hash[AUTH_SHA256_HEX_LEN + 1];
-	struct db_conn *c;
 	bool match;
 	int rc;
 
@@ -184,10 +171,7 @@ static int lookup_key(struct auth_ctx *ctx, const char *key, struct auth_api_key
 		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid API key");
 	auth_sha256_hex(secret, AUTH_KEY_SECRET_LEN, hash);
 	memset(secret, 0, sizeof(secret));
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = auth_repo_key_find_by_public(c, public_id, k, err);
-	db_pool_release(ctx->db, c);
+	rc = auth_repo_key_find_by_public(db_pool_any(ctx->db), public_id, k, err);
 	if (rc != 0 && err->code != ERR_NOT_FOUND)
 		return -1;
 	match = rc == 0 && strlen(k->secret_hash) == AUTH_SHA256_HEX_LEN &&
@@ -203,15 +187,11 @@ static int lookup_key(struct auth_ctx *ctx, const char *key, struct auth_api_key
 static void touch(struct auth_ctx *ctx, const struct auth_api_key *k)
 {
 	struct app_error err;
-	struct db_conn *c;
 
 	if (k->last_used_at_us && now_unix_us() - k->last_used_at_us < TOUCH_INTERVAL_US)
 		return;
 	app_error_init(&err);
-	if (acquire(ctx, &c, &err) == 0) {
-		auth_repo_key_touch(c, k->id, &err);
-		db_pool_release(ctx->db, c);
-	}
+	auth_repo_key_touch(db_pool_any(ctx->db), k->id, &err);
 	if (err.code != ERR_OK)
 		log_warn("cannot record API key use", LOG_I("keyId", k->id),
 			 LOG_S("code", err_name(err.code)));

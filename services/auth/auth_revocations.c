@@ -120,23 +120,18 @@ static void log_loaded(struct revocations *r)
 
 static void sync_once(struct auth_feed *f)
 {
+	struct db_conn *c = db_pool_any(f->ctx->db);
+	bool was_loaded = revocations_loaded(f->ctx->revocations);
 	struct app_error err;
-	struct db_conn *c;
 	int rc;
 
-	bool was_loaded = revocations_loaded(f->ctx->revocations);
-
 	app_error_init(&err);
-	rc = db_pool_acquire(f->ctx->db, f->ctx->db_wait_ms, &c, &err);
-	if (rc == 0) {
-		rc = sync_on(f->ctx, c, &err);
-		if (rc == 0 && !was_loaded)
-			log_loaded(f->ctx->revocations);
-		if (rc == 0 && mono_ms() - f->last_purge_ms >= PURGE_EVERY_MS) {
-			f->last_purge_ms = mono_ms();
-			purge(f, c);
-		}
-		db_pool_release(f->ctx->db, c);
+	rc = sync_on(f->ctx, c, &err);
+	if (rc == 0 && !was_loaded)
+		log_loaded(f->ctx->revocations);
+	if (rc == 0 && mono_ms() - f->last_purge_ms >= PURGE_EVERY_MS) {
+		f->last_purge_ms = mono_ms();
+		purge(f, c);
 	}
 	if (rc != 0 && !f->db_lost_logged) {
 		f->db_lost_logged = true;
@@ -324,13 +319,11 @@ int auth_revoke_user_tokens(struct auth_ctx *ctx, int64_t user_id, int64_t not_b
 int auth_revocations_page(struct auth_ctx *ctx, int64_t after, const char *feed_id, struct arena *a,
 			  struct auth_revocation_page *out, struct app_error *err)
 {
-	struct db_conn *c;
+	struct db_conn *c = db_pool_any(ctx->db);
 	int64_t head;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
 	rc = auth_repo_feed_head(c, out->feed_id, &head, err);
 	if (rc == 0 && (!feed_id || strcmp(feed_id, out->feed_id) != 0 || after > head)) {
 		out->reset = true;
@@ -339,7 +332,6 @@ int auth_revocations_page(struct auth_ctx *ctx, int64_t after, const char *feed_
 	if (rc == 0)
 		rc = auth_repo_revocations_after(c, after, now_unix_ms(), AUTH_REVOCATION_PAGE, a,
 						 &out->rows, &out->n, err);
-	db_pool_release(ctx->db, c);
 	if (rc != 0)
 		return -1;
 	out->more = out->n == AUTH_REVOCATION_PAGE;

@@ -26,11 +26,6 @@ static int64_t now_s(void)
 	return now_unix_ms() / 1000;
 }
 
-static int acquire(struct auth_ctx *ctx, struct db_conn **c, struct app_error *err)
-{
-	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
-}
-
 int auth_fetch_user(struct auth_ctx *ctx, int64_t user_id, const struct rpc_origin *origin,
 		    struct auth_user *out, struct app_error *err)
 {
@@ -143,18 +138,14 @@ int auth_login(struct auth_ctx *ctx, struct arena *a, const struct rpc_origin *o
 	return rc;
 }
 
-/* Revokes a family on its own connection; a failure is logged (the caller
+/* Revokes a family in a statement of its own; a failure is logged (the caller
  * is refused either way). */
 static void revoke_family(struct auth_ctx *ctx, const char *family_id, const char *why)
 {
 	struct app_error err;
-	struct db_conn *c;
 
 	app_error_init(&err);
-	if (acquire(ctx, &c, &err) == 0) {
-		auth_repo_family_revoke(c, family_id, &err);
-		db_pool_release(ctx->db, c);
-	}
+	auth_repo_family_revoke(db_pool_any(ctx->db), family_id, &err);
 	if (err.code != ERR_OK)
 		log_error("cannot revoke refresh family", LOG_S("familyId", family_id),
 			  LOG_S("code", err_name(err.code)));
@@ -168,14 +159,10 @@ static void revoke_family(struct auth_ctx *ctx, const char *family_id, const cha
 static int check_token(struct auth_ctx *ctx, const char *hash, struct auth_refresh_row *row,
 		       struct app_error *err)
 {
-	struct db_conn *c;
 	int64_t nbf_ms;
 	int rc;
 
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = auth_repo_token_find(c, hash, false, row, err);
-	db_pool_release(ctx->db, c);
+	rc = auth_repo_token_find(db_pool_any(ctx->db), hash, false, row, err);
 	if (rc != 0 && err->code == ERR_NOT_FOUND) {
 		app_error_init(err);
 		return app_error_set(err, ERR_UNAUTHORIZED, "Invalid refresh token");

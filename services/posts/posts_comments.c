@@ -31,7 +31,6 @@ int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
 {
 	struct post post;
 	struct page pg;
-	struct db_conn *c;
 	int64_t total = 0, *ids;
 	const char **names;
 	bool desc = false;
@@ -42,11 +41,8 @@ int posts_comment_list(struct posts_ctx *ctx, const struct principal *caller,
 		    0 ||
 	    posts_load_visible(ctx, caller, a, q->post_id, &post, err) != 0)
 		return -1;
-	if (posts_acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = posts_repo_comment_list(c, a, q->post_id, desc, pg.limit, page_offset(&pg), out, nout,
-				     &total, err);
-	db_pool_release(ctx->db, c);
+	rc = posts_repo_comment_list(db_pool_any(ctx->db), a, q->post_id, desc, pg.limit,
+				     page_offset(&pg), out, nout, &total, err);
 	if (rc != 0)
 		return -1;
 	ids = arena_alloc(a, sizeof(*ids) * (*nout ? *nout : 1));
@@ -120,16 +116,12 @@ static int load_comment(struct posts_ctx *ctx, const struct principal *caller, s
 			struct app_error *err)
 {
 	struct post post;
-	struct db_conn *c;
 	int rc;
 
 	if (posts_load_visible(ctx, caller, a, post_id, &post, err) != 0 ||
 	    posts_check_id("commentId", comment_id, err) != 0)
 		return -1;
-	if (posts_acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = posts_repo_comment_find(c, a, post_id, comment_id, out, err);
-	db_pool_release(ctx->db, c);
+	rc = posts_repo_comment_find(db_pool_any(ctx->db), a, post_id, comment_id, out, err);
 	return rc;
 }
 
@@ -152,7 +144,6 @@ int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
 			 const char *body, struct comment *out, struct app_error *err)
 {
 	struct comment cur;
-	struct db_conn *c;
 	bool write;
 	int rc;
 
@@ -167,10 +158,8 @@ int posts_comment_update(struct posts_ctx *ctx, const struct principal *caller,
 	if (!write || strcmp(body, cur.body) == 0) {
 		*out = cur; /* nothing changes */
 	} else {
-		if (posts_acquire(ctx, &c, err) != 0)
-			return -1;
-		rc = posts_repo_comment_update(c, a, post_id, comment_id, body, out, err);
-		db_pool_release(ctx->db, c);
+		rc = posts_repo_comment_update(db_pool_any(ctx->db), a, post_id, comment_id, body,
+					       out, err);
 		if (rc != 0)
 			return -1;
 		log_info("comment updated", LOG_I("postId", post_id),

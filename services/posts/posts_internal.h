@@ -6,9 +6,6 @@
 #include "posts_rules.h"
 #include "posts_service.h"
 
-struct db_conn;
-
-int posts_acquire(struct posts_ctx *ctx, struct db_conn **c, struct app_error *err);
 /* The non-deleted post id as the caller may see it: cache-aside read, then
  * NOT_FOUND when missing or a draft the caller may not see. No author name. */
 int posts_load_visible(struct posts_ctx *ctx, const struct principal *caller, struct arena *a,

@@ -18,11 +18,6 @@
 
 #define ID_MAX 9007199254740991LL /* 2^53 - 1 */
 
-int posts_acquire(struct posts_ctx *ctx, struct db_conn **c, struct app_error *err)
-{
-	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
-}
-
 int posts_check_id(const char *what, int64_t id, struct app_error *err)
 {
 	if (id <= 0 || id > ID_MAX)
@@ -33,17 +28,13 @@ int posts_check_id(const char *what, int64_t id, struct app_error *err)
 int posts_load_visible(struct posts_ctx *ctx, const struct principal *caller, struct arena *a,
 		       int64_t id, struct post *out, struct app_error *err)
 {
-	struct db_conn *c;
 	struct kv_seen seen;
 	int rc;
 
 	if (posts_check_id("id", id, err) != 0)
 		return -1;
 	if (!posts_cache_get(ctx->kv, a, id, out, &seen)) {
-		if (posts_acquire(ctx, &c, err) != 0)
-			return -1;
-		rc = posts_repo_find(c, a, id, out, err);
-		db_pool_release(ctx->db, c);
+		rc = posts_repo_find(db_pool_any(ctx->db), a, id, out, err);
 		if (rc != 0)
 			return -1;
 		posts_cache_put(ctx->kv, out, ctx->cache_ttl_s, &seen);
@@ -103,7 +94,6 @@ int posts_create(struct posts_ctx *ctx, const struct principal *caller, const st
 		 struct app_error *err)
 {
 	const char *title = NULL, *status = NULL, *name = NULL;
-	struct db_conn *c;
 	bool ok = true;
 	int rc;
 
@@ -117,10 +107,8 @@ int posts_create(struct posts_ctx *ctx, const struct principal *caller, const st
 	/* The author's name first: a users outage fails the call before writing. */
 	if (posts_author_names(ctx, o, a, &caller->user_id, 1, &name, err) != 0)
 		return -1;
-	if (posts_acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = posts_repo_insert(c, a, caller->user_id, title, in->body, status, out, err);
-	db_pool_release(ctx->db, c);
+	rc = posts_repo_insert(db_pool_any(ctx->db), a, caller->user_id, title, in->body, status,
+			       out, err);
 	if (rc != 0)
 		return -1;
 	out->author_name = name;
@@ -218,7 +206,6 @@ int posts_list(struct posts_ctx *ctx, const struct principal *caller, const stru
 	const char *author_name = NULL;
 	bool nothing = false;
 	struct page pg;
-	struct db_conn *c;
 	int64_t total = 0;
 	int rc = 0;
 
@@ -235,10 +222,7 @@ int posts_list(struct posts_ctx *ctx, const struct principal *caller, const stru
 	*out = NULL;
 	*nout = 0;
 	if (!nothing) {
-		if (posts_acquire(ctx, &c, err) != 0)
-			return -1;
-		rc = posts_repo_list(c, a, &f, out, nout, &total, err);
-		db_pool_release(ctx->db, c);
+		rc = posts_repo_list(db_pool_any(ctx->db), a, &f, out, nout, &total, err);
 	}
 	if (rc != 0 ||
 	    name_page(ctx, o, a, *out, *nout, q->author_must_exist, author_name, err) != 0)

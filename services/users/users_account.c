@@ -133,15 +133,11 @@ int users_update(struct users_ctx *ctx, const struct principal *caller, struct a
 int users_delete(struct users_ctx *ctx, const struct principal *caller, int64_t id,
 		 int64_t *rev_seq, struct app_error *err)
 {
-	struct db_conn *c;
 	int rc;
 
 	if (users_rule_target(caller, &id, err) != 0 || users_rule_modify(caller, id, err) != 0)
 		return -1;
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
-	rc = users_repo_soft_delete(c, id, err);
-	db_pool_release(ctx->db, c);
+	rc = users_repo_soft_delete(db_pool_any(ctx->db), id, err);
 	if (rc == 0) {
 		users_cache_invalidate(ctx->kv, id);
 		revoke_now(ctx, id, rev_seq);
@@ -155,7 +151,7 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 			  int64_t *rev_seq, struct app_error *err)
 {
 	char hash[USERS_HASH_MAX];
-	struct db_conn *c;
+	struct db_conn *c = db_pool_any(ctx->db);
 	bool ok = true, match = false;
 	int rc;
 
@@ -172,8 +168,6 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 		return app_error_set(err, ERR_VALIDATION_ERROR, NULL);
 	if (strlen(current) > PASSWORD_MAX_BYTES)
 		return app_error_set(err, ERR_INVALID_CREDENTIALS, "Current password is incorrect");
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
 	rc = users_repo_password_hash(c, id, hash, sizeof(hash), err);
 	if (rc == 0)
 		rc = users_hasher_verify(ctx->hasher, hash, current, HASH_WAIT_MS, &match, err);
@@ -184,7 +178,6 @@ int users_change_password(struct users_ctx *ctx, const struct principal *caller,
 				       err);
 	if (rc == 0)
 		rc = users_repo_set_password(c, id, hash, err);
-	db_pool_release(ctx->db, c);
 	if (rc == 0) {
 		revoke_now(ctx, id, rev_seq);
 		log_info("password changed", LOG_I("userId", id));
@@ -197,7 +190,6 @@ static int verify_credentials(struct users_ctx *ctx, const char *email, const ch
 {
 	char norm[EMAIL_MAX_LEN + 1], hash[USERS_HASH_MAX];
 	const char *stored = NULL;
-	struct db_conn *c;
 	struct app_error lookup;
 	bool match = false;
 
@@ -205,11 +197,9 @@ static int verify_credentials(struct users_ctx *ctx, const char *email, const ch
 		password = "";
 	app_error_init(&lookup);
 	if (email && email_normalize(email, norm, sizeof(norm))) {
-		if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-			return -1;
-		if (users_repo_find_by_email(c, norm, out, hash, sizeof(hash), &lookup) == 0)
+		if (users_repo_find_by_email(db_pool_any(ctx->db), norm, out, hash, sizeof(hash),
+					     &lookup) == 0)
 			stored = hash;
-		db_pool_release(ctx->db, c);
 		if (!stored && lookup.code != ERR_NOT_FOUND) {
 			*err = lookup;
 			return -1;
@@ -248,7 +238,6 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 	struct user_row_new row = {
 		.name = "Administrator", .role = "admin", .is_active = true, .is_verified = true
 	};
-	struct db_conn *c;
 	bool ok = true, created = false;
 	int64_t id = 0;
 	int rc;
@@ -262,10 +251,7 @@ int users_bootstrap_admin(struct users_ctx *ctx, const char *email, const char *
 		return -1;
 	row.email = norm;
 	row.password_hash = hash;
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
-	rc = users_repo_ensure_admin(c, &row, &created, &id, err);
-	db_pool_release(ctx->db, c);
+	rc = users_repo_ensure_admin(db_pool_any(ctx->db), &row, &created, &id, err);
 	if (rc != 0 && err->code == ERR_DUPLICATE_RESOURCE) {
 		app_error_init(err);
 		rc = 0; /* another replica created it first */

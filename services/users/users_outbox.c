@@ -77,15 +77,13 @@ static int users_outbox_flush(struct users_ctx *ctx, int deadline_ms, int64_t *s
 int users_outbox_deliver_user(struct users_ctx *ctx, int64_t user_id, int deadline_ms, int64_t *seq,
 			      struct app_error *err)
 {
-	struct db_conn *c;
+	struct db_conn *c = db_pool_any(ctx->db);
 	int64_t not_before_ms = 0;
 	int rc;
 
 	*seq = 0;
 	if (!ctx->revoke_tokens)
 		return 0;
-	if (db_pool_acquire(ctx->db, ctx->db_wait_ms, &c, err) != 0)
-		return -1;
 	rc = users_repo_not_before_ms(c, user_id, &not_before_ms, err);
 	if (rc == 0)
 		rc = ctx->revoke_tokens(ctx->revoke_ctx, user_id, not_before_ms, deadline_ms, seq,
@@ -99,7 +97,6 @@ int users_outbox_deliver_user(struct users_ctx *ctx, int64_t user_id, int deadli
 			log_warn("delivered revocation left queued", LOG_I("userId", user_id),
 				 LOG_S("error", late.message));
 	}
-	db_pool_release(ctx->db, c);
 	return rc;
 }
 

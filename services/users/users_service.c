@@ -16,11 +16,6 @@
 #include "users_repo.h"
 #include "users_validate.h"
 
-static int acquire(struct users_ctx *ctx, struct db_conn **c, struct app_error *err)
-{
-	return db_pool_acquire(ctx->db, ctx->db_wait_ms, c, err);
-}
-
 int users_create(struct users_ctx *ctx, const struct principal *caller, struct arena *a,
 		 const struct user_create *in, struct user *out, struct app_error *err)
 {
@@ -29,7 +24,6 @@ int users_create(struct users_ctx *ctx, const struct principal *caller, struct a
 	unsigned admin_fields = (in->role && *in->role ? USER_FIELD_ROLE : 0) |
 				(in->has_is_active ? USER_FIELD_IS_ACTIVE : 0) |
 				(in->has_is_verified ? USER_FIELD_IS_VERIFIED : 0);
-	struct db_conn *c;
 	bool ok = true;
 	int rc;
 
@@ -52,10 +46,7 @@ int users_create(struct users_ctx *ctx, const struct principal *caller, struct a
 	    0)
 		return -1;
 	row.password_hash = hash;
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = users_repo_insert(c, &row, out, err);
-	db_pool_release(ctx->db, c);
+	rc = users_repo_insert(db_pool_any(ctx->db), &row, out, err);
 	if (rc == 0)
 		log_info("user created", LOG_I("userId", out->id), LOG_S("role", out->role));
 	return rc;
@@ -64,7 +55,6 @@ int users_create(struct users_ctx *ctx, const struct principal *caller, struct a
 int users_get(struct users_ctx *ctx, const struct principal *caller, int64_t id, struct user *out,
 	      struct app_error *err)
 {
-	struct db_conn *c;
 	struct kv_seen seen;
 	int rc;
 
@@ -72,10 +62,7 @@ int users_get(struct users_ctx *ctx, const struct principal *caller, int64_t id,
 		return -1;
 	if (users_cache_get(ctx->kv, id, out, &seen))
 		return 0;
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = users_repo_find(c, id, out, err);
-	db_pool_release(ctx->db, c);
+	rc = users_repo_find(db_pool_any(ctx->db), id, out, err);
 	if (rc == 0)
 		users_cache_put(ctx->kv, out, ctx->cache_ttl_s, &seen);
 	return rc;
@@ -111,7 +98,6 @@ static int fill_misses(struct users_ctx *ctx, struct arena *a, const int64_t *id
 	int64_t *miss = arena_alloc(a, sizeof(*miss) * n);
 	struct user *rows;
 	size_t nmiss = 0, nrows = 0;
-	struct db_conn *c;
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -120,10 +106,7 @@ static int fill_misses(struct users_ctx *ctx, struct arena *a, const int64_t *id
 	}
 	if (nmiss == 0)
 		return 0;
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = users_repo_find_many(c, miss, nmiss, a, &rows, &nrows, err);
-	db_pool_release(ctx->db, c);
+	rc = users_repo_find_many(db_pool_any(ctx->db), miss, nmiss, a, &rows, &nrows, err);
 	if (rc != 0)
 		return -1;
 	for (size_t r = 0; r < nrows; r++) {
@@ -213,7 +196,6 @@ int users_list(struct users_ctx *ctx, const struct principal *caller, struct are
 {
 	struct user_list_filter f = { 0 };
 	struct page pg;
-	struct db_conn *c;
 	int64_t total = 0;
 	int rc;
 
@@ -221,10 +203,7 @@ int users_list(struct users_ctx *ctx, const struct principal *caller, struct are
 		return -1;
 	if (page_resolve(q->page, q->limit, &pg, err) != 0 || build_filter(a, q, &pg, &f, err) != 0)
 		return -1;
-	if (acquire(ctx, &c, err) != 0)
-		return -1;
-	rc = users_repo_list(c, &f, a, out, nout, &total, err);
-	db_pool_release(ctx->db, c);
+	rc = users_repo_list(db_pool_any(ctx->db), &f, a, out, nout, &total, err);
 	if (rc == 0)
 		*page = page_info_make(&pg, total);
 	return rc;

@@ -345,6 +345,51 @@ static void test_pool_limit_waits_then_fails(void **state)
 	db_pool_free(p);
 }
 
+/* The pool's any handle: each statement borrows the pool's one connection
+ * and gives it back (two in a row both run), helpers and errors as on a
+ * connection, no transaction on it, and a full pool is SERVICE_UNAVAILABLE
+ * after DB_ANY_WAIT_MS. */
+static void test_pool_any_borrows_per_statement(void **state)
+{
+	const char *one[] = { "1" }, *nine[] = { "9" };
+	struct db_pool *p = db_pool_new(stack_database_url(F.stack), 0, 1);
+	struct db_conn *any = db_pool_any(p), *held;
+	struct app_error err;
+	PGresult *r;
+	int64_t t0;
+
+	(void)state;
+	app_error_init(&err);
+	PQclear(must_exec("CREATE TABLE anyt (id int PRIMARY KEY, v int)", 0, NULL));
+	assert_int_equal(db_exec_cmd(any, "INSERT INTO anyt VALUES ($1, 5)", 1, one, &err), 0);
+	r = db_exec_row(any, "SELECT v FROM anyt WHERE id = $1", 1, one, "Thing", &err);
+	assert_non_null(r);
+	assert_string_equal(PQgetvalue(r, 0, 0), "5");
+	PQclear(r);
+	assert_int_equal(db_exec_some(any, "UPDATE anyt SET v = 6 WHERE id = $1", 1, nine, "Thing",
+				      &err),
+			 -1);
+	assert_int_equal(err.code, ERR_NOT_FOUND);
+	app_error_init(&err);
+	assert_int_equal(db_exec_cmd(any, "INSERT INTO anyt VALUES ($1, 7)", 1, one, &err), -1);
+	assert_int_equal(err.code, ERR_DUPLICATE_RESOURCE);
+	app_error_init(&err);
+	assert_int_equal(db_begin(any, &err), -1);
+	assert_int_equal(err.code, ERR_INTERNAL_ERROR);
+	db_pool_release(p, any); /* a no-op: the handle is not a connection */
+	app_error_init(&err);
+	assert_int_equal(db_pool_acquire(p, 1000, &held, &err), 0);
+	t0 = mono_ms();
+	assert_int_equal(db_exec_cmd(any, "SELECT 1", 0, NULL, &err), -1);
+	assert_int_equal(err.code, ERR_SERVICE_UNAVAILABLE);
+	assert_true(mono_ms() - t0 >= DB_ANY_WAIT_MS - 50);
+	db_pool_release(p, held);
+	app_error_init(&err);
+	assert_int_equal(db_exec_cmd(any, "SELECT 1", 0, NULL, &err), 0);
+	db_pool_free(p);
+	assert_int_equal(query_int("SELECT v FROM anyt WHERE id = 1"), 5);
+}
+
 /* Options given to the pool hold in every session it opens (the posts
  * service plans each statement once this way); without them, the server's
  * default. */
@@ -624,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_other_errors_are_generic_and_logged),
 		cmocka_unit_test(test_transactions),
 		cmocka_unit_test(test_pool_limit_waits_then_fails),
+		cmocka_unit_test(test_pool_any_borrows_per_statement),
 		cmocka_unit_test(test_pool_session_options),
 		cmocka_unit_test(test_migrate_applies_once),
 		cmocka_unit_test(test_migrate_failure_rolls_back),
