@@ -137,7 +137,11 @@ struct rpc_server_config {
 	 * reasonably have in flight at once. */
 	int slow_workers;
 	int shutdown_grace_ms; /* in-flight calls get this long after SIGTERM */
-	const char *domain;    /* ErrorInfo.domain and the logs' "service", e.g. "users" */
+	/* A connection is closed (gracefully: two-step GOAWAY) this long after
+	 * it opened, so that clients re-resolve dns:/// names and spread over
+	 * replicas added since (0: 5 minutes). */
+	int max_connection_age_ms;
+	const char *domain; /* ErrorInfo.domain and the logs' "service", e.g. "users" */
 	/* grpc.health.v1.Health/Check answers for "" and for each of these full
 	 * service names (NULL-terminated); other names are NOT_FOUND. */
 	const char *const *health_services;

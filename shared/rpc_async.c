@@ -71,6 +71,9 @@ static void complete(struct async_call *c)
 {
 	struct rpc_result res;
 
+	if (rpc__unary_unseen(&c->u) && rpc__unary_resend(c->ch, &c->u, c->method, c->deadline_ms,
+							  c->start_us, c->a->cq, c) == 0)
+		return; /* it completes here again */
 	memset(&res, 0, sizeof(res));
 	app_error_init(&res.err);
 	res.rc = rpc__unary_outcome(c->ch, &c->u, c->method, c->deadline_ms, c->reply_desc,

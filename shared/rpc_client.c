@@ -159,11 +159,10 @@ struct rpc_channel *rpc_channel_new_ex(const char *target, bool own_connections)
 		 * per-call bookkeeping (copies of every batch, kept for a retry
 		 * that never comes) cost the gateway 6-12 % of its CPU per
 		 * GET /users/:id. What it would also retry transparently - a
-		 * call refused before the server saw it - is rare here: servers
-		 * close connections with gRPC's two-step GOAWAY, which lets
-		 * every call already sent finish. A refused call ends
-		 * UNAVAILABLE, 503 at the gateway, and the next call reconnects
-		 * at once (read_failure). */
+		 * call refused before the server saw it (a connection the server
+		 * closes at its max age, with gRPC's two-step GOAWAY, can still
+		 * refuse the calls sent in the meantime) - is done here instead:
+		 * rpc__unary_resend, once. */
 		{ .type = GRPC_ARG_INTEGER,
 		  .key = (char *)GRPC_ARG_ENABLE_RETRIES,
 		  .value.integer = 0 },
@@ -344,6 +343,42 @@ int rpc__unary_start(struct rpc_channel *ch, struct rpc__unary *u, const char *m
 	return 0;
 }
 
+bool rpc__unary_unseen(const struct rpc__unary *u)
+{
+	static const char goaway[] = "GOAWAY received"; /* chttp2: a refused stream */
+	size_t len = GRPC_SLICE_LENGTH(u->details);
+
+	return u->status == GRPC_STATUS_UNAVAILABLE && !u->resent && len == sizeof(goaway) - 1 &&
+	       memcmp(GRPC_SLICE_START_PTR(u->details), goaway, len) == 0;
+}
+
+int rpc__unary_resend(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
+		      int deadline_ms, int64_t start_us, grpc_completion_queue *cq, void *tag)
+{
+	int64_t left_ms = deadline_ms - (mono_us() - start_us) / 1000;
+
+	if (left_ms <= 0)
+		return -1;
+	log_info("rpc call refused by a closing connection, sent again",
+		 LOG_S("target", ch->target), LOG_S("method", method));
+	u->resent = true;
+	grpc_call_unref(u->call);
+	u->call = NULL;
+	if (u->response)
+		grpc_byte_buffer_destroy(u->response);
+	u->response = NULL;
+	grpc_metadata_array_destroy(&u->initial_md);
+	grpc_metadata_array_destroy(&u->trailing_md);
+	grpc_metadata_array_init(&u->initial_md);
+	grpc_metadata_array_init(&u->trailing_md);
+	grpc_slice_unref(u->details);
+	u->details = grpc_empty_slice();
+	gpr_free((void *)u->error_string);
+	u->error_string = NULL;
+	u->status = GRPC_STATUS_UNKNOWN;
+	return rpc__unary_start(ch, u, method, (int)left_ms, cq, tag);
+}
+
 static const grpc_slice *find_metadata(const grpc_metadata_array *a, const char *key)
 {
 	for (size_t i = 0; i < a->count; i++) {
@@ -503,8 +538,12 @@ static int call_unary(struct rpc_channel *ch, const char *method, const Protobuf
 	if (bad_key || rpc__unary_start(ch, &u, method, deadline_ms, u.cq, &u) != 0) {
 		rc = rpc__unary_refuse(&u, bad_key, err);
 	} else {
-		/* The call's deadline bounds this wait. */
+		/* The call's deadline bounds each wait. */
 		grpc_completion_queue_pluck(u.cq, &u, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (rpc__unary_unseen(&u) &&
+		    rpc__unary_resend(ch, &u, method, deadline_ms, start_us, u.cq, &u) == 0)
+			grpc_completion_queue_pluck(u.cq, &u, gpr_inf_future(GPR_CLOCK_REALTIME),
+						    NULL);
 		rc = rpc__unary_outcome(ch, &u, method, deadline_ms, reply_desc, reply, err, key,
 					value, cap);
 	}

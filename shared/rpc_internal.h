@@ -36,12 +36,23 @@ struct rpc__unary {
 	grpc_status_code status;
 	grpc_slice details;
 	const char *error_string; /* gpr_malloc'd by gRPC */
+	bool resent;              /* rpc__unary_resend ran */
 };
 
 /* Prepares u: copies md (plus the trace context of hop) and encodes request.
  * Returns the key of the first entry gRPC cannot send, else NULL. */
 const char *rpc__unary_init(struct rpc__unary *u, const ProtobufCMessage *request,
 			    const struct rpc_metadata *md, size_t nmd, const struct trace_ctx *hop);
+/* A finished call the server never saw, and not yet sent twice: refused by a
+ * connection the server is closing (GOAWAY: its max connection age, or its
+ * shutdown) before its stream was taken. gRPC sends such calls again only
+ * through its retry filter, which the channels do without (rpc_client.c). */
+bool rpc__unary_unseen(const struct rpc__unary *u);
+/* Starts u once more, with what is left of deadline_ms since start_us (the
+ * first attempt's answer dropped); -1 when no time is left or gRPC refused
+ * it, u then finished with its first answer or INTERNAL. */
+int rpc__unary_resend(struct rpc_channel *ch, struct rpc__unary *u, const char *method,
+		      int deadline_ms, int64_t start_us, grpc_completion_queue *cq, void *tag);
 /* Frees everything u holds but u->cq. */
 void rpc__unary_release(struct rpc__unary *u);
 /* Creates u's call on cq and starts its one batch with tag. -1 (logged,

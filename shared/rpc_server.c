@@ -706,13 +706,12 @@ static void create_workers(struct rpc_server *s, int quick, int slow_workers)
 }
 
 /* Creates the gRPC server with one queue per worker plus the shutdown queue. */
-static void create_grpc_server(struct rpc_server *s, int quick, int slow_workers)
+static void create_grpc_server(struct rpc_server *s, int quick, int slow_workers, int max_age_ms)
 {
 	/* No SO_REUSEPORT: a second process on the same port must fail loudly.
 	 * Clients (rpc_client.c) send keepalive pings every 30 s, idle or not.
-	 * Connections are closed (gracefully, GOAWAY) after 5 minutes so that
-	 * clients resolving dns:/// targets re-resolve and spread over replicas
-	 * added since they connected. */
+	 * Connections are closed (gracefully, GOAWAY) after max_age_ms (a call
+	 * the closing refuses is sent again by the client: rpc_client.c). */
 	grpc_arg args[] = {
 		{ .type = GRPC_ARG_INTEGER,
 		  .key = (char *)GRPC_ARG_ALLOW_REUSEPORT,
@@ -725,7 +724,7 @@ static void create_grpc_server(struct rpc_server *s, int quick, int slow_workers
 		  .value.integer = 1 },
 		{ .type = GRPC_ARG_INTEGER,
 		  .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_MS,
-		  .value.integer = 300000 },
+		  .value.integer = max_age_ms > 0 ? max_age_ms : 300000 },
 		{ .type = GRPC_ARG_INTEGER,
 		  .key = (char *)GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
 		  .value.integer = 30000 },
@@ -757,7 +756,8 @@ struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg,
 	s->shutdown_grace_ms = cfg->shutdown_grace_ms > 0 ? cfg->shutdown_grace_ms : 0;
 	rpc__streams_init(&s->streams, &s->busy, s->domain);
 	create_grpc_server(s, cfg->workers > 0 ? cfg->workers : 8,
-			   cfg->slow_workers > 0 ? cfg->slow_workers : 8);
+			   cfg->slow_workers > 0 ? cfg->slow_workers : 8,
+			   cfg->max_connection_age_ms);
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
 		log_error("eventfd failed", LOG_S("error", strerror(errno)));

@@ -1153,6 +1153,98 @@ static void test_streams_leave_workers_free(void **state)
 	rpc_channel_free(r.ch);
 }
 
+/* ---- connections the server closes ------------------------------------------ */
+
+#define AGE_MS 200      /* the server's max connection age here */
+#define AGE_RUN_MS 2500 /* a dozen connections closed under the callers */
+#define AGE_THREADS 4
+
+struct aging {
+	struct rpc_channel *ch;
+	struct rpc_async *async;
+	atomic_int calls, failed, async_done;
+};
+
+static void *aging_main(void *p)
+{
+	struct aging *g = p;
+	int64_t until = mono_ms() + AGE_RUN_MS;
+
+	while (mono_ms() < until) {
+		struct app_error err;
+		User *u = NULL;
+
+		atomic_fetch_add(&g->calls, 1);
+		if (call_user(g->ch, GET_USER, 7, NULL, 0, 2000, &u, &err, NULL) != 0) {
+			atomic_fetch_add(&g->failed, 1);
+			fprintf(stderr, "call failed: %s\n", err.message);
+		}
+		free_user(u);
+	}
+	return NULL;
+}
+
+static void aging_done(void *arg, struct rpc_result *res)
+{
+	struct aging *g = arg;
+
+	if (res->rc != 0) {
+		atomic_fetch_add(&g->failed, 1);
+		fprintf(stderr, "async call failed: %s\n", res->err.message);
+	}
+	atomic_fetch_add(&g->async_done, 1);
+}
+
+/* A server closes every connection at its max age (two-step GOAWAY); calls
+ * sent on a closing connection are refused unseen, and the client sends
+ * them again: synchronous and asynchronous callers see no failure. */
+static void test_calls_outlive_closing_connections(void **state)
+{
+	static const char *const names[] = { USERS_SERVICE, NULL };
+	struct rpc_server_config cfg = {
+		.listen_addr = "127.0.0.1:0",
+		.domain = "users",
+		.health_services = names,
+		.app = &app,
+		.resolve = resolve,
+		.max_connection_age_ms = AGE_MS,
+	};
+	GetUserRequest req = AGENTOS__USERS__V1__GET_USER_REQUEST__INIT;
+	struct aging g = { 0 };
+	pthread_t t[AGE_THREADS];
+	struct running r = { .rc = -99 };
+	char target[64];
+	int sent = 0;
+
+	(void)state;
+	r.srv = rpc_server_new(&cfg, methods, ARRAY_SIZE(methods));
+	assert_non_null(r.srv);
+	assert_int_equal(pthread_create(&r.thread, NULL, run_main, &r), 0);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", rpc_server_port(r.srv));
+	g.ch = r.ch = rpc_channel_new(target);
+	g.async = rpc_async_new(2);
+	req.id = 7;
+	for (int i = 0; i < AGE_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, aging_main, &g), 0);
+	for (int64_t until = mono_ms() + AGE_RUN_MS; mono_ms() < until; sent++) {
+		while (sent - atomic_load(&g.async_done) >= 16) /* 16 in flight */
+			sleep_ms(1);
+		rpc_call_async(g.async, g.ch, GET_USER, &req.base,
+			       &agentos__users__v1__user__descriptor, NULL, 0, 2000, NULL,
+			       aging_done, &g);
+	}
+	for (int i = 0; i < AGE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	rpc_async_free(g.async);
+	fprintf(stderr, "%d synchronous and %d asynchronous calls, %d failed\n",
+		atomic_load(&g.calls), sent, atomic_load(&g.failed));
+	assert_int_equal(atomic_load(&g.async_done), sent);
+	assert_int_equal(atomic_load(&g.failed), 0);
+	assert_true(atomic_load(&g.calls) > 100);
+	rpc_server_stop(r.srv);
+	assert_int_equal(join_server(&r), 0);
+}
+
 static void test_deadline_within(void **state)
 {
 	(void)state;
@@ -1194,6 +1286,7 @@ int main(void)
 		cmocka_unit_test(test_sigterm_stops_server),
 		cmocka_unit_test(test_stop_before_run),
 		cmocka_unit_test(test_port_in_use_fails),
+		cmocka_unit_test(test_calls_outlive_closing_connections),
 	};
 	const struct CMUnitTest codec[] = {
 		cmocka_unit_test(test_rich_error_round_trip),
