@@ -100,22 +100,29 @@ static inline char *repeat(const char *unit, size_t n)
 	return s;
 }
 
+/* An embedded author exactly as API.md §2: {id, name}, name null once the
+ * user is gone. */
+static inline void assert_author_shape(const json_t *author)
+{
+	static const char *const keys[] = { "id", "name", NULL };
+
+	assert_true(it_json_keys_are(author, keys));
+	assert_true(json_is_integer(json_object_get(author, "id")));
+	assert_true(json_is_string(json_object_get(author, "name")) ||
+		    json_is_null(json_object_get(author, "name")));
+}
+
 /* A post object exactly as API.md §2, publishedAt null exactly for drafts. */
 static inline void assert_post_shape(const json_t *p)
 {
 	static const char *const keys[] = { "id",        "title",        "body",    "status",
 					    "author",    "commentCount", "version", "createdAt",
 					    "updatedAt", "publishedAt",  NULL };
-	static const char *const author_keys[] = { "id", "name", NULL };
-	const json_t *author = json_object_get(p, "author");
 	const json_t *published = json_object_get(p, "publishedAt");
 	const char *status;
 
 	assert_true(it_json_keys_are(p, keys));
-	assert_true(it_json_keys_are(author, author_keys));
-	assert_true(json_is_integer(json_object_get(author, "id")));
-	assert_true(json_is_string(json_object_get(author, "name")) ||
-		    json_is_null(json_object_get(author, "name")));
+	assert_author_shape(json_object_get(p, "author"));
 	assert_true(it_json_int(p, "id") > 0);
 	it_json_str(p, "title");
 	it_json_str(p, "body");
